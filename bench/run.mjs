@@ -1,0 +1,74 @@
+// npm run bench [-- --quick]
+//
+// Runs every contender at every size in one process, in interleaved rounds, so each ratio
+// compares runs made seconds apart under the same machine load. Prints a table and writes
+// bench/results/latest.json and a Markdown table in bench/results/latest.md.
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { Bench } from "tinybench";
+import { BASELINE, contenders } from "./contenders.mjs";
+import { median, relativeMad } from "./stats.mjs";
+import { markdownTable, printTable, summaryLines } from "./report.mjs";
+
+const quick = process.argv.includes("--quick");
+const sizes = quick ? [1e4, 1e5, 1e6] : [1e4, 1e5, 1e6, 1e7, 3e7];
+const rounds = quick ? 2 : 3;
+const timePerTaskMs = quick ? 100 : 250;
+
+async function measureSize(n) {
+  const list = await contenders(n);
+  const samples = new Map(list.map((c) => [c.name, []]));
+  const roundMedians = new Map(list.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    // Alternate the order so no contender always runs first (warmest or coldest).
+    const order = round % 2 ? [...list].reverse() : list;
+    const bench = new Bench({ retainSamples: true, time: timePerTaskMs, iterations: 5, warmupTime: 20, warmupIterations: 2 });
+    for (const c of order) bench.add(c.name, c.step);
+    await bench.run();
+    for (const task of bench.tasks) {
+      samples.get(task.name).push(...task.result.latency.samples);
+      roundMedians.get(task.name).push(task.result.latency.p50);
+    }
+  }
+  for (const c of list) c.dispose();
+  const base = roundMedians.get(BASELINE);
+  return list.map((c) => {
+    const ms = median(samples.get(c.name));
+    // The ratio is taken round by round (same minute, same load), then summarised.
+    const ratios = roundMedians.get(c.name).map((t, r) => base[r] / t);
+    return {
+      name: c.name,
+      n,
+      medianMs: ms,
+      spread: relativeMad(samples.get(c.name)),
+      samples: samples.get(c.name).length,
+      paramsPerSec: n / (ms / 1000),
+      gbPerSec: (n * c.bytesPerParam) / (ms / 1000) / 1e9,
+      bytesPerParam: c.bytesPerParam,
+      vsPlainJs: median(ratios),
+      vsPlainJsRange: [Math.min(...ratios), Math.max(...ratios)],
+    };
+  });
+}
+
+const started = Date.now();
+const rows = [];
+for (const n of sizes) {
+  process.stdout.write(`n = ${n.toExponential(0)} …\n`);
+  rows.push(...(await measureSize(n)));
+}
+const machine = {
+  date: new Date().toISOString(),
+  cpu: os.cpus()[0]?.model ?? "unknown",
+  cores: os.cpus().length,
+  node: process.version,
+  platform: `${os.platform()} ${os.arch()}`,
+  quick,
+  seconds: Math.round((Date.now() - started) / 1000),
+};
+printTable(rows, machine);
+for (const line of summaryLines(rows)) console.log(line);
+mkdirSync("bench/results", { recursive: true });
+writeFileSync("bench/results/latest.json", JSON.stringify({ machine, rows }, null, 2) + "\n");
+writeFileSync("bench/results/latest.md", markdownTable(rows, machine) + "\n" + summaryLines(rows).join("\n").trim() + "\n");
+console.log("\nwrote bench/results/latest.json and bench/results/latest.md");

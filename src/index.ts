@@ -1,0 +1,10 @@
+export { createRmsprop } from "./rmsprop.ts";
+export type { Rmsprop, RmspropState, StepResult } from "./rmsprop.ts";
+export { defaultOptions } from "./options.ts";
+export type { Backend, NonFinitePolicy, RmspropOptions, StepOverrides, ResolvedOptions } from "./options.ts";
+export { referenceStep } from "./reference.ts";
+export type { StepArrays } from "./reference.ts";
+export { stepScalars, kernelFlags } from "./step-scalars.ts";
+export { KernelFlag, STEP_ARGS_BYTES } from "./kernel-abi.ts";
+export type { StepScalars } from "./kernel-abi.ts";
+export { hasSimd } from "./features.ts";

@@ -1,0 +1,63 @@
+// The ground truth: one RMSProp step in plain JavaScript, every operation rounded to f32
+// with Math.fround, in the order of assembly/rmsprop.ts (read the two side by side). The
+// tests demand bit-identical results from both kernel builds.
+import { KernelFlag, type StepScalars } from "./kernel-abi.ts";
+
+const f = Math.fround;
+
+/** The arrays of one step; momentumBuffer and gradAvg only where the flags use them. */
+export interface StepArrays {
+  params: Float32Array;
+  grads: Float32Array;
+  sqAvg: Float32Array;
+  momentumBuffer?: Float32Array;
+  gradAvg?: Float32Array;
+}
+
+/** Applies one step to `a` in place, per element, exactly as the kernel does. */
+export function referenceStep(flags: number, s: StepScalars, a: StepArrays): void {
+  const { params, grads, sqAvg } = a;
+  const momentumBuffer = a.momentumBuffer ?? sqAvg;
+  const gradAvg = a.gradAvg ?? sqAvg;
+  const epsInSqrt = (flags & KernelFlag.epsInSqrt) !== 0;
+  const centered = (flags & KernelFlag.centered) !== 0;
+  const wdL2 = (flags & KernelFlag.wdL2) !== 0;
+  const wdDecoupled = (flags & KernelFlag.wdDecoupled) !== 0;
+  const nesterov = (flags & KernelFlag.momNesterov) !== 0;
+  const momentum = nesterov || (flags & KernelFlag.momHeavy) !== 0;
+  const n = params.length;
+  for (let i = 0; i < n; i++) {
+    let theta = params[i];
+    let g = f(grads[i] * s.gSign);
+    if (wdL2) g = f(g + f(s.wd * theta));
+    if (wdDecoupled) theta = f(theta - f(s.lrWd * theta));
+    const sq = f(f(s.beta * sqAvg[i]) + f(s.oneMinusBeta * f(g * g)));
+    sqAvg[i] = sq;
+    let v = f(sq * s.invC);
+    if (centered) {
+      const gAvg = f(f(s.beta * gradAvg[i]) + f(s.oneMinusBeta * g));
+      gradAvg[i] = gAvg;
+      const m = f(gAvg * s.invC);
+      v = Math.max(f(v - f(m * m)), s.vFloor);
+    }
+    const d = epsInSqrt ? f(Math.sqrt(f(v + s.eps))) : f(f(Math.sqrt(v)) + s.eps);
+    const u = f(g / d);
+    if (!momentum) {
+      theta = f(theta - f(s.lr * u));
+    } else {
+      const scaled = f(s.uScale * u);
+      const buf = f(f(s.mu * momentumBuffer[i]) + scaled);
+      momentumBuffer[i] = buf;
+      theta = nesterov
+        ? f(theta - f(s.thetaScale * f(f(s.mu * buf) + scaled)))
+        : f(theta - f(s.thetaScale * buf));
+    }
+    params[i] = theta;
+  }
+}
+
+/** Index of the first NaN or ±∞ in `x`, or −1: the reference of first_nonfinite_f32. */
+export function referenceFirstNonFinite(x: Float32Array): number {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return i;
+  return -1;
+}

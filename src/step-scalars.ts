@@ -1,0 +1,43 @@
+// From options to what one step needs: the kernel's flag bits and its f32 scalars. The
+// kernel and the reference both take their constants from here, rounded once.
+import { KernelFlag, type StepScalars } from "./kernel-abi.ts";
+import type { ResolvedOptions } from "./options.ts";
+
+const f32 = Math.fround;
+
+/** The kernel variant selected by the options (constant for the optimizer's life). */
+export function kernelFlags(o: ResolvedOptions): number {
+  let flags = 0;
+  if (o.epsInSqrt) flags |= KernelFlag.epsInSqrt;
+  if (o.centered) flags |= KernelFlag.centered;
+  if (o.weightDecay > 0) flags |= o.decoupledWeightDecay ? KernelFlag.wdDecoupled : KernelFlag.wdL2;
+  if (o.momentum > 0) flags |= o.nesterov ? KernelFlag.momNesterov : KernelFlag.momHeavy;
+  return flags;
+}
+
+/** Which state arrays the options need besides θ, g and S. */
+export function stateArrays(o: ResolvedOptions): { momentumBuffer: boolean; gradAvg: boolean } {
+  return { momentumBuffer: o.momentum > 0, gradAvg: o.centered };
+}
+
+/**
+ * The scalars of step number `t` (from 1) at learning rate `lr`. Derived constants
+ * (1 − β, η·λ, 1/(1 − β^t)) are computed in f64 and rounded to f32 once.
+ */
+export function stepScalars(o: ResolvedOptions, t: number, lr: number): StepScalars {
+  const lrInBuffer = o.lrInMomentum;
+  return {
+    lr: f32(lr),
+    beta: f32(o.beta),
+    oneMinusBeta: f32(1 - o.beta),
+    eps: f32(o.eps),
+    gSign: o.maximize ? -1 : 1,
+    wd: f32(o.weightDecay),
+    lrWd: f32(lr * o.weightDecay),
+    invC: o.biasCorrection ? f32(1 / (1 - Math.pow(o.beta, t))) : 1,
+    vFloor: o.clampVariance ? 0 : -Infinity,
+    mu: f32(o.momentum),
+    uScale: lrInBuffer ? f32(lr) : 1,
+    thetaScale: lrInBuffer ? 1 : f32(lr),
+  };
+}

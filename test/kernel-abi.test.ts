@@ -1,0 +1,62 @@
+// The raw kernel through its ABI: the remainder loop at n = 0..9, offsets that are not
+// 16-byte aligned, and no byte written outside the arrays it was given.
+import { describe, expect, it } from "vitest";
+import { kernelModule } from "../src/backend.ts";
+import { bindKernel, KernelFlag, STEP_ARGS_BYTES, writeStepArgs } from "../src/kernel-abi.ts";
+import { referenceFirstNonFinite, referenceStep } from "../src/reference.ts";
+import { defaultOptions } from "../src/options.ts";
+import { stepScalars } from "../src/step-scalars.ts";
+import { awkwardFloats, bitReport } from "./helpers/data.ts";
+
+const CANARY = 0x7fa5a5a5; // a NaN pattern no step produces
+
+describe.each(["simd", "scalar"] as const)("%s kernel ABI", (backend) => {
+  it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])(
+    "n = %i at 4-byte aligned offsets touches only its arrays",
+    async (n) => {
+      const memory = new WebAssembly.Memory({ initial: 1 });
+      const kernel = bindKernel(await kernelModule(backend), memory);
+      const words = new Uint32Array(memory.buffer);
+      words.fill(CANARY);
+      // Arrays at offsets ≡ 4 (mod 16), separated by canary words.
+      const params = 1028, grads = params + 4 * n + 8, sqAvg = grads + 4 * n + 8;
+      const view = (at: number) => new Float32Array(memory.buffer, at, n);
+      view(params).set(awkwardFloats(n, 1));
+      view(grads).set(awkwardFloats(n, 2));
+      view(sqAvg).fill(0);
+      const want = { params: view(params).slice(), grads: view(grads).slice(), sqAvg: view(sqAvg).slice() };
+      const s = stepScalars(defaultOptions, 1, 0.01);
+      writeStepArgs(words, new Float32Array(memory.buffer), 0, { params, grads, sqAvg, momentumBuffer: 0, gradAvg: 0 }, n, s);
+      const before = words.slice();
+      kernel.step(KernelFlag.epsInSqrt, 0);
+      referenceStep(KernelFlag.epsInSqrt, s, want);
+      expect(bitReport("params", view(params), want.params)).toBe("");
+      expect(bitReport("sqAvg", view(sqAvg), want.sqAvg)).toBe("");
+      const inside = (w: number) =>
+        (w >= params / 4 && w < params / 4 + n) || (w >= sqAvg / 4 && w < sqAvg / 4 + n);
+      const changedOutside = [...words.keys()].filter((w) => words[w] !== before[w] && !inside(w));
+      expect(changedOutside).toEqual([]);
+      expect(STEP_ARGS_BYTES).toBe(72);
+    },
+  );
+
+  it("first_nonfinite_f32 names the first NaN or ±∞ at every position", async () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const kernel = bindKernel(await kernelModule(backend), memory);
+    // Sizes around the vector width and around the 64-element blocks of the SIMD scan.
+    for (const n of [0, 1, 3, 4, 5, 8, 9, 33, 63, 64, 65, 130, 1000]) {
+      const x = new Float32Array(memory.buffer, 64, n);
+      x.set(awkwardFloats(n, n));
+      expect(kernel.first_nonfinite_f32(64, n)).toBe(-1);
+      for (let bad = 0; bad < n; bad += n > 200 ? 7 : 1) {
+        for (const value of [NaN, Infinity, -Infinity]) {
+          x.set(awkwardFloats(n, n));
+          x[bad] = value;
+          if (bad + 2 < n) x[bad + 2] = NaN; // a later one must not win
+          expect(kernel.first_nonfinite_f32(64, n)).toBe(bad);
+          expect(referenceFirstNonFinite(x)).toBe(bad);
+        }
+      }
+    }
+  });
+});
