@@ -1,6 +1,7 @@
 export { createRmsprop } from "./rmsprop.ts";
 export type { Rmsprop, RmspropState, StepResult } from "./rmsprop.ts";
 export { defaultOptions } from "./options.ts";
+export { presets } from "./presets.ts";
 export type { Backend, NonFinitePolicy, RmspropOptions, StepOverrides, ResolvedOptions } from "./options.ts";
 export { referenceStep } from "./reference.ts";
 export type { StepArrays } from "./reference.ts";

@@ -31,6 +31,12 @@ export interface RmspropOptions {
    * their framework exactly.
    */
   clampVariance?: boolean;
+  /**
+   * How ε enters the centered variance: "add" gives √(S − G² + ε) as TF1 and optax do;
+   * "subtract" gives √(S − (G² + ε)), which is what TensorFlow.js computes (its docs say
+   * otherwise). Only used when `centered`. Default "add".
+   */
+  centeredEps?: "add" | "subtract";
   /** λ ≥ 0, weight decay. Default 0. */
   weightDecay?: number;
   /** true: θ −= η·λ·θ before the step (Keras 3); false: g += λ·θ (L2, PyTorch). Default false. */
@@ -68,6 +74,7 @@ export const defaultOptions: Readonly<ResolvedOptions> = Object.freeze({
   nesterov: false,
   centered: false,
   clampVariance: true,
+  centeredEps: "add",
   weightDecay: 0,
   decoupledWeightDecay: false,
   maximize: false,
@@ -187,6 +194,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     nesterov: boolean("options.nesterov", o.nesterov),
     centered: boolean("options.centered", o.centered),
     clampVariance: boolean("options.clampVariance", o.clampVariance),
+    centeredEps: oneOf("options.centeredEps", o.centeredEps, ["add", "subtract"] as const),
     weightDecay: checkRange("options.weightDecay", o.weightDecay, 0),
     decoupledWeightDecay: boolean("options.decoupledWeightDecay", o.decoupledWeightDecay),
     maximize: boolean("options.maximize", o.maximize),

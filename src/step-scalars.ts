@@ -30,7 +30,8 @@ export function stepScalars(o: ResolvedOptions, t: number, lr: number): StepScal
     lr: f32(lr),
     beta: f32(o.beta),
     oneMinusBeta: f32(1 - o.beta),
-    eps: f32(o.eps),
+    // tfjs's centered root is √(S − (G² + ε)): the kernel's √(v + ε) with ε negated.
+    eps: o.centered && o.centeredEps === "subtract" ? -f32(o.eps) : f32(o.eps),
     gSign: o.maximize ? -1 : 1,
     wd: f32(o.weightDecay),
     lrWd: f32(lr * o.weightDecay),
