@@ -1,4 +1,5 @@
-export { createRmsprop } from "./rmsprop.ts";
+export { createRmsprop, restoreRmsprop } from "./rmsprop.ts";
+export { CHECKPOINT_VERSION } from "./checkpoint.ts";
 export type { Rmsprop, RmspropState, StepResult } from "./rmsprop.ts";
 export { defaultOptions } from "./options.ts";
 export { presets } from "./presets.ts";

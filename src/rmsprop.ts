@@ -1,5 +1,6 @@
 // The optimizer object: owns one memory laid out by src/layout.ts, exposes zero-copy views
 // into it, and runs each step on the backend src/backend.ts chose.
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointArray } from "./checkpoint.ts";
 import { chooseBackend, kernelModule, type ConcreteBackend } from "./backend.ts";
 import { bindKernel, writeStepArgs, type KernelExports } from "./kernel-abi.ts";
 import { computeLayout, maxParams, type Layout } from "./layout.ts";
@@ -52,6 +53,14 @@ export interface Rmsprop {
   readonly options: Readonly<ResolvedOptions>;
   /** Applies one update from `grads`; `overrides.lr` changes η for this step only. */
   step(overrides?: StepOverrides): StepResult;
+  /** A checkpoint of θ, the state, the step count and the options (see the README). */
+  save(): Uint8Array;
+  /**
+   * Restores a checkpoint made by `save()` of an optimizer with the same n and the same
+   * state arrays. Bad, truncated or foreign bytes throw and leave this optimizer unchanged.
+   * The optimizer keeps its own hyperparameters; `restoreRmsprop` takes them from the bytes.
+   */
+  load(bytes: Uint8Array): void;
   /** Releases the memory; every later use throws. */
   dispose(): void;
 }
@@ -168,6 +177,39 @@ class RmspropImpl implements Rmsprop {
     return { applied: true, nonFiniteIndex: -1, stepCount: this.#stepCount };
   }
 
+  save(): Uint8Array {
+    const { params, sqAvg, momentumBuffer, gradAvg } = this.#live();
+    const options: Record<string, unknown> = { ...this.options };
+    return encodeCheckpoint({
+      n: this.n,
+      stepCount: this.#stepCount,
+      options,
+      arrays: { params, sqAvg, momentumBuffer, gradAvg },
+    });
+  }
+
+  load(bytes: Uint8Array): void {
+    const views = this.#live();
+    const content = decodeCheckpoint(bytes);
+    if (content.n !== this.n) {
+      throw new RangeError(`load(bytes): the checkpoint has n = ${content.n}, this optimizer n = ${this.n}; nothing was changed`);
+    }
+    const names: CheckpointArray[] = ["params", "sqAvg", "momentumBuffer", "gradAvg"];
+    for (const name of names) {
+      if (Boolean(content.arrays[name]) !== Boolean(views[name])) {
+        throw new RangeError(
+          `load(bytes): the checkpoint ${content.arrays[name] ? "has" : "lacks"} ${name}, this optimizer ` +
+            `${views[name] ? "has" : "lacks"} it (momentum and centered must match); nothing was changed`,
+        );
+      }
+    }
+    for (const name of names) {
+      const from = content.arrays[name];
+      if (from) views[name]!.set(from);
+    }
+    this.#stepCount = content.stepCount;
+  }
+
   dispose(): void {
     this.#live();
     this.#views = undefined;
@@ -203,4 +245,20 @@ export async function createRmsprop(n: number, options?: RmspropOptions): Promis
     return new RmspropImpl(layout, resolved, backend, memory.buffer, bindKernel(module!, memory));
   }
   return new RmspropImpl(layout, resolved, backend, memory, undefined);
+}
+
+/**
+ * Creates an optimizer from a checkpoint made by `save()`, with the options stored in it;
+ * `overrides` may change any of them (a different backend, say) that keeps the same arrays.
+ */
+export async function restoreRmsprop(bytes: Uint8Array, overrides?: RmspropOptions): Promise<Rmsprop> {
+  const content = decodeCheckpoint(bytes);
+  const opt = await createRmsprop(content.n, { ...(content.options as RmspropOptions), ...overrides });
+  try {
+    opt.load(bytes);
+  } catch (error) {
+    opt.dispose();
+    throw error;
+  }
+  return opt;
 }

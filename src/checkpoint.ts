@@ -1,0 +1,140 @@
+// The checkpoint format: versioned, self-describing, checksummed, little-endian, so that
+// another language can read it (the README has the table).
+//
+//   offset  size  field
+//        0     8  magic "RMSPwasm" (ASCII)
+//        8     4  u32 format version (1)
+//       12     4  u32 H, byte offset of the first array (a multiple of 4)
+//       16     4  u32 n
+//       20     4  u32 arrays present: bit 0 params, 1 sqAvg, 2 momentumBuffer, 3 gradAvg
+//       24     8  f64 stepCount
+//       32     4  u32 L, byte length of the options JSON
+//       36     L  options as UTF-8 JSON, then spaces up to H
+//        H        each present array in bit order: n little-endian f32
+//   end − 4    4  u32 CRC-32 of every byte before it
+//
+// Decoding checks everything before it returns, so a caller can apply the result knowing
+// it is whole: a bad checkpoint throws and changes nothing.
+import { crc32 } from "./crc32.ts";
+
+const MAGIC = "RMSPwasm";
+export const CHECKPOINT_VERSION = 1;
+const FIXED_HEADER = 36;
+
+/** The state arrays a checkpoint can carry, in their on-disk order. */
+export const CHECKPOINT_ARRAYS = ["params", "sqAvg", "momentumBuffer", "gradAvg"] as const;
+export type CheckpointArray = (typeof CHECKPOINT_ARRAYS)[number];
+
+export interface CheckpointContent {
+  n: number;
+  stepCount: number;
+  options: Record<string, unknown>;
+  /** Views of the arrays present, each n f32. */
+  arrays: Partial<Record<CheckpointArray, Float32Array>>;
+}
+
+function checkpointError(message: string): Error {
+  return new Error(`invalid rmsprop-wasm checkpoint: ${message}; the optimizer is unchanged`);
+}
+
+/** Serialises a checkpoint. */
+export function encodeCheckpoint(content: CheckpointContent): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(content.options));
+  const headerBytes = Math.ceil((FIXED_HEADER + json.length) / 4) * 4;
+  const present = CHECKPOINT_ARRAYS.filter((name) => content.arrays[name]);
+  const arrayBytes = content.n * 4;
+  const out = new Uint8Array(headerBytes + present.length * arrayBytes + 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC.charCodeAt(i);
+  view.setUint32(8, CHECKPOINT_VERSION, true);
+  view.setUint32(12, headerBytes, true);
+  view.setUint32(16, content.n, true);
+  let mask = 0;
+  CHECKPOINT_ARRAYS.forEach((name, bit) => {
+    if (content.arrays[name]) mask |= 1 << bit;
+  });
+  view.setUint32(20, mask, true);
+  view.setFloat64(24, content.stepCount, true);
+  view.setUint32(32, json.length, true);
+  out.set(json, FIXED_HEADER);
+  out.fill(0x20, FIXED_HEADER + json.length, headerBytes);
+  let at = headerBytes;
+  for (const name of present) {
+    const a = content.arrays[name]!;
+    writeF32LE(view, at, a);
+    at += arrayBytes;
+  }
+  view.setUint32(at, crc32(out.subarray(0, at)), true);
+  return out;
+}
+
+// Typed arrays use the platform's byte order; wasm memory and the format are little-endian.
+// On a little-endian platform (all current browsers and Node builds) arrays are copied as
+// bytes; elsewhere each float goes through a DataView.
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function writeF32LE(view: DataView, at: number, a: Float32Array): void {
+  if (littleEndian) {
+    new Uint8Array(view.buffer, at, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  } else {
+    for (let i = 0; i < a.length; i++) view.setFloat32(at + 4 * i, a[i], true);
+  }
+}
+
+function readF32LE(view: DataView, at: number, n: number): Float32Array {
+  if (littleEndian) return new Float32Array(view.buffer.slice(view.byteOffset + at, view.byteOffset + at + 4 * n));
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = view.getFloat32(at + 4 * i, true);
+  return a;
+}
+
+/** Parses and fully validates a checkpoint, without touching any optimizer. */
+export function decodeCheckpoint(bytes: unknown): CheckpointContent {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(`load(bytes): bytes must be a Uint8Array; got ${bytes === null ? "null" : typeof bytes}`);
+  }
+  if (bytes.length < FIXED_HEADER + 4) throw checkpointError(`${bytes.length} bytes is shorter than any header`);
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC.charCodeAt(i)) throw checkpointError('no "RMSPwasm" magic: not a checkpoint');
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(8, true);
+  if (version !== CHECKPOINT_VERSION) {
+    throw checkpointError(`format version ${version}; this build reads version ${CHECKPOINT_VERSION}`);
+  }
+  const headerBytes = view.getUint32(12, true);
+  const n = view.getUint32(16, true);
+  const mask = view.getUint32(20, true);
+  const jsonBytes = view.getUint32(32, true);
+  if (mask & ~0b1111 || !(mask & 1) || !(mask & 2)) throw checkpointError(`array mask ${mask} is not valid`);
+  if (headerBytes % 4 || headerBytes < FIXED_HEADER + jsonBytes || headerBytes > FIXED_HEADER + jsonBytes + 3) {
+    throw checkpointError(`header length ${headerBytes} does not fit options length ${jsonBytes}`);
+  }
+  const present = CHECKPOINT_ARRAYS.filter((_, bit) => mask & (1 << bit));
+  const expected = headerBytes + present.length * n * 4 + 4;
+  if (n < 1 || expected !== bytes.length) {
+    throw checkpointError(`${bytes.length} bytes, but its header (n = ${n}, ${present.length} arrays) needs ${expected}`);
+  }
+  const stored = view.getUint32(bytes.length - 4, true);
+  if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) {
+    throw checkpointError("checksum mismatch (the bytes are corrupted)");
+  }
+  const stepCount = view.getFloat64(24, true);
+  if (!Number.isSafeInteger(stepCount) || stepCount < 0) throw checkpointError(`step count ${stepCount}`);
+  let options: unknown;
+  try {
+    options = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(FIXED_HEADER, FIXED_HEADER + jsonBytes)));
+  } catch {
+    throw checkpointError("the options are not valid UTF-8 JSON");
+  }
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw checkpointError("the options are not a JSON object");
+  }
+  const arrays: CheckpointContent["arrays"] = {};
+  let at = headerBytes;
+  for (const name of present) {
+    arrays[name] = readF32LE(view, at, n);
+    at += n * 4;
+  }
+  return { n, stepCount, options: options as Record<string, unknown>, arrays };
+}
