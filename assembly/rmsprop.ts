@@ -27,7 +27,7 @@
 //   G  = β·G + (1−β)·g                       (centered)
 //   s  = S·invC                              invC = 1/(1 − β^t) with bias correction, else 1
 //   v  = s                                   (not centered)
-//   v  = max(s − (G·invC)·(G·invC), vFloor)  (centered; vFloor 0 clamps, −∞ does not)
+//   v  = s − (G·invC)·(G·invC); v = vFloor if v < vFloor   (centered; vFloor 0 clamps, −∞ does not)
 //   d  = √(v + ε)                            (epsInSqrt)
 //   d  = √v + ε                              (eps outside the root)
 //   u  = g / d
@@ -85,10 +85,11 @@ const MOM_NESTEROV: u32 = 32;
   if (isVector<T>()) return f32x4.sqrt(a);
   else return Mathf.sqrt(a as f32) as T;
 }
-@inline function maxOf<T>(a: T, b: T): T {
-  // f32x4.max and f32.max agree: NaN if either is NaN, max(−0, +0) = +0.
-  if (isVector<T>()) return f32x4.max(a, b);
-  else return max<f32>(a as f32, b as f32) as T;
+@inline function clampBelow<T>(a: T, floor: T): T {
+  // a < floor ? floor : a, the "pseudo-max": one instruction on x86 and ARM, where
+  // f32x4.max needs several for its NaN rules. A NaN a stays NaN, as it should here.
+  if (isVector<T>()) return f32x4.pmax(a, floor);
+  else return select<f32>(floor as f32, a as f32, (a as f32) < (floor as f32)) as T;
 }
 
 /**
@@ -146,7 +147,7 @@ const MOM_NESTEROV: u32 = 32;
       const gAvg = add<T>(mul<T>(betaT, load<T>(gradAvg + o)), mul<T>(oneMinusBetaT, g));
       store<T>(gradAvg + o, gAvg);
       const m = mul<T>(gAvg, invCT);
-      v = maxOf<T>(sub<T>(v, mul<T>(m, m)), vFloorT);
+      v = clampBelow<T>(sub<T>(v, mul<T>(m, m)), vFloorT);
     }
     let d: T;
     if (sizeof<EpsInSqrt>() == sizeof<Yes>()) d = sqrt<T>(add<T>(v, epsT));

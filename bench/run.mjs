@@ -1,12 +1,13 @@
 // npm run bench [-- --quick]
 //
-// Runs every contender at every size in one process, in interleaved rounds, so each ratio
-// compares runs made seconds apart under the same machine load. Prints a table and writes
-// bench/results/latest.json and a Markdown table in bench/results/latest.md.
+// Runs every contender in one process, in interleaved rounds, so each ratio compares runs
+// made seconds apart under the same machine load. Three sections: sizes (1e4 … 3e7), every
+// kernel variant at 1e6, and parameter groups. Prints tables and the target checks, and
+// writes bench/results/latest.json and a Markdown copy in bench/results/latest.md.
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
-import { BASELINE, contenders } from "./contenders.mjs";
+import { BASELINE, groupContenders, sizeContenders, variantContenders } from "./contenders.mjs";
 import { median, relativeMad } from "./stats.mjs";
 import { markdownTable, printTable, summaryLines } from "./report.mjs";
 
@@ -15,8 +16,8 @@ const sizes = quick ? [1e4, 1e5, 1e6] : [1e4, 1e5, 1e6, 1e7, 3e7];
 const rounds = quick ? 2 : 3;
 const timePerTaskMs = quick ? 100 : 250;
 
-async function measureSize(n) {
-  const list = await contenders(n);
+/** Measures a list of contenders over the same n; the ratio baseline is the plain JS loop. */
+async function measure(section, n, list) {
   const samples = new Map(list.map((c) => [c.name, []]));
   const roundMedians = new Map(list.map((c) => [c.name, []]));
   for (let round = 0; round < rounds; round++) {
@@ -37,11 +38,13 @@ async function measureSize(n) {
     // The ratio is taken round by round (same minute, same load), then summarised.
     const ratios = roundMedians.get(c.name).map((t, r) => base[r] / t);
     return {
+      section,
       name: c.name,
       n,
       medianMs: ms,
       spread: relativeMad(samples.get(c.name)),
       samples: samples.get(c.name).length,
+      roundMs: roundMedians.get(c.name),
       paramsPerSec: n / (ms / 1000),
       gbPerSec: (n * c.bytesPerParam) / (ms / 1000) / 1e9,
       bytesPerParam: c.bytesPerParam,
@@ -54,9 +57,15 @@ async function measureSize(n) {
 const started = Date.now();
 const rows = [];
 for (const n of sizes) {
-  process.stdout.write(`n = ${n.toExponential(0)} …\n`);
-  rows.push(...(await measureSize(n)));
+  console.log(`sizes: n = ${n.toExponential(0)} …`);
+  rows.push(...(await measure("sizes", n, await sizeContenders(n))));
 }
+console.log("variants: n = 1e6 …");
+rows.push(...(await measure("variants", 1e6, await variantContenders(1e6))));
+console.log("groups …");
+const grouped = await groupContenders(1000);
+rows.push(...(await measure("groups", grouped.n, grouped.list)));
+
 const machine = {
   date: new Date().toISOString(),
   cpu: os.cpus()[0]?.model ?? "unknown",
@@ -67,8 +76,9 @@ const machine = {
   seconds: Math.round((Date.now() - started) / 1000),
 };
 printTable(rows, machine);
-for (const line of summaryLines(rows)) console.log(line);
+const summary = summaryLines(rows);
+for (const line of summary) console.log(line);
 mkdirSync("bench/results", { recursive: true });
 writeFileSync("bench/results/latest.json", JSON.stringify({ machine, rows }, null, 2) + "\n");
-writeFileSync("bench/results/latest.md", markdownTable(rows, machine) + "\n" + summaryLines(rows).join("\n").trim() + "\n");
+writeFileSync("bench/results/latest.md", markdownTable(rows, machine) + "\n" + summary.join("\n").trim() + "\n");
 console.log("\nwrote bench/results/latest.json and bench/results/latest.md");

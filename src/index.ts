@@ -1,9 +1,18 @@
 export { createRmsprop, restoreRmsprop } from "./rmsprop.ts";
 export { CHECKPOINT_VERSION } from "./checkpoint.ts";
-export type { Rmsprop, RmspropState, StepResult } from "./rmsprop.ts";
+export type { Rmsprop, RmspropGroup, RmspropState, RmspropTensor, StepResult } from "./rmsprop.ts";
 export { defaultOptions } from "./options.ts";
 export { presets } from "./presets.ts";
-export type { Backend, NonFinitePolicy, RmspropOptions, StepOverrides, ResolvedOptions } from "./options.ts";
+export type {
+  Backend,
+  GroupSpec,
+  NonFinitePolicy,
+  ResolvedOptions,
+  RmspropOptions,
+  StepOverrides,
+  TensorSpec,
+  UpdateOptions,
+} from "./options.ts";
 export { referenceStep } from "./reference.ts";
 export type { StepArrays } from "./reference.ts";
 export { stepScalars, kernelFlags } from "./step-scalars.ts";

@@ -7,8 +7,8 @@ export type Backend = "auto" | "simd" | "scalar" | "js";
 /** What `step()` does when a gradient is NaN or ±∞. */
 export type NonFinitePolicy = "throw" | "skip" | "ignore";
 
-/** Options of {@link createRmsprop}; every one is optional. */
-export interface RmspropOptions {
+/** The options that shape the update; each can also be set per parameter group. */
+export interface UpdateOptions {
   /** η, learning rate, finite and ≥ 0. Default 0.01. */
   lr?: number;
   /** β, decay of the squared-gradient average S, 0 ≤ β < 1. Default 0.9. */
@@ -47,6 +47,30 @@ export interface RmspropOptions {
   biasCorrection?: boolean;
   /** Initial value of every element of S, finite and ≥ 0 (TF1 uses 1). Default 0. */
   initialScale?: number;
+}
+
+/** One tensor of a parameter group: a name and a size (or a shape whose product is the size). */
+export interface TensorSpec {
+  name: string;
+  size?: number;
+  shape?: readonly number[];
+}
+
+/**
+ * A parameter group: a contiguous range of the parameters with its own update options
+ * (anything not given is inherited from the top level). Give its tensors (each becomes its
+ * own view) or just its size.
+ */
+export interface GroupSpec extends UpdateOptions {
+  name?: string;
+  size?: number;
+  tensors?: readonly TensorSpec[];
+}
+
+/** Options of {@link createRmsprop}; every one is optional. */
+export interface RmspropOptions extends UpdateOptions {
+  /** Parameter groups, in memory order; their sizes must add up to n. Default: one group. */
+  groups?: readonly GroupSpec[];
   /** Implementation: "auto" picks SIMD where the engine validates it, else scalar. */
   backend?: Backend;
   /** Worker threads sharing one memory. Default 1. */
@@ -55,8 +79,18 @@ export interface RmspropOptions {
   nonFinite?: NonFinitePolicy;
 }
 
-/** Options with every default filled in. */
-export type ResolvedOptions = Required<RmspropOptions>;
+/**
+ * A group after validation: name, size and tensor shapes filled in, and only the update
+ * options the group sets itself. It is a valid GroupSpec again (options round-trip).
+ */
+export interface NormalizedGroup extends UpdateOptions {
+  name: string;
+  size: number;
+  tensors: { name: string; size: number; shape: number[] }[];
+}
+
+/** Options with every default filled in. `groups` is empty when there is one implicit group. */
+export type ResolvedOptions = Required<Omit<RmspropOptions, "groups">> & { groups: NormalizedGroup[] };
 
 /** Per-step overrides accepted by `step()`. */
 export interface StepOverrides {
@@ -83,6 +117,7 @@ export const defaultOptions: Readonly<ResolvedOptions> = Object.freeze({
   backend: "auto",
   threads: 1,
   nonFinite: "throw",
+  groups: [],
 });
 
 // Names other libraries use, so a wrong key gets a useful hint.
@@ -175,39 +210,119 @@ export function checkKeys(name: string, value: unknown, known: readonly string[]
   return value as Record<string, unknown>;
 }
 
+type UpdateRules = { [K in keyof UpdateOptions]-?: (name: string, value: unknown) => NonNullable<UpdateOptions[K]> };
+
+const updateRules: UpdateRules = {
+  lr: (name, v) => checkRange(name, v, 0),
+  beta: (name, v) => checkRange(name, v, 0, 1, true),
+  eps: (name, v) => checkRange(name, v, 0),
+  epsInSqrt: boolean,
+  momentum: (name, v) => checkRange(name, v, 0),
+  lrInMomentum: boolean,
+  nesterov: boolean,
+  centered: boolean,
+  clampVariance: boolean,
+  centeredEps: (name, v) => oneOf(name, v, ["add", "subtract"] as const),
+  weightDecay: (name, v) => checkRange(name, v, 0),
+  decoupledWeightDecay: boolean,
+  maximize: boolean,
+  biasCorrection: boolean,
+  initialScale: (name, v) => checkRange(name, v, 0),
+};
+const updateKeys = Object.keys(updateRules) as (keyof UpdateOptions)[];
 const optionKeys = Object.keys(defaultOptions) as (keyof RmspropOptions)[];
+
+/** Validates the update options in `given` (named under `prefix`) over `base`. */
+function resolveUpdate<T extends Required<UpdateOptions>>(given: Record<string, unknown>, prefix: string, base: T): T {
+  const out = { ...base };
+  for (const key of updateKeys) {
+    const value = given[key];
+    if (value !== undefined) (out as Record<string, unknown>)[key] = updateRules[key](`${prefix}.${key}`, value);
+  }
+  if (out.nesterov && out.momentum === 0) {
+    throw new RangeError(`${prefix}.nesterov needs ${prefix}.momentum > 0; got momentum 0`);
+  }
+  return out;
+}
+
+function normalizeGroups(value: unknown): NormalizedGroup[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw new TypeError(`options.groups must be an array of groups; got ${describe(value)}`);
+  }
+  const names = new Set<string>();
+  return value.map((group: unknown, g): NormalizedGroup => {
+    const at = `options.groups[${g}]`;
+    const given = checkKeys(at, group, [...updateKeys, "name", "size", "tensors"]);
+    const name = given.name === undefined ? `group${g}` : given.name;
+    if (typeof name !== "string") throw new TypeError(`${at}.name must be a string; got ${describe(name)}`);
+    const tensors = given.tensors === undefined ? [] : normalizeTensors(`${at}.tensors`, given.tensors, names);
+    const tensorTotal = tensors.reduce((sum, t) => sum + t.size, 0);
+    let size: number;
+    if (given.size !== undefined) {
+      size = checkInteger(`${at}.size`, given.size, 1, 2 ** 32);
+      if (tensors.length && size !== tensorTotal) {
+        throw new RangeError(`${at}.size is ${size} but its tensors add up to ${tensorTotal}`);
+      }
+    } else if (tensors.length) {
+      size = tensorTotal;
+    } else {
+      throw new TypeError(`${at} needs a size or tensors`);
+    }
+    const own: UpdateOptions = {};
+    for (const key of updateKeys) if (given[key] !== undefined) (own as Record<string, unknown>)[key] = given[key];
+    return { name, size, tensors, ...own };
+  });
+}
+
+function normalizeTensors(at: string, value: unknown, names: Set<string>): NormalizedGroup["tensors"] {
+  if (!Array.isArray(value)) throw new TypeError(`${at} must be an array of { name, size | shape }; got ${describe(value)}`);
+  return value.map((tensor: unknown, i) => {
+    const t = checkKeys(`${at}[${i}]`, tensor, ["name", "size", "shape"]);
+    if (typeof t.name !== "string" || t.name === "") {
+      throw new TypeError(`${at}[${i}].name must be a non-empty string; got ${describe(t.name)}`);
+    }
+    if (names.has(t.name)) throw new RangeError(`${at}[${i}].name "${t.name}" is used by another tensor`);
+    names.add(t.name);
+    let shape: number[];
+    if (t.shape !== undefined) {
+      if (!Array.isArray(t.shape) || t.shape.length === 0) {
+        throw new TypeError(`${at}[${i}].shape must be a non-empty array of integers; got ${describe(t.shape)}`);
+      }
+      shape = t.shape.map((d: unknown, k: number) => checkInteger(`${at}[${i}].shape[${k}]`, d, 1, 2 ** 32));
+    } else if (t.size !== undefined) {
+      shape = [checkInteger(`${at}[${i}].size`, t.size, 1, 2 ** 32)];
+    } else {
+      throw new TypeError(`${at}[${i}] needs a size or a shape`);
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (t.size !== undefined && t.size !== size) {
+      throw new RangeError(`${at}[${i}].size is ${describe(t.size)} but its shape holds ${size}`);
+    }
+    return { name: t.name, size, shape };
+  });
+}
 
 /** Validates `options` against every rule and fills in the defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   const given = checkKeys("options", options, optionKeys);
-  const o = { ...defaultOptions };
-  for (const [key, value] of Object.entries(given)) {
-    if (value !== undefined) (o as Record<string, unknown>)[key] = value;
-  }
+  const update = resolveUpdate(given, "options", defaultOptions);
+  const groups = normalizeGroups(given.groups);
   const r: ResolvedOptions = {
-    lr: checkRange("options.lr", o.lr, 0),
-    beta: checkRange("options.beta", o.beta, 0, 1, true),
-    eps: checkRange("options.eps", o.eps, 0),
-    epsInSqrt: boolean("options.epsInSqrt", o.epsInSqrt),
-    momentum: checkRange("options.momentum", o.momentum, 0),
-    lrInMomentum: boolean("options.lrInMomentum", o.lrInMomentum),
-    nesterov: boolean("options.nesterov", o.nesterov),
-    centered: boolean("options.centered", o.centered),
-    clampVariance: boolean("options.clampVariance", o.clampVariance),
-    centeredEps: oneOf("options.centeredEps", o.centeredEps, ["add", "subtract"] as const),
-    weightDecay: checkRange("options.weightDecay", o.weightDecay, 0),
-    decoupledWeightDecay: boolean("options.decoupledWeightDecay", o.decoupledWeightDecay),
-    maximize: boolean("options.maximize", o.maximize),
-    biasCorrection: boolean("options.biasCorrection", o.biasCorrection),
-    initialScale: checkRange("options.initialScale", o.initialScale, 0),
-    backend: oneOf("options.backend", o.backend, ["auto", "simd", "scalar", "js"] as const),
-    threads: checkInteger("options.threads", o.threads, 1, 64),
-    nonFinite: oneOf("options.nonFinite", o.nonFinite, ["throw", "skip", "ignore"] as const),
+    ...update,
+    backend: oneOf("options.backend", given.backend ?? defaultOptions.backend, ["auto", "simd", "scalar", "js"] as const),
+    threads: checkInteger("options.threads", given.threads ?? defaultOptions.threads, 1, 64),
+    nonFinite: oneOf("options.nonFinite", given.nonFinite ?? defaultOptions.nonFinite, ["throw", "skip", "ignore"] as const),
+    groups,
   };
-  if (r.nesterov && r.momentum === 0) {
-    throw new RangeError("options.nesterov needs options.momentum > 0; got momentum 0");
-  }
+  // Each group's effective options, validated now so that creation fails before allocation.
+  groups.forEach((group, g) => groupUpdateOptions(r, group, g));
   return r;
+}
+
+/** A group's effective update options: its own, over the top-level ones. */
+export function groupUpdateOptions(o: ResolvedOptions, group: NormalizedGroup, index: number): ResolvedOptions {
+  return resolveUpdate(group as unknown as Record<string, unknown>, `options.groups[${index}]`, o);
 }
 
 /** Validates the overrides of one `step()` call. */

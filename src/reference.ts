@@ -38,7 +38,8 @@ export function referenceStep(flags: number, s: StepScalars, a: StepArrays): voi
       const gAvg = f(f(s.beta * gradAvg[i]) + f(s.oneMinusBeta * g));
       gradAvg[i] = gAvg;
       const m = f(gAvg * s.invC);
-      v = Math.max(f(v - f(m * m)), s.vFloor);
+      v = f(v - f(m * m));
+      if (v < s.vFloor) v = s.vFloor;
     }
     const d = epsInSqrt ? f(Math.sqrt(f(v + s.eps))) : f(f(Math.sqrt(v)) + s.eps);
     const u = f(g / d);

@@ -15,11 +15,6 @@ export function kernelFlags(o: ResolvedOptions): number {
   return flags;
 }
 
-/** Which state arrays the options need besides θ, g and S. */
-export function stateArrays(o: ResolvedOptions): { momentumBuffer: boolean; gradAvg: boolean } {
-  return { momentumBuffer: o.momentum > 0, gradAvg: o.centered };
-}
-
 /**
  * The scalars of step number `t` (from 1) at learning rate `lr`. Derived constants
  * (1 − β, η·λ, 1/(1 − β^t)) are computed in f64 and rounded to f32 once.
