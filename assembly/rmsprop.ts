@@ -58,6 +58,7 @@ const WD_L2: u32 = 4;
 const WD_DECOUPLED: u32 = 8;
 const MOM_HEAVY: u32 = 16;
 const MOM_NESTEROV: u32 = 32;
+const TRAFFIC_PROBE: u32 = 64;
 
 // ---- lane-generic arithmetic: T is v128 (four f32 lanes) or f32 ----
 
@@ -200,12 +201,40 @@ function byCentered<EpsInSqrt>(flags: u32, a: StepArgs): void {
 }
 
 /**
+ * The memory-traffic probe: the loads and stores of a default step (read θ, g, S; write θ,
+ * S) with the arithmetic replaced by one bitwise xor, compiled with the same flags. Its
+ * speed is the ceiling the memory system puts on a step. It scrambles θ and S.
+ */
+function trafficProbe(a: StepArgs): void {
+  const params = <usize>a.params, grads = <usize>a.grads, sqAvg = <usize>a.sqAvg;
+  const end = <usize>a.n << 2;
+  let o: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vecEnd = end & ~(<usize>15);
+    for (; o < vecEnd; o += 16) {
+      const g = v128.load(grads + o);
+      v128.store(params + o, v128.xor(v128.load(params + o), g));
+      v128.store(sqAvg + o, v128.xor(v128.load(sqAvg + o), g));
+    }
+  }
+  for (; o < end; o += 4) {
+    const g = load<u32>(grads + o);
+    store<u32>(params + o, load<u32>(params + o) ^ g);
+    store<u32>(sqAvg + o, load<u32>(sqAvg + o) ^ g);
+  }
+}
+
+/**
  * One RMSProp step. `flags` is a bitwise OR of EPS_IN_SQRT (1), CENTERED (2), WD_L2 (4),
- * WD_DECOUPLED (8), MOM_HEAVY (16), MOM_NESTEROV (32); `args` is the byte offset of a
- * StepArgs block (72 bytes, 4-byte aligned).
+ * WD_DECOUPLED (8), MOM_HEAVY (16), MOM_NESTEROV (32), or TRAFFIC_PROBE (64) alone for the
+ * probe; `args` is the byte offset of a StepArgs block (72 bytes, 4-byte aligned).
  */
 export function step(flags: u32, args: usize): void {
   const a = changetype<StepArgs>(args);
+  if (flags & TRAFFIC_PROBE) {
+    trafficProbe(a);
+    return;
+  }
   if (flags & EPS_IN_SQRT) byCentered<Yes>(flags, a);
   else byCentered<No>(flags, a);
 }

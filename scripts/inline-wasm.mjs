@@ -7,6 +7,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 const binaries = {
   simd: "build/rmsprop_simd.wasm",
   scalar: "build/rmsprop_scalar.wasm",
+  simdShared: "build/rmsprop_simd_shared.wasm",
+  scalarShared: "build/rmsprop_scalar_shared.wasm",
 };
 
 const lines = [

@@ -1,7 +1,7 @@
 // The one place that decides which kernel runs. Compiled modules are cached: the first
 // optimizer of a kind pays for decoding and compiling, every later one only instantiates.
 import { hasSimd } from "./features.ts";
-import { scalarWasmBase64, simdWasmBase64 } from "./generated/wasm-bytes.ts";
+import { scalarSharedWasmBase64, scalarWasmBase64, simdSharedWasmBase64, simdWasmBase64 } from "./generated/wasm-bytes.ts";
 import type { Backend } from "./options.ts";
 
 /** A backend after "auto" is resolved. */
@@ -25,20 +25,33 @@ function decodeBase64(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-const sources: Record<WasmBackend, string> = { simd: simdWasmBase64, scalar: scalarWasmBase64 };
-const compiled = new Map<WasmBackend, Promise<WebAssembly.Module>>();
+/** Which build: per backend, one importing an ordinary memory and one a shared memory. */
+export type KernelBuild = `${WasmBackend}${"" | "Shared"}`;
 
-/** The compiled kernel of a backend, compiled on first use and then shared. */
-export function kernelModule(backend: WasmBackend): Promise<WebAssembly.Module> {
-  let module = compiled.get(backend);
+const sources: Record<KernelBuild, string> = {
+  simd: simdWasmBase64,
+  scalar: scalarWasmBase64,
+  simdShared: simdSharedWasmBase64,
+  scalarShared: scalarSharedWasmBase64,
+};
+const compiled = new Map<KernelBuild, Promise<WebAssembly.Module>>();
+
+/** The build that runs `backend`, on shared memory when threads need it. */
+export function kernelBuild(backend: WasmBackend, shared: boolean): KernelBuild {
+  return shared ? `${backend}Shared` : backend;
+}
+
+/** A compiled kernel build, compiled on first use and then shared by every optimizer. */
+export function kernelModule(build: KernelBuild): Promise<WebAssembly.Module> {
+  let module = compiled.get(build);
   if (!module) {
-    module = WebAssembly.compile(decodeBase64(sources[backend]));
-    compiled.set(backend, module);
+    module = WebAssembly.compile(decodeBase64(sources[build]));
+    compiled.set(build, module);
   }
   return module;
 }
 
-/** The raw bytes of a backend's kernel (for embedding and for the traffic probe). */
-export function kernelBytes(backend: WasmBackend): Uint8Array<ArrayBuffer> {
-  return decodeBase64(sources[backend]);
+/** The raw bytes of a kernel build (for embedding in other wasm tools). */
+export function kernelBytes(build: KernelBuild): Uint8Array<ArrayBuffer> {
+  return decodeBase64(sources[build]);
 }

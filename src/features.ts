@@ -16,3 +16,27 @@ export function hasSimd(): boolean {
   simd ??= typeof WebAssembly === "object" && WebAssembly.validate(simdProbe);
   return simd;
 }
+
+// (module (memory 1 1 shared))
+const sharedMemoryProbe = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  0x05, 0x04, 0x01, 0x03, 0x01, 0x01, //             memory section: flags 3 (max, shared), min 1, max 1
+]);
+
+/**
+ * Why threads cannot run here, or undefined when they can: they need wasm shared memory,
+ * SharedArrayBuffer, and in a browser a cross-origin isolated page.
+ */
+export function threadsUnavailable(): string | undefined {
+  if (typeof SharedArrayBuffer !== "function") {
+    return "SharedArrayBuffer is not available (browsers give it only to cross-origin isolated pages)";
+  }
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
+    return (
+      "this page is not cross-origin isolated; serve it with the headers " +
+      "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp"
+    );
+  }
+  if (!WebAssembly.validate(sharedMemoryProbe)) return "this engine does not validate WebAssembly shared memory";
+  return undefined;
+}

@@ -1,4 +1,4 @@
-export { createRmsprop, restoreRmsprop } from "./rmsprop.ts";
+export { createRmsprop, createTrafficProbe, restoreRmsprop } from "./rmsprop.ts";
 export { CHECKPOINT_VERSION } from "./checkpoint.ts";
 export type { Rmsprop, RmspropGroup, RmspropState, RmspropTensor, StepResult } from "./rmsprop.ts";
 export { defaultOptions } from "./options.ts";

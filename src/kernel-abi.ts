@@ -14,6 +14,8 @@ export const KernelFlag = {
   wdDecoupled: 8,
   momHeavy: 16,
   momNesterov: 32,
+  /** Runs the memory-traffic probe instead of a step (see createTrafficProbe). */
+  trafficProbe: 64,
 } as const;
 
 /** Byte size of one StepArgs block (see assembly/rmsprop.ts). */

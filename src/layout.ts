@@ -1,14 +1,18 @@
 // Where everything lives in an optimizer's memory. The one place that decides offsets,
 // alignment and the largest n; nothing else computes a byte offset.
 //
-//   0                 StepArgs blocks, one per thread (72 bytes each)
-//   arraysStart       params | grads | sqAvg | momentumBuffer? | gradAvg?
+//   0              control block: the i32 words the threads synchronise on
+//   64             StepArgs blocks, one per (group, thread) job, 72 bytes each
+//   arraysStart    params | grads | sqAvg | momentumBuffer? | gradAvg?
 //
 // Every array starts on a 64-byte boundary: a cache line, and a multiple of the 16 bytes
 // that keep the kernel's v128 loads aligned.
 import { STEP_ARGS_BYTES, type ArrayOffsets } from "./kernel-abi.ts";
+import { CONTROL_WORDS } from "./thread-pool.ts";
 
 export const ARRAY_ALIGN = 64;
+/** The thread pool's control block. */
+export const CONTROL_BYTES = CONTROL_WORDS * 4;
 export const WASM_PAGE_BYTES = 65536;
 /** wasm32 addresses 4 GiB: 65536 pages of 64 KiB. */
 export const MAX_PAGES = 65536;
@@ -16,14 +20,16 @@ export const MAX_BYTES = MAX_PAGES * WASM_PAGE_BYTES;
 
 export interface Layout extends ArrayOffsets {
   n: number;
-  /** Byte offset of thread k's StepArgs block is `argsAt + k * STEP_ARGS_BYTES`. */
-  argsAt: number;
+  /** Byte offset of the control block. */
+  control: number;
+  /** Byte offset of the StepArgs block of a (group, thread) job. */
+  argsAt(group: number, thread: number): number;
   /** Total bytes the memory must hold. */
   bytes: number;
   /** Those bytes in wasm pages. */
   pages: number;
-  /** How many f32 arrays of length n the layout holds. */
-  arrayCount: number;
+  /** Bytes before the first array: control block, StepArgs blocks and alignment. */
+  headerBytes: number;
 }
 
 const alignUp = (x: number, to: number): number => Math.ceil(x / to) * to;
@@ -34,26 +40,33 @@ export interface ArraySet {
   gradAvg: boolean;
 }
 
-function arrayCountOf(set: ArraySet): number {
+/** How the work is split: StepArgs blocks are needed for every (group, thread) pair. */
+export interface Jobs {
+  groups: number;
+  threads: number;
+}
+
+export function arrayCount(set: ArraySet): number {
   return 3 + Number(set.momentumBuffer) + Number(set.gradAvg);
 }
 
-function headerBytes(threads: number): number {
-  return alignUp(threads * STEP_ARGS_BYTES, ARRAY_ALIGN);
+function headerBytes(jobs: Jobs): number {
+  return alignUp(CONTROL_BYTES + jobs.groups * jobs.threads * STEP_ARGS_BYTES, ARRAY_ALIGN);
 }
 
-/** The largest n whose layout fits in wasm32 memory with these arrays and threads. */
-export function maxParams(set: ArraySet, threads: number): number {
-  const count = arrayCountOf(set);
+/** The largest n whose layout fits in wasm32 memory with these arrays and jobs. */
+export function maxParams(set: ArraySet, jobs: Jobs): number {
+  const count = arrayCount(set);
   // Each array is rounded up to ARRAY_ALIGN, which costs at most ARRAY_ALIGN − 4 bytes.
-  const room = MAX_BYTES - headerBytes(threads) - count * (ARRAY_ALIGN - 4);
+  const room = MAX_BYTES - headerBytes(jobs) - count * (ARRAY_ALIGN - 4);
   return Math.floor(room / (4 * count));
 }
 
 /** Lays out n parameters; n must already be validated against maxParams. */
-export function computeLayout(n: number, set: ArraySet, threads: number): Layout {
+export function computeLayout(n: number, set: ArraySet, jobs: Jobs): Layout {
   const arrayBytes = alignUp(n * 4, ARRAY_ALIGN);
-  let at = headerBytes(threads);
+  const header = headerBytes(jobs);
+  let at = header;
   const next = (): number => {
     const start = at;
     at += arrayBytes;
@@ -66,7 +79,8 @@ export function computeLayout(n: number, set: ArraySet, threads: number): Layout
   const gradAvg = set.gradAvg ? next() : 0;
   return {
     n,
-    argsAt: 0,
+    control: 0,
+    argsAt: (group, thread) => CONTROL_BYTES + (group * jobs.threads + thread) * STEP_ARGS_BYTES,
     params,
     grads,
     sqAvg,
@@ -74,6 +88,6 @@ export function computeLayout(n: number, set: ArraySet, threads: number): Layout
     gradAvg,
     bytes: at,
     pages: Math.ceil(at / WASM_PAGE_BYTES),
-    arrayCount: arrayCountOf(set),
+    headerBytes: header,
   };
 }

@@ -75,6 +75,12 @@ export interface RmspropOptions extends UpdateOptions {
   backend?: Backend;
   /** Worker threads sharing one memory. Default 1. */
   threads?: number;
+  /**
+   * Fewest parameters worth a thread: with fewer than `threads × minParamsPerThread`
+   * parameters, fewer threads run (waking a worker costs more than its share saves).
+   * Default 131072, the crossover `npm run bench` measures on a 2-core machine.
+   */
+  minParamsPerThread?: number;
   /** What a NaN or ±∞ gradient does; see the README. Default "throw". */
   nonFinite?: NonFinitePolicy;
 }
@@ -116,6 +122,7 @@ export const defaultOptions: Readonly<ResolvedOptions> = Object.freeze({
   initialScale: 0,
   backend: "auto",
   threads: 1,
+  minParamsPerThread: 131072,
   nonFinite: "throw",
   groups: [],
 });
@@ -312,6 +319,12 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     ...update,
     backend: oneOf("options.backend", given.backend ?? defaultOptions.backend, ["auto", "simd", "scalar", "js"] as const),
     threads: checkInteger("options.threads", given.threads ?? defaultOptions.threads, 1, 64),
+    minParamsPerThread: checkInteger(
+      "options.minParamsPerThread",
+      given.minParamsPerThread ?? defaultOptions.minParamsPerThread,
+      1,
+      2 ** 32,
+    ),
     nonFinite: oneOf("options.nonFinite", given.nonFinite ?? defaultOptions.nonFinite, ["throw", "skip", "ignore"] as const),
     groups,
   };

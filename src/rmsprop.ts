@@ -1,10 +1,11 @@
 // The optimizer object: owns one memory laid out by src/layout.ts, exposes zero-copy views
 // into it, and runs each step on the backend src/backend.ts chose, once per group.
 import { decodeCheckpoint, encodeCheckpoint, CHECKPOINT_ARRAYS } from "./checkpoint.ts";
-import { chooseBackend, kernelModule, type ConcreteBackend } from "./backend.ts";
+import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "./backend.ts";
+import { threadsUnavailable } from "./features.ts";
 import { neededArrays, planGroups, type GroupPlan } from "./groups.ts";
-import { bindKernel, writeStepArgs, type ArrayOffsets, type KernelExports } from "./kernel-abi.ts";
-import { computeLayout, maxParams, type Layout } from "./layout.ts";
+import { bindKernel, KernelFlag, writeStepArgs, type ArrayOffsets, type KernelExports } from "./kernel-abi.ts";
+import { arrayCount, computeLayout, maxParams, type Jobs, type Layout } from "./layout.ts";
 import {
   checkInteger,
   resolveOptions,
@@ -15,6 +16,8 @@ import {
 } from "./options.ts";
 import { referenceFirstNonFinite, referenceStep, type StepArrays } from "./reference.ts";
 import { stepScalars } from "./step-scalars.ts";
+import { Phase, startThreadPool, type Job, type ThreadPool, type WorkerJobs } from "./thread-pool.ts";
+
 
 /** Live views of the optimizer state. */
 export interface RmspropState {
@@ -73,6 +76,8 @@ export interface Rmsprop {
   readonly state: RmspropState;
   /** Steps applied so far. */
   readonly stepCount: number;
+  /** Threads that run each step: options.threads, fewer for small n (see minParamsPerThread). */
+  readonly threads: number;
   /** The backend running the steps, after "auto" is resolved. */
   readonly backend: ConcreteBackend;
   /** The options in force, defaults filled in. */
@@ -83,9 +88,11 @@ export interface Rmsprop {
   readonly tensors: Readonly<Record<string, RmspropTensor>>;
   /**
    * Applies one update from `grads`. `overrides.lr` changes η for this step only, in every
-   * group that does not set its own lr.
+   * group that does not set its own lr. Returns synchronously everywhere except on a
+   * browser window's main thread with threads > 1, which must not block: there it returns
+   * a Promise. `await opt.step()` works in every case.
    */
-  step(overrides?: StepOverrides): StepResult;
+  step(overrides?: StepOverrides): StepResult | Promise<StepResult>;
   /** A checkpoint of θ, the state, the step count and the options (see the README). */
   save(): Uint8Array;
   /**
@@ -108,15 +115,29 @@ function checkN(n: unknown, o: ResolvedOptions): number {
     throw new TypeError(`n must be a number (the parameter count); got ${typeof n}`);
   }
   const set = neededArrays(o);
-  const arrays = 3 + Number(set.momentumBuffer) + Number(set.gradAvg);
-  const why = ` (the parameter count; ${arrays} f32 arrays of n must fit in 4 GiB of wasm32 memory)`;
-  return checkInteger("n", n, 1, maxParams(set, o.threads), why);
+  const why = ` (the parameter count; ${arrayCount(set)} f32 arrays of n must fit in 4 GiB of wasm32 memory)`;
+  const jobs = { groups: Math.max(1, o.groups.length), threads: o.threads };
+  return checkInteger("n", n, 1, maxParams(set, jobs), why);
 }
 
-function allocate(layout: Layout, backend: ConcreteBackend): ArrayBuffer | WebAssembly.Memory {
+/** Threads worth using for n parameters: at most the ones asked for, each with enough work. */
+function effectiveThreads(o: ResolvedOptions, n: number): number {
+  return Math.max(1, Math.min(o.threads, Math.floor(n / o.minParamsPerThread)));
+}
+
+function checkThreads(o: ResolvedOptions, backend: ConcreteBackend): void {
+  if (o.threads === 1) return;
+  if (backend === "js") {
+    throw new RangeError(`options.threads = ${o.threads} needs a wasm backend; options.backend is "js"`);
+  }
+  const why = threadsUnavailable();
+  if (why) throw new Error(`options.threads = ${o.threads} needs shared WebAssembly memory, but ${why}`);
+}
+
+function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): ArrayBuffer | WebAssembly.Memory {
   try {
     if (backend === "js") return new ArrayBuffer(layout.bytes);
-    return new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages });
+    return new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared });
   } catch (cause) {
     throw new RangeError(
       `n = ${layout.n} needs ${layout.bytes} bytes of memory, which this engine could not allocate`,
@@ -128,23 +149,40 @@ function allocate(layout: Layout, backend: ConcreteBackend): ArrayBuffer | WebAs
 /** A group ready to run: its plan, its byte offsets and its views. */
 interface GroupRuntime {
   plan: GroupPlan;
-  offsets: ArrayOffsets;
+  /** One slice per thread: where its StepArgs block is, its arrays and its length. */
+  slices: { args: number; offsets: ArrayOffsets; n: number }[];
   views: StepArrays;
 }
 
-function groupRuntime(plan: GroupPlan, layout: Layout, all: StepArrays): GroupRuntime {
-  const skip = 4 * plan.offset;
-  const at = (base: number) => (base ? base + skip : 0);
-  const part = (a: Float32Array | undefined) => a?.subarray(plan.offset, plan.offset + plan.size);
-  return {
-    plan,
-    offsets: {
+/**
+ * Thread t's slice [start, start + count) of a group of `size` elements. Slices are cut
+ * on multiples of 4 elements (16 bytes), so every thread runs the SIMD body on whole
+ * vectors and only the last one has a scalar tail.
+ */
+export function threadSlice(size: number, threads: number, t: number): [start: number, count: number] {
+  const chunk = Math.ceil(size / threads / 4) * 4;
+  const start = Math.min(size, t * chunk);
+  return [start, Math.min(size, start + chunk) - start];
+}
+
+function groupRuntime(plan: GroupPlan, index: number, layout: Layout, threads: number, all: StepArrays): GroupRuntime {
+  const slices = Array.from({ length: threads }, (_, t) => {
+    const [start, n] = threadSlice(plan.size, threads, t);
+    const skip = 4 * (plan.offset + start);
+    const at = (base: number) => (base ? base + skip : 0);
+    const offsets = {
       params: at(layout.params),
       grads: at(layout.grads),
       sqAvg: at(layout.sqAvg),
       momentumBuffer: at(layout.momentumBuffer),
       gradAvg: at(layout.gradAvg),
-    },
+    };
+    return { args: layout.argsAt(index, t), offsets, n };
+  });
+  const part = (a: Float32Array | undefined) => a?.subarray(plan.offset, plan.offset + plan.size);
+  return {
+    plan,
+    slices,
     views: {
       params: part(all.params)!,
       grads: part(all.grads)!,
@@ -186,30 +224,36 @@ interface Live {
   publicGroups: readonly RmspropGroup[];
   tensors: Readonly<Record<string, RmspropTensor>>;
   kernel: KernelExports | undefined;
+  pool: ThreadPool | undefined;
   u32: Uint32Array;
   f32: Float32Array;
+}
+
+/** What the constructor needs besides the layout and the options. */
+interface Engine {
+  backend: ConcreteBackend;
+  threads: number;
+  buffer: ArrayBufferLike;
+  kernel: KernelExports | undefined;
 }
 
 class RmspropImpl implements Rmsprop {
   readonly n: number;
   readonly backend: ConcreteBackend;
+  readonly threads: number;
   readonly options: Readonly<ResolvedOptions>;
   #layout: Layout;
   #live: Live | undefined;
   #stepCount = 0;
+  #running: Promise<StepResult> | undefined;
 
-  constructor(
-    layout: Layout,
-    options: ResolvedOptions,
-    plans: GroupPlan[],
-    backend: ConcreteBackend,
-    buffer: ArrayBufferLike,
-    kernel: KernelExports | undefined,
-  ) {
+  constructor(layout: Layout, options: ResolvedOptions, plans: GroupPlan[], engine: Engine) {
     this.n = layout.n;
     this.options = Object.freeze({ ...options });
-    this.backend = backend;
+    this.backend = engine.backend;
+    this.threads = engine.threads;
     this.#layout = layout;
+    const { buffer } = engine;
     const view = (offset: number) => new Float32Array(buffer, offset, layout.n);
     const views: StepArrays = {
       params: view(layout.params),
@@ -218,7 +262,7 @@ class RmspropImpl implements Rmsprop {
       momentumBuffer: layout.momentumBuffer ? view(layout.momentumBuffer) : undefined,
       gradAvg: layout.gradAvg ? view(layout.gradAvg) : undefined,
     };
-    const groups = plans.map((plan) => groupRuntime(plan, layout, views));
+    const groups = plans.map((plan, i) => groupRuntime(plan, i, layout, engine.threads, views));
     for (const g of groups) {
       if (g.plan.options.initialScale !== 0) g.views.sqAvg.fill(g.plan.options.initialScale);
     }
@@ -230,10 +274,27 @@ class RmspropImpl implements Rmsprop {
       groups,
       publicGroups,
       tensors: Object.freeze(tensors),
-      kernel,
+      kernel: engine.kernel,
+      pool: undefined,
       u32: new Uint32Array(buffer),
       f32: new Float32Array(buffer),
     };
+  }
+
+  /** Worker k (thread k + 1) scans its slice of grads and steps its slice of every group. */
+  workerJobs(): WorkerJobs[] {
+    const { groups } = this.#use();
+    return Array.from({ length: this.threads - 1 }, (_, k) => {
+      const [start, count] = threadSlice(this.n, this.threads, k + 1);
+      return {
+        scan: [this.#layout.grads + 4 * start, count, start],
+        steps: groups.map((g): Job => [g.plan.flags, g.slices[k + 1].args]),
+      };
+    });
+  }
+
+  attachPool(pool: ThreadPool): void {
+    this.#use().pool = pool;
   }
 
   #use(): Live {
@@ -262,32 +323,79 @@ class RmspropImpl implements Rmsprop {
     return this.#use().tensors;
   }
 
-  step(overrides?: StepOverrides): StepResult {
+  step(overrides?: StepOverrides): StepResult | Promise<StepResult> {
     const live = this.#use();
+    if (this.#running) throw new Error("step(): the previous step is still running; await it first");
     const { lr } = resolveOverrides(overrides, this.options);
-    const policy = this.options.nonFinite;
-    if (policy !== "ignore") {
-      const bad = live.kernel
-        ? live.kernel.first_nonfinite_f32(this.#layout.grads, this.n)
-        : referenceFirstNonFinite(live.views.grads);
-      if (bad >= 0) {
-        if (policy === "skip") return { applied: false, nonFiniteIndex: bad, stepCount: this.#stepCount };
-        throw new RangeError(
-          `grads[${bad}] is ${live.views.grads[bad]}; the step was not applied and params and state are unchanged` +
-            ` (options.nonFinite is "throw"; "skip" skips such steps, "ignore" lets IEEE arithmetic propagate)`,
-        );
-      }
-    }
     const t = this.#stepCount + 1;
+    const { kernel, pool } = live;
+    const check = this.options.nonFinite !== "ignore";
+    if (!kernel) {
+      if (check) {
+        const skipped = this.#nonFinite(referenceFirstNonFinite(live.views.grads));
+        if (skipped) return skipped;
+      }
+      for (const g of live.groups) {
+        referenceStep(g.plan.flags, stepScalars(g.plan.options, t, g.plan.ownLr ? g.plan.options.lr : lr), g.views);
+      }
+      return this.#finish(t);
+    }
+    if (!pool) {
+      if (check) {
+        const skipped = this.#nonFinite(kernel.first_nonfinite_f32(this.#layout.grads, this.n));
+        if (skipped) return skipped;
+      }
+      this.#writeArgs(live, t, lr);
+      for (const g of live.groups) kernel.step(g.plan.flags, g.slices[0].args);
+      return this.#finish(t);
+    }
+    // Threads: scan in parallel (every slice before any update), then step in parallel.
+    const update = (): StepResult | Promise<StepResult> => {
+      this.#writeArgs(live, t, lr);
+      const waiting = pool.run(Phase.step, () => {
+        for (const g of live.groups) kernel.step(g.plan.flags, g.slices[0].args);
+      });
+      return waiting ? waiting.then(() => this.#finish(t)) : this.#finish(t);
+    };
+    const afterScan = (): StepResult | Promise<StepResult> => this.#nonFinite(firstBad()) ?? update();
+    let ownBad = -1;
+    const firstBad = () => {
+      const theirs = pool.scanResult();
+      return ownBad >= 0 ? ownBad : theirs; // thread 0's slice comes first
+    };
+    const [, ownCount] = threadSlice(this.n, this.threads, 0);
+    const scanning = check
+      ? pool.run(Phase.scan, () => {
+          ownBad = kernel.first_nonfinite_f32(this.#layout.grads, ownCount);
+        })
+      : undefined;
+    const outcome = scanning ? scanning.then(afterScan) : check ? afterScan() : update();
+    if (outcome instanceof Promise) {
+      this.#running = outcome.finally(() => (this.#running = undefined));
+      return this.#running;
+    }
+    return outcome;
+  }
+
+  /** Every thread's StepArgs for step t (written before the workers wake; Atomics orders them). */
+  #writeArgs(live: Live, t: number, lr: number): void {
     for (const g of live.groups) {
       const scalars = stepScalars(g.plan.options, t, g.plan.ownLr ? g.plan.options.lr : lr);
-      if (live.kernel) {
-        writeStepArgs(live.u32, live.f32, this.#layout.argsAt, g.offsets, g.plan.size, scalars);
-        live.kernel.step(g.plan.flags, this.#layout.argsAt);
-      } else {
-        referenceStep(g.plan.flags, scalars, g.views);
-      }
+      for (const slice of g.slices) writeStepArgs(live.u32, live.f32, slice.args, slice.offsets, slice.n, scalars);
     }
+  }
+
+  /** Applies the nonFinite policy to the first bad index: a skip result, a throw, or undefined. */
+  #nonFinite(bad: number): StepResult | undefined {
+    if (bad < 0) return undefined;
+    if (this.options.nonFinite === "skip") return { applied: false, nonFiniteIndex: bad, stepCount: this.#stepCount };
+    throw new RangeError(
+      `grads[${bad}] is ${this.#use().views.grads[bad]}; the step was not applied and params and state are unchanged` +
+        ` (options.nonFinite is "throw"; "skip" skips such steps, "ignore" lets IEEE arithmetic propagate)`,
+    );
+  }
+
+  #finish(t: number): StepResult {
     this.#stepCount = t;
     return { applied: true, nonFiniteIndex: -1, stepCount: t };
   }
@@ -324,7 +432,7 @@ class RmspropImpl implements Rmsprop {
   }
 
   dispose(): void {
-    this.#use();
+    this.#use().pool?.dispose();
     this.#live = undefined;
   }
 }
@@ -345,17 +453,44 @@ class RmspropImpl implements Rmsprop {
  *   allocated.
  */
 export async function createRmsprop(n: number, options?: RmspropOptions): Promise<Rmsprop> {
+  return create(n, options, false);
+}
+
+/**
+ * A memory-traffic probe for benchmarks: an optimizer-shaped object whose `step()` moves
+ * the bytes of one default step (reads θ, g, S; writes θ, S) with the arithmetic replaced
+ * by a bitwise xor, built and threaded exactly like `createRmsprop`. Its speed is the
+ * ceiling memory puts on a step on this machine. It scrambles params and state.
+ */
+export async function createTrafficProbe(n: number, options?: Pick<RmspropOptions, "backend" | "threads">): Promise<Rmsprop> {
+  return create(n, { ...options, nonFinite: "ignore" }, true);
+}
+
+async function create(n: number, options: RmspropOptions | undefined, probe: boolean): Promise<Rmsprop> {
   const resolved = resolveOptions(options);
   const count = checkN(n, resolved);
-  const plans = planGroups(resolved, count);
+  const plans = planGroups(resolved, count).map((p) => (probe ? { ...p, flags: KernelFlag.trafficProbe } : p));
   const backend = chooseBackend(resolved.backend);
-  const layout = computeLayout(count, neededArrays(resolved), resolved.threads);
-  const module = backend === "js" ? undefined : await kernelModule(backend);
-  const memory = allocate(layout, backend);
-  if (memory instanceof WebAssembly.Memory) {
-    return new RmspropImpl(layout, resolved, plans, backend, memory.buffer, bindKernel(module!, memory));
+  checkThreads(resolved, backend);
+  const threads = effectiveThreads(resolved, count);
+  const jobs: Jobs = { groups: plans.length, threads };
+  const layout = computeLayout(count, neededArrays(resolved), jobs);
+  if (backend === "js") {
+    if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
+    const buffer = allocate(layout, backend, false) as ArrayBuffer;
+    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, kernel: undefined });
   }
-  return new RmspropImpl(layout, resolved, plans, backend, memory, undefined);
+  const shared = threads > 1;
+  const module = await kernelModule(kernelBuild(backend, shared));
+  const memory = allocate(layout, backend, shared) as WebAssembly.Memory;
+  const opt = new RmspropImpl(layout, resolved, plans, {
+    backend,
+    threads,
+    buffer: memory.buffer,
+    kernel: bindKernel(module, memory),
+  });
+  if (shared) opt.attachPool(await startThreadPool(module, memory, layout.control, opt.workerJobs()));
+  return opt;
 }
 
 /**

@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { createRmsprop, defaultOptions } from "../src/index.ts";
 import { maxParams } from "../src/layout.ts";
 
+const one = { groups: 1, threads: 1 };
+
 describe("n", () => {
   it.each([
     [0, RangeError, /n must be an integer in \[1, \d+\].*got 0/],
@@ -22,8 +24,8 @@ describe("n", () => {
   });
 
   it("the limit follows the arrays in use", () => {
-    const three = maxParams({ momentumBuffer: false, gradAvg: false }, 1);
-    const five = maxParams({ momentumBuffer: true, gradAvg: true }, 1);
+    const three = maxParams({ momentumBuffer: false, gradAvg: false }, one);
+    const five = maxParams({ momentumBuffer: true, gradAvg: true }, one);
     expect(three).toBeGreaterThan(357_000_000);
     expect(three).toBeLessThanOrEqual(2 ** 32 / 12);
     expect(five).toBeLessThanOrEqual(2 ** 32 / 20);
@@ -31,7 +33,7 @@ describe("n", () => {
   });
 
   it("n one past the limit with momentum and centered is refused", async () => {
-    const limit = maxParams({ momentumBuffer: true, gradAvg: true }, 1);
+    const limit = maxParams({ momentumBuffer: true, gradAvg: true }, one);
     await expect(createRmsprop(limit + 1, { momentum: 0.9, centered: true })).rejects.toThrow(
       new RegExp(`\\[1, ${limit}\\].*5 f32 arrays`),
     );

@@ -1,0 +1,105 @@
+// Worker threads over shared memory: bit-identical to one thread for every variant and
+// size, the non-finite policies across slices, the crossover, and dispose.
+import { afterAll, describe, expect, it } from "vitest";
+import { createRmsprop, type Rmsprop, type RmspropOptions } from "../src/index.ts";
+import { awkwardFloats, bitReport } from "./helpers/data.ts";
+import { everyKernelVariant } from "./helpers/optimizers.ts";
+
+const made: Rmsprop[] = [];
+afterAll(() => {
+  for (const opt of made) {
+    try {
+      opt.dispose();
+    } catch {
+      // already disposed by the test
+    }
+  }
+});
+
+async function make(n: number, options: RmspropOptions): Promise<Rmsprop> {
+  const opt = await createRmsprop(n, { nonFinite: "ignore", minParamsPerThread: 1, ...options });
+  made.push(opt);
+  return opt;
+}
+
+async function expectSameAsOneThread(n: number, options: RmspropOptions, threads: number, seed: number) {
+  const one = await make(n, { ...options, threads: 1 });
+  const many = await make(n, { ...options, threads });
+  expect(many.threads).toBe(Math.min(threads, n));
+  for (const opt of [one, many]) opt.params.set(awkwardFloats(n, seed));
+  for (let t = 0; t < 3; t++) {
+    const grads = awkwardFloats(n, seed + 10 + t);
+    for (const opt of [one, many]) {
+      opt.grads.set(grads);
+      await opt.step(t === 1 ? { lr: 0.002 } : undefined);
+    }
+  }
+  const report = [
+    bitReport("params", many.params, one.params),
+    bitReport("sqAvg", many.state.sqAvg, one.state.sqAvg),
+    one.state.momentumBuffer ? bitReport("momentumBuffer", many.state.momentumBuffer!, one.state.momentumBuffer) : "",
+    one.state.gradAvg ? bitReport("gradAvg", many.state.gradAvg!, one.state.gradAvg) : "",
+  ].filter(Boolean);
+  expect(report, `${JSON.stringify(options)}, n = ${n}, threads = ${threads}`).toEqual([]);
+  one.dispose();
+  many.dispose();
+}
+
+describe("threads", () => {
+  it.each([1, 2, 3, 4, 5, 7, 8, 9, 17, 1023, 1025])("n = %i on 2 and 3 threads equals 1 thread, bit for bit", async (n) => {
+    await expectSameAsOneThread(n, {}, 2, n);
+    await expectSameAsOneThread(n, { backend: "scalar" }, 3, n);
+  });
+
+  it("every kernel variant on 2 threads equals 1 thread", async () => {
+    for (const variant of everyKernelVariant()) await expectSameAsOneThread(1031, variant, 2, 7);
+  });
+
+  it("parameter groups are split across threads too", async () => {
+    const groups = [
+      { size: 333, momentum: 0.9 },
+      { size: 5, lr: 0.5, centered: true },
+      { size: 700, weightDecay: 0.1 },
+    ];
+    await expectSameAsOneThread(1038, { groups }, 3, 11);
+  });
+
+  it("a large n runs on 2 threads by default crossover, a small one on 1", async () => {
+    const big = await createRmsprop(300_000, { threads: 2 });
+    const small = await createRmsprop(100_000, { threads: 2 });
+    made.push(big, small);
+    expect(big.threads).toBe(2);
+    expect(small.threads).toBe(1);
+    expect(big.options.minParamsPerThread).toBe(131072);
+  });
+
+  it.each(["throw", "skip"] as const)('nonFinite "%s" finds the first bad gradient in any slice and changes nothing', async (nonFinite) => {
+    const n = 4099;
+    const opt = await make(n, { threads: 3, nonFinite, momentum: 0.5 });
+    opt.params.set(awkwardFloats(n, 1));
+    opt.grads.set(awkwardFloats(n, 2));
+    await opt.step();
+    for (const bad of [0, 1366, 1367, 2800, 4098]) {
+      const before = [opt.params.slice(), opt.state.sqAvg.slice(), opt.state.momentumBuffer!.slice()];
+      opt.grads[bad] = NaN;
+      if (bad + 1500 < n) opt.grads[bad + 1500] = -Infinity;
+      if (nonFinite === "throw") {
+        await expect(async () => opt.step()).rejects.toThrow(`grads[${bad}] is NaN`);
+      } else {
+        expect(await opt.step()).toEqual({ applied: false, nonFiniteIndex: bad, stepCount: 1 });
+      }
+      expect([opt.params, opt.state.sqAvg, opt.state.momentumBuffer]).toEqual(before);
+      opt.grads.set(awkwardFloats(n, 2));
+    }
+    expect((await opt.step()).applied).toBe(true);
+    expect(opt.stepCount).toBe(2);
+  });
+
+  it("refuses threads with the js backend, and dispose ends the workers", async () => {
+    await expect(createRmsprop(10, { threads: 2, backend: "js" })).rejects.toThrow(/options.threads = 2 needs a wasm backend/);
+    const opt = await make(1000, { threads: 4 });
+    expect(opt.threads).toBe(4);
+    opt.dispose();
+    expect(() => opt.step()).toThrow(/disposed/);
+  });
+});
