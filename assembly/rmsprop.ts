@@ -252,7 +252,7 @@ export function step(flags: u32, args: usize): void {
   return to;
 }
 
-/** Bytes the SIMD scan reads between two tests of its accumulator. */
+/** Bytes the SIMD scan reads between two tests of its accumulators. */
 const SCAN_BLOCK: usize = 256;
 
 /**
@@ -263,17 +263,24 @@ export function first_nonfinite_f32(ptr: usize, n: usize): i32 {
   const end = n << 2;
   let o: usize = 0;
   if (ASC_FEATURE_SIMD) {
-    // Branch-free within a block: x·0 is 0 for finite x and NaN otherwise, and a sum of
-    // zeros stays 0, so one test per block finds a bad element; the block is then rescanned
-    // element by element to name it.
+    // Branch-free within a block: an f32 is NaN or ±∞ exactly when its exponent bits are
+    // all ones. Four accumulators OR together the lanes that are, so no long dependency
+    // chain limits the scan to one vector per cycle of latency; one test per block finds a
+    // bad element, and the block is then rescanned element by element to name it.
     const blocksEnd = end - end % SCAN_BLOCK;
-    const zero = f32x4.splat(0);
+    const exponent = i32x4.splat(0x7f800000);
     for (; o < blocksEnd; o += SCAN_BLOCK) {
-      let acc = zero;
-      for (let b: usize = 0; b < SCAN_BLOCK; b += 16) {
-        acc = f32x4.add(acc, f32x4.mul(v128.load(ptr + o + b), zero));
+      let a0 = v128.splat<i32>(0), a1 = a0, a2 = a0, a3 = a0;
+      for (let b: usize = 0; b < SCAN_BLOCK; b += 64) {
+        const p = ptr + o + b;
+        a0 = v128.or(a0, i32x4.eq(v128.and(v128.load(p), exponent), exponent));
+        a1 = v128.or(a1, i32x4.eq(v128.and(v128.load(p, 16), exponent), exponent));
+        a2 = v128.or(a2, i32x4.eq(v128.and(v128.load(p, 32), exponent), exponent));
+        a3 = v128.or(a3, i32x4.eq(v128.and(v128.load(p, 48), exponent), exponent));
       }
-      if (v128.any_true(f32x4.ne(acc, zero))) return <i32>(firstNonFiniteIn<f32>(ptr, o, o + SCAN_BLOCK) >> 2);
+      if (v128.any_true(v128.or(v128.or(a0, a1), v128.or(a2, a3)))) {
+        return <i32>(firstNonFiniteIn<f32>(ptr, o, o + SCAN_BLOCK) >> 2);
+      }
     }
     const vecEnd = end & ~(<usize>15);
     o = firstNonFiniteIn<v128>(ptr, o, vecEnd);

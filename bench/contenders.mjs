@@ -1,19 +1,8 @@
 // The implementations the benchmark runs side by side, each set up on the same seeded
 // data. Every contender is { name, bytesPerParam, step(), dispose() }.
-import { createRmsprop, referenceStep, stepScalars, kernelFlags, defaultOptions } from "rmsprop-wasm";
-
-/** Seeded gradients and weights in a range that stays finite over many steps. */
-export function seededArray(n, seed) {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+import { createRmsprop, createTrafficProbe, referenceStep, stepScalars, kernelFlags, defaultOptions } from "rmsprop-wasm";
+import { seededArray } from "./data.mjs";
+import { tfjsContender } from "./peers.mjs";
 
 // Bytes one step moves per parameter: reads θ, g, S (12) and writes θ, S (8); each of the
 // momentum buffer and the gradient average adds a read and a write (8); the non-finite
@@ -22,9 +11,9 @@ const STEP_BYTES = 20;
 const EXTRA_ARRAY_BYTES = 8;
 const CHECK_BYTES = 4;
 
-/** An optimizer of this package on a given backend and options. */
-async function wasmContender(name, n, options) {
-  const opt = await createRmsprop(n, options);
+/** An optimizer of this package (or its traffic probe) on a given backend and options. */
+async function wasmContender(name, n, options, create = createRmsprop) {
+  const opt = await create(n, options);
   opt.params.set(seededArray(n, 1));
   opt.grads.set(seededArray(n, 2));
   const checks = opt.options.nonFinite !== "ignore";
@@ -32,12 +21,14 @@ async function wasmContender(name, n, options) {
   return {
     name,
     bytesPerParam: STEP_BYTES + extraArrays * EXTRA_ARRAY_BYTES + (checks ? CHECK_BYTES : 0),
+    bytesHeld: opt.byteLength,
+    threads: opt.threads,
     step: () => opt.step(),
     dispose: () => opt.dispose(),
   };
 }
 
-/** The Math.fround reference on plain Float32Arrays. */
+/** The Math.fround reference on plain Float32Arrays, as the package exports it. */
 function referenceContender(n) {
   const arrays = { params: seededArray(n, 1), grads: seededArray(n, 2), sqAvg: new Float32Array(n) };
   const flags = kernelFlags(defaultOptions);
@@ -50,34 +41,56 @@ function referenceContender(n) {
   };
 }
 
-/** The loop a user would write by hand: Float32Arrays, f64 arithmetic, no fround. */
-function plainJsContender(n) {
-  const params = seededArray(n, 1);
-  const grads = seededArray(n, 2);
-  const sqAvg = new Float32Array(n);
+// The loop a user would write by hand: Float32Arrays, f64 arithmetic, no fround. It is
+// compiled from source once per contender, so it gets JIT feedback from its own arrays
+// only, as in a user's program, not from the other sizes this process has run.
+const plainLoopSource = `
   const lr = 0.01, beta = 0.9, eps = 1e-8;
+  return function step() {
+    for (let i = 0; i < params.length; i++) {
+      const g = grads[i];
+      const s = beta * sqAvg[i] + (1 - beta) * g * g;
+      sqAvg[i] = s;
+      params[i] -= (lr * g) / Math.sqrt(s + eps);
+    }
+  };`;
+
+function plainJsContender(n) {
+  const makeStep = new Function("params", "grads", "sqAvg", plainLoopSource);
   return {
     name: "plain JS loop",
     bytesPerParam: STEP_BYTES,
-    step: () => {
-      for (let i = 0; i < params.length; i++) {
-        const g = grads[i];
-        const s = beta * sqAvg[i] + (1 - beta) * g * g;
-        sqAvg[i] = s;
-        params[i] -= (lr * g) / Math.sqrt(s + eps);
-      }
-    },
+    step: makeStep(seededArray(n, 1), seededArray(n, 2), new Float32Array(n)),
     dispose: () => {},
   };
 }
 
+export const PROBE = "traffic probe (no math)";
+export const PROBE_2 = "traffic probe, 2 threads";
+
 /** The contenders for one size, baseline (plain JS) last. */
-export async function sizeContenders(n) {
+export async function sizeContenders(n, { peers = true } = {}) {
   return [
     await wasmContender("wasm SIMD (default)", n, {}),
     await wasmContender("wasm SIMD, nonFinite ignore", n, { nonFinite: "ignore" }),
+    await wasmContender("wasm SIMD, 2 threads", n, { threads: 2 }),
     await wasmContender("wasm scalar", n, { backend: "scalar" }),
+    await wasmContender(PROBE, n, {}, createTrafficProbe),
+    await wasmContender(PROBE_2, n, { threads: 2 }, createTrafficProbe),
+    ...(peers ? [await tfjsContender("wasm", n)] : []),
+    // The CPU backend takes about 0.2 s per million parameters: above 1e6 it would take
+    // minutes of the run for a ratio that stays the same.
+    ...(peers && n <= 1e6 ? [await tfjsContender("cpu", n)] : []),
     referenceContender(n),
+    plainJsContender(n),
+  ];
+}
+
+/** Threads 1 and 2 forced (no crossover rule), to measure where 2 threads start to pay. */
+export async function threadContenders(n) {
+  return [
+    await wasmContender("1 thread", n, {}),
+    await wasmContender("2 threads (forced)", n, { threads: 2, minParamsPerThread: 1 }),
     plainJsContender(n),
   ];
 }

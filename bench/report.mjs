@@ -86,6 +86,40 @@ export function summaryLines(rows) {
     const cost = roundRatio(grouped, flat);
     lines.push(`target: ${grouped.name} ≤ 1.1× one flat step of n = ${grouped.n}: ${fmt.ratio(cost)} — ${verdict(cost <= 1.1)}`);
   }
+  const two = find("sizes", (r) => r.n === 1e7 && r.name === "wasm SIMD, 2 threads");
+  const one = find("sizes", (r) => r.n === 1e7 && r.name === "wasm SIMD (default)");
+  if (two && one) {
+    const speedup = roundRatio(one, two);
+    lines.push(`target: 2 threads ≥ 1.6× 1 thread at n = 1e7: ${fmt.ratio(speedup)} — ${verdict(speedup >= 1.6)}`);
+  }
+  for (const n of [1e7, 3e7]) {
+    const step = find("sizes", (r) => r.n === n && r.name === "wasm SIMD, 2 threads");
+    const probe = find("sizes", (r) => r.n === n && r.name === "traffic probe, 2 threads");
+    if (step && probe) {
+      // Same bytes moved per parameter (20) plus the scan's 4: compare bandwidth, not time.
+      const share = step.gbPerSec / probe.gbPerSec;
+      lines.push(
+        `target: 2 threads ≥ 85% of the probe's bandwidth at n = ${fmt.n(n)}: ${(share * 100).toFixed(0)}% — ${verdict(share >= 0.85)}`,
+      );
+    }
+  }
+  const wasmPeer = find("sizes", (r) => r.n === 1e6 && r.name === "tfjs-backend-wasm");
+  if (simd && wasmPeer) {
+    const x = roundRatio(wasmPeer, simd);
+    lines.push(`target: default backend ≥ 5× tfjs-backend-wasm at n = 1e6: ${fmt.ratio(x)} — ${verdict(x >= 5)}`);
+  }
+  if (simd) {
+    lines.push(`target: default backend ≥ 6× the plain JS loop at n = 1e6: ${fmt.ratio(simd.vsPlainJs)} — ${verdict(simd.vsPlainJs >= 6)}`);
+  }
+  const crossover = rows
+    .filter((r) => r.section === "threads" && r.name.startsWith("2 threads"))
+    .find((r) => roundRatio(rows.find((o) => o.section === "threads" && o.n === r.n && o.name === "1 thread"), r) > 1);
+  if (crossover) lines.push(`threads: 2 threads first beat 1 thread at n = ${fmt.n(crossover.n)} (the default minParamsPerThread is 131072, so n ≥ 262144 uses 2)`);
+  const bytes = rows.filter((r) => r.section === "variants" && r.bytesHeld);
+  if (bytes.length) {
+    const perVariant = bytes.map((r) => `${r.name.slice(9)} ${(r.bytesHeld / r.n).toFixed(2)}`).join(", ");
+    lines.push(`memory: bytes held per parameter at n = 1e6: ${perVariant}`);
+  }
   if (simd && ignore) {
     const cost = roundRatio(simd, ignore) - 1;
     lines.push(`cost of the non-finite check (default "throw" vs "ignore") at n = 1e6: ${(cost * 100).toFixed(0)}%`);

@@ -1,18 +1,21 @@
 // npm run bench [-- --quick]
 //
 // Runs every contender in one process, in interleaved rounds, so each ratio compares runs
-// made seconds apart under the same machine load. Three sections: sizes (1e4 … 3e7), every
-// kernel variant at 1e6, and parameter groups. Prints tables and the target checks, and
-// writes bench/results/latest.json and a Markdown copy in bench/results/latest.md.
+// made seconds apart under the same machine load. Sections: sizes (1e4 … 3e7, with the
+// traffic probe and the tfjs peers), the threads crossover, every kernel variant at 1e6,
+// and parameter groups. Prints tables and the target checks, and writes to bench/results/:
+// latest.json, latest.md (the README's table) and latest.svg (the plot).
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
-import { BASELINE, groupContenders, sizeContenders, variantContenders } from "./contenders.mjs";
+import { BASELINE, groupContenders, sizeContenders, threadContenders, variantContenders } from "./contenders.mjs";
 import { median, relativeMad } from "./stats.mjs";
 import { markdownTable, printTable, summaryLines } from "./report.mjs";
+import { throughputPlot } from "./plot.mjs";
 
 const quick = process.argv.includes("--quick");
 const sizes = quick ? [1e4, 1e5, 1e6] : [1e4, 1e5, 1e6, 1e7, 3e7];
+const threadSizes = quick ? [1e5, 3e5, 1e6] : [3e4, 1e5, 2e5, 3e5, 5e5, 1e6, 1e7];
 const rounds = quick ? 2 : 3;
 const timePerTaskMs = quick ? 100 : 250;
 
@@ -24,7 +27,7 @@ async function measure(section, n, list) {
     // Alternate the order so no contender always runs first (warmest or coldest).
     const order = round % 2 ? [...list].reverse() : list;
     const bench = new Bench({ retainSamples: true, time: timePerTaskMs, iterations: 5, warmupTime: 20, warmupIterations: 2 });
-    for (const c of order) bench.add(c.name, c.step);
+    for (const c of order) bench.add(c.name, c.step, c.beforeAll ? { beforeAll: c.beforeAll } : {});
     await bench.run();
     for (const task of bench.tasks) {
       samples.get(task.name).push(...task.result.latency.samples);
@@ -48,6 +51,8 @@ async function measure(section, n, list) {
       paramsPerSec: n / (ms / 1000),
       gbPerSec: (n * c.bytesPerParam) / (ms / 1000) / 1e9,
       bytesPerParam: c.bytesPerParam,
+      bytesHeld: c.bytesHeld,
+      threads: c.threads,
       vsPlainJs: median(ratios),
       vsPlainJsRange: [Math.min(...ratios), Math.max(...ratios)],
     };
@@ -59,6 +64,10 @@ const rows = [];
 for (const n of sizes) {
   console.log(`sizes: n = ${n.toExponential(0)} …`);
   rows.push(...(await measure("sizes", n, await sizeContenders(n))));
+}
+for (const n of threadSizes) {
+  console.log(`threads: n = ${n.toExponential(0)} …`);
+  rows.push(...(await measure("threads", n, await threadContenders(n))));
 }
 console.log("variants: n = 1e6 …");
 rows.push(...(await measure("variants", 1e6, await variantContenders(1e6))));
@@ -81,4 +90,5 @@ for (const line of summary) console.log(line);
 mkdirSync("bench/results", { recursive: true });
 writeFileSync("bench/results/latest.json", JSON.stringify({ machine, rows }, null, 2) + "\n");
 writeFileSync("bench/results/latest.md", markdownTable(rows, machine) + "\n" + summary.join("\n").trim() + "\n");
-console.log("\nwrote bench/results/latest.json and bench/results/latest.md");
+writeFileSync("bench/results/latest.svg", throughputPlot(rows, machine));
+console.log("\nwrote bench/results/latest.json, latest.md and latest.svg");

@@ -78,6 +78,8 @@ export interface Rmsprop {
   readonly stepCount: number;
   /** Threads that run each step: options.threads, fewer for small n (see minParamsPerThread). */
   readonly threads: number;
+  /** Bytes of memory this optimizer holds: its arrays, a small header, and page rounding. */
+  readonly byteLength: number;
   /** The backend running the steps, after "auto" is resolved. */
   readonly backend: ConcreteBackend;
   /** The options in force, defaults filled in. */
@@ -241,6 +243,7 @@ class RmspropImpl implements Rmsprop {
   readonly n: number;
   readonly backend: ConcreteBackend;
   readonly threads: number;
+  readonly byteLength: number;
   readonly options: Readonly<ResolvedOptions>;
   #layout: Layout;
   #live: Live | undefined;
@@ -254,6 +257,7 @@ class RmspropImpl implements Rmsprop {
     this.threads = engine.threads;
     this.#layout = layout;
     const { buffer } = engine;
+    this.byteLength = buffer.byteLength;
     const view = (offset: number) => new Float32Array(buffer, offset, layout.n);
     const views: StepArrays = {
       params: view(layout.params),
