@@ -20,7 +20,10 @@ export async function tfjsContender(backend, n) {
   const optimizer = tf.train.rmsprop(0.01, 0.9, 0, 1e-8, false);
   const grads = { [variable.name]: grad };
   optimizer.applyGradients(grads); // creates its slots: warm-up outside the timing
+  // A peer that leaked tensors per step would be timed unfairly (and run out of memory).
   const tensors = tf.memory().numTensors;
+  optimizer.applyGradients(grads);
+  if (tf.memory().numTensors !== tensors) throw new Error(`tfjs-backend-${backend} leaks tensors per step`);
   if (backend === "wasm" && getThreadsCount() !== 1) throw new Error("tfjs-backend-wasm ignored setThreadsCount(1)");
   return {
     name: `tfjs-backend-${backend}`,
@@ -31,9 +34,6 @@ export async function tfjsContender(backend, n) {
     },
     step: () => optimizer.applyGradients(grads),
     dispose: () => {
-      // A peer that leaks tensors would be timed unfairly, so check it.
-      const leaked = tf.memory().numTensors - tensors;
-      if (leaked !== 0) console.warn(`tfjs-backend-${backend} leaked ${leaked} tensors`);
       optimizer.dispose();
       variable.dispose();
       grad.dispose();
