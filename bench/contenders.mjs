@@ -116,9 +116,52 @@ export const VARIANTS = {
   },
 };
 
+/**
+ * The plain JS loop a user would write for one variant: f64 arithmetic, only the lines
+ * the options need (so no option is tested per element), bias correction left at t = 1.
+ */
+function plainVariantSource(o) {
+  const lines = ["const lr = 0.01, beta = 0.9, eps = 1e-8, wd = 0.01, mu = 0.9, invC = 1 / (1 - beta);"];
+  lines.push("return function step() {", "  for (let i = 0; i < params.length; i++) {");
+  lines.push(`    let g = ${o.maximize ? "-" : ""}grads[i];`, "    let th = params[i];");
+  if (o.weightDecay && !o.decoupledWeightDecay) lines.push("    g += wd * th;");
+  if (o.weightDecay && o.decoupledWeightDecay) lines.push("    th -= lr * wd * th;");
+  lines.push("    const s = beta * sqAvg[i] + (1 - beta) * g * g;", "    sqAvg[i] = s;");
+  lines.push(`    let v = s${o.biasCorrection ? " * invC" : ""};`);
+  if (o.centered) {
+    lines.push("    const ga = beta * gradAvg[i] + (1 - beta) * g;", "    gradAvg[i] = ga;");
+    lines.push(`    const m = ga${o.biasCorrection ? " * invC" : ""};`);
+    lines.push(o.clampVariance === false ? "    v = v - m * m;" : "    v = Math.max(v - m * m, 0);");
+  }
+  lines.push(`    const u = g / ${o.epsInSqrt === false ? "(Math.sqrt(v) + eps)" : "Math.sqrt(v + eps)"};`);
+  if (o.momentum) {
+    lines.push(`    const buf = mu * mom[i] + ${o.lrInMomentum ? "lr * u" : "u"};`, "    mom[i] = buf;");
+    const move = o.nesterov ? `(mu * buf + ${o.lrInMomentum ? "lr * u" : "u"})` : "buf";
+    lines.push(`    th -= ${o.lrInMomentum ? move : `lr * ${move}`};`);
+  } else {
+    lines.push("    th -= lr * u;");
+  }
+  lines.push("    params[i] = th;", "  }", "};");
+  return lines.join("\n");
+}
+
+function plainVariantContender(name, n, options) {
+  const makeStep = new Function("params", "grads", "sqAvg", "mom", "gradAvg", plainVariantSource(options));
+  const arrays = [seededArray(n, 1), seededArray(n, 2), new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  const extraArrays = Number(Boolean(options.momentum)) + Number(Boolean(options.centered));
+  return { name, bytesPerParam: STEP_BYTES + extraArrays * EXTRA_ARRAY_BYTES, step: makeStep(...arrays), dispose: () => {} };
+}
+
+export const VARIANT_PREFIX = "variant: ";
+export const PLAIN_VARIANT_PREFIX = "plain JS, same variant: ";
+
+/** Each variant of the kernel and the plain JS loop written for that same variant. */
 export async function variantContenders(n) {
   const list = [];
-  for (const [name, options] of Object.entries(VARIANTS)) list.push(await wasmContender(`variant: ${name}`, n, options));
+  for (const [name, options] of Object.entries(VARIANTS)) {
+    list.push(await wasmContender(`${VARIANT_PREFIX}${name}`, n, options));
+    list.push(plainVariantContender(`${PLAIN_VARIANT_PREFIX}${name}`, n, options));
+  }
   list.push(plainJsContender(n));
   return list;
 }
