@@ -1,7 +1,20 @@
 // The benchmark as a picture: parameters per second against n, log-log, one line per
 // implementation, the traffic probes dashed as the ceiling. Plain SVG, no dependencies.
 
-const palette = ["#1b6ac9", "#e8590c", "#2b8a3e", "#862e9c", "#c92a2a", "#0b7285", "#5c940d", "#a61e4d", "#495057", "#d9480f"];
+// Fixed colours per implementation, so the same line looks the same in every run.
+const colours = {
+  "wasm SIMD (default)": "#1b6ac9",
+  "wasm SIMD, nonFinite ignore": "#74c0fc",
+  "wasm SIMD, 2 threads": "#2b8a3e",
+  "wasm scalar": "#862e9c",
+  "traffic probe (no math)": "#868e96",
+  "traffic probe, 2 threads": "#343a40",
+  "tfjs-backend-wasm": "#f08c00",
+  "tfjs-backend-cpu": "#c92a2a",
+  "Math.fround reference": "#0b7285",
+  "plain JS loop": "#e64980",
+};
+const fallback = ["#5c940d", "#a61e4d", "#495057"];
 const W = 900, H = 520;
 const plot = { left: 80, right: 620, top: 50, bottom: 460 };
 
@@ -45,7 +58,7 @@ export function throughputPlot(rows, machine) {
   parts.push(`<text transform="translate(22 ${(plot.top + plot.bottom) / 2}) rotate(-90)" text-anchor="middle">parameters per second</text>`);
   names.forEach((name, i) => {
     const pts = sized.filter((r) => r.name === name).sort((a, b) => a.n - b.n);
-    const color = palette[i % palette.length];
+    const color = colours[name] ?? fallback[i % fallback.length];
     const dashed = name.startsWith("traffic probe") ? ` stroke-dasharray="6 4"` : "";
     const d = pts.map((r, k) => `${k ? "L" : "M"}${px(r.n).toFixed(1)},${py(r.paramsPerSec).toFixed(1)}`).join(" ");
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dashed}/>`);
