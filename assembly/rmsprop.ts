@@ -39,6 +39,10 @@
 // inside it (TF1, Keras, tfjs, optax). No fused multiply-add exists in this instruction set,
 // so every product is rounded before it is added, as in the reference.
 
+import {
+  CENTERED, EPS_IN_SQRT, MOM_HEAVY, MOM_NESTEROV, StepArgs, TRAFFIC_PROBE, WD_DECOUPLED, WD_L2,
+} from "./abi";
+
 // Option switches, fixed at compile time. `step` dispatches once per call to a generic
 // instance per combination; inside an instance every `if (sizeof<…>() == …)` is a constant
 // the compiler folds away, so the hot loop tests no option.
@@ -50,15 +54,6 @@ type WdDecoupled = u32;
 type MomNone = u8;
 type MomHeavy = u16;
 type MomNesterov = u32;
-
-/** Bits of `flags` in `step`; src/kernel-abi.ts mirrors them. */
-const EPS_IN_SQRT: u32 = 1;
-const CENTERED: u32 = 2;
-const WD_L2: u32 = 4;
-const WD_DECOUPLED: u32 = 8;
-const MOM_HEAVY: u32 = 16;
-const MOM_NESTEROV: u32 = 32;
-const TRAFFIC_PROBE: u32 = 64;
 
 // ---- lane-generic arithmetic: T is v128 (four f32 lanes) or f32 ----
 
@@ -91,32 +86,6 @@ const TRAFFIC_PROBE: u32 = 64;
   // f32x4.max needs several for its NaN rules. A NaN a stays NaN, as it should here.
   if (isVector<T>()) return f32x4.pmax(a, floor);
   else return select<f32>(floor as f32, a as f32, (a as f32) < (floor as f32)) as T;
-}
-
-/**
- * The arguments of one step, read from linear memory so that an embedder (or a worker
- * thread) fills 72 bytes and calls `step(flags, args)`. Field order is the ABI; the host
- * side is src/kernel-abi.ts. Scalars must already be rounded to f32.
- */
-@unmanaged class StepArgs {
-  params: u32;          //  0  byte offset of θ
-  grads: u32;           //  4  byte offset of g
-  sqAvg: u32;           //  8  byte offset of S
-  momentumBuffer: u32;  // 12  byte offset of M (momentum kinds only)
-  gradAvg: u32;         // 16  byte offset of G (centered only)
-  n: u32;               // 20  element count
-  lr: f32;              // 24  η
-  beta: f32;            // 28  β
-  oneMinusBeta: f32;    // 32  1 − β, rounded once by the host
-  eps: f32;             // 36  ε
-  gSign: f32;           // 40  −1 to maximize, else +1
-  wd: f32;              // 44  λ (L2)
-  lrWd: f32;            // 48  η·λ (decoupled)
-  invC: f32;            // 52  1/(1 − β^t), or 1
-  vFloor: f32;          // 56  lower clamp of the centered variance (0, or −∞ for none)
-  mu: f32;              // 60  μ
-  uScale: f32;          // 64  scale of u entering M: 1, or η
-  thetaScale: f32;      // 68  scale of M leaving to θ: η, or 1
 }
 
 /** Updates byte range [from, to) of every array with lanes of type T. */

@@ -24,7 +24,7 @@ export interface Layout extends ArrayOffsets {
   control: number;
   /** Byte offset of the StepArgs block of a (group, thread) job. */
   argsAt(group: number, thread: number): number;
-  /** Total bytes the memory must hold. */
+  /** Bytes the memory must hold: the end of the last array. */
   bytes: number;
   /** Those bytes in wasm pages. */
   pages: number;
@@ -54,19 +54,22 @@ function headerBytes(jobs: Jobs): number {
   return alignUp(CONTROL_BYTES + jobs.groups * jobs.threads * STEP_ARGS_BYTES, ARRAY_ALIGN);
 }
 
-/** The largest n whose layout fits in wasm32 memory with these arrays and jobs. */
-export function maxParams(set: ArraySet, jobs: Jobs): number {
+/** The largest n whose layout fits in wasm32 memory with these arrays and jobs, from `base` on. */
+export function maxParams(set: ArraySet, jobs: Jobs, base = 0): number {
   const count = arrayCount(set);
   // Each array is rounded up to ARRAY_ALIGN, which costs at most ARRAY_ALIGN − 4 bytes.
-  const room = MAX_BYTES - headerBytes(jobs) - count * (ARRAY_ALIGN - 4);
-  return Math.floor(room / (4 * count));
+  const room = MAX_BYTES - base - headerBytes(jobs) - count * (ARRAY_ALIGN - 4);
+  return Math.max(0, Math.floor(room / (4 * count)));
 }
 
-/** Lays out n parameters; n must already be validated against maxParams. */
-export function computeLayout(n: number, set: ArraySet, jobs: Jobs): Layout {
+/**
+ * Lays out n parameters from byte `base` on (0 in a memory of the optimizer's own, or
+ * options.offset in someone else's); n must already be validated against maxParams.
+ */
+export function computeLayout(n: number, set: ArraySet, jobs: Jobs, base = 0): Layout {
   const arrayBytes = alignUp(n * 4, ARRAY_ALIGN);
   const header = headerBytes(jobs);
-  let at = header;
+  let at = base + header;
   const next = (): number => {
     const start = at;
     at += arrayBytes;
@@ -79,8 +82,8 @@ export function computeLayout(n: number, set: ArraySet, jobs: Jobs): Layout {
   const gradAvg = set.gradAvg ? next() : 0;
   return {
     n,
-    control: 0,
-    argsAt: (group, thread) => CONTROL_BYTES + (group * jobs.threads + thread) * STEP_ARGS_BYTES,
+    control: base,
+    argsAt: (group, thread) => base + CONTROL_BYTES + (group * jobs.threads + thread) * STEP_ARGS_BYTES,
     params,
     grads,
     sqAvg,

@@ -83,6 +83,14 @@ export interface RmspropOptions extends UpdateOptions {
   minParamsPerThread?: number;
   /** What a NaN or ±∞ gradient does; see the README. Default "throw". */
   nonFinite?: NonFinitePolicy;
+  /**
+   * Run on a `WebAssembly.Memory` that another tool owns, without copying: the optimizer's
+   * header and arrays are placed at `offset` in it (see "Embedding" in the README).
+   * Default: the optimizer allocates a memory of its own.
+   */
+  memory?: WebAssembly.Memory | null;
+  /** Byte offset of the optimizer's block in `memory`, a multiple of 64. Default 0. */
+  offset?: number;
 }
 
 /**
@@ -95,8 +103,14 @@ export interface NormalizedGroup extends UpdateOptions {
   tensors: { name: string; size: number; shape: number[] }[];
 }
 
-/** Options with every default filled in. `groups` is empty when there is one implicit group. */
-export type ResolvedOptions = Required<Omit<RmspropOptions, "groups">> & { groups: NormalizedGroup[] };
+/**
+ * Options with every default filled in. `groups` is empty when there is one implicit
+ * group; `memory` is null when the optimizer owns its memory.
+ */
+export type ResolvedOptions = Required<Omit<RmspropOptions, "groups" | "memory">> & {
+  groups: NormalizedGroup[];
+  memory: WebAssembly.Memory | null;
+};
 
 /** Per-step overrides accepted by `step()`. */
 export interface StepOverrides {
@@ -125,6 +139,8 @@ export const defaultOptions: Readonly<ResolvedOptions> = Object.freeze({
   minParamsPerThread: 131072,
   nonFinite: "throw",
   groups: [],
+  memory: null,
+  offset: 0,
 });
 
 // Names other libraries use, so a wrong key gets a useful hint.
@@ -310,6 +326,14 @@ function normalizeTensors(at: string, value: unknown, names: Set<string>): Norma
   });
 }
 
+function checkMemory(value: unknown): WebAssembly.Memory | null {
+  if (value === undefined || value === null) return null;
+  if (!(value instanceof WebAssembly.Memory)) {
+    throw new TypeError(`options.memory must be a WebAssembly.Memory; got ${describe(value)}`);
+  }
+  return value;
+}
+
 /** Validates `options` against every rule and fills in the defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   const given = checkKeys("options", options, optionKeys);
@@ -327,7 +351,11 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     ),
     nonFinite: oneOf("options.nonFinite", given.nonFinite ?? defaultOptions.nonFinite, ["throw", "skip", "ignore"] as const),
     groups,
+    memory: checkMemory(given.memory),
+    offset: checkInteger("options.offset", given.offset ?? 0, 0, 2 ** 32),
   };
+  if (r.offset % 64 !== 0) throw new RangeError(`options.offset must be a multiple of 64; got ${r.offset}`);
+  if (r.offset !== 0 && !r.memory) throw new TypeError("options.offset needs options.memory (the memory it is an offset in)");
   // Each group's effective options, validated now so that creation fails before allocation.
   groups.forEach((group, g) => groupUpdateOptions(r, group, g));
   return r;

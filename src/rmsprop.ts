@@ -119,7 +119,7 @@ function checkN(n: unknown, o: ResolvedOptions): number {
   const set = neededArrays(o);
   const why = ` (the parameter count; ${arrayCount(set)} f32 arrays of n must fit in 4 GiB of wasm32 memory)`;
   const jobs = { groups: Math.max(1, o.groups.length), threads: o.threads };
-  return checkInteger("n", n, 1, maxParams(set, jobs), why);
+  return checkInteger("n", n, 1, maxParams(set, jobs, o.offset), why);
 }
 
 /** Threads worth using for n parameters: at most the ones asked for, each with enough work. */
@@ -221,6 +221,7 @@ function publicGroup(g: GroupRuntime): RmspropGroup {
 }
 
 interface Live {
+  buffer: ArrayBufferLike;
   views: StepArrays;
   groups: GroupRuntime[];
   publicGroups: readonly RmspropGroup[];
@@ -237,6 +238,8 @@ interface Engine {
   threads: number;
   buffer: ArrayBufferLike;
   kernel: KernelExports | undefined;
+  /** A memory the caller owns (options.memory): views follow it when it grows. */
+  external?: WebAssembly.Memory;
 }
 
 class RmspropImpl implements Rmsprop {
@@ -246,6 +249,8 @@ class RmspropImpl implements Rmsprop {
   readonly byteLength: number;
   readonly options: Readonly<ResolvedOptions>;
   #layout: Layout;
+  #plans: GroupPlan[];
+  #external: WebAssembly.Memory | undefined;
   #live: Live | undefined;
   #stepCount = 0;
   #running: Promise<StepResult> | undefined;
@@ -256,8 +261,26 @@ class RmspropImpl implements Rmsprop {
     this.backend = engine.backend;
     this.threads = engine.threads;
     this.#layout = layout;
-    const { buffer } = engine;
-    this.byteLength = buffer.byteLength;
+    this.#plans = plans;
+    this.#external = engine.external;
+    this.byteLength = engine.external ? layout.bytes - layout.control : engine.buffer.byteLength;
+    const live = this.#attach(engine.buffer, engine.kernel, undefined);
+    this.#live = live;
+    if (engine.external) {
+      // Someone else's memory may hold anything: clear our header and state, not θ or g.
+      new Uint8Array(engine.buffer, layout.control, layout.headerBytes).fill(0);
+      live.views.sqAvg.fill(0);
+      live.views.momentumBuffer?.fill(0);
+      live.views.gradAvg?.fill(0);
+    }
+    for (const g of live.groups) {
+      if (g.plan.options.initialScale !== 0) g.views.sqAvg.fill(g.plan.options.initialScale);
+    }
+  }
+
+  /** Views, groups and tensors over `buffer`. */
+  #attach(buffer: ArrayBufferLike, kernel: KernelExports | undefined, pool: ThreadPool | undefined): Live {
+    const layout = this.#layout;
     const view = (offset: number) => new Float32Array(buffer, offset, layout.n);
     const views: StepArrays = {
       params: view(layout.params),
@@ -266,20 +289,18 @@ class RmspropImpl implements Rmsprop {
       momentumBuffer: layout.momentumBuffer ? view(layout.momentumBuffer) : undefined,
       gradAvg: layout.gradAvg ? view(layout.gradAvg) : undefined,
     };
-    const groups = plans.map((plan, i) => groupRuntime(plan, i, layout, engine.threads, views));
-    for (const g of groups) {
-      if (g.plan.options.initialScale !== 0) g.views.sqAvg.fill(g.plan.options.initialScale);
-    }
+    const groups = this.#plans.map((plan, i) => groupRuntime(plan, i, layout, this.threads, views));
     const publicGroups = Object.freeze(groups.map(publicGroup));
     const tensors: Record<string, RmspropTensor> = {};
     for (const g of publicGroups) for (const t of g.tensors) tensors[t.name] = t;
-    this.#live = {
+    return {
+      buffer,
       views,
       groups,
       publicGroups,
       tensors: Object.freeze(tensors),
-      kernel: engine.kernel,
-      pool: undefined,
+      kernel,
+      pool,
       u32: new Uint32Array(buffer),
       f32: new Float32Array(buffer),
     };
@@ -302,8 +323,15 @@ class RmspropImpl implements Rmsprop {
   }
 
   #use(): Live {
-    if (!this.#live) throw disposedError();
-    return this.#live;
+    const live = this.#live;
+    if (!live) throw disposedError();
+    // An external memory that its owner grew has a new buffer (the old one is detached
+    // unless shared): rebuild the views over it. Our own memories never grow.
+    if (this.#external && this.#external.buffer !== live.buffer) {
+      this.#live = this.#attach(this.#external.buffer, live.kernel, live.pool);
+      return this.#live;
+    }
+    return live;
   }
 
   get params(): Float32Array {
@@ -409,7 +437,8 @@ class RmspropImpl implements Rmsprop {
     return encodeCheckpoint({
       n: this.n,
       stepCount: this.#stepCount,
-      options: { ...this.options },
+      // Where the optimizer lived is not part of its state: a checkpoint restores anywhere.
+      options: { ...this.options, memory: undefined, offset: undefined },
       arrays: { params, sqAvg, momentumBuffer, gradAvg },
     });
   }
@@ -435,9 +464,11 @@ class RmspropImpl implements Rmsprop {
     this.#stepCount = content.stepCount;
   }
 
+  /** Ends the workers and drops the views; an external memory stays with its owner. */
   dispose(): void {
     this.#use().pool?.dispose();
     this.#live = undefined;
+    this.#external = undefined;
   }
 }
 
@@ -476,25 +507,42 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   const plans = planGroups(resolved, count).map((p) => (probe ? { ...p, flags: KernelFlag.trafficProbe } : p));
   const backend = chooseBackend(resolved.backend);
   checkThreads(resolved, backend);
+  const external = resolved.memory ?? undefined;
   const threads = effectiveThreads(resolved, count);
-  const jobs: Jobs = { groups: plans.length, threads };
-  const layout = computeLayout(count, neededArrays(resolved), jobs);
+  const layout = computeLayout(count, neededArrays(resolved), { groups: plans.length, threads }, resolved.offset);
   if (backend === "js") {
     if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
+    if (external) throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
     const buffer = allocate(layout, backend, false) as ArrayBuffer;
     return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, kernel: undefined });
   }
-  const shared = threads > 1;
+  const shared = external ? external.buffer instanceof SharedArrayBuffer : threads > 1;
+  if (external) checkExternal(external, layout, shared, resolved.threads);
   const module = await kernelModule(kernelBuild(backend, shared));
-  const memory = allocate(layout, backend, shared) as WebAssembly.Memory;
+  const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
   const opt = new RmspropImpl(layout, resolved, plans, {
     backend,
     threads,
     buffer: memory.buffer,
     kernel: bindKernel(module, memory),
+    external,
   });
-  if (shared) opt.attachPool(await startThreadPool(module, memory, layout.control, opt.workerJobs()));
+  if (threads > 1) opt.attachPool(await startThreadPool(module, memory, layout.control, opt.workerJobs()));
   return opt;
+}
+
+/** An external memory must already hold the whole block, and be shared for threads. */
+function checkExternal(memory: WebAssembly.Memory, layout: Layout, shared: boolean, threads: number): void {
+  if (threads > 1 && !shared) {
+    throw new RangeError(`options.threads = ${threads} needs options.memory to be shared (new WebAssembly.Memory({ shared: true, … }))`);
+  }
+  const have = memory.buffer.byteLength;
+  if (layout.bytes > have) {
+    throw new RangeError(
+      `options.memory holds ${have} bytes, but n = ${layout.n} at options.offset ${layout.control} needs bytes ` +
+        `up to ${layout.bytes}; grow it first (memory.grow(${Math.ceil((layout.bytes - have) / 65536)}))`,
+    );
+  }
 }
 
 /**
