@@ -64,6 +64,11 @@ export function bindKernel(module: WebAssembly.Module, memory: WebAssembly.Memor
   return { step, first_nonfinite_f32 };
 }
 
+/** The f32 fields of StepArgs, in ABI order after the six u32 fields (byte 24 on). */
+const SCALAR_FIELDS: readonly (keyof StepScalars)[] = [
+  "lr", "beta", "oneMinusBeta", "eps", "gSign", "wd", "lrWd", "invC", "vFloor", "mu", "uScale", "thetaScale",
+];
+
 /**
  * Writes a StepArgs block at byte offset `at` (a multiple of 4), in the field order of the
  * ABI. `u32` and `f32` are views of the whole memory, made once by the caller, so a step
@@ -84,16 +89,5 @@ export function writeStepArgs(
   u32[w + 3] = arrays.momentumBuffer;
   u32[w + 4] = arrays.gradAvg;
   u32[w + 5] = n;
-  f32[w + 6] = s.lr;
-  f32[w + 7] = s.beta;
-  f32[w + 8] = s.oneMinusBeta;
-  f32[w + 9] = s.eps;
-  f32[w + 10] = s.gSign;
-  f32[w + 11] = s.wd;
-  f32[w + 12] = s.lrWd;
-  f32[w + 13] = s.invC;
-  f32[w + 14] = s.vFloor;
-  f32[w + 15] = s.mu;
-  f32[w + 16] = s.uScale;
-  f32[w + 17] = s.thetaScale;
+  for (let i = 0; i < SCALAR_FIELDS.length; i++) f32[w + 6 + i] = s[SCALAR_FIELDS[i]];
 }

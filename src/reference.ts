@@ -14,17 +14,22 @@ export interface StepArrays {
   gradAvg?: Float32Array;
 }
 
+function required(array: Float32Array | undefined, name: string): Float32Array {
+  if (!array) throw new TypeError(`referenceStep: these flags need the ${name} array`);
+  return array;
+}
+
 /** Applies one step to `a` in place, per element, exactly as the kernel does. */
 export function referenceStep(flags: number, s: StepScalars, a: StepArrays): void {
   const { params, grads, sqAvg } = a;
-  const momentumBuffer = a.momentumBuffer ?? sqAvg;
-  const gradAvg = a.gradAvg ?? sqAvg;
   const epsInSqrt = (flags & KernelFlag.epsInSqrt) !== 0;
   const centered = (flags & KernelFlag.centered) !== 0;
   const wdL2 = (flags & KernelFlag.wdL2) !== 0;
   const wdDecoupled = (flags & KernelFlag.wdDecoupled) !== 0;
   const nesterov = (flags & KernelFlag.momNesterov) !== 0;
   const momentum = nesterov || (flags & KernelFlag.momHeavy) !== 0;
+  const momentumBuffer = momentum ? required(a.momentumBuffer, "momentumBuffer") : sqAvg; // unused then
+  const gradAvg = centered ? required(a.gradAvg, "gradAvg") : sqAvg; // unused then
   const n = params.length;
   for (let i = 0; i < n; i++) {
     let theta = params[i];
