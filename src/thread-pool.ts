@@ -18,6 +18,9 @@ const RESULT = 16;
 /** Words in the control block: 16 fixed, then one scan result per worker (≤ 63 workers). */
 export const CONTROL_WORDS = RESULT + 64;
 
+/** How long a thread that must not block polls for the workers before it yields (ms). */
+const SPIN_MS = 0.25;
+
 /** What the workers do when they wake. */
 export const Phase = { scan: 0, step: 1 } as const;
 
@@ -172,6 +175,12 @@ export async function startThreadPool(
         for (let d = Atomics.load(ctrl, DONE); d !== count; d = Atomics.load(ctrl, DONE)) Atomics.wait(ctrl, DONE, d);
         return;
       }
+      // A thread that must not block may still poll for a moment: the workers usually
+      // finish within a fraction of a millisecond of the caller's own share, and a trip
+      // through the event loop (Atomics.waitAsync) costs more than that.
+      const spinUntil = performance.now() + SPIN_MS;
+      while (Atomics.load(ctrl, DONE) !== count && performance.now() < spinUntil);
+      if (Atomics.load(ctrl, DONE) === count) return Promise.resolve();
       return (async () => {
         for (let d = Atomics.load(ctrl, DONE); d !== count; d = Atomics.load(ctrl, DONE)) {
           const wait = (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number) => { value: unknown } }).waitAsync;
