@@ -14,8 +14,9 @@ export async function workedExample({ steps = 5, theta0 = 2, lr = 0.1, beta = 0.
     opt.step();
     rows.push({ t, theta, grad: theta, sqAvg: opt.state.sqAvg[0], next: opt.params[0] });
   }
+  const { backend } = opt;
   opt.dispose();
-  return { backend: opt.backend, rows };
+  return { backend, rows };
 }
 
 const isMain = import.meta.url === new URL(process.argv[1], "file:").href;

@@ -123,7 +123,10 @@ export function decodeCheckpoint(bytes: unknown): CheckpointContent {
   if (!Number.isSafeInteger(stepCount) || stepCount < 0) throw checkpointError(`step count ${stepCount}`);
   let options: unknown;
   try {
-    options = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(FIXED_HEADER, FIXED_HEADER + jsonBytes)));
+    options = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(
+        // A copy: browsers refuse to decode views of a SharedArrayBuffer.
+        bytes.slice(FIXED_HEADER, FIXED_HEADER + jsonBytes),
+      ));
   } catch {
     throw checkpointError("the options are not valid UTF-8 JSON");
   }

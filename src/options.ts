@@ -178,18 +178,23 @@ export function checkRange(
   name: string,
   value: unknown,
   min: number,
-  max = Infinity,
+  max = F32_MAX,
   maxOpen = false,
 ): number {
   const x = number(name, value);
   const upper = maxOpen ? x < max : x <= max;
   if (!Number.isFinite(x) || x < min || !upper) {
     const rule =
-      max === Infinity ? `a finite number ≥ ${min}` : `a finite number in [${min}, ${max}${maxOpen ? ")" : "]"}`;
+      max === F32_MAX
+        ? `a finite number ≥ ${min} that f32 can hold (≤ ${F32_MAX})`
+        : `a finite number in [${min}, ${max}${maxOpen ? ")" : "]"}`;
     throw new RangeError(`${name} must be ${rule}; got ${describe(x)}`);
   }
   return x;
 }
+
+/** The largest finite f32: every hyperparameter reaches the kernel as an f32. */
+export const F32_MAX = 3.4028234663852886e38;
 
 /** An integer in [min, max]. */
 export function checkInteger(name: string, value: unknown, min: number, max: number, why = ""): number {
@@ -334,6 +339,9 @@ function checkMemory(value: unknown): WebAssembly.Memory | null {
   return value;
 }
 
+/** Only undefined means "the default"; null is a value, and the checks judge it. */
+const orDefault = (value: unknown, fallback: unknown): unknown => (value === undefined ? fallback : value);
+
 /** Validates `options` against every rule and fills in the defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   const given = checkKeys("options", options, optionKeys);
@@ -341,18 +349,18 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const groups = normalizeGroups(given.groups);
   const r: ResolvedOptions = {
     ...update,
-    backend: oneOf("options.backend", given.backend ?? defaultOptions.backend, ["auto", "simd", "scalar", "js"] as const),
-    threads: checkInteger("options.threads", given.threads ?? defaultOptions.threads, 1, 64),
+    backend: oneOf("options.backend", orDefault(given.backend, defaultOptions.backend), ["auto", "simd", "scalar", "js"] as const),
+    threads: checkInteger("options.threads", orDefault(given.threads, defaultOptions.threads), 1, 64),
     minParamsPerThread: checkInteger(
       "options.minParamsPerThread",
-      given.minParamsPerThread ?? defaultOptions.minParamsPerThread,
+      orDefault(given.minParamsPerThread, defaultOptions.minParamsPerThread),
       1,
       2 ** 32,
     ),
-    nonFinite: oneOf("options.nonFinite", given.nonFinite ?? defaultOptions.nonFinite, ["throw", "skip", "ignore"] as const),
+    nonFinite: oneOf("options.nonFinite", orDefault(given.nonFinite, defaultOptions.nonFinite), ["throw", "skip", "ignore"] as const),
     groups,
     memory: checkMemory(given.memory),
-    offset: checkInteger("options.offset", given.offset ?? 0, 0, 2 ** 32),
+    offset: checkInteger("options.offset", orDefault(given.offset, 0), 0, 2 ** 32),
   };
   if (r.offset % 64 !== 0) throw new RangeError(`options.offset must be a multiple of 64; got ${r.offset}`);
   if (r.offset !== 0 && !r.memory) throw new TypeError("options.offset needs options.memory (the memory it is an offset in)");

@@ -4,7 +4,14 @@ import { decodeCheckpoint, encodeCheckpoint, CHECKPOINT_ARRAYS } from "./checkpo
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "./backend.ts";
 import { threadsUnavailable } from "./features.ts";
 import { neededArrays, planGroups, type GroupPlan } from "./groups.ts";
-import { bindKernel, KernelFlag, writeStepArgs, type ArrayOffsets, type KernelExports } from "./kernel-abi.ts";
+import {
+  bindKernel,
+  KernelFlag,
+  writeStepArgs,
+  type ArrayOffsets,
+  type KernelExports,
+  type StepScalars,
+} from "./kernel-abi.ts";
 import { arrayCount, computeLayout, maxParams, type Jobs, type Layout } from "./layout.ts";
 import {
   checkInteger,
@@ -148,6 +155,25 @@ function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): Ar
   }
 }
 
+/**
+ * A group's constants for step t. Each option fits f32 on its own (validation sees to
+ * that), but a product such as η·λ, or an lr override, may not: refuse the step then,
+ * rather than let ∞ into the state.
+ */
+function checkedScalars(plan: GroupPlan, t: number, lr: number): StepScalars {
+  const s = stepScalars(plan.options, t, plan.ownLr ? plan.options.lr : lr);
+  // The only derived constants: every other one is an option validated to fit f32.
+  for (const name of ["lrWd", "invC"] as const) {
+    if (!Number.isFinite(s[name])) {
+      throw new RangeError(
+        `the step constant ${name} of group "${plan.name}" overflows f32 to ${s[name]} (lr ${plan.ownLr ? plan.options.lr : lr}, ` +
+          `weightDecay ${plan.options.weightDecay}, beta ${plan.options.beta}, step ${t}); nothing was applied`,
+      );
+    }
+  }
+  return s;
+}
+
 /** A group ready to run: its plan, its byte offsets and its views. */
 interface GroupRuntime {
   plan: GroupPlan;
@@ -243,11 +269,11 @@ interface Engine {
 }
 
 class RmspropImpl implements Rmsprop {
-  readonly n: number;
-  readonly backend: ConcreteBackend;
-  readonly threads: number;
-  readonly byteLength: number;
-  readonly options: Readonly<ResolvedOptions>;
+  readonly #n: number;
+  readonly #backend: ConcreteBackend;
+  readonly #threads: number;
+  readonly #byteLength: number;
+  readonly #options: Readonly<ResolvedOptions>;
   #layout: Layout;
   #plans: GroupPlan[];
   #external: WebAssembly.Memory | undefined;
@@ -256,14 +282,14 @@ class RmspropImpl implements Rmsprop {
   #running: Promise<StepResult> | undefined;
 
   constructor(layout: Layout, options: ResolvedOptions, plans: GroupPlan[], engine: Engine) {
-    this.n = layout.n;
-    this.options = Object.freeze({ ...options });
-    this.backend = engine.backend;
-    this.threads = engine.threads;
+    this.#n = layout.n;
+    this.#options = Object.freeze({ ...options });
+    this.#backend = engine.backend;
+    this.#threads = engine.threads;
     this.#layout = layout;
     this.#plans = plans;
     this.#external = engine.external;
-    this.byteLength = engine.external ? layout.bytes - layout.control : engine.buffer.byteLength;
+    this.#byteLength = engine.external ? layout.bytes - layout.control : engine.buffer.byteLength;
     const live = this.#attach(engine.buffer, engine.kernel, undefined);
     this.#live = live;
     if (engine.external) {
@@ -289,9 +315,10 @@ class RmspropImpl implements Rmsprop {
       momentumBuffer: layout.momentumBuffer ? view(layout.momentumBuffer) : undefined,
       gradAvg: layout.gradAvg ? view(layout.gradAvg) : undefined,
     };
-    const groups = this.#plans.map((plan, i) => groupRuntime(plan, i, layout, this.threads, views));
+    const groups = this.#plans.map((plan, i) => groupRuntime(plan, i, layout, this.#threads, views));
     const publicGroups = Object.freeze(groups.map(publicGroup));
-    const tensors: Record<string, RmspropTensor> = {};
+    // No prototype: a tensor may be called "constructor" or "__proto__".
+    const tensors: Record<string, RmspropTensor> = Object.create(null);
     for (const g of publicGroups) for (const t of g.tensors) tensors[t.name] = t;
     return {
       buffer,
@@ -309,8 +336,8 @@ class RmspropImpl implements Rmsprop {
   /** Worker k (thread k + 1) scans its slice of grads and steps its slice of every group. */
   workerJobs(): WorkerJobs[] {
     const { groups } = this.#use();
-    return Array.from({ length: this.threads - 1 }, (_, k) => {
-      const [start, count] = threadSlice(this.n, this.threads, k + 1);
+    return Array.from({ length: this.#threads - 1 }, (_, k) => {
+      const [start, count] = threadSlice(this.#n, this.#threads, k + 1);
       return {
         scan: [this.#layout.grads + 4 * start, count, start],
         steps: groups.map((g): Job => [g.plan.flags, g.slices[k + 1].args]),
@@ -334,6 +361,27 @@ class RmspropImpl implements Rmsprop {
     return live;
   }
 
+  // Every member, plain facts included, throws once the optimizer is disposed.
+  get n(): number {
+    this.#use();
+    return this.#n;
+  }
+  get backend(): ConcreteBackend {
+    this.#use();
+    return this.#backend;
+  }
+  get threads(): number {
+    this.#use();
+    return this.#threads;
+  }
+  get byteLength(): number {
+    this.#use();
+    return this.#byteLength;
+  }
+  get options(): Readonly<ResolvedOptions> {
+    this.#use();
+    return this.#options;
+  }
   get params(): Float32Array {
     return this.#use().views.params;
   }
@@ -358,32 +406,33 @@ class RmspropImpl implements Rmsprop {
   step(overrides?: StepOverrides): StepResult | Promise<StepResult> {
     const live = this.#use();
     if (this.#running) throw new Error("step(): the previous step is still running; await it first");
-    const { lr } = resolveOverrides(overrides, this.options);
+    const { lr } = resolveOverrides(overrides, this.#options);
     const t = this.#stepCount + 1;
+    // Every constant of this step, per group, checked before anything is read or written.
+    const scalars = live.groups.map((g) => checkedScalars(g.plan, t, lr));
     const { kernel, pool } = live;
-    const check = this.options.nonFinite !== "ignore";
+    const check = this.#options.nonFinite !== "ignore";
     if (!kernel) {
       if (check) {
         const skipped = this.#nonFinite(referenceFirstNonFinite(live.views.grads));
         if (skipped) return skipped;
       }
-      for (const g of live.groups) {
-        referenceStep(g.plan.flags, stepScalars(g.plan.options, t, g.plan.ownLr ? g.plan.options.lr : lr), g.views);
-      }
+      live.groups.forEach((g, i) => referenceStep(g.plan.flags, scalars[i], g.views));
       return this.#finish(t);
     }
     if (!pool) {
       if (check) {
-        const skipped = this.#nonFinite(kernel.first_nonfinite_f32(this.#layout.grads, this.n));
+        const skipped = this.#nonFinite(kernel.first_nonfinite_f32(this.#layout.grads, this.#n));
         if (skipped) return skipped;
       }
-      this.#writeArgs(live, t, lr);
+      this.#writeArgs(live, scalars);
       for (const g of live.groups) kernel.step(g.plan.flags, g.slices[0].args);
       return this.#finish(t);
     }
     // Threads: scan in parallel (every slice before any update), then step in parallel.
     const update = (): StepResult | Promise<StepResult> => {
-      this.#writeArgs(live, t, lr);
+      this.#use(); // after an asynchronous scan, the optimizer may have been disposed meanwhile
+      this.#writeArgs(live, scalars);
       const waiting = pool.run(Phase.step, () => {
         for (const g of live.groups) kernel.step(g.plan.flags, g.slices[0].args);
       });
@@ -395,7 +444,7 @@ class RmspropImpl implements Rmsprop {
       const theirs = pool.scanResult();
       return ownBad >= 0 ? ownBad : theirs; // thread 0's slice comes first
     };
-    const [, ownCount] = threadSlice(this.n, this.threads, 0);
+    const [, ownCount] = threadSlice(this.#n, this.#threads, 0);
     const scanning = check
       ? pool.run(Phase.scan, () => {
           ownBad = kernel.first_nonfinite_f32(this.#layout.grads, ownCount);
@@ -409,18 +458,17 @@ class RmspropImpl implements Rmsprop {
     return outcome;
   }
 
-  /** Every thread's StepArgs for step t (written before the workers wake; Atomics orders them). */
-  #writeArgs(live: Live, t: number, lr: number): void {
-    for (const g of live.groups) {
-      const scalars = stepScalars(g.plan.options, t, g.plan.ownLr ? g.plan.options.lr : lr);
-      for (const slice of g.slices) writeStepArgs(live.u32, live.f32, slice.args, slice.offsets, slice.n, scalars);
-    }
+  /** Every thread's StepArgs (written before the workers wake; Atomics orders them). */
+  #writeArgs(live: Live, scalars: StepScalars[]): void {
+    live.groups.forEach((g, i) => {
+      for (const slice of g.slices) writeStepArgs(live.u32, live.f32, slice.args, slice.offsets, slice.n, scalars[i]);
+    });
   }
 
   /** Applies the nonFinite policy to the first bad index: a skip result, a throw, or undefined. */
   #nonFinite(bad: number): StepResult | undefined {
     if (bad < 0) return undefined;
-    if (this.options.nonFinite === "skip") return { applied: false, nonFiniteIndex: bad, stepCount: this.#stepCount };
+    if (this.#options.nonFinite === "skip") return { applied: false, nonFiniteIndex: bad, stepCount: this.#stepCount };
     throw new RangeError(
       `grads[${bad}] is ${this.#use().views.grads[bad]}; the step was not applied and params and state are unchanged` +
         ` (options.nonFinite is "throw"; "skip" skips such steps, "ignore" lets IEEE arithmetic propagate)`,
@@ -432,22 +480,29 @@ class RmspropImpl implements Rmsprop {
     return { applied: true, nonFiniteIndex: -1, stepCount: t };
   }
 
+  /** save, load and dispose wait for no one: with a step still running they would race it. */
+  #idle(what: string): void {
+    if (this.#running) throw new Error(`${what}: a step is still running; await it first`);
+  }
+
   save(): Uint8Array {
+    this.#idle("save()");
     const { params, sqAvg, momentumBuffer, gradAvg } = this.#use().views;
     return encodeCheckpoint({
-      n: this.n,
+      n: this.#n,
       stepCount: this.#stepCount,
       // Where the optimizer lived is not part of its state: a checkpoint restores anywhere.
-      options: { ...this.options, memory: undefined, offset: undefined },
+      options: { ...this.#options, memory: undefined, offset: undefined },
       arrays: { params, sqAvg, momentumBuffer, gradAvg },
     });
   }
 
   load(bytes: Uint8Array): void {
+    this.#idle("load(bytes)");
     const { views } = this.#use();
     const content = decodeCheckpoint(bytes);
-    if (content.n !== this.n) {
-      throw new RangeError(`load(bytes): the checkpoint has n = ${content.n}, this optimizer n = ${this.n}; nothing was changed`);
+    if (content.n !== this.#n) {
+      throw new RangeError(`load(bytes): the checkpoint has n = ${content.n}, this optimizer n = ${this.#n}; nothing was changed`);
     }
     for (const name of CHECKPOINT_ARRAYS) {
       if (Boolean(content.arrays[name]) !== Boolean(views[name])) {
@@ -466,6 +521,7 @@ class RmspropImpl implements Rmsprop {
 
   /** Ends the workers and drops the views; an external memory stays with its owner. */
   dispose(): void {
+    this.#idle("dispose()");
     this.#use().pool?.dispose();
     this.#live = undefined;
     this.#external = undefined;
@@ -505,6 +561,7 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   const resolved = resolveOptions(options);
   const count = checkN(n, resolved);
   const plans = planGroups(resolved, count).map((p) => (probe ? { ...p, flags: KernelFlag.trafficProbe } : p));
+  for (const plan of plans) checkedScalars(plan, 1, resolved.lr); // η·λ must fit f32 too
   const backend = chooseBackend(resolved.backend);
   checkThreads(resolved, backend);
   const external = resolved.memory ?? undefined;

@@ -74,8 +74,12 @@ interface AnyWorker {
   terminate(): unknown;
 }
 
-/** Whether this thread may block in Atomics.wait: not a browser window's main thread. */
+/**
+ * Whether this thread may block in Atomics.wait: any Node thread (even with a DOM shim
+ * such as jsdom installed), a worker, but not a browser window's main thread.
+ */
 function canBlock(): boolean {
+  if (isNode) return true;
   const g = globalThis as { window?: unknown; document?: unknown };
   return g.window === undefined || g.document === undefined;
 }
@@ -148,6 +152,7 @@ export async function startThreadPool(
     Atomics.store(ctrl, STOP, 1);
     Atomics.add(ctrl, SEQ, 1);
     Atomics.notify(ctrl, SEQ);
+    Atomics.notify(ctrl, DONE); // a caller waiting asynchronously wakes, sees STOP, and gives up
     for (const w of workers) w.terminate();
   };
   if (failed) {
@@ -183,6 +188,7 @@ export async function startThreadPool(
       if (Atomics.load(ctrl, DONE) === count) return Promise.resolve();
       return (async () => {
         for (let d = Atomics.load(ctrl, DONE); d !== count; d = Atomics.load(ctrl, DONE)) {
+          if (Atomics.load(ctrl, STOP) !== 0) throw new Error("the thread pool was stopped (the optimizer was disposed)");
           const wait = (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number) => { value: unknown } }).waitAsync;
           if (wait) await wait(ctrl, DONE, d).value;
           else await new Promise((resolve) => setTimeout(resolve, 0));

@@ -57,6 +57,15 @@ describe("optimizer lifecycle", () => {
     const opt = await createRmsprop(8);
     opt.dispose();
     for (const use of [
+      () => opt.n,
+      () => opt.backend,
+      () => opt.threads,
+      () => opt.byteLength,
+      () => opt.options,
+      () => opt.groups,
+      () => opt.tensors,
+      () => opt.save(),
+      () => opt.load(new Uint8Array(8)),
       () => opt.params,
       () => opt.grads,
       () => opt.state,
@@ -66,6 +75,13 @@ describe("optimizer lifecycle", () => {
     ]) {
       expect(use).toThrow(/disposed/);
     }
+  });
+
+  it("tensor names are data, not object keys with meaning", async () => {
+    const opt = await createRmsprop(3, { groups: [{ tensors: [{ name: "__proto__", size: 1 }, { name: "constructor", size: 2 }] }] });
+    expect(Object.keys(opt.tensors)).toEqual(["__proto__", "constructor"]);
+    expect(opt.tensors["constructor"].size).toBe(2);
+    expect((opt.tensors as Record<string, unknown>).toString).toBeUndefined();
   });
 
   it("stepCount counts applied steps", async () => {

@@ -43,7 +43,7 @@ describe("n", () => {
 
 describe("options", () => {
   it.each([
-    [{ lr: -1 }, RangeError, /options.lr must be a finite number ≥ 0; got -1/],
+    [{ lr: -1 }, RangeError, /options.lr must be a finite number ≥ 0 that f32 can hold .*; got -1/],
     [{ lr: Infinity }, RangeError, /options.lr.*got Infinity/],
     [{ lr: "0.1" }, TypeError, /options.lr must be a number; got "0.1"/],
     [{ beta: 1 }, RangeError, /options.beta must be a finite number in \[0, 1\); got 1/],
@@ -59,6 +59,12 @@ describe("options", () => {
     [{ threads: 0 }, RangeError, /options.threads must be an integer in \[1, 64\]/],
     [{ threads: 1.5 }, RangeError, /options.threads/],
     [{ nesterov: true }, RangeError, /options.nesterov needs options.momentum > 0/],
+    [{ lr: 1e39 }, RangeError, /options.lr must be a finite number ≥ 0 that f32 can hold \(≤ 3.4028234663852886e\+38\); got 1e\+39/],
+    [{ initialScale: 4e38 }, RangeError, /options.initialScale .* f32 can hold/],
+    [{ lr: 1e20, weightDecay: 1e20 }, RangeError, /step constant lrWd of group "default" overflows f32 to Infinity/],
+    [{ threads: null }, TypeError, /options.threads must be a number; got null/],
+    [{ backend: null }, TypeError, /options.backend must be one of .*; got null/],
+    [{ nonFinite: null }, TypeError, /options.nonFinite must be one of/],
     [{ learningRate: 0.1 }, TypeError, /unknown key "learningRate" \(did you mean "lr"\?\)/],
     [{ rho: 0.9 }, TypeError, /unknown key "rho" \(did you mean "beta"\?\)/],
     [{ foo: 1 }, TypeError, /unknown key "foo"; known keys: lr, beta/],
@@ -76,11 +82,19 @@ describe("options", () => {
     expect(defaultOptions).toMatchObject({ lr: 0.01, beta: 0.9, eps: 1e-8, epsInSqrt: true, momentum: 0 });
   });
 
+  it("a step whose constants overflow f32 is refused and changes nothing", async () => {
+    const opt = await createRmsprop(2, { backend: "scalar", weightDecay: 10 });
+    opt.params.set([1, 2]);
+    opt.grads.set([1, 1]);
+    expect(() => opt.step({ lr: 3e38 })).toThrow(/step constant lrWd of group "default" overflows f32 to Infinity .* nothing was applied/);
+    expect([...opt.params, ...opt.state.sqAvg, opt.stepCount]).toEqual([1, 2, 0, 0, 0]);
+  });
+
   it("step overrides are validated before the step runs", async () => {
     const opt = await createRmsprop(4, { backend: "js" });
     opt.params.set([1, 2, 3, 4]);
     opt.grads.set([1, 1, 1, 1]);
-    expect(() => opt.step({ lr: -1 })).toThrow(/step overrides.lr must be a finite number ≥ 0; got -1/);
+    expect(() => opt.step({ lr: -1 })).toThrow(/step overrides.lr must be a finite number ≥ 0 .*; got -1/);
     expect(() => opt.step({ beta: 0.5 } as never)).toThrow(/step overrides has an unknown key "beta"/);
     expect([...opt.params]).toEqual([1, 2, 3, 4]);
     expect(opt.stepCount).toBe(0);

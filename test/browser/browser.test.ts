@@ -113,6 +113,7 @@ describe("in Chromium", () => {
       }
       const pending = two.step();
       const isPromise = pending instanceof Promise;
+      if (two.threads !== 2) throw new Error("expected 2 threads, got " + two.threads);
       await pending;
       await two.step();
       one.step();
@@ -120,9 +121,31 @@ describe("in Chromium", () => {
       const a = new Uint32Array(one.params.slice().buffer), b = new Uint32Array(two.params.slice().buffer);
       let differ = 0;
       for (let i = 0; i < n; i++) differ += Number(a[i] !== b[i]);
-      return { isolated: crossOriginIsolated, threads: two.threads, isPromise, differ, stepCount: two.stepCount };
+      // While a step is still running, save/load/dispose refuse rather than race it.
+      const saved = two.save();
+      const running = two.step();
+      const refusals = [];
+      for (const use of [() => two.dispose(), () => two.load(saved), () => two.save(), () => two.step()]) {
+        try { use(); refusals.push("no error"); } catch (e) { refusals.push(e.message); }
+      }
+      await running;
+      const stepCount = two.stepCount;
+      two.dispose();
+      return { isolated: crossOriginIsolated, threads: 2, isPromise, differ, stepCount, refusals };
     })()`);
-    expect(result).toEqual({ isolated: true, threads: 2, isPromise: true, differ: 0, stepCount: 2 });
+    expect(result).toEqual({
+      isolated: true,
+      threads: 2,
+      isPromise: true,
+      differ: 0,
+      stepCount: 3,
+      refusals: [
+        "dispose(): a step is still running; await it first",
+        "load(bytes): a step is still running; await it first",
+        "save(): a step is still running; await it first",
+        "step(): the previous step is still running; await it first",
+      ],
+    });
     await page.close();
   });
 
