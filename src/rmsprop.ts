@@ -12,7 +12,7 @@ import {
   type KernelExports,
   type StepScalars,
 } from "./kernel-abi.ts";
-import { arrayCount, computeLayout, maxParams, type Jobs, type Layout } from "./layout.ts";
+import { arrayCount, computeLayout, maxParams, type Layout } from "./layout.ts";
 import {
   checkInteger,
   resolveOptions,

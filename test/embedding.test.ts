@@ -12,7 +12,6 @@ import { awkwardFloats, bitReport } from "./helpers/data.ts";
 // @ts-expect-error: a plain .mjs example without types
 import { train } from "../examples/logistic-regression/train.mjs";
 
-const PAGE = 65536;
 const require = createRequire(import.meta.url);
 
 describe("options.memory: a memory another tool owns", () => {
