@@ -50,8 +50,3 @@ export function kernelModule(build: KernelBuild): Promise<WebAssembly.Module> {
   }
   return module;
 }
-
-/** The raw bytes of a kernel build (for embedding in other wasm tools). */
-export function kernelBytes(build: KernelBuild): Uint8Array<ArrayBuffer> {
-  return decodeBase64(sources[build]);
-}

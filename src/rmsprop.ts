@@ -187,7 +187,7 @@ interface GroupRuntime {
  * on multiples of 4 elements (16 bytes), so every thread runs the SIMD body on whole
  * vectors and only the last one has a scalar tail.
  */
-export function threadSlice(size: number, threads: number, t: number): [start: number, count: number] {
+function threadSlice(size: number, threads: number, t: number): [start: number, count: number] {
   const chunk = Math.ceil(size / threads / 4) * 4;
   const start = Math.min(size, t * chunk);
   return [start, Math.min(size, start + chunk) - start];
@@ -405,7 +405,7 @@ class RmspropImpl implements Rmsprop {
 
   step(overrides?: StepOverrides): StepResult | Promise<StepResult> {
     const live = this.#use();
-    if (this.#running) throw new Error("step(): the previous step is still running; await it first");
+    this.#idle("step()");
     const { lr } = resolveOverrides(overrides, this.#options);
     const t = this.#stepCount + 1;
     // Every constant of this step, per group, checked before anything is read or written.
@@ -480,7 +480,7 @@ class RmspropImpl implements Rmsprop {
     return { applied: true, nonFiniteIndex: -1, stepCount: t };
   }
 
-  /** save, load and dispose wait for no one: with a step still running they would race it. */
+  /** step, save, load and dispose wait for no one: with a step still running they would race it. */
   #idle(what: string): void {
     if (this.#running) throw new Error(`${what}: a step is still running; await it first`);
   }

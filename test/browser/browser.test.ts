@@ -143,7 +143,7 @@ describe("in Chromium", () => {
         "dispose(): a step is still running; await it first",
         "load(bytes): a step is still running; await it first",
         "save(): a step is still running; await it first",
-        "step(): the previous step is still running; await it first",
+        "step(): a step is still running; await it first",
       ],
     });
     await page.close();
