@@ -1,5 +1,5 @@
 // Launches Debian's Chromium through playwright-core: no browser download of its own.
-// scripts/install-chromium.sh installs it (npm test runs that first).
+// scripts/install-test-deps.sh installs it (npm test runs that first).
 import { execFileSync } from "node:child_process";
 import { chromium, type Browser } from "playwright-core";
 
@@ -9,7 +9,7 @@ export function chromiumPath(): string {
   try {
     return execFileSync("sh", ["-c", "command -v chromium || command -v chromium-browser"], { encoding: "utf8" }).trim();
   } catch {
-    throw new Error("Chromium is not installed: run `bash scripts/install-chromium.sh` (Debian's chromium package)");
+    throw new Error("Chromium is not installed: run `bash scripts/install-test-deps.sh` (Debian's chromium package)");
   }
 }
 
