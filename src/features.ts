@@ -24,19 +24,37 @@ const sharedMemoryProbe = new Uint8Array([
 ]);
 
 /**
- * Why threads cannot run here, or undefined when they can: they need wasm shared memory,
- * SharedArrayBuffer, and in a browser a cross-origin isolated page.
+ * Whether `buffer` is shared memory. Asked of the object itself, never of a global name:
+ * WebKit hides the SharedArrayBuffer constructor even where a shared wasm memory works, so
+ * `instanceof SharedArrayBuffer` would throw there.
+ */
+export function isSharedBuffer(buffer: ArrayBufferLike): boolean {
+  return Object.prototype.toString.call(buffer) === "[object SharedArrayBuffer]";
+}
+
+let sharedMemoryWorks: boolean | undefined;
+
+/**
+ * Why threads cannot run here, or undefined when they can. They need what the code uses,
+ * detected directly: Atomics, a shared WebAssembly.Memory whose buffer really is shared,
+ * and, in a browser, a cross-origin isolated page.
  */
 export function threadsUnavailable(): string | undefined {
-  if (typeof SharedArrayBuffer !== "function") {
-    return "SharedArrayBuffer is not available (browsers give it only to cross-origin isolated pages)";
-  }
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
     return (
       "this page is not cross-origin isolated; serve it with the headers " +
       "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp"
     );
   }
+  if (typeof Atomics !== "object" || typeof Atomics.wait !== "function") return "this engine has no Atomics.wait";
   if (!WebAssembly.validate(sharedMemoryProbe)) return "this engine does not validate WebAssembly shared memory";
+  sharedMemoryWorks ??= (() => {
+    try {
+      return isSharedBuffer(new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer);
+    } catch {
+      return false;
+    }
+  })();
+  if (!sharedMemoryWorks) return "this engine cannot create a shared WebAssembly.Memory";
   return undefined;
 }

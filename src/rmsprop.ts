@@ -2,7 +2,7 @@
 // into it, and runs each step on the backend src/backend.ts chose, once per group.
 import { decodeCheckpoint, encodeCheckpoint, CHECKPOINT_ARRAYS } from "./checkpoint.ts";
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "./backend.ts";
-import { threadsUnavailable } from "./features.ts";
+import { isSharedBuffer, threadsUnavailable } from "./features.ts";
 import { neededArrays, planGroups, type GroupPlan } from "./groups.ts";
 import {
   bindKernel,
@@ -573,7 +573,7 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
     const buffer = allocate(layout, backend, false) as ArrayBuffer;
     return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, kernel: undefined });
   }
-  const shared = external ? external.buffer instanceof SharedArrayBuffer : threads > 1;
+  const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
   if (external) checkExternal(external, layout, shared, resolved.threads);
   const module = await kernelModule(kernelBuild(backend, shared));
   const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);

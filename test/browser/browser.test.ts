@@ -160,7 +160,7 @@ describe("in Chromium", () => {
     })()`)) as { isolated: boolean; error: string; singleWorks: boolean };
     expect(result.isolated).toBe(false);
     expect(result.error).toMatch(/options.threads = 2 needs shared WebAssembly memory/);
-    expect(result.error).toMatch(/Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp|SharedArrayBuffer is not available/);
+    expect(result.error).toMatch(/Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp|cannot create a shared WebAssembly.Memory/);
     expect(result.singleWorks).toBe(true);
     await page.close();
   });
