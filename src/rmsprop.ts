@@ -110,9 +110,18 @@ export interface Rmsprop {
    * The optimizer keeps its own hyperparameters; `restoreRmsprop` takes them from the bytes.
    */
   load(bytes: Uint8Array): void;
-  /** Releases the memory; every later use throws. */
+  /** Releases the memory and ends the worker threads; a second call does nothing, every other later use throws. */
   dispose(): void;
+  /** The same as `dispose()`, so that `using opt = await createRmsprop(n)` frees it at the end of the scope. */
+  [Symbol.dispose](): void;
 }
+
+/**
+ * Symbol.dispose where the engine has it; elsewhere the registered symbol that TypeScript's
+ * and core-js's polyfills use, so `using` works once the program polyfills it.
+ */
+const disposeSymbol: typeof Symbol.dispose =
+  (Symbol as { dispose?: typeof Symbol.dispose }).dispose ?? (Symbol.for("Symbol.dispose") as typeof Symbol.dispose);
 
 function disposedError(): Error {
   return new Error("this rmsprop-wasm optimizer was disposed; create a new one with createRmsprop()");
@@ -521,10 +530,15 @@ class RmspropImpl implements Rmsprop {
 
   /** Ends the workers and drops the views; an external memory stays with its owner. */
   dispose(): void {
+    if (!this.#live) return; // idempotent, like every Disposable
     this.#idle("dispose()");
     this.#use().pool?.dispose();
     this.#live = undefined;
     this.#external = undefined;
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
   }
 }
 

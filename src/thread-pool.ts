@@ -42,8 +42,11 @@ export interface WorkerJobs {
  */
 const workerSource = `
 "use strict";
-const node = typeof process === "object" && typeof require === "function";
-const port = node ? require("node:worker_threads").parentPort : self;
+// Node, Deno and Bun run this through node:worker_threads, browsers as a Web Worker. The
+// source may be evaluated as a script or, when the parent was itself eval'd ESM (node
+// --input-type=module -e), as a module without require: a dynamic import works in both.
+const node = typeof process === "object" && typeof process.versions?.node === "string";
+(node ? import("node:worker_threads").then((m) => m.parentPort) : Promise.resolve(self)).then((port) => {
 const onMessage = (handler) => (node ? port.on("message", handler) : (self.onmessage = (e) => handler(e.data)));
 onMessage(({ module, memory, control, index, scan, steps, workers }) => {
   const { step, first_nonfinite_f32 } = new WebAssembly.Instance(module, { env: { memory } }).exports;
@@ -64,7 +67,10 @@ onMessage(({ module, memory, control, index, scan, steps, workers }) => {
     }
     if (Atomics.add(ctrl, ${DONE}, 1) + 1 === workers) Atomics.notify(ctrl, ${DONE});
   }
-  if (node) port.close(); else self.close();
+  // The parent terminates the worker right after STOP; a browser worker may close itself.
+  // (Node's parentPort.close() is not in Deno's, and is not needed.)
+  if (!node) self.close();
+});
 });
 `;
 

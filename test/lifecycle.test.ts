@@ -1,6 +1,6 @@
 // Views, many optimizers side by side, backends, and dispose.
 import { describe, expect, it } from "vitest";
-import { createRmsprop, hasSimd } from "../src/index.ts";
+import { createRmsprop, hasSimd, type Rmsprop } from "../src/index.ts";
 import { uniformFloats } from "./helpers/data.ts";
 
 describe("optimizer lifecycle", () => {
@@ -71,10 +71,30 @@ describe("optimizer lifecycle", () => {
       () => opt.state,
       () => opt.stepCount,
       () => opt.step(),
-      () => opt.dispose(),
     ]) {
       expect(use).toThrow(/disposed/);
     }
+  });
+
+  it("dispose() is idempotent, threads included: a second call does nothing", async () => {
+    const opt = await createRmsprop(1024, { threads: 2, minParamsPerThread: 256 });
+    expect(opt.threads).toBe(2);
+    opt.dispose();
+    expect(() => opt.dispose()).not.toThrow();
+    expect(() => opt[Symbol.dispose]()).not.toThrow();
+    expect(() => opt.step()).toThrow(/disposed/);
+  });
+
+  it("`using` frees the optimizer at the end of its scope", async () => {
+    let escaped: Rmsprop | undefined;
+    {
+      using opt = await createRmsprop(1024, { threads: 2, minParamsPerThread: 256 });
+      opt.grads.fill(1);
+      await opt.step();
+      escaped = opt;
+      expect(opt.stepCount).toBe(1);
+    }
+    expect(() => escaped.params).toThrow(/disposed/);
   });
 
   it("tensor names are data, not object keys with meaning", async () => {
