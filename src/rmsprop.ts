@@ -5,13 +5,16 @@ import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "
 import { isSharedBuffer, threadsUnavailable } from "./features.ts";
 import { neededArrays, planGroups, type GroupPlan } from "./groups.ts";
 import {
-  bindKernel,
-  KernelFlag,
-  writeStepArgs,
-  type ArrayOffsets,
-  type KernelExports,
-  type StepScalars,
-} from "./kernel-abi.ts";
+  groupSlices,
+  kernelExecutor,
+  poolExecutor,
+  referenceExecutor,
+  type GroupRuntime,
+  type Heap,
+  type Slice,
+  type StepExecutor,
+} from "./executors.ts";
+import { bindKernel, KernelFlag, type StepScalars } from "./kernel-abi.ts";
 import { arrayCount, computeLayout, maxParams, type Layout } from "./layout.ts";
 import {
   checkInteger,
@@ -21,10 +24,8 @@ import {
   type RmspropOptions,
   type StepOverrides,
 } from "./options.ts";
-import { referenceFirstNonFinite, referenceStep, type StepArrays } from "./reference.ts";
+import type { StepArrays } from "./reference.ts";
 import { stepScalars } from "./step-scalars.ts";
-import { Phase, startThreadPool, type Job, type ThreadPool, type WorkerJobs } from "./thread-pool.ts";
-
 
 /** Live views of the optimizer state. */
 export interface RmspropState {
@@ -183,39 +184,7 @@ function checkedScalars(plan: GroupPlan, t: number, lr: number): StepScalars {
   return s;
 }
 
-/** A group ready to run: its plan, its byte offsets and its views. */
-interface GroupRuntime {
-  plan: GroupPlan;
-  /** One slice per thread: where its StepArgs block is, its arrays and its length. */
-  slices: { args: number; offsets: ArrayOffsets; n: number }[];
-  views: StepArrays;
-}
-
-/**
- * Thread t's slice [start, start + count) of a group of `size` elements. Slices are cut
- * on multiples of 4 elements (16 bytes), so every thread runs the SIMD body on whole
- * vectors and only the last one has a scalar tail.
- */
-function threadSlice(size: number, threads: number, t: number): [start: number, count: number] {
-  const chunk = Math.ceil(size / threads / 4) * 4;
-  const start = Math.min(size, t * chunk);
-  return [start, Math.min(size, start + chunk) - start];
-}
-
-function groupRuntime(plan: GroupPlan, index: number, layout: Layout, threads: number, all: StepArrays): GroupRuntime {
-  const slices = Array.from({ length: threads }, (_, t) => {
-    const [start, n] = threadSlice(plan.size, threads, t);
-    const skip = 4 * (plan.offset + start);
-    const at = (base: number) => (base ? base + skip : 0);
-    const offsets = {
-      params: at(layout.params),
-      grads: at(layout.grads),
-      sqAvg: at(layout.sqAvg),
-      momentumBuffer: at(layout.momentumBuffer),
-      gradAvg: at(layout.gradAvg),
-    };
-    return { args: layout.argsAt(index, t), offsets, n };
-  });
+function groupRuntime(plan: GroupPlan, slices: Slice[], all: StepArrays): GroupRuntime {
   const part = (a: Float32Array | undefined) => a?.subarray(plan.offset, plan.offset + plan.size);
   return {
     plan,
@@ -255,16 +224,12 @@ function publicGroup(g: GroupRuntime): RmspropGroup {
   });
 }
 
-interface Live {
+/** The views over the memory as it is now; rebuilt when an external memory grows. */
+interface Live extends Heap {
   buffer: ArrayBufferLike;
   views: StepArrays;
-  groups: GroupRuntime[];
   publicGroups: readonly RmspropGroup[];
   tensors: Readonly<Record<string, RmspropTensor>>;
-  kernel: KernelExports | undefined;
-  pool: ThreadPool | undefined;
-  u32: Uint32Array;
-  f32: Float32Array;
 }
 
 /** What the constructor needs besides the layout and the options. */
@@ -272,7 +237,10 @@ interface Engine {
   backend: ConcreteBackend;
   threads: number;
   buffer: ArrayBufferLike;
-  kernel: KernelExports | undefined;
+  /** Runs the steps: the reference, the kernel on this thread, or the thread pool. */
+  executor: StepExecutor;
+  /** Each group's slices, one per thread. */
+  slices: Slice[][];
   /** A memory the caller owns (options.memory): views follow it when it grows. */
   external?: WebAssembly.Memory;
 }
@@ -285,6 +253,8 @@ class RmspropImpl implements Rmsprop {
   readonly #options: Readonly<ResolvedOptions>;
   #layout: Layout;
   #plans: GroupPlan[];
+  readonly #slices: Slice[][];
+  readonly #executor: StepExecutor;
   #external: WebAssembly.Memory | undefined;
   #live: Live | undefined;
   #stepCount = 0;
@@ -297,13 +267,15 @@ class RmspropImpl implements Rmsprop {
     this.#threads = engine.threads;
     this.#layout = layout;
     this.#plans = plans;
+    this.#slices = engine.slices;
+    this.#executor = engine.executor;
     this.#external = engine.external;
     this.#byteLength = engine.external ? layout.bytes - layout.control : engine.buffer.byteLength;
-    const live = this.#attach(engine.buffer, engine.kernel, undefined);
+    const live = this.#attach(engine.buffer);
     this.#live = live;
     if (engine.external) {
-      // Someone else's memory may hold anything: clear our header and state, not θ or g.
-      new Uint8Array(engine.buffer, layout.control, layout.headerBytes).fill(0);
+      // Someone else's memory may hold anything: clear our state (create() cleared the
+      // header), not θ or g.
       live.views.sqAvg.fill(0);
       live.views.momentumBuffer?.fill(0);
       live.views.gradAvg?.fill(0);
@@ -314,7 +286,7 @@ class RmspropImpl implements Rmsprop {
   }
 
   /** Views, groups and tensors over `buffer`. */
-  #attach(buffer: ArrayBufferLike, kernel: KernelExports | undefined, pool: ThreadPool | undefined): Live {
+  #attach(buffer: ArrayBufferLike): Live {
     const layout = this.#layout;
     const view = (offset: number) => new Float32Array(buffer, offset, layout.n);
     const views: StepArrays = {
@@ -324,7 +296,7 @@ class RmspropImpl implements Rmsprop {
       momentumBuffer: layout.momentumBuffer ? view(layout.momentumBuffer) : undefined,
       gradAvg: layout.gradAvg ? view(layout.gradAvg) : undefined,
     };
-    const groups = this.#plans.map((plan, i) => groupRuntime(plan, i, layout, this.#threads, views));
+    const groups = this.#plans.map((plan, i) => groupRuntime(plan, this.#slices[i], views));
     const publicGroups = Object.freeze(groups.map(publicGroup));
     // No prototype: a tensor may be called "constructor" or "__proto__".
     const tensors: Record<string, RmspropTensor> = Object.create(null);
@@ -335,27 +307,10 @@ class RmspropImpl implements Rmsprop {
       groups,
       publicGroups,
       tensors: Object.freeze(tensors),
-      kernel,
-      pool,
+      grads: views.grads,
       u32: new Uint32Array(buffer),
       f32: new Float32Array(buffer),
     };
-  }
-
-  /** Worker k (thread k + 1) scans its slice of grads and steps its slice of every group. */
-  workerJobs(): WorkerJobs[] {
-    const { groups } = this.#use();
-    return Array.from({ length: this.#threads - 1 }, (_, k) => {
-      const [start, count] = threadSlice(this.#n, this.#threads, k + 1);
-      return {
-        scan: [this.#layout.grads + 4 * start, count, start],
-        steps: groups.map((g): Job => [g.plan.flags, g.slices[k + 1].args]),
-      };
-    });
-  }
-
-  attachPool(pool: ThreadPool): void {
-    this.#use().pool = pool;
   }
 
   #use(): Live {
@@ -364,7 +319,7 @@ class RmspropImpl implements Rmsprop {
     // An external memory that its owner grew has a new buffer (the old one is detached
     // unless shared): rebuild the views over it. Our own memories never grow.
     if (this.#external && this.#external.buffer !== live.buffer) {
-      this.#live = this.#attach(this.#external.buffer, live.kernel, live.pool);
+      this.#live = this.#attach(this.#external.buffer);
       return this.#live;
     }
     return live;
@@ -419,59 +374,15 @@ class RmspropImpl implements Rmsprop {
     const t = this.#stepCount + 1;
     // Every constant of this step, per group, checked before anything is read or written.
     const scalars = live.groups.map((g) => checkedScalars(g.plan, t, lr));
-    const { kernel, pool } = live;
-    const check = this.#options.nonFinite !== "ignore";
-    if (!kernel) {
-      if (check) {
-        const skipped = this.#nonFinite(referenceFirstNonFinite(live.views.grads));
-        if (skipped) return skipped;
-      }
-      live.groups.forEach((g, i) => referenceStep(g.plan.flags, scalars[i], g.views));
-      return this.#finish(t);
-    }
-    if (!pool) {
-      if (check) {
-        const skipped = this.#nonFinite(kernel.first_nonfinite_f32(this.#layout.grads, this.#n));
-        if (skipped) return skipped;
-      }
-      this.#writeArgs(live, scalars);
-      for (const g of live.groups) kernel.step(g.plan.flags, g.slices[0].args);
-      return this.#finish(t);
-    }
-    // Threads: scan in parallel (every slice before any update), then step in parallel.
-    const update = (): StepResult | Promise<StepResult> => {
-      this.#use(); // after an asynchronous scan, the optimizer may have been disposed meanwhile
-      this.#writeArgs(live, scalars);
-      const waiting = pool.run(Phase.step, () => {
-        for (const g of live.groups) kernel.step(g.plan.flags, g.slices[0].args);
-      });
-      return waiting ? waiting.then(() => this.#finish(t)) : this.#finish(t);
-    };
-    const afterScan = (): StepResult | Promise<StepResult> => this.#nonFinite(firstBad()) ?? update();
-    let ownBad = -1;
-    const firstBad = () => {
-      const theirs = pool.scanResult();
-      return ownBad >= 0 ? ownBad : theirs; // thread 0's slice comes first
-    };
-    const [, ownCount] = threadSlice(this.#n, this.#threads, 0);
-    const scanning = check
-      ? pool.run(Phase.scan, () => {
-          ownBad = kernel.first_nonfinite_f32(this.#layout.grads, ownCount);
-        })
-      : undefined;
-    const outcome = scanning ? scanning.then(afterScan) : check ? afterScan() : update();
-    if (outcome instanceof Promise) {
-      this.#running = outcome.finally(() => (this.#running = undefined));
-      return this.#running;
-    }
-    return outcome;
+    const outcome = this.#executor.run(live, scalars, this.#options.nonFinite !== "ignore");
+    if (typeof outcome === "number") return this.#settle(outcome, t);
+    this.#running = outcome.then((bad) => this.#settle(bad, t)).finally(() => (this.#running = undefined));
+    return this.#running;
   }
 
-  /** Every thread's StepArgs (written before the workers wake; Atomics orders them). */
-  #writeArgs(live: Live, scalars: StepScalars[]): void {
-    live.groups.forEach((g, i) => {
-      for (const slice of g.slices) writeStepArgs(live.u32, live.f32, slice.args, slice.offsets, slice.n, scalars[i]);
-    });
+  /** The step's result from the executor's first non-finite index (−1: it was applied). */
+  #settle(bad: number, t: number): StepResult {
+    return this.#nonFinite(bad) ?? this.#finish(t);
   }
 
   /** Applies the nonFinite policy to the first bad index: a skip result, a throw, or undefined. */
@@ -532,7 +443,7 @@ class RmspropImpl implements Rmsprop {
   dispose(): void {
     if (!this.#live) return; // idempotent, like every Disposable
     this.#idle("dispose()");
-    this.#use().pool?.dispose();
+    this.#executor.dispose();
     this.#live = undefined;
     this.#external = undefined;
   }
@@ -581,25 +492,25 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   const external = resolved.memory ?? undefined;
   const threads = effectiveThreads(resolved, count);
   const layout = computeLayout(count, neededArrays(resolved), { groups: plans.length, threads }, resolved.offset);
+  const slices = plans.map((plan, i) => groupSlices(plan, i, layout, threads));
   if (backend === "js") {
     if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
     if (external) throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
     const buffer = allocate(layout, backend, false) as ArrayBuffer;
-    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, kernel: undefined });
+    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor: referenceExecutor, slices });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
   if (external) checkExternal(external, layout, shared, resolved.threads);
   const module = await kernelModule(kernelBuild(backend, shared));
   const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
-  const opt = new RmspropImpl(layout, resolved, plans, {
-    backend,
-    threads,
-    buffer: memory.buffer,
-    kernel: bindKernel(module, memory),
-    external,
-  });
-  if (threads > 1) opt.attachPool(await startThreadPool(module, memory, layout.control, opt.workerJobs()));
-  return opt;
+  // Someone else's memory may hold anything: clear our header (the threads' control block
+  // among it) before a worker reads it.
+  if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
+  const executor =
+    threads > 1
+      ? await poolExecutor(module, memory, layout, slices, plans, threads)
+      : kernelExecutor(bindKernel(module, memory), layout.grads, layout.n);
+  return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, slices, external });
 }
 
 /** An external memory must already hold the whole block, and be shared for threads. */

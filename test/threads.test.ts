@@ -95,6 +95,61 @@ describe("threads", () => {
     expect(opt.stepCount).toBe(2);
   });
 
+  it("thousands of back-to-back regions, with bad gradients among them, keep the bits of 1 thread", async () => {
+    // Exercises the barrier and the counters while the workers stay awake (spinning).
+    const n = 777;
+    const one = await make(n, { nonFinite: "skip", centered: true });
+    const three = await make(n, { nonFinite: "skip", centered: true, threads: 3 });
+    expect(three.threads).toBe(3);
+    const base = awkwardFloats(n, 5);
+    for (const opt of [one, three]) opt.params.set(awkwardFloats(n, 6));
+    const skipped: number[][] = [[], []];
+    for (let t = 0; t < 3000; t++) {
+      const bad = t % 7 === 3 ? (t * 131) % n : -1;
+      [one, three].forEach((opt, k) => {
+        opt.grads.set(base);
+        opt.grads[(t * 17) % n] *= -1;
+        if (bad >= 0) opt.grads[bad] = Infinity;
+        const result = opt.step() as { applied: boolean; nonFiniteIndex: number };
+        if (!result.applied) skipped[k].push(result.nonFiniteIndex);
+      });
+    }
+    expect(skipped[1]).toEqual(skipped[0]);
+    expect(skipped[0].length).toBe(429);
+    expect(bitReport("params", three.params, one.params)).toBe("");
+    expect(bitReport("gradAvg", three.state.gradAvg!, one.state.gradAvg!)).toBe("");
+  });
+
+  it("steps far apart wake sleeping workers and keep the bits of 1 thread", async () => {
+    // Past the bounded spin the workers sleep on the futex; each step must wake them.
+    const n = 2053;
+    const one = await make(n, { nonFinite: "throw" });
+    const two = await make(n, { nonFinite: "throw", threads: 2 });
+    for (const opt of [one, two]) opt.params.set(awkwardFloats(n, 8));
+    for (let t = 0; t < 12; t++) {
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      const grads = awkwardFloats(n, 20 + t);
+      for (const opt of [one, two]) {
+        opt.grads.set(grads);
+        opt.step();
+      }
+    }
+    expect(bitReport("params", two.params, one.params)).toBe("");
+    expect(bitReport("sqAvg", two.state.sqAvg, one.state.sqAvg)).toBe("");
+  });
+
+  it("an idle threaded optimizer costs no CPU: its workers stop spinning and sleep", async () => {
+    const opt = await make(100_000, { threads: 2 });
+    opt.grads.fill(0.5);
+    for (let t = 0; t < 50; t++) opt.step();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // past the spin
+    const before = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const used = process.cpuUsage(before);
+    // A worker that kept spinning would burn the whole 300 ms of a core.
+    expect((used.user + used.system) / 1000).toBeLessThan(60);
+  });
+
   it("refuses threads with the js backend, and dispose ends the workers", async () => {
     await expect(createRmsprop(10, { threads: 2, backend: "js" })).rejects.toThrow(/options.threads = 2 needs a wasm backend/);
     const opt = await make(1000, { threads: 4 });

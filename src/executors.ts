@@ -1,0 +1,136 @@
+// How a step runs: the one place that schedules the work, chosen once when the optimizer
+// is created. Three executors, one interface:
+//
+//   reference   the Math.fround JS reference (backend "js")
+//   kernel      the wasm kernel on the calling thread, one call per group
+//   pool        one parallel region on the thread pool (threads > 1)
+//
+// Each one checks grads for NaN/±∞ first when asked, and then writes nothing at all if it
+// found one: it returns the first bad index, or −1 when the step was applied. The
+// optimizer (src/rmsprop.ts) keeps the state and the views and applies the policy.
+import type { GroupPlan } from "./groups.ts";
+import { writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
+import type { Layout } from "./layout.ts";
+import { referenceFirstNonFinite, referenceStep, type StepArrays } from "./reference.ts";
+import { startThreadPool, type ThreadJobs } from "./thread-pool.ts";
+
+/** One thread's part of a group: where its StepArgs block is, its arrays and its length. */
+export interface Slice {
+  args: number;
+  offsets: ArrayOffsets;
+  n: number;
+}
+
+/** A group ready to run: its plan, one slice per thread, and its views. */
+export interface GroupRuntime {
+  plan: GroupPlan;
+  slices: Slice[];
+  views: StepArrays;
+}
+
+/** The memory as it is now (an external memory may have grown since the last step). */
+export interface Heap {
+  u32: Uint32Array;
+  f32: Float32Array;
+  grads: Float32Array;
+  groups: readonly GroupRuntime[];
+}
+
+export interface StepExecutor {
+  /**
+   * One step of every group with these per-group scalars. With `check`, grads are scanned
+   * first and nothing is written if any is NaN/±∞. Returns that first bad index, or −1
+   * when the step was applied; a Promise of it where the calling thread may not block.
+   */
+  run(heap: Heap, scalars: readonly StepScalars[], check: boolean): number | Promise<number>;
+  /** Ends the executor's threads, if it has any. */
+  dispose(): void;
+}
+
+/**
+ * Thread t's slice [start, start + count) of `size` elements. Slices are cut on multiples
+ * of 4 elements (16 bytes), so every thread runs the SIMD body on whole vectors and only
+ * the last one has a scalar tail.
+ */
+export function threadSlice(size: number, threads: number, t: number): [start: number, count: number] {
+  const chunk = Math.ceil(size / threads / 4) * 4;
+  const start = Math.min(size, t * chunk);
+  return [start, Math.min(size, start + chunk) - start];
+}
+
+/** A group's slices, one per thread, with byte offsets into the layout. */
+export function groupSlices(plan: GroupPlan, index: number, layout: Layout, threads: number): Slice[] {
+  return Array.from({ length: threads }, (_, t) => {
+    const [start, n] = threadSlice(plan.size, threads, t);
+    const skip = 4 * (plan.offset + start);
+    const at = (base: number) => (base ? base + skip : 0);
+    const offsets = {
+      params: at(layout.params),
+      grads: at(layout.grads),
+      sqAvg: at(layout.sqAvg),
+      momentumBuffer: at(layout.momentumBuffer),
+      gradAvg: at(layout.gradAvg),
+    };
+    return { args: layout.argsAt(index, t), offsets, n };
+  });
+}
+
+/** Every thread's StepArgs blocks, written before the kernel (or the workers) read them. */
+function writeArgs(heap: Heap, scalars: readonly StepScalars[]): void {
+  heap.groups.forEach((g, i) => {
+    for (const slice of g.slices) writeStepArgs(heap.u32, heap.f32, slice.args, slice.offsets, slice.n, scalars[i]);
+  });
+}
+
+export const referenceExecutor: StepExecutor = {
+  run(heap, scalars, check) {
+    const bad = check ? referenceFirstNonFinite(heap.grads) : -1;
+    if (bad >= 0) return bad;
+    heap.groups.forEach((g, i) => referenceStep(g.plan.flags, scalars[i], g.views));
+    return -1;
+  },
+  dispose() {},
+};
+
+/** The kernel on the calling thread; `grads` is the byte offset of all n gradients. */
+export function kernelExecutor(kernel: KernelExports, grads: number, n: number): StepExecutor {
+  return {
+    run(heap, scalars, check) {
+      const bad = check ? kernel.first_nonfinite_f32(grads, n) : -1;
+      if (bad >= 0) return bad;
+      writeArgs(heap, scalars);
+      for (const g of heap.groups) kernel.step(g.plan.flags, g.slices[0].args);
+      return -1;
+    },
+    dispose() {},
+  };
+}
+
+/**
+ * The thread pool: thread t scans its slice of all n gradients and steps its slice of
+ * every group, in one region per step (see src/thread-pool.ts).
+ */
+export async function poolExecutor(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  layout: Layout,
+  slices: readonly Slice[][],
+  plans: readonly GroupPlan[],
+  threads: number,
+): Promise<StepExecutor> {
+  const jobs = Array.from({ length: threads }, (_, t): ThreadJobs => {
+    const [start, count] = threadSlice(layout.n, threads, t);
+    return {
+      scan: [layout.grads + 4 * start, count, start],
+      steps: plans.map((plan, g) => [plan.flags, slices[g][t].args] as const),
+    };
+  });
+  const pool = await startThreadPool(module, memory, layout.control, jobs);
+  return {
+    run(heap, scalars, check) {
+      writeArgs(heap, scalars);
+      return pool.run(check);
+    },
+    dispose: () => pool.dispose(),
+  };
+}
