@@ -12,7 +12,7 @@ import type { GroupPlan } from "./groups.ts";
 import { writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
 import { referenceFirstNonFinite, referenceStep, type StepArrays } from "./reference.ts";
-import { startThreadPool, type ThreadJobs } from "./thread-pool.ts";
+import { startThreadPool, type ShareJobs } from "./thread-pool.ts";
 
 /** One thread's part of a group: where its StepArgs block is, its arrays and its length. */
 export interface Slice {
@@ -38,11 +38,12 @@ export interface Heap {
 
 export interface StepExecutor {
   /**
-   * One step of every group with these per-group scalars. With `check`, grads are scanned
-   * first and nothing is written if any is NaN/±∞. Returns that first bad index, or −1
-   * when the step was applied; a Promise of it where the calling thread may not block.
+   * One step of every group with these per-group scalars. An executor made with `check`
+   * (any nonFinite policy but "ignore") scans grads first and writes nothing if any is
+   * NaN/±∞. Returns that first bad index, or −1 when the step was applied; a Promise of it
+   * where the calling thread may not block.
    */
-  run(heap: Heap, scalars: readonly StepScalars[], check: boolean): number | Promise<number>;
+  run(heap: Heap, scalars: readonly StepScalars[]): number | Promise<number>;
   /** Ends the executor's threads, if it has any. */
   dispose(): void;
 }
@@ -82,20 +83,23 @@ function writeArgs(heap: Heap, scalars: readonly StepScalars[]): void {
   });
 }
 
-export const referenceExecutor: StepExecutor = {
-  run(heap, scalars, check) {
-    const bad = check ? referenceFirstNonFinite(heap.grads) : -1;
-    if (bad >= 0) return bad;
-    heap.groups.forEach((g, i) => referenceStep(g.plan.flags, scalars[i], g.views));
-    return -1;
-  },
-  dispose() {},
-};
+/** The Math.fround reference (backend "js"). */
+export function referenceExecutor(check: boolean): StepExecutor {
+  return {
+    run(heap, scalars) {
+      const bad = check ? referenceFirstNonFinite(heap.grads) : -1;
+      if (bad >= 0) return bad;
+      heap.groups.forEach((g, i) => referenceStep(g.plan.flags, scalars[i], g.views));
+      return -1;
+    },
+    dispose() {},
+  };
+}
 
 /** The kernel on the calling thread; `grads` is the byte offset of all n gradients. */
-export function kernelExecutor(kernel: KernelExports, grads: number, n: number): StepExecutor {
+export function kernelExecutor(kernel: KernelExports, grads: number, n: number, check: boolean): StepExecutor {
   return {
-    run(heap, scalars, check) {
+    run(heap, scalars) {
       const bad = check ? kernel.first_nonfinite_f32(grads, n) : -1;
       if (bad >= 0) return bad;
       writeArgs(heap, scalars);
@@ -107,8 +111,8 @@ export function kernelExecutor(kernel: KernelExports, grads: number, n: number):
 }
 
 /**
- * The thread pool: thread t scans its slice of all n gradients and steps its slice of
- * every group, in one region per step (see src/thread-pool.ts).
+ * The thread pool: share t is slice t of all n gradients (the scan) and slice t of every
+ * group (the step), run in one region per step (see src/thread-pool.ts).
  */
 export async function poolExecutor(
   module: WebAssembly.Module,
@@ -117,19 +121,20 @@ export async function poolExecutor(
   slices: readonly Slice[][],
   plans: readonly GroupPlan[],
   threads: number,
+  check: boolean,
 ): Promise<StepExecutor> {
-  const jobs = Array.from({ length: threads }, (_, t): ThreadJobs => {
+  const shares = Array.from({ length: threads }, (_, t): ShareJobs => {
     const [start, count] = threadSlice(layout.n, threads, t);
     return {
       scan: [layout.grads + 4 * start, count, start],
       steps: plans.map((plan, g) => [plan.flags, slices[g][t].args] as const),
     };
   });
-  const pool = await startThreadPool(module, memory, layout.control, jobs);
+  const pool = await startThreadPool(module, memory, layout.control, shares, check);
   return {
-    run(heap, scalars, check) {
+    run(heap, scalars) {
       writeArgs(heap, scalars);
-      return pool.run(check);
+      return pool.run();
     },
     dispose: () => pool.dispose(),
   };

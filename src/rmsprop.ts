@@ -374,7 +374,7 @@ class RmspropImpl implements Rmsprop {
     const t = this.#stepCount + 1;
     // Every constant of this step, per group, checked before anything is read or written.
     const scalars = live.groups.map((g) => checkedScalars(g.plan, t, lr));
-    const outcome = this.#executor.run(live, scalars, this.#options.nonFinite !== "ignore");
+    const outcome = this.#executor.run(live, scalars);
     if (typeof outcome === "number") return this.#settle(outcome, t);
     this.#running = outcome.then((bad) => this.#settle(bad, t)).finally(() => (this.#running = undefined));
     return this.#running;
@@ -493,11 +493,12 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   const threads = effectiveThreads(resolved, count);
   const layout = computeLayout(count, neededArrays(resolved), { groups: plans.length, threads }, resolved.offset);
   const slices = plans.map((plan, i) => groupSlices(plan, i, layout, threads));
+  const check = resolved.nonFinite !== "ignore";
   if (backend === "js") {
     if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
     if (external) throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
     const buffer = allocate(layout, backend, false) as ArrayBuffer;
-    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor: referenceExecutor, slices });
+    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor: referenceExecutor(check), slices });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
   if (external) checkExternal(external, layout, shared, resolved.threads);
@@ -508,8 +509,8 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
   const executor =
     threads > 1
-      ? await poolExecutor(module, memory, layout, slices, plans, threads)
-      : kernelExecutor(bindKernel(module, memory), layout.grads, layout.n);
+      ? await poolExecutor(module, memory, layout, slices, plans, threads, check)
+      : kernelExecutor(bindKernel(module, memory), layout.grads, layout.n, check);
   return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, slices, external });
 }
 

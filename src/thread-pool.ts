@@ -1,9 +1,15 @@
 // Worker threads over one shared memory, the pthreadpool way: workers start once per
-// optimizer, and each step is ONE parallel region. The caller bumps a sequence number
-// once; every thread (the caller is thread 0) scans its slice of grads for NaN/±∞, meets
-// the others at a barrier in memory, and, only if no slice had a bad value, steps its
-// slices of every group. So "throw" and "skip" still change nothing when any gradient is
-// bad, and a step costs one wake, not two.
+// optimizer, and each step is ONE parallel region. The caller bumps the region number
+// once; the work is cut into one share per thread, and every thread (the caller is thread
+// 0) first scans shares of grads for NaN/±∞, meets the others at a barrier in memory, and,
+// only if every share was finite, steps shares of every group. So "throw" and "skip" still
+// change nothing when any gradient is bad, and a step costs one wake, not two.
+//
+// Shares are claimed, not owned: a thread takes its own share first and then any share
+// no one has claimed yet. A worker still waking from its futex when the caller has
+// finished its own share finds its share done by the caller. So a step is never much
+// slower than on one thread, even when the workers slept through a long forward pass.
+// Which thread computes a share does not change its bits: the shares are fixed.
 //
 // Waiting threads spin for a bounded time (SPIN_MS) before they sleep on a futex
 // (Atomics.wait): back-to-back steps find the workers awake, and an idle optimizer's
@@ -11,15 +17,18 @@
 // pthreadpool). No message crosses threads per step.
 //
 // Control block words (Int32, at layout.control, CONTROL_WORDS long):
-//   SEQ         bumped once per region; workers wait on it
-//   ARRIVED     threads past the scan: the barrier between scan and step
-//   DONE        workers finished with the region
-//   STOP        non-zero tells workers to exit
-//   CHECK       1: scan, barrier, then step; 0: step only (nonFinite "ignore")
-//   RESULT + t  thread t's scan result: first non-finite index in its slice, or −1
+//   REGION          the region number, bumped once per step; workers wait on it
+//   SCANNED         shares scanned in this region: the barrier
+//   STEPPED         shares stepped in this region: the end of the region
+//   STOP            non-zero tells workers to exit
+//   FIRST_BAD       the smallest non-finite index found in this region, or −1
+//   SCAN_CLAIM + t  the last region whose scan of share t was claimed
+//   STEP_CLAIM + t  the last region whose step of share t was claimed (or cancelled)
+// A claim is a compare-exchange from an older region number to this one, so a worker that
+// wakes late, still holding an old region number, can never claim work of a newer region.
 
-/** Words in the control block: 16 fixed, then one scan result per thread (≤ 64 threads). */
-export const CONTROL_WORDS = 16 + 64;
+/** Words in the control block: 16 fixed, then two claim words per share (≤ 64 threads). */
+export const CONTROL_WORDS = 16 + 2 * 64;
 
 /**
  * How long a waiting thread polls before it sleeps (ms). Longer than the gap between two
@@ -32,11 +41,11 @@ export const SPIN_MS = 0.2;
 /** A job: a kernel flags word and the byte offset of its StepArgs block. */
 export type Job = readonly [flags: number, args: number];
 
-/** A thread's share of the scan: byte offset of its slice of grads, its length, its first index. */
+/** A share of the scan: byte offset of its slice of grads, its length, its first index. */
 export type ScanJob = readonly [ptr: number, n: number, base: number];
 
-/** A thread's work in every region: its scan slice and its step jobs (one per group). */
-export interface ThreadJobs {
+/** One share of every region: its slice of the scan and its step jobs (one per group). */
+export interface ShareJobs {
   scan: ScanJob;
   steps: Job[];
 }
@@ -48,25 +57,25 @@ interface Kernel {
 }
 
 /**
- * One region as a thread runs it, written once and run by both sides: the caller calls it,
- * and the workers get its source text. So it must be self-contained (no outer names, which
- * a minifier would rename) and use only syntax no bundler rewrites with helpers (no
+ * The region's code, written once and run by both sides: the caller calls it, and the
+ * workers get its source text. So it must be self-contained (no outer names, which a
+ * minifier would rename) and use only syntax no bundler rewrites with helpers (no
  * destructuring, spread or `??` inside).
  */
 function threadProgram(spinMs: number) {
-  const SEQ = 0, ARRIVED = 1, DONE = 2, STOP = 3, CHECK = 4, RESULT = 16;
+  const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SCAN_CLAIM = 16, STEP_CLAIM = 16 + 64;
 
-  /** Spins while ctrl[index] === value for at most spinMs; true if it changed meanwhile. */
-  function spinWhile(ctrl: Int32Array, index: number, value: number): boolean {
+  /** Polls `done` for at most spinMs; its last answer. */
+  function spin(done: () => boolean): boolean {
     // The clock is read every 64 polls: an atomic load costs about a nanosecond, a clock
     // read tens of them.
     let deadline = -1;
     for (let i = 1; ; i++) {
-      if (Atomics.load(ctrl, index) !== value) return true;
+      if (done()) return true;
       if ((i & 63) === 0) {
         const now = performance.now();
         if (deadline < 0) deadline = now + spinMs;
-        else if (now > deadline) return false;
+        else if (now > deadline) return done();
       }
     }
   }
@@ -74,81 +83,110 @@ function threadProgram(spinMs: number) {
   /** Blocks until ctrl[index] === target: spin first, then sleep on the futex. */
   function waitUntil(ctrl: Int32Array, index: number, target: number): void {
     for (let v = Atomics.load(ctrl, index); v !== target; v = Atomics.load(ctrl, index)) {
-      if (!spinWhile(ctrl, index, v)) Atomics.wait(ctrl, index, v);
+      if (!spin(() => Atomics.load(ctrl, index) !== v)) Atomics.wait(ctrl, index, v);
     }
   }
 
-  /** Scans thread `index`'s slice of grads and records the result for the others. */
-  function scanShare(kernel: Kernel, ctrl: Int32Array, index: number, scan: ScanJob): void {
-    const bad = kernel.first_nonfinite_f32(scan[0], scan[1]);
-    Atomics.store(ctrl, RESULT + index, bad < 0 ? -1 : scan[2] + bad);
-  }
-
-  /** Arrives at the barrier; true when this was the last thread to arrive. */
-  function arrive(ctrl: Int32Array, threads: number): boolean {
-    const arrived = Atomics.add(ctrl, ARRIVED, 1) + 1;
-    if (arrived === threads) Atomics.notify(ctrl, ARRIVED);
-    return arrived === threads;
-  }
-
-  /** The smallest non-finite index any thread found, or −1 (valid after the barrier). */
-  function firstBad(ctrl: Int32Array, threads: number): number {
-    let first = -1;
-    for (let t = 0; t < threads; t++) {
-      const bad = Atomics.load(ctrl, RESULT + t);
-      if (bad >= 0 && (first < 0 || bad < first)) first = bad;
+  /** Claims a share's scan or step for `region`; false if someone already did. */
+  function claim(ctrl: Int32Array, word: number, region: number): boolean {
+    for (;;) {
+      const last = Atomics.load(ctrl, word);
+      if (((region - last) | 0) <= 0) return false; // region numbers wrap: compare the difference
+      if (Atomics.compareExchange(ctrl, word, last, region) === last) return true;
     }
-    return first;
   }
 
-  function stepShare(kernel: Kernel, steps: readonly Job[]): void {
-    for (let j = 0; j < steps.length; j++) kernel.step(steps[j][0], steps[j][1]);
+  /** Lowers FIRST_BAD to `index` if it is smaller. */
+  function recordBad(ctrl: Int32Array, index: number): void {
+    for (;;) {
+      const first = Atomics.load(ctrl, FIRST_BAD);
+      if (first >= 0 && first <= index) return;
+      if (Atomics.compareExchange(ctrl, FIRST_BAD, first, index) === first) return;
+    }
   }
 
-  /** Resets the region's counters and wakes the workers: the one wake of a step. */
-  function open(ctrl: Int32Array, check: boolean): void {
-    Atomics.store(ctrl, CHECK, check ? 1 : 0);
-    Atomics.store(ctrl, ARRIVED, 0);
-    Atomics.store(ctrl, DONE, 0);
-    Atomics.add(ctrl, SEQ, 1);
-    Atomics.notify(ctrl, SEQ);
+  /** Scans what this thread can claim, its own share first; the last scan opens the barrier. */
+  function scanShares(kernel: Kernel, ctrl: Int32Array, self: number, shares: readonly ShareJobs[], region: number): void {
+    const count = shares.length;
+    for (let i = 0; i < count; i++) {
+      const t = (self + i) % count;
+      if (!claim(ctrl, SCAN_CLAIM + t, region)) continue;
+      const scan = shares[t].scan;
+      const bad = kernel.first_nonfinite_f32(scan[0], scan[1]);
+      if (bad >= 0) recordBad(ctrl, scan[2] + bad);
+      if (Atomics.add(ctrl, SCANNED, 1) + 1 === count) Atomics.notify(ctrl, SCANNED);
+    }
+  }
+
+  /** Steps what this thread can claim, its own share first; the last step ends the region. */
+  function stepShares(kernel: Kernel, ctrl: Int32Array, self: number, shares: readonly ShareJobs[], region: number): void {
+    const count = shares.length;
+    for (let i = 0; i < count; i++) {
+      const t = (self + i) % count;
+      if (!claim(ctrl, STEP_CLAIM + t, region)) continue;
+      const steps = shares[t].steps;
+      for (let j = 0; j < steps.length; j++) kernel.step(steps[j][0], steps[j][1]);
+      if (Atomics.add(ctrl, STEPPED, 1) + 1 === count) Atomics.notify(ctrl, STEPPED);
+    }
+  }
+
+  /** After a bad scan: claims every step for the region, so no late worker can run one. */
+  function cancelSteps(ctrl: Int32Array, count: number, region: number): void {
+    for (let t = 0; t < count; t++) claim(ctrl, STEP_CLAIM + t, region);
+  }
+
+  /** Resets the counters and wakes the workers: the one wake of a step. Returns the region number. */
+  function open(ctrl: Int32Array): number {
+    Atomics.store(ctrl, SCANNED, 0);
+    Atomics.store(ctrl, STEPPED, 0);
+    Atomics.store(ctrl, FIRST_BAD, -1);
+    const region = Atomics.add(ctrl, REGION, 1) + 1;
+    Atomics.notify(ctrl, REGION);
+    Atomics.notify(ctrl, SCANNED); // a late worker asleep at an old barrier goes back to wait for work
+    return region | 0;
   }
 
   /** Tells the workers to exit, and wakes anyone waiting so that they see it. */
   function stop(ctrl: Int32Array): void {
     Atomics.store(ctrl, STOP, 1);
-    Atomics.add(ctrl, SEQ, 1);
-    Atomics.notify(ctrl, SEQ);
-    Atomics.notify(ctrl, ARRIVED);
-    Atomics.notify(ctrl, DONE);
+    Atomics.add(ctrl, REGION, 1);
+    Atomics.notify(ctrl, REGION);
+    Atomics.notify(ctrl, SCANNED);
+    Atomics.notify(ctrl, STEPPED);
   }
 
-  /** A worker's whole life after it instantiated the kernel: one region per SEQ bump. */
-  function workerMain(kernel: Kernel, ctrl: Int32Array, index: number, threads: number, jobs: ThreadJobs, ready: () => void): void {
-    let seen = Atomics.load(ctrl, SEQ);
+  /** A worker's life after it instantiated the kernel: its part of every region. */
+  function workerMain(kernel: Kernel, ctrl: Int32Array, self: number, shares: readonly ShareJobs[], check: boolean, ready: () => void): void {
+    const count = shares.length;
+    let seen = Atomics.load(ctrl, REGION);
     ready();
     for (;;) {
-      if (!spinWhile(ctrl, SEQ, seen)) Atomics.wait(ctrl, SEQ, seen);
+      if (!spin(() => Atomics.load(ctrl, REGION) !== seen)) Atomics.wait(ctrl, REGION, seen);
       if (Atomics.load(ctrl, STOP) !== 0) return;
-      const now = Atomics.load(ctrl, SEQ);
-      if (now === seen) continue;
-      seen = now;
-      let clean = true;
-      if (Atomics.load(ctrl, CHECK) !== 0) {
-        scanShare(kernel, ctrl, index, jobs.scan);
-        if (!arrive(ctrl, threads)) waitUntil(ctrl, ARRIVED, threads);
-        clean = firstBad(ctrl, threads) < 0;
+      const region = Atomics.load(ctrl, REGION);
+      if (region === seen) continue;
+      seen = region;
+      if (check) {
+        scanShares(kernel, ctrl, self, shares, region);
+        // The barrier; a worker that finds the region already over leaves it.
+        let scanned = Atomics.load(ctrl, SCANNED);
+        while (scanned !== count && Atomics.load(ctrl, REGION) === region) {
+          const v = scanned;
+          if (!spin(() => Atomics.load(ctrl, SCANNED) !== v || Atomics.load(ctrl, REGION) !== region)) {
+            Atomics.wait(ctrl, SCANNED, v);
+          }
+          scanned = Atomics.load(ctrl, SCANNED);
+        }
+        if (Atomics.load(ctrl, REGION) !== region || Atomics.load(ctrl, FIRST_BAD) >= 0) continue;
       }
-      if (clean) stepShare(kernel, jobs.steps);
-      if (Atomics.add(ctrl, DONE, 1) + 1 === threads - 1) Atomics.notify(ctrl, DONE);
+      stepShares(kernel, ctrl, self, shares, region);
     }
   }
 
-  return { ARRIVED, DONE, STOP, spinWhile, waitUntil, scanShare, arrive, firstBad, stepShare, open, stop, workerMain };
+  return { SCANNED, STEPPED, STOP, FIRST_BAD, spin, waitUntil, scanShares, stepShares, cancelSteps, open, stop, workerMain };
 }
 
 const program = threadProgram(SPIN_MS);
-const { ARRIVED, DONE, STOP } = program;
 
 /**
  * The worker's source, so that it runs from a Blob URL in browsers and from `eval` in
@@ -162,10 +200,10 @@ const program = (${threadProgram.toString()})(${SPIN_MS});
 // --input-type=module -e), as a module without require: a dynamic import works in both.
 const node = typeof process === "object" && typeof process.versions?.node === "string";
 (node ? import("node:worker_threads").then((m) => m.parentPort) : Promise.resolve(self)).then((port) => {
-  const start = ({ module, memory, control, index, threads, jobs }) => {
+  const start = ({ module, memory, control, self: index, shares, check }) => {
     const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports;
     const ctrl = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
-    program.workerMain(kernel, ctrl, index, threads, jobs, () => port.postMessage("ready"));
+    program.workerMain(kernel, ctrl, index, shares, check, () => port.postMessage("ready"));
     // Stopped. The parent terminates the worker; a browser worker may also close itself
     // (Node's parentPort.close() is not in Deno's, and is not needed).
     if (!node) self.close();
@@ -229,35 +267,37 @@ export interface ThreadPool {
   /** Threads per region, the caller included. */
   readonly threads: number;
   /**
-   * Runs one step region: with `check`, every thread scans its slice and no thread steps
-   * unless all slices are finite. Returns the first non-finite index (nothing was written)
-   * or −1 (the step was applied); a Promise of it where this thread may not block.
+   * Runs one step region. With the pool's `check`, every share is scanned first and no
+   * share is stepped unless all are finite. Returns the first non-finite index (nothing
+   * was written) or −1 (the step was applied); a Promise of it where this thread may not
+   * block.
    */
-  run(check: boolean): number | Promise<number>;
+  run(): number | Promise<number>;
   /** Stops and terminates the workers. */
   dispose(): void;
 }
 
 /**
- * Starts `jobs.length − 1` workers; thread t does jobs[t] in every region, and thread 0 is
- * the caller. The StepArgs blocks the jobs point at must be written before each `run`.
+ * Starts `shares.length − 1` workers: one share per thread, thread 0 being the caller. The
+ * StepArgs blocks the shares point at must be written before each `run`. With `check`,
+ * each region scans grads before it steps.
  */
 export async function startThreadPool(
   module: WebAssembly.Module,
   memory: WebAssembly.Memory,
   control: number,
-  jobs: ThreadJobs[],
+  shares: ShareJobs[],
+  check: boolean,
 ): Promise<ThreadPool> {
   const ctrl = new Int32Array(memory.buffer, control, CONTROL_WORDS);
-  const threads = jobs.length;
-  const workers = threads - 1;
+  const threads = shares.length;
   const own = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernel;
   const started = await Promise.allSettled(
-    jobs.slice(1).map((j, k) => startWorker({ module, memory, control, index: k + 1, threads, jobs: j })),
+    shares.slice(1).map((_, k) => startWorker({ module, memory, control, self: k + 1, shares, check })),
   );
   const running = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  const { spinWhile, waitUntil, scanShare, arrive, firstBad, stepShare, open } = program;
+  const { SCANNED, STEPPED, STOP, FIRST_BAD, spin, waitUntil, scanShares, stepShares, cancelSteps, open } = program;
   const stop = () => {
     program.stop(ctrl); // a caller waiting asynchronously wakes, sees STOP, and gives up
     for (const w of running) w.terminate();
@@ -266,33 +306,38 @@ export async function startThreadPool(
     stop();
     throw new Error(`rmsprop-wasm could not start its worker threads: ${String(failed.reason)}`, { cause: failed.reason });
   }
-  const mine = jobs[0];
+  /** After the barrier: the first bad index (and no step may run), or −1. */
+  const verdict = (region: number): number => {
+    const bad = Atomics.load(ctrl, FIRST_BAD);
+    if (bad >= 0) cancelSteps(ctrl, threads, region);
+    return bad;
+  };
 
   if (canBlock()) {
     return {
       threads,
-      run(check) {
-        open(ctrl, check);
-        let clean = true;
+      run() {
+        const region = open(ctrl);
         if (check) {
-          scanShare(own, ctrl, 0, mine.scan);
-          if (!arrive(ctrl, threads)) waitUntil(ctrl, ARRIVED, threads);
-          clean = firstBad(ctrl, threads) < 0;
+          scanShares(own, ctrl, 0, shares, region);
+          waitUntil(ctrl, SCANNED, threads);
+          const bad = verdict(region);
+          if (bad >= 0) return bad;
         }
-        if (clean) stepShare(own, mine.steps);
-        waitUntil(ctrl, DONE, workers);
-        return check ? firstBad(ctrl, threads) : -1;
+        stepShares(own, ctrl, 0, shares, region);
+        waitUntil(ctrl, STEPPED, threads);
+        return -1;
       },
       dispose: stop,
     };
   }
 
-  // A browser window's main thread must not block: it runs its share, polls for SPIN_MS,
-  // and then awaits Atomics.waitAsync (or a timer where that is missing).
+  // A browser window's main thread must not block: it runs what it can claim, polls for
+  // SPIN_MS, and then awaits Atomics.waitAsync (or a timer where that is missing).
   const settle = async (index: number, target: number): Promise<void> => {
     for (let v = Atomics.load(ctrl, index); v !== target; v = Atomics.load(ctrl, index)) {
       if (Atomics.load(ctrl, STOP) !== 0) throw new Error("the thread pool was stopped (the optimizer was disposed)");
-      if (spinWhile(ctrl, index, v)) continue;
+      if (spin(() => Atomics.load(ctrl, index) !== v)) continue;
       const wait = (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number) => { value: unknown } }).waitAsync;
       if (wait) await wait(ctrl, index, v).value;
       else await new Promise((resolve) => setTimeout(resolve, 0));
@@ -302,15 +347,17 @@ export async function startThreadPool(
   // polling: one return type per thread kind, as the optimizer's step() documents.
   return {
     threads,
-    async run(check) {
-      open(ctrl, check);
+    async run() {
+      const region = open(ctrl);
       if (check) {
-        scanShare(own, ctrl, 0, mine.scan);
-        if (!arrive(ctrl, threads)) await settle(ARRIVED, threads);
+        scanShares(own, ctrl, 0, shares, region);
+        await settle(SCANNED, threads);
+        const bad = verdict(region);
+        if (bad >= 0) return bad;
       }
-      if (!check || firstBad(ctrl, threads) < 0) stepShare(own, mine.steps);
-      await settle(DONE, workers);
-      return check ? firstBad(ctrl, threads) : -1;
+      stepShares(own, ctrl, 0, shares, region);
+      await settle(STEPPED, threads);
+      return -1;
     },
     dispose: stop,
   };

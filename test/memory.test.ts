@@ -13,9 +13,10 @@ describe("memory", () => {
       // Alignment of each array to 64 bytes adds < 64 bytes per array.
       expect(layout.bytes - arrays - layout.headerBytes).toBeLessThan(64 * 5);
     }
-    // Threads add one 72-byte StepArgs block per (group, thread).
+    // A 576-byte control block (16 words, then two claim words for each of up to 64
+    // threads), and threads add one 72-byte StepArgs block per (group, thread).
     expect(computeLayout(10, { momentumBuffer: false, gradAvg: false }, { groups: 3, threads: 4 }).headerBytes).toBe(
-      Math.ceil((320 + 12 * 72) / 64) * 64,
+      Math.ceil((576 + 12 * 72) / 64) * 64,
     );
   });
 
