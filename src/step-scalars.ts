@@ -16,6 +16,20 @@ export function kernelFlags(o: ResolvedOptions): number {
 }
 
 /**
+ * base^t for an integer t ≥ 0 by binary exponentiation in f64. Math.pow may differ from a
+ * C libm's pow in the last place, so both this and include/rmsprop-wasm.h use these same
+ * squarings and products, and agree bit for bit.
+ */
+export function powU32(base: number, t: number): number {
+  let result = 1;
+  for (let e = t; e > 0; e = Math.floor(e / 2)) {
+    if (e % 2 === 1) result *= base;
+    base *= base;
+  }
+  return result;
+}
+
+/**
  * The scalars of step number `t` (from 1) at learning rate `lr`. Derived constants
  * (1 − β, η·λ, 1/(1 − β^t)) are computed in f64 and rounded to f32 once.
  */
@@ -30,7 +44,7 @@ export function stepScalars(o: ResolvedOptions, t: number, lr: number): StepScal
     gSign: o.maximize ? -1 : 1,
     wd: f32(o.weightDecay),
     lrWd: f32(lr * o.weightDecay),
-    invC: o.biasCorrection ? f32(1 / (1 - Math.pow(o.beta, t))) : 1,
+    invC: o.biasCorrection ? f32(1 / (1 - powU32(o.beta, t))) : 1,
     vFloor: o.clampVariance ? 0 : -Infinity,
     mu: f32(o.momentum),
     uScale: lrInBuffer ? f32(lr) : 1,

@@ -1,0 +1,252 @@
+/*
+ * rmsprop-wasm.h: the rmsprop-wasm kernel for wasm modules written in C, C++, Rust (through
+ * bindgen) or Zig. C99, freestanding: no libc, no libm, only <stdint.h> and <stddef.h>.
+ *
+ * The kernel is not linked in: it is imported from the module "rmsprop-wasm" and runs on
+ * the same imported memory as your code. Build for wasm32 and import the memory, e.g.
+ *
+ *   clang --target=wasm32 -nostdlib -O2 -I node_modules/rmsprop-wasm/include \
+ *     -Wl,--no-entry -Wl,--import-memory -Wl,--export=train_step model.c -o model.wasm
+ *
+ * and give the host's `instantiateKernel(memory)` as the "rmsprop-wasm" import object.
+ *
+ * One step, per parameter (every operation rounded to f32; the README's "One step" block):
+ *
+ *   g = grad·gSign (+ λ·θ for L2);  θ −= (η·λ)·θ (decoupled)
+ *   S = β·S + (1−β)·g²;  G = β·G + (1−β)·g (centered)
+ *   v = S·c⁻¹ (− (G·c⁻¹)², clamped at vFloor, when centered);  c = 1 − β^t or 1
+ *   d = √(v + ε) or √v + ε;  u = g/d;  then θ −= η·u, or through the momentum buffer M
+ *
+ * rmsprop_fill_step_args computes the StepArgs constants exactly as the package's
+ * TypeScript does (src/step-scalars.ts): every derived constant in double, in the same
+ * operation order, rounded to float once; β^t by the same binary exponentiation
+ * (rmsprop_pow_u32). test/c-header.test.ts compares the two bit for bit.
+ */
+#ifndef RMSPROP_WASM_H
+#define RMSPROP_WASM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if !defined(__wasm32__)
+#error "rmsprop-wasm.h targets wasm32: StepArgs holds 32-bit byte offsets into linear memory"
+#endif
+
+/* Bits of the `flags` argument of rmsprop_step (assembly/abi.ts). */
+#define RMSPROP_EPS_IN_SQRT 1u
+#define RMSPROP_CENTERED 2u
+#define RMSPROP_WD_L2 4u
+#define RMSPROP_WD_DECOUPLED 8u
+#define RMSPROP_MOM_HEAVY 16u
+#define RMSPROP_MOM_NESTEROV 32u
+/*
+ * What rmsprop_fill_step_args returns for arguments it refuses. No valid flag set has this
+ * bit; the kernel ignores it, and the refused block has n = 0, so a step on it touches
+ * nothing.
+ */
+#define RMSPROP_INVALID 0x80000000u
+
+/* _Static_assert is C11; clang and gcc accept it in C99 under __extension__ without a warning. */
+#ifdef __cplusplus
+#define RMSPROP_STATIC_ASSERT_(cond, message) static_assert(cond, message)
+#else
+#define RMSPROP_STATIC_ASSERT_(cond, message) __extension__ _Static_assert(cond, message)
+#endif
+
+/* The 72-byte block the kernel reads: field order and offsets are the ABI. */
+typedef struct rmsprop_step_args {
+  uint32_t params;          /*  0  byte offset of θ */
+  uint32_t grads;           /*  4  byte offset of g */
+  uint32_t sq_avg;          /*  8  byte offset of S */
+  uint32_t momentum_buffer; /* 12  byte offset of M (momentum only, else 0) */
+  uint32_t grad_avg;        /* 16  byte offset of G (centered only, else 0) */
+  uint32_t n;               /* 20  element count */
+  float lr;                 /* 24  η */
+  float beta;               /* 28  β */
+  float one_minus_beta;     /* 32  1 − β, rounded once from the double */
+  float eps;                /* 36  ε, negated for centered_eps_subtract */
+  float g_sign;             /* 40  −1 to maximize, else 1 */
+  float wd;                 /* 44  λ */
+  float lr_wd;              /* 48  η·λ, rounded once */
+  float inv_c;              /* 52  1/(1 − β^t) with bias correction, else 1 */
+  float v_floor;            /* 56  0 clamps the centered variance, −∞ does not */
+  float mu;                 /* 60  μ */
+  float u_scale;            /* 64  1, or η with lr_in_momentum */
+  float theta_scale;        /* 68  η, or 1 with lr_in_momentum */
+} rmsprop_step_args;
+
+RMSPROP_STATIC_ASSERT_(sizeof(rmsprop_step_args) == 72, "StepArgs is 72 bytes");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, params) == 0, "StepArgs.params at 0");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, grads) == 4, "StepArgs.grads at 4");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, sq_avg) == 8, "StepArgs.sqAvg at 8");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, momentum_buffer) == 12, "StepArgs.momentumBuffer at 12");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, grad_avg) == 16, "StepArgs.gradAvg at 16");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, n) == 20, "StepArgs.n at 20");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, lr) == 24, "StepArgs.lr at 24");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, beta) == 28, "StepArgs.beta at 28");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, one_minus_beta) == 32, "StepArgs.oneMinusBeta at 32");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, eps) == 36, "StepArgs.eps at 36");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, g_sign) == 40, "StepArgs.gSign at 40");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, wd) == 44, "StepArgs.wd at 44");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, lr_wd) == 48, "StepArgs.lrWd at 48");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, inv_c) == 52, "StepArgs.invC at 52");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, v_floor) == 56, "StepArgs.vFloor at 56");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, mu) == 60, "StepArgs.mu at 60");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, u_scale) == 64, "StepArgs.uScale at 64");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, theta_scale) == 68, "StepArgs.thetaScale at 68");
+RMSPROP_STATIC_ASSERT_(sizeof(float) == 4 && sizeof(void *) == 4, "wasm32: f32 and 32-bit pointers");
+
+/*
+ * The update options of createRmsprop, with the same names in snake_case. Numbers are
+ * doubles, like JS numbers, so the derived constants round exactly as in the package;
+ * switches are ints (0 off, anything else on). centered_eps_subtract is the package's
+ * centeredEps: "subtract" (tfjs's √(S − (G² + ε))); 0 is "add".
+ *
+ * The rules are the package's (src/options.ts): lr, eps, momentum, weight_decay and
+ * initial_scale finite, ≥ 0 and ≤ FLT_MAX; 0 ≤ beta < 1; nesterov needs momentum > 0.
+ * initial_scale is not part of a step: fill sq_avg with it once, before the first step.
+ */
+typedef struct rmsprop_options {
+  double lr;
+  double beta;
+  double eps;
+  int eps_in_sqrt;
+  double momentum;
+  int lr_in_momentum;
+  int nesterov;
+  int centered;
+  int clamp_variance;
+  int centered_eps_subtract;
+  double weight_decay;
+  int decoupled_weight_decay;
+  int maximize;
+  int bias_correction;
+  double initial_scale;
+} rmsprop_options;
+
+/* The package's defaults (defaultOptions in src/options.ts). */
+static inline rmsprop_options rmsprop_default_options(void) {
+  rmsprop_options o;
+  o.lr = 0.01;
+  o.beta = 0.9;
+  o.eps = 1e-8;
+  o.eps_in_sqrt = 1;
+  o.momentum = 0;
+  o.lr_in_momentum = 0;
+  o.nesterov = 0;
+  o.centered = 0;
+  o.clamp_variance = 1;
+  o.centered_eps_subtract = 0;
+  o.weight_decay = 0;
+  o.decoupled_weight_decay = 0;
+  o.maximize = 0;
+  o.bias_correction = 0;
+  o.initial_scale = 0;
+  return o;
+}
+
+/*
+ * base^t by binary exponentiation in double: the squarings and products in this order are
+ * what the package's powU32 (src/step-scalars.ts) does, so both sides get the same bits
+ * where Math.pow and a libm pow could differ in the last place.
+ */
+static inline double rmsprop_pow_u32(double base, uint32_t t) {
+  double result = 1.0;
+  while (t != 0) {
+    if (t & 1u) result *= base;
+    base *= base;
+    t >>= 1;
+  }
+  return result;
+}
+
+#define RMSPROP_FLT_MAX_ 3.4028234663852886e38
+/* 2^128 − 2^103: the smallest double that rounds to an infinite float (compared in double,
+   because converting an out-of-range double to float is undefined in C). */
+#define RMSPROP_F32_OVERFLOW_ 3.4028235677973366e38
+
+/* Finite, ≥ 0 and ≤ FLT_MAX (false for NaN, whose comparisons are all false). */
+static inline int rmsprop_fits_f32_(double x) { return x >= 0 && x <= RMSPROP_FLT_MAX_; }
+
+/* Byte offset of a float array in linear memory; 4-byte alignment is the kernel's rule. */
+static inline int rmsprop_aligned_(const float *p) { return ((uintptr_t)p & 3u) == 0; }
+
+/*
+ * Fills `args` for step t (from 1) over n elements and returns the flags to pass to
+ * rmsprop_step with it. momentum_buffer may be NULL when momentum is 0, grad_avg when not
+ * centered. Change o->lr between calls for a schedule.
+ *
+ * Arguments it refuses, checked before anything is written, give RMSPROP_INVALID and a
+ * block with n = 0 (so a step on it does nothing): a NULL args or options pointer; an
+ * option outside its rule (see rmsprop_options); t = 0; a NULL or misaligned array the
+ * options need; a derived constant (η·λ, 1/(1 − β^t)) that overflows f32.
+ */
+static inline uint32_t rmsprop_fill_step_args(rmsprop_step_args *args, const rmsprop_options *o, uint32_t t,
+                                              float *params, float *grads, float *sq_avg,
+                                              float *momentum_buffer, float *grad_avg, uint32_t n) {
+  if (args == NULL) return RMSPROP_INVALID;
+  args->n = 0;
+  if (o == NULL || t == 0) return RMSPROP_INVALID;
+  if (!rmsprop_fits_f32_(o->lr) || !rmsprop_fits_f32_(o->eps) || !rmsprop_fits_f32_(o->momentum) ||
+      !rmsprop_fits_f32_(o->weight_decay) || !rmsprop_fits_f32_(o->initial_scale) || !(o->beta >= 0 && o->beta < 1) ||
+      (o->nesterov && o->momentum == 0)) {
+    return RMSPROP_INVALID;
+  }
+  int momentum = o->momentum > 0, centered = o->centered != 0;
+  if (params == NULL || grads == NULL || sq_avg == NULL || (momentum && momentum_buffer == NULL) ||
+      (centered && grad_avg == NULL) || !rmsprop_aligned_(params) || !rmsprop_aligned_(grads) ||
+      !rmsprop_aligned_(sq_avg) || !rmsprop_aligned_(momentum_buffer) || !rmsprop_aligned_(grad_avg)) {
+    return RMSPROP_INVALID;
+  }
+  double lr_wd = o->lr * o->weight_decay;
+  double inv_c = o->bias_correction ? 1 / (1 - rmsprop_pow_u32(o->beta, t)) : 1;
+  if (!(lr_wd < RMSPROP_F32_OVERFLOW_) || !(inv_c < RMSPROP_F32_OVERFLOW_)) return RMSPROP_INVALID;
+
+  uint32_t flags = 0;
+  if (o->eps_in_sqrt) flags |= RMSPROP_EPS_IN_SQRT;
+  if (centered) flags |= RMSPROP_CENTERED;
+  if (o->weight_decay > 0) flags |= o->decoupled_weight_decay ? RMSPROP_WD_DECOUPLED : RMSPROP_WD_L2;
+  if (momentum) flags |= o->nesterov ? RMSPROP_MOM_NESTEROV : RMSPROP_MOM_HEAVY;
+
+  args->params = (uint32_t)(uintptr_t)params;
+  args->grads = (uint32_t)(uintptr_t)grads;
+  args->sq_avg = (uint32_t)(uintptr_t)sq_avg;
+  args->momentum_buffer = momentum ? (uint32_t)(uintptr_t)momentum_buffer : 0;
+  args->grad_avg = centered ? (uint32_t)(uintptr_t)grad_avg : 0;
+  args->lr = (float)o->lr;
+  args->beta = (float)o->beta;
+  args->one_minus_beta = (float)(1 - o->beta);
+  /* tfjs's centered root √(S − (G² + ε)) is the kernel's √(v + ε) with ε negated. */
+  args->eps = centered && o->centered_eps_subtract ? -(float)o->eps : (float)o->eps;
+  args->g_sign = o->maximize ? -1.0f : 1.0f;
+  args->wd = (float)o->weight_decay;
+  args->lr_wd = (float)lr_wd;
+  args->inv_c = (float)inv_c;
+  args->v_floor = o->clamp_variance ? 0.0f : -__builtin_inff();
+  args->mu = (float)o->momentum;
+  args->u_scale = o->lr_in_momentum ? (float)o->lr : 1.0f;
+  args->theta_scale = o->lr_in_momentum ? 1.0f : (float)o->lr;
+  args->n = n;
+  return flags;
+}
+
+#undef RMSPROP_FLT_MAX_
+#undef RMSPROP_F32_OVERFLOW_
+
+/* One step as described by `args`, with the flags rmsprop_fill_step_args returned. */
+__attribute__((import_module("rmsprop-wasm"), import_name("step")))
+void rmsprop_step(uint32_t flags, const rmsprop_step_args *args);
+
+/* Index of the first NaN or ±∞ among the n floats at p, or −1; reads only. */
+__attribute__((import_module("rmsprop-wasm"), import_name("first_nonfinite_f32")))
+int32_t rmsprop_first_nonfinite_f32(const float *p, uint32_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RMSPROP_WASM_H */
