@@ -19,3 +19,4 @@ export { stepScalars, kernelFlags } from "./step-scalars.ts";
 export { KernelFlag, STEP_ARGS_BYTES } from "./kernel-abi.ts";
 export type { StepScalars } from "./kernel-abi.ts";
 export { hasSimd } from "./features.ts";
+export { instantiateKernel, type KernelExports, type KernelOptions } from "./instantiate-kernel.ts";

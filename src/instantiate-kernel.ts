@@ -1,0 +1,66 @@
+// The kernel as an import object for a wasm module written in C, C++, Rust or Zig that
+// declares `step` and `first_nonfinite_f32` from the module "rmsprop-wasm"
+// (include/rmsprop-wasm.h) and shares one memory with it.
+import { chooseBackend, kernelBuild, kernelModule, type WasmBackend } from "./backend.ts";
+import { isSharedBuffer } from "./features.ts";
+import { bindKernel, type KernelExports } from "./kernel-abi.ts";
+import { checkKeys } from "./options.ts";
+
+/** Options of {@link instantiateKernel}. */
+export interface KernelOptions {
+  /** "auto" picks SIMD where the engine validates it, as createRmsprop does. Default "auto". */
+  backend?: "auto" | "simd" | "scalar";
+  /**
+   * Which build you expect: the one importing a shared memory (for a consumer built with
+   * threads) or an ordinary one. The memory decides; this only checks that it agrees.
+   * Default: whatever the memory is.
+   */
+  shared?: boolean;
+}
+
+export type { KernelExports };
+
+const backends = ["auto", "simd", "scalar"] as const;
+
+/**
+ * Instantiates the kernel on `memory`, from the same cached compiled module createRmsprop
+ * uses, and returns its two exports: pass them as the `"rmsprop-wasm"` import object of
+ * your module. A shared memory gets the build that imports a shared memory.
+ *
+ * @example
+ * ```ts
+ * const memory = new WebAssembly.Memory({ initial: 16 });
+ * const kernel = await instantiateKernel(memory);
+ * const { instance } = await WebAssembly.instantiate(modelBytes, { env: { memory }, "rmsprop-wasm": kernel });
+ * instance.exports.train_step(); // C code that calls rmsprop_step(flags, &args)
+ * ```
+ * @throws TypeError when `memory` is not a WebAssembly.Memory or an option is unknown or
+ *   of the wrong kind; RangeError for the "js" backend or a `shared` the memory does not
+ *   match; Error when "simd" is asked of an engine without SIMD.
+ */
+export async function instantiateKernel(memory: WebAssembly.Memory, options?: KernelOptions): Promise<KernelExports> {
+  if (!(memory instanceof WebAssembly.Memory)) {
+    throw new TypeError(`instantiateKernel(memory): memory must be a WebAssembly.Memory; got ${memory === null ? "null" : typeof memory}`);
+  }
+  const given = checkKeys("options", options, ["backend", "shared"]);
+  const requested = given.backend ?? "auto";
+  if (requested === "js") {
+    throw new RangeError('options.backend "js" has no wasm kernel to instantiate; use "auto", "simd" or "scalar"');
+  }
+  if (typeof requested !== "string" || !(backends as readonly string[]).includes(requested)) {
+    throw new TypeError(`options.backend must be one of "auto", "simd", "scalar"; got ${JSON.stringify(requested) ?? String(requested)}`);
+  }
+  const shared = isSharedBuffer(memory.buffer);
+  if (given.shared !== undefined) {
+    if (typeof given.shared !== "boolean") throw new TypeError(`options.shared must be true or false; got ${typeof given.shared}`);
+    if (given.shared !== shared) {
+      throw new RangeError(
+        `options.shared is ${given.shared} but the memory is ${shared ? "shared" : "not shared"}; ` +
+          "the kernel and your module import the same memory, so create it with shared: " + given.shared,
+      );
+    }
+  }
+  // chooseBackend maps "auto", "simd" and "scalar" to "simd" or "scalar", never to "js".
+  const backend = chooseBackend(requested as (typeof backends)[number]) as WasmBackend;
+  return bindKernel(await kernelModule(kernelBuild(backend, shared)), memory);
+}
