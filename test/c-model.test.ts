@@ -1,0 +1,114 @@
+// examples/c-model: a C model that calls the kernel itself through include/rmsprop-wasm.h,
+// with the kernel from instantiateKernel on the model's own memory. It must train, and
+// match createRmsprop fed the same gradients bit for bit, for every variant it carries.
+// Also instantiateKernel's own contract.
+import { describe, expect, it } from "vitest";
+import { createRmsprop, defaultOptions, instantiateKernel, KernelFlag, referenceStep, stepScalars } from "../src/index.ts";
+import { writeStepArgs } from "../src/kernel-abi.ts";
+import { awkwardFloats, bitReport } from "./helpers/data.ts";
+// @ts-expect-error: a plain .mjs example without types
+import { loadModel, train, VARIANTS } from "../examples/c-model/train.mjs";
+
+interface Model {
+  model_variant_count(): number;
+  model_param_count(): number;
+  model_params(): number;
+  model_grads(): number;
+  model_sq_avg(): number;
+  model_momentum_buffer(): number;
+  model_grad_avg(): number;
+  model_init(variant: number, seed: number): void;
+  model_loss_and_grad(): number;
+  model_step(): number;
+}
+
+describe("examples/c-model", () => {
+  it("trains the C perceptron from a loss above 1 to below 0.06 and 98% accuracy", async () => {
+    const { losses, finalLoss, accuracy } = await train({ variant: 0, steps: 400 });
+    expect(losses[0]).toBeGreaterThan(1);
+    expect(finalLoss).toBeLessThan(0.06);
+    expect(accuracy).toBeGreaterThan(0.98);
+    for (let t = 50; t < losses.length; t += 50) expect(losses[t]).toBeLessThan(losses[t - 50]);
+  }, 60_000);
+
+  it.each((VARIANTS as { name: string }[]).map((v, i) => [v.name, i, (["auto", "simd", "scalar"] as const)[i % 3]] as const))(
+    "%s: the C model's own steps give createRmsprop's bits on the same gradients (kernel %s)",
+    async (_, variant, backend) => {
+      const { memory, model } = (await loadModel({ backend })) as { memory: WebAssembly.Memory; model: Model };
+      expect(model.model_variant_count()).toBe(VARIANTS.length);
+      const n = model.model_param_count();
+      const view = (at: number) => new Float32Array(memory.buffer, at, n);
+      model.model_init(variant, 7);
+      const opt = await createRmsprop(n, VARIANTS[variant].options);
+      opt.params.set(view(model.model_params()));
+      for (let t = 1; t <= 150; t++) {
+        model.model_loss_and_grad();
+        opt.grads.set(view(model.model_grads()));
+        expect(model.model_step()).toBe(-1);
+        opt.step();
+        expect(bitReport(`params at step ${t}`, view(model.model_params()), opt.params)).toBe("");
+        expect(bitReport(`sqAvg at step ${t}`, view(model.model_sq_avg()), opt.state.sqAvg)).toBe("");
+        if (opt.state.momentumBuffer) {
+          expect(bitReport(`momentumBuffer at step ${t}`, view(model.model_momentum_buffer()), opt.state.momentumBuffer)).toBe("");
+        }
+        if (opt.state.gradAvg) expect(bitReport(`gradAvg at step ${t}`, view(model.model_grad_avg()), opt.state.gradAvg)).toBe("");
+      }
+      opt.dispose();
+    },
+    60_000,
+  );
+
+  it("skips a step with a NaN gradient through rmsprop_first_nonfinite_f32, changing nothing", async () => {
+    const { memory, model } = (await loadModel()) as { memory: WebAssembly.Memory; model: Model };
+    model.model_init(1, 3);
+    model.model_loss_and_grad();
+    const grads = new Float32Array(memory.buffer, model.model_grads(), model.model_param_count());
+    grads[77] = NaN;
+    const before = Buffer.from(memory.buffer.slice(0));
+    expect(model.model_step()).toBe(77);
+    expect(before.equals(Buffer.from(memory.buffer))).toBe(true);
+  });
+});
+
+describe("instantiateKernel", () => {
+  it.each([
+    [false, "simd"],
+    [false, "scalar"],
+    [true, "simd"],
+    [true, "scalar"],
+  ] as const)("on a memory with shared = %s, backend %s: the exports step like the reference", async (shared, backend) => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared });
+    const kernel = await instantiateKernel(memory, { backend, shared });
+    expect(Object.keys(kernel).sort()).toEqual(["first_nonfinite_f32", "step"]);
+    const n = 37, params = 1024, grads = 2048, sqAvg = 3072;
+    const view = (at: number) => new Float32Array(memory.buffer, at, n);
+    view(params).set(awkwardFloats(n, 21));
+    view(grads).set(awkwardFloats(n, 22));
+    const want = { params: view(params).slice(), grads: view(grads).slice(), sqAvg: new Float32Array(n) };
+    const s = stepScalars({ ...defaultOptions, biasCorrection: true }, 3, 0.02);
+    writeStepArgs(new Uint32Array(memory.buffer), new Float32Array(memory.buffer), 0, { params, grads, sqAvg, momentumBuffer: 0, gradAvg: 0 }, n, s);
+    kernel.step(KernelFlag.epsInSqrt, 0);
+    referenceStep(KernelFlag.epsInSqrt, s, want);
+    expect(bitReport("params", view(params), want.params)).toBe("");
+    view(grads)[30] = Infinity;
+    expect(kernel.first_nonfinite_f32(grads, n)).toBe(30);
+  });
+
+  const plain = new WebAssembly.Memory({ initial: 1 });
+  it.each([
+    [{}, undefined, TypeError, /memory must be a WebAssembly.Memory; got object/],
+    [null, undefined, TypeError, /memory must be a WebAssembly.Memory; got null/],
+    [new ArrayBuffer(8), undefined, TypeError, /memory must be a WebAssembly.Memory/],
+    [plain, { backend: "js" }, RangeError, /options.backend "js" has no wasm kernel/],
+    [plain, { backend: "gpu" }, TypeError, /options.backend must be one of "auto", "simd", "scalar"; got "gpu"/],
+    [plain, { threads: 2 }, TypeError, /options has an unknown key "threads"; known keys: backend, shared/],
+    [plain, "simd", TypeError, /options must be an object or undefined/],
+    [plain, { shared: true }, RangeError, /options.shared is true but the memory is not shared/],
+    [new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }), { shared: false }, RangeError, /options.shared is false but the memory is shared/],
+    [plain, { shared: 1 }, TypeError, /options.shared must be true or false/],
+  ])("refuses %o with options %o", async (memory, options, type, message) => {
+    const err = await instantiateKernel(memory as WebAssembly.Memory, options as never).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(type);
+    expect((err as Error).message).toMatch(message);
+  });
+});
