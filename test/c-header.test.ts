@@ -2,6 +2,7 @@
 // fills StepArgs blocks for hundreds of seeded option sets and step numbers, and each must
 // hold exactly the bits src/step-scalars.ts and src/kernel-abi.ts write, with the same flags.
 // Options the package refuses must be refused by the header too.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createRmsprop, defaultOptions, kernelFlags, stepScalars, type RmspropOptions } from "../src/index.ts";
 import { STEP_ARGS_BYTES, writeStepArgs } from "../src/kernel-abi.ts";
@@ -206,6 +207,18 @@ describe("include/rmsprop-wasm.h", () => {
     expect(cBlock()[5]).toBe(6);
     expect(cFill(options, t, options.lr, 6, omit)).toBe(RMSPROP_INVALID);
     if (!(omit & OMIT.args)) expect(cBlock()[5]).toBe(0);
+  });
+
+  it("the README's C example compiles, and imports only the memory and the kernel's step", () => {
+    const section = readFileSync("README.md", "utf8").split("### Embedding from C, C++, Rust or Zig")[1];
+    const code = section?.match(/```c\n([\s\S]*?)```/)?.[1];
+    expect(code, "the README has a C example").toBeTruthy();
+    const source = new URL("../build/c/readme-example.c", import.meta.url);
+    mkdirSync(new URL(".", source), { recursive: true });
+    writeFileSync(source, `#define N 64\n${code}`);
+    const module = new WebAssembly.Module(clangWasm({ source, name: "readme-example", exports: ["train_step"], pages: 2 }));
+    const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name} (${i.kind})`);
+    expect(imports.sort()).toEqual(["env.memory (memory)", "rmsprop-wasm.step (function)"]);
   });
 
   it("without momentum or centered, NULL buffers are fine and their offsets are 0", () => {
