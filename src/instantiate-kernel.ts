@@ -43,7 +43,7 @@ export async function instantiateKernel(memory: WebAssembly.Memory, options?: Ke
     throw new TypeError(`instantiateKernel(memory): memory must be a WebAssembly.Memory; got ${memory === null ? "null" : typeof memory}`);
   }
   const given = checkKeys("options", options, ["backend", "shared"]);
-  const requested = given.backend ?? "auto";
+  const requested = given.backend === undefined ? "auto" : given.backend; // null is a value, judged below
   if (requested === "js") {
     throw new RangeError('options.backend "js" has no wasm kernel to instantiate; use "auto", "simd" or "scalar"');
   }

@@ -101,6 +101,7 @@ describe("instantiateKernel", () => {
     [new ArrayBuffer(8), undefined, TypeError, /memory must be a WebAssembly.Memory/],
     [plain, { backend: "js" }, RangeError, /options.backend "js" has no wasm kernel/],
     [plain, { backend: "gpu" }, TypeError, /options.backend must be one of "auto", "simd", "scalar"; got "gpu"/],
+    [plain, { backend: null }, TypeError, /options.backend must be one of "auto", "simd", "scalar"; got null/],
     [plain, { threads: 2 }, TypeError, /options has an unknown key "threads"; known keys: backend, shared/],
     [plain, "simd", TypeError, /options must be an object or undefined/],
     [plain, { shared: true }, RangeError, /options.shared is true but the memory is not shared/],
