@@ -1,8 +1,16 @@
 // The implementations the benchmark runs side by side, each set up on the same seeded
-// data. Every contender is { name, bytesPerParam, step(), dispose() }.
+// data. Every contender is { name, threads, bytesPerParam, step(), dispose() }, and may
+// have a role ("compute" or "traffic" for the probes that make the ceiling), the params
+// one step works on (`work`, n unless said), tinybench hooks and a `check()` after a round.
 import { createRmsprop, createTrafficProbe, referenceStep, stepScalars, kernelFlags, defaultOptions } from "rmsprop-wasm";
 import { seededArray } from "./data.mjs";
 import { tfjsContender } from "./peers.mjs";
+import { computeProbeContender } from "./compute-probe.mjs";
+import { inTrainingLoop } from "./evict.mjs";
+import {
+  BASELINE, IGNORE, IGNORE_2, ONE_THREAD, PLAIN_VARIANT_PREFIX, SCALAR, SIMD, SIMD_2, TRAFFIC_PROBE, TRAFFIC_PROBE_2,
+  TWO_THREADS_FORCED, VARIANT_PREFIX,
+} from "./names.mjs";
 
 // Bytes one step moves per parameter: reads θ, g, S (12) and writes θ, S (8); each of the
 // momentum buffer and the gradient average adds a read and a write (8); the non-finite
@@ -12,7 +20,7 @@ const EXTRA_ARRAY_BYTES = 8;
 const CHECK_BYTES = 4;
 
 /** An optimizer of this package (or its traffic probe) on a given backend and options. */
-async function wasmContender(name, n, options, create = createRmsprop) {
+async function wasmContender(name, n, options, create = createRmsprop, role = undefined) {
   const opt = await create(n, options);
   opt.params.set(seededArray(n, 1));
   opt.grads.set(seededArray(n, 2));
@@ -20,6 +28,7 @@ async function wasmContender(name, n, options, create = createRmsprop) {
   const extraArrays = Object.keys(opt.state).length - 1;
   return {
     name,
+    role,
     bytesPerParam: STEP_BYTES + extraArrays * EXTRA_ARRAY_BYTES + (checks ? CHECK_BYTES : 0),
     bytesHeld: opt.byteLength,
     threads: opt.threads,
@@ -35,6 +44,7 @@ function referenceContender(n) {
   const scalars = stepScalars(defaultOptions, 1, defaultOptions.lr);
   return {
     name: "Math.fround reference",
+    threads: 1,
     bytesPerParam: STEP_BYTES,
     step: () => referenceStep(flags, scalars, arrays),
     dispose: () => {},
@@ -58,44 +68,70 @@ const plainLoopSource = `
 function plainJsContender(n) {
   const makeStep = new Function("params", "grads", "sqAvg", plainLoopSource);
   return {
-    name: "plain JS loop",
+    name: BASELINE,
+    threads: 1,
     bytesPerParam: STEP_BYTES,
     step: makeStep(seededArray(n, 1), seededArray(n, 2), new Float32Array(n)),
     dispose: () => {},
   };
 }
 
-export const PROBE = "traffic probe (no math)";
-export const PROBE_2 = "traffic probe, 2 threads";
-
-/** The contenders for one size, baseline (plain JS) last. */
-export async function sizeContenders(n, { peers = true } = {}) {
+/**
+ * The traffic probes of 1 and 2 threads. The second is forced onto 2 threads at every n
+ * (minParamsPerThread 1), so that a 2-thread ceiling exists wherever a contender runs 2.
+ */
+async function trafficProbes(n) {
   return [
-    await wasmContender("wasm SIMD (default)", n, {}),
-    await wasmContender("wasm SIMD, nonFinite ignore", n, { nonFinite: "ignore" }),
-    await wasmContender("wasm SIMD, 2 threads", n, { threads: 2 }),
-    await wasmContender("wasm scalar", n, { backend: "scalar" }),
-    await wasmContender(PROBE, n, {}, createTrafficProbe),
-    await wasmContender(PROBE_2, n, { threads: 2 }, createTrafficProbe),
-    ...(peers ? [await tfjsContender("wasm", n)] : []),
+    await wasmContender(TRAFFIC_PROBE, n, {}, createTrafficProbe, "traffic"),
+    await wasmContender(TRAFFIC_PROBE_2, n, { threads: 2, minParamsPerThread: 1 }, createTrafficProbe, "traffic"),
+  ];
+}
+
+/**
+ * The contenders for one size, with the probes that make the ceiling, baseline (plain JS)
+ * last. Threaded ones use the default minParamsPerThread, as a user's optimizer does.
+ */
+export async function sizeContenders(n) {
+  return [
+    await wasmContender(SIMD, n, {}),
+    await wasmContender(IGNORE, n, { nonFinite: "ignore" }),
+    await wasmContender(SIMD_2, n, { threads: 2 }),
+    await wasmContender(IGNORE_2, n, { threads: 2, nonFinite: "ignore" }),
+    await wasmContender(SCALAR, n, { backend: "scalar" }),
+    ...(await trafficProbes(n)),
+    await computeProbeContender(),
+    await tfjsContender("wasm", n),
     // The CPU backend takes about 0.2 s per million parameters: above 1e6 it would take
     // minutes of the run for a ratio that stays the same.
-    ...(peers && n <= 1e6 ? [await tfjsContender("cpu", n)] : []),
+    ...(n <= 1e6 ? [await tfjsContender("cpu", n)] : []),
     referenceContender(n),
     plainJsContender(n),
   ];
 }
 
+/**
+ * The contenders of a training loop, each with the 64 MiB scratch streamed before every
+ * timed step; the compute probe stays in L1 (it is the ceiling of the arithmetic alone).
+ */
+export async function trainingContenders(n) {
+  const evicted = [
+    await wasmContender(SIMD, n, {}),
+    await wasmContender(SIMD_2, n, { threads: 2 }),
+    ...(await trafficProbes(n)),
+    await tfjsContender("wasm", n),
+    plainJsContender(n),
+  ];
+  return [...evicted.map(inTrainingLoop), await computeProbeContender()];
+}
+
 /** Threads 1 and 2 forced (no crossover rule), to measure where 2 threads start to pay. */
 export async function threadContenders(n) {
   return [
-    await wasmContender("1 thread", n, {}),
-    await wasmContender("2 threads (forced)", n, { threads: 2, minParamsPerThread: 1 }),
+    await wasmContender(ONE_THREAD, n, {}),
+    await wasmContender(TWO_THREADS_FORCED, n, { threads: 2, minParamsPerThread: 1 }),
     plainJsContender(n),
   ];
 }
-
-export const BASELINE = "plain JS loop";
 
 /** Every option that selects a different kernel path, at one size, each a contender. */
 export const VARIANTS = {
@@ -149,11 +185,8 @@ function plainVariantContender(name, n, options) {
   const makeStep = new Function("params", "grads", "sqAvg", "mom", "gradAvg", plainVariantSource(options));
   const arrays = [seededArray(n, 1), seededArray(n, 2), new Float32Array(n), new Float32Array(n), new Float32Array(n)];
   const extraArrays = Number(Boolean(options.momentum)) + Number(Boolean(options.centered));
-  return { name, bytesPerParam: STEP_BYTES + extraArrays * EXTRA_ARRAY_BYTES, step: makeStep(...arrays), dispose: () => {} };
+  return { name, threads: 1, bytesPerParam: STEP_BYTES + extraArrays * EXTRA_ARRAY_BYTES, step: makeStep(...arrays), dispose: () => {} };
 }
-
-export const VARIANT_PREFIX = "variant: ";
-export const PLAIN_VARIANT_PREFIX = "plain JS, same variant: ";
 
 /** Each variant of the kernel and the plain JS loop written for that same variant. */
 export async function variantContenders(n) {

@@ -27,6 +27,7 @@ export async function tfjsContender(backend, n) {
   if (backend === "wasm" && getThreadsCount() !== 1) throw new Error("tfjs-backend-wasm ignored setThreadsCount(1)");
   return {
     name: `tfjs-backend-${backend}`,
+    threads: 1,
     bytesPerParam: 20,
     // Each task runs on its own backend; switching is cheap once a backend is ready.
     beforeAll: async () => {

@@ -1,25 +1,40 @@
-// The benchmark as a picture: parameters per second against n, log-log, one line per
-// implementation, the traffic probes dashed as the ceiling. Plain SVG, no dependencies.
+// The benchmark as a picture: parameters per second against n, log-log, in two panels:
+// back-to-back steps (a warm cache) and the training loop (the cache evicted between
+// steps). One line per implementation, the ceilings of 1 and 2 threads dashed. Plain SVG.
+import { groupCeilings } from "./shares.mjs";
+import {
+  BASELINE, IGNORE, IGNORE_2, SCALAR, SIMD, SIMD_2, TFJS_WASM, TRAINING, WARM,
+} from "./names.mjs";
+
+const CEILING_1 = "ceiling, 1 thread";
+const CEILING_2 = "ceiling, 2 threads";
 
 // Fixed colours per implementation, so the same line looks the same in every run.
 const colours = {
-  "wasm SIMD (default)": "#1b6ac9",
-  "wasm SIMD, nonFinite ignore": "#74c0fc",
-  "wasm SIMD, 2 threads": "#2b8a3e",
-  "wasm scalar": "#862e9c",
-  "traffic probe (no math)": "#868e96",
-  "traffic probe, 2 threads": "#343a40",
-  "tfjs-backend-wasm": "#f08c00",
+  [SIMD]: "#1b6ac9",
+  [IGNORE]: "#74c0fc",
+  [SIMD_2]: "#2b8a3e",
+  [IGNORE_2]: "#8ce99a",
+  [SCALAR]: "#862e9c",
+  [TFJS_WASM]: "#f08c00",
   "tfjs-backend-cpu": "#c92a2a",
   "Math.fround reference": "#0b7285",
-  "plain JS loop": "#e64980",
+  [BASELINE]: "#e64980",
+  [CEILING_1]: "#868e96",
+  [CEILING_2]: "#343a40",
 };
 const fallback = ["#5c940d", "#a61e4d", "#495057"];
-const W = 900, H = 520;
-const plot = { left: 80, right: 620, top: 50, bottom: 460 };
+const W = 1180, H = 520;
+const top = 70, bottom = 460;
+const panels = [
+  { section: WARM, title: "Warm cache: back-to-back steps", left: 80, right: 460 },
+  { section: TRAINING, title: "Training loop: 64 MiB streamed between steps", left: 530, right: 910 },
+];
+const legendX = 940;
 
 const escape = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 const log = Math.log10;
+const si = (x) => (x >= 1e9 ? `${x / 1e9}G` : x >= 1e6 ? `${x / 1e6}M` : x >= 1e3 ? `${x / 1e3}k` : `${x}`);
 
 function decades(lo, hi) {
   const out = [];
@@ -27,46 +42,71 @@ function decades(lo, hi) {
   return out;
 }
 
-const si = (x) => (x >= 1e9 ? `${x / 1e9}G` : x >= 1e6 ? `${x / 1e6}M` : x >= 1e3 ? `${x / 1e3}k` : `${x}`);
+/** The points of one section: each implementation's params/s by n, and the ceilings. */
+function series(rows, section) {
+  const mine = rows.filter((r) => r.section === section);
+  const lines = new Map();
+  const add = (name, n, v) => lines.set(name, [...(lines.get(name) ?? []), { n, v }]);
+  for (const r of mine) if (!r.role) add(r.name, r.n, r.paramsPerSec);
+  for (const n of new Set(mine.map((r) => r.n))) {
+    for (const c of groupCeilings(mine.filter((r) => r.n === n))) add(c.threads === 1 ? CEILING_1 : CEILING_2, n, c.perSec);
+  }
+  for (const pts of lines.values()) pts.sort((a, b) => a.n - b.n);
+  return lines;
+}
 
 export function throughputPlot(rows, machine) {
-  const sized = rows.filter((r) => r.section === "sizes");
-  const names = [...new Set(sized.map((r) => r.name))];
-  const xs = sized.map((r) => r.n), ys = sized.map((r) => r.paramsPerSec);
-  const xTicks = decades(Math.min(...xs), Math.max(...xs));
-  const yTicks = decades(Math.min(...ys), Math.max(...ys));
-  const [x0, x1] = [log(Math.min(...xs)), log(Math.max(...xs))];
+  const bySection = panels.map((p) => ({ ...p, lines: series(rows, p.section) })).filter((p) => p.lines.size);
+  const points = bySection.flatMap((p) => [...p.lines.values()].flat());
+  if (!points.length) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="40"><text x="10" y="24">no sizes or training-loop rows in this run</text></svg>\n`;
+  const yTicks = decades(Math.min(...points.map((p) => p.v)), Math.max(...points.map((p) => p.v)));
   const [y0, y1] = [log(yTicks[0]), log(yTicks[yTicks.length - 1])];
-  const px = (n) => plot.left + ((log(n) - x0) / (x1 - x0)) * (plot.right - plot.left);
-  const py = (v) => plot.bottom - ((log(v) - y0) / (y1 - y0)) * (plot.bottom - plot.top);
+  const py = (v) => bottom - ((log(v) - y0) / (y1 - y0)) * (bottom - top);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${plot.left}" y="24" font-size="15" font-weight="600">RMSProp step throughput (parameters/s, higher is better)</text>`,
-    `<text x="${plot.left}" y="40" fill="#555">${escape(`${machine.date.slice(0, 10)} · ${machine.cpu} · ${machine.cores} cores · Node ${machine.node} · medians`)}</text>`,
+    `<text x="80" y="24" font-size="15" font-weight="600">RMSProp step throughput (parameters/s, higher is better)</text>`,
+    `<text x="80" y="40" fill="#555">${escape(`${machine.date.slice(0, 10)} · ${machine.cpu} · ${machine.cores} cores · Node ${machine.node} · medians`)}</text>`,
   ];
-  for (const t of xTicks.filter((t) => log(t) >= x0 - 1e-9 && log(t) <= x1 + 1e-9)) {
-    parts.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${plot.top}" y2="${plot.bottom}" stroke="#eee"/>`);
-    parts.push(`<text x="${px(t)}" y="${plot.bottom + 18}" text-anchor="middle">${si(t)}</text>`);
+  const names = [];
+  for (const panel of bySection) {
+    const ns = [...panel.lines.values()].flat().map((p) => p.n);
+    const [x0, x1] = [log(Math.min(...ns)), log(Math.max(...ns))];
+    const px = (n) => panel.left + ((log(n) - x0) / (x1 - x0 || 1)) * (panel.right - panel.left);
+    parts.push(`<text x="${panel.left}" y="${top - 10}" font-weight="600">${escape(panel.title)}</text>`);
+    for (const t of decades(10 ** x0, 10 ** x1).filter((t) => log(t) >= x0 - 1e-9 && log(t) <= x1 + 1e-9)) {
+      parts.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${top}" y2="${bottom}" stroke="#eee"/>`);
+      parts.push(`<text x="${px(t)}" y="${bottom + 18}" text-anchor="middle">${si(t)}</text>`);
+    }
+    for (const t of yTicks) {
+      parts.push(`<line x1="${panel.left}" x2="${panel.right}" y1="${py(t)}" y2="${py(t)}" stroke="#eee"/>`);
+      parts.push(`<text x="${panel.left - 8}" y="${py(t) + 4}" text-anchor="end">${si(t)}</text>`);
+    }
+    parts.push(`<rect x="${panel.left}" y="${top}" width="${panel.right - panel.left}" height="${bottom - top}" fill="none" stroke="#888"/>`);
+    parts.push(`<text x="${(panel.left + panel.right) / 2}" y="${bottom + 38}" text-anchor="middle">n (parameters)</text>`);
+    for (const [name, pts] of panel.lines) {
+      if (!names.includes(name)) names.push(name);
+      const { color, dash } = style(name, names.indexOf(name));
+      const d = pts.map((p, k) => `${k ? "L" : "M"}${px(p.n).toFixed(1)},${py(p.v).toFixed(1)}`).join(" ");
+      parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
+      for (const p of pts) parts.push(`<circle cx="${px(p.n).toFixed(1)}" cy="${py(p.v).toFixed(1)}" r="3" fill="${color}"/>`);
+    }
   }
-  for (const t of yTicks) {
-    parts.push(`<line x1="${plot.left}" x2="${plot.right}" y1="${py(t)}" y2="${py(t)}" stroke="#eee"/>`);
-    parts.push(`<text x="${plot.left - 8}" y="${py(t) + 4}" text-anchor="end">${si(t)}</text>`);
-  }
-  parts.push(`<rect x="${plot.left}" y="${plot.top}" width="${plot.right - plot.left}" height="${plot.bottom - plot.top}" fill="none" stroke="#888"/>`);
-  parts.push(`<text x="${(plot.left + plot.right) / 2}" y="${plot.bottom + 38}" text-anchor="middle">n (parameters)</text>`);
-  parts.push(`<text transform="translate(22 ${(plot.top + plot.bottom) / 2}) rotate(-90)" text-anchor="middle">parameters per second</text>`);
+  parts.push(`<text transform="translate(22 ${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">parameters per second</text>`);
   names.forEach((name, i) => {
-    const pts = sized.filter((r) => r.name === name).sort((a, b) => a.n - b.n);
-    const color = colours[name] ?? fallback[i % fallback.length];
-    const dashed = name.startsWith("traffic probe") ? ` stroke-dasharray="6 4"` : "";
-    const d = pts.map((r, k) => `${k ? "L" : "M"}${px(r.n).toFixed(1)},${py(r.paramsPerSec).toFixed(1)}`).join(" ");
-    parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dashed}/>`);
-    for (const r of pts) parts.push(`<circle cx="${px(r.n).toFixed(1)}" cy="${py(r.paramsPerSec).toFixed(1)}" r="3" fill="${color}"/>`);
-    const ly = plot.top + 10 + i * 20;
-    parts.push(`<line x1="${plot.right + 20}" x2="${plot.right + 48}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dashed}/>`);
-    parts.push(`<text x="${plot.right + 54}" y="${ly + 4}">${escape(name)}</text>`);
+    const { color, dash } = style(name, i);
+    const ly = top + 10 + i * 20;
+    parts.push(`<line x1="${legendX}" x2="${legendX + 28}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`);
+    parts.push(`<text x="${legendX + 34}" y="${ly + 4}">${escape(name)}</text>`);
   });
+  const noteY = top + 10 + names.length * 20 + 10;
+  parts.push(`<text x="${legendX}" y="${noteY}" fill="#555">dashed: min(k × compute probe,</text>`);
+  parts.push(`<text x="${legendX}" y="${noteY + 16}" fill="#555">k-thread traffic probe)</text>`);
   parts.push("</svg>");
   return parts.join("\n") + "\n";
+}
+
+function style(name, i) {
+  const ceiling = name === CEILING_1 || name === CEILING_2;
+  return { color: colours[name] ?? fallback[i % fallback.length], dash: ceiling ? ` stroke-dasharray="6 4"` : "" };
 }

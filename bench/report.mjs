@@ -1,139 +1,113 @@
-// Formats benchmark rows: the console table, the Markdown table, and the summary lines
-// that check the speed targets (targets live here, never in timed unit tests).
-import { median } from "./stats.mjs";
-import { PLAIN_VARIANT_PREFIX, VARIANT_PREFIX } from "./contenders.mjs";
+// Formats benchmark rows: the console table, the full Markdown table (bench/results/) and
+// the short table the README shows.
+import { groupCeilings } from "./shares.mjs";
+import { BASELINE, IGNORE_2, SCALAR, SIMD, SIMD_2, TFJS_WASM, TRAINING, WARM } from "./names.mjs";
 
-const fmt = {
-  n: (n) => (Number.isInteger(Math.log10(n)) || n % 1e6 === 0 ? n.toExponential(0).replace("e+", "e") : String(n)),
+export const fmt = {
+  // 5e4, 1e6, 3e7: one significant digit reads best; other n (a sum of tensor sizes) in full.
+  n: (n) => (n >= 1e4 && Number(n.toExponential(0)) === n ? n.toExponential(0).replace("e+", "e") : String(n)),
   ms: (x) => (x < 1 ? x.toFixed(3) : x < 100 ? x.toFixed(2) : x.toFixed(0)),
   rate: (x) => `${(x / 1e6).toFixed(0)} M/s`,
   gb: (x) => x.toFixed(2),
-  pct: (x) => `±${(x * 100).toFixed(0)}%`,
+  spread: (x) => `±${(x * 100).toFixed(0)}%`,
+  pct: (x) => `${(x * 100).toFixed(0)}%`,
   ratio: (x) => `${x.toFixed(2)}×`,
 };
 
-function cells(r) {
-  return [
-    r.section,
-    fmt.n(r.n),
-    r.name,
-    fmt.ms(r.medianMs),
-    fmt.pct(r.spread),
-    fmt.rate(r.paramsPerSec),
-    fmt.gb(r.gbPerSec),
-    fmt.ratio(r.vsPlainJs),
-    `${fmt.ratio(r.vsPlainJsRange[0])}–${fmt.ratio(r.vsPlainJsRange[1])}`,
-  ];
+const or = (value, format) => (value === undefined ? "" : format(value));
+const range = ([lo, hi], format) => `${format(lo)}–${format(hi)}`;
+
+const columns = [
+  ["section", (r) => r.section],
+  ["n", (r) => fmt.n(r.n)],
+  ["implementation", (r) => r.name],
+  ["threads", (r) => String(r.threads)],
+  ["ms/step", (r) => fmt.ms(r.msPerStep)],
+  ["spread", (r) => fmt.spread(r.spread)],
+  ["params/s", (r) => fmt.rate(r.paramsPerSec)],
+  ["GB/s", (r) => (r.bytesPerParam ? fmt.gb(r.gbPerSec) : "")],
+  ["of ceiling", (r) => or(r.ceilingShare, fmt.pct)],
+  ["ceiling range", (r) => or(r.ceilingShareRange, (x) => range(x, fmt.pct))],
+  ["vs plain JS", (r) => or(r.vsPlainJs, fmt.ratio)],
+  ["ratio range", (r) => or(r.vsPlainJsRange, (x) => range(x, fmt.ratio))],
+  ["vs tfjs-wasm", (r) => or(r.vsTfjsWasm, fmt.ratio)],
+];
+// Left-aligned text columns; the rest are numbers.
+const TEXT_COLUMNS = 3;
+
+const newGroup = (rows, i) => i > 0 && (rows[i].n !== rows[i - 1].n || rows[i].section !== rows[i - 1].section);
+
+function runLine(machine) {
+  return `${machine.date.slice(0, 10)} · ${machine.cpu} · ${machine.cores} cores · Node ${machine.node}${machine.quick ? " · --quick" : ""}`;
 }
 
-const header = ["section", "n", "implementation", "median ms", "spread", "params/s", "GB/s", "vs plain JS", "ratio range"];
+const LEGEND =
+  "ms/step: median (± median absolute deviation). Ratios and shares of the ceiling are taken " +
+  "per round, then the median (and range over rounds). Ceiling for k threads: min(k × the compute " +
+  "probe, the k-thread traffic probe).";
 
 export function printTable(rows, machine) {
-  console.log(`\n${machine.date.slice(0, 10)} · ${machine.cpu} · ${machine.cores} cores · Node ${machine.node}`);
-  console.log("median step time (± median absolute deviation); ratio = plain JS time / this time, per round\n");
-  const body = rows.map(cells);
+  console.log(`\n${runLine(machine)}`);
+  console.log(`${LEGEND}\n`);
+  const header = columns.map(([h]) => h);
+  const body = rows.map((r) => columns.map(([, cell]) => cell(r)));
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (c) => c.map((x, i) => (i < 3 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
+  const line = (c) => c.map((x, i) => (i < TEXT_COLUMNS ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
   console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   body.forEach((row, i) => {
-    if (i > 0 && (rows[i].n !== rows[i - 1].n || rows[i].section !== rows[i - 1].section)) console.log("");
+    if (newGroup(rows, i)) console.log("");
     console.log(line(row));
   });
 }
 
-/** The same rows as a Markdown table, for the README. */
-export function markdownTable(rows, machine) {
-  const lines = [
-    `Run of ${machine.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}` +
-      `${machine.quick ? ", --quick" : ""}. Ratios are per-round medians (range over rounds); spread is the median absolute deviation.`,
-    "",
-    `| ${header.slice(0, 7).join(" | ")} | vs plain JS (range) |`,
-    "|---|---|---|---:|---:|---:|---:|---:|",
+function markdown(header, body, textColumns) {
+  const align = header.map((_, i) => (i < textColumns ? "---" : "---:"));
+  return [`| ${header.join(" | ")} |`, `| ${align.join(" | ")} |`, ...body.map((c) => `| ${c.join(" | ")} |`)].join("\n");
+}
+
+/** Every row as a Markdown table: what bench/results/*.md holds. */
+export function fullTable(rows, machine) {
+  const body = rows.map((r) => columns.map(([, cell]) => cell(r)));
+  return `Run of ${runLine(machine)}. ${LEGEND}\n\n${markdown(columns.map(([h]) => h), body, TEXT_COLUMNS)}\n`;
+}
+
+/** The contenders the README's short table shows, in its order. */
+export const README_CONTENDERS = [SIMD, SIMD_2, IGNORE_2, SCALAR, TFJS_WASM, BASELINE];
+export const README_SIZES = [1e6, 1e7];
+
+/**
+ * The short table: at 1e6 and 1e7, the ceilings, then each contender warm (back-to-back
+ * steps) and in the training loop: ms/step, share of the ceiling, ratio to plain JS.
+ */
+export function readmeTable(rows) {
+  const at = (section, n) => rows.filter((r) => r.section === section && r.n === n);
+  const header = [
+    "n", "implementation", "threads",
+    "warm ms/step", "of ceiling", "vs plain JS",
+    "training loop ms/step", "of ceiling", "vs plain JS",
   ];
-  for (const r of rows) {
-    const c = cells(r);
-    lines.push(`| ${c.slice(0, 7).join(" | ")} | **${c[7]}** (${c[8]}) |`);
-  }
-  return lines.join("\n") + "\n";
-}
-
-/** Per-round ratio a/b of two rows' medians, summarised by its median. */
-function roundRatio(a, b) {
-  return median(a.roundMs.map((t, r) => t / b.roundMs[r]));
-}
-
-/** The speed targets, checked in the bench output. */
-export function summaryLines(rows) {
-  const find = (section, test) => rows.find((r) => r.section === section && test(r));
-  const verdict = (ok) => (ok ? "met" : "MISSED");
-  const lines = [""];
-  const simd = find("sizes", (r) => r.n === 1e6 && r.name === "wasm SIMD (default)");
-  const ignore = find("sizes", (r) => r.n === 1e6 && r.name === "wasm SIMD, nonFinite ignore");
-  if (simd) {
-    lines.push(`target: wasm SIMD ≥ 5× the plain JS loop at n = 1e6: ${fmt.ratio(simd.vsPlainJs)} — ${verdict(simd.vsPlainJs >= 5)}`);
-  }
-  const variants = rows.filter((r) => r.section === "variants" && r.name.startsWith(VARIANT_PREFIX));
-  if (variants.length) {
-    const worst = variants.reduce((a, b) => (a.vsPlainJs < b.vsPlainJs ? a : b));
-    lines.push(
-      `target: every kernel variant ≥ 3× the plain JS loop at n = 1e6: slowest is ${worst.name.slice(VARIANT_PREFIX.length)} at ` +
-        `${fmt.ratio(worst.vsPlainJs)} — ${verdict(worst.vsPlainJs >= 3)}`,
-    );
-    // The same question against the loop a user would write for that variant.
-    const own = variants.map((v) => {
-      const name = v.name.slice(VARIANT_PREFIX.length);
-      const plain = rows.find((r) => r.section === "variants" && r.name === PLAIN_VARIANT_PREFIX + name);
-      return { name, x: roundRatio(plain, v) };
-    });
-    const slowest = own.reduce((a, b) => (a.x < b.x ? a : b));
-    lines.push(
-      `every kernel variant against the plain JS loop of the same variant at n = 1e6: slowest is ${slowest.name} at ${fmt.ratio(slowest.x)}`,
-    );
-  }
-  const flat = find("groups", (r) => r.name.startsWith("flat"));
-  const grouped = find("groups", (r) => r.name.includes("tensors"));
-  if (flat && grouped) {
-    const cost = roundRatio(grouped, flat);
-    lines.push(`target: ${grouped.name} ≤ 1.1× one flat step of n = ${grouped.n}: ${fmt.ratio(cost)} — ${verdict(cost <= 1.1)}`);
-  }
-  const two = find("sizes", (r) => r.n === 1e7 && r.name === "wasm SIMD, 2 threads");
-  const one = find("sizes", (r) => r.n === 1e7 && r.name === "wasm SIMD (default)");
-  if (two && one) {
-    const speedup = roundRatio(one, two);
-    lines.push(`target: 2 threads ≥ 1.6× 1 thread at n = 1e7: ${fmt.ratio(speedup)} — ${verdict(speedup >= 1.6)}`);
-  }
-  for (const n of [1e7, 3e7]) {
-    const step = find("sizes", (r) => r.n === n && r.name === "wasm SIMD, 2 threads");
-    const probe = find("sizes", (r) => r.n === n && r.name === "traffic probe, 2 threads");
-    if (step && probe) {
-      // Same bytes moved per parameter (20) plus the scan's 4: compare bandwidth, not time.
-      const share = step.gbPerSec / probe.gbPerSec;
-      lines.push(
-        `target: 2 threads ≥ 85% of the probe's bandwidth at n = ${fmt.n(n)}: ${(share * 100).toFixed(0)}% — ${verdict(share >= 0.85)}`,
-      );
+  const body = [];
+  for (const n of README_SIZES) {
+    const warm = at(WARM, n);
+    const trained = at(TRAINING, n);
+    if (!warm.length) continue;
+    const warmCeilings = groupCeilings(warm);
+    const trainedCeilings = groupCeilings(trained);
+    for (const threads of [1, 2]) {
+      const w = warmCeilings.find((c) => c.threads === threads);
+      const t = trainedCeilings.find((c) => c.threads === threads);
+      const cells = (c) => (c ? [fmt.ms((n / c.perSec) * 1000), `${c.bound}-bound`, ""] : ["—", "", ""]);
+      body.push([fmt.n(n), `**ceiling**, ${threads} thread${threads > 1 ? "s" : ""}`, String(threads), ...cells(w), ...cells(t)]);
+    }
+    for (const name of README_CONTENDERS) {
+      const w = warm.find((r) => r.name === name);
+      const t = trained.find((r) => r.name === name);
+      if (!w && !t) continue;
+      const cells = (r) =>
+        r ? [fmt.ms(r.msPerStep), or(r.ceilingShare, fmt.pct), or(r.vsPlainJs, (x) => `**${fmt.ratio(x)}**`)] : ["—", "", ""];
+      body.push([fmt.n(n), name, String((w ?? t).threads), ...cells(w), ...cells(t)]);
     }
   }
-  const wasmPeer = find("sizes", (r) => r.n === 1e6 && r.name === "tfjs-backend-wasm");
-  if (simd && wasmPeer) {
-    const x = roundRatio(wasmPeer, simd);
-    lines.push(`target: default backend ≥ 5× tfjs-backend-wasm at n = 1e6: ${fmt.ratio(x)} — ${verdict(x >= 5)}`);
-  }
-  if (simd) {
-    lines.push(`target: default backend ≥ 6× the plain JS loop at n = 1e6: ${fmt.ratio(simd.vsPlainJs)} — ${verdict(simd.vsPlainJs >= 6)}`);
-  }
-  const crossover = rows
-    .filter((r) => r.section === "threads" && r.name.startsWith("2 threads"))
-    .find((r) => roundRatio(rows.find((o) => o.section === "threads" && o.n === r.n && o.name === "1 thread"), r) > 1);
-  if (crossover) lines.push(`threads: 2 threads first beat 1 thread at n = ${fmt.n(crossover.n)} (the default minParamsPerThread is 131072, so n ≥ 262144 uses 2)`);
-  const bytes = rows.filter((r) => r.section === "variants" && r.bytesHeld);
-  if (bytes.length) {
-    const perVariant = bytes.map((r) => `${r.name.slice(VARIANT_PREFIX.length)} ${(r.bytesHeld / r.n).toFixed(2)}`).join(", ");
-    lines.push(`memory: bytes held per parameter at n = 1e6: ${perVariant}`);
-  }
-  if (simd && ignore) {
-    const cost = roundRatio(simd, ignore) - 1;
-    lines.push(`cost of the non-finite check (default "throw" vs "ignore") at n = 1e6: ${(cost * 100).toFixed(0)}%`);
-  }
-  return lines;
+  return markdown(header, body, 2);
 }

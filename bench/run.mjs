@@ -1,80 +1,71 @@
-// npm run bench [-- --quick]
+// npm run bench [-- --quick] [-- --only training,threads] [-- --out NAME]
 //
-// Runs every contender in one process, in interleaved rounds, so each ratio compares runs
-// made seconds apart under the same machine load. Sections: sizes (1e4 … 3e7, with the
-// traffic probe and the tfjs peers), the threads crossover, every kernel variant at 1e6,
-// and parameter groups. Prints tables and the target checks, and writes to bench/results/:
-// latest.json, latest.md (the README's table) and latest.svg (the plot).
+// Runs every contender in one process, section by section, each n in interleaved rounds
+// so that every ratio compares runs made seconds apart under the same machine load:
+//   sizes          back-to-back steps (a warm cache), 1e4 … 3e7, with the ceiling's probes
+//   threads        1 against 2 forced threads, for the crossover
+//   variants       every kernel variant at 1e6, each against its own plain JS loop
+//   groups         1,000 tensors in 2 groups against one flat step
+//   training loop  a 64 MiB scratch streamed between steps, as a forward and backward pass do
+// Prints the tables and the target checks, and writes bench/results/NAME.json, .md and .svg
+// (NAME is "latest", which git ignores; `npm run bench:readme` writes "readme").
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { Bench } from "tinybench";
-import { BASELINE, groupContenders, sizeContenders, threadContenders, variantContenders } from "./contenders.mjs";
-import { median, relativeMad } from "./stats.mjs";
-import { markdownTable, printTable, summaryLines } from "./report.mjs";
+import { defaultOptions } from "rmsprop-wasm";
+import { groupContenders, sizeContenders, threadContenders, trainingContenders, variantContenders } from "./contenders.mjs";
+import { measure } from "./measure.mjs";
+import { fullTable, printTable } from "./report.mjs";
+import { summaryLines } from "./targets.mjs";
 import { throughputPlot } from "./plot.mjs";
 
-const quick = process.argv.includes("--quick");
-const sizes = quick ? [1e4, 1e5, 1e6] : [1e4, 1e5, 1e6, 1e7, 3e7];
-const threadSizes = quick ? [1e5, 3e5, 1e6] : [3e4, 1e5, 2e5, 3e5, 5e5, 1e6, 1e7];
-const rounds = quick ? 2 : 3;
-const timePerTaskMs = quick ? 100 : 250;
+const args = process.argv.slice(2);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const quick = args.includes("--quick");
+const only = option("--only", undefined)?.split(",");
+const out = option("--out", "latest");
 
-/** Measures a list of contenders over the same n; the ratio baseline is the plain JS loop. */
-async function measure(section, n, list) {
-  const samples = new Map(list.map((c) => [c.name, []]));
-  const roundMedians = new Map(list.map((c) => [c.name, []]));
-  for (let round = 0; round < rounds; round++) {
-    // Alternate the order so no contender always runs first (warmest or coldest).
-    const order = round % 2 ? [...list].reverse() : list;
-    const bench = new Bench({ retainSamples: true, time: timePerTaskMs, iterations: 5, warmupTime: 20, warmupIterations: 2 });
-    for (const c of order) bench.add(c.name, c.step, c.beforeAll ? { beforeAll: c.beforeAll } : {});
-    await bench.run();
-    for (const task of bench.tasks) {
-      // concat, not push(...): a fast task yields more samples than a call takes arguments.
-      samples.set(task.name, samples.get(task.name).concat(task.result.latency.samples));
-      roundMedians.get(task.name).push(task.result.latency.p50);
-    }
-  }
-  for (const c of list) c.dispose();
-  const base = roundMedians.get(BASELINE);
-  return list.map((c) => {
-    const ms = median(samples.get(c.name));
-    // The ratio is taken round by round (same minute, same load), then summarised.
-    const ratios = roundMedians.get(c.name).map((t, r) => base[r] / t);
-    return {
-      section,
-      name: c.name,
-      n,
-      medianMs: ms,
-      spread: relativeMad(samples.get(c.name)),
-      samples: samples.get(c.name).length,
-      roundMs: roundMedians.get(c.name),
-      paramsPerSec: n / (ms / 1000),
-      gbPerSec: (n * c.bytesPerParam) / (ms / 1000) / 1e9,
-      bytesPerParam: c.bytesPerParam,
-      bytesHeld: c.bytesHeld,
-      threads: c.threads,
-      vsPlainJs: median(ratios),
-      vsPlainJsRange: [Math.min(...ratios), Math.max(...ratios)],
-    };
-  });
+// Back-to-back steps: tinybench runs each task for `time` ms, at least `iterations` times.
+const warm = { rounds: quick ? 2 : 3, time: quick ? 100 : 250, iterations: 5, warmupTime: 20, warmupIterations: 2 };
+// Each training-loop sample also streams 64 MiB (a few ms, outside the timing), so the
+// samples are counted, not timed; fewer where one step alone takes tens of ms.
+const trainingSamples = quick ? { 1e5: 10, 1e6: 8 } : { 1e5: 30, 1e6: 20, 1e7: 8 };
+const training = (n) => ({ rounds: quick ? 2 : 3, time: 1, iterations: trainingSamples[n], warmupTime: 1, warmupIterations: 2 });
+
+/** A section that measures `contenders(n)` at each n of `sizes`. */
+function overSizes(name, sizes, contenders, settings) {
+  return {
+    name,
+    run: async () => {
+      const rows = [];
+      for (const n of sizes) {
+        console.log(`${name}: n = ${n.toExponential(0)} …`);
+        rows.push(...(await measure(name, n, await contenders(n), typeof settings === "function" ? settings(n) : settings)));
+      }
+      return rows;
+    },
+  };
 }
+
+const sections = [
+  overSizes("sizes", quick ? [1e4, 1e5, 1e6] : [1e4, 1e5, 1e6, 1e7, 3e7], sizeContenders, warm),
+  overSizes("threads", quick ? [5e4, 1e5, 1e6] : [2e4, 5e4, 1e5, 2e5, 3e5, 5e5, 1e6, 1e7], threadContenders, warm),
+  overSizes("variants", [1e6], variantContenders, warm),
+  {
+    name: "groups",
+    run: async () => {
+      console.log("groups …");
+      const grouped = await groupContenders(1000);
+      return measure("groups", grouped.n, grouped.list, warm);
+    },
+  },
+  overSizes("training loop", Object.keys(trainingSamples).map(Number), trainingContenders, training),
+];
 
 const started = Date.now();
 const rows = [];
-for (const n of sizes) {
-  console.log(`sizes: n = ${n.toExponential(0)} …`);
-  rows.push(...(await measure("sizes", n, await sizeContenders(n))));
+for (const section of sections) {
+  if (!only || only.some((word) => section.name.startsWith(word))) rows.push(...(await section.run()));
 }
-for (const n of threadSizes) {
-  console.log(`threads: n = ${n.toExponential(0)} …`);
-  rows.push(...(await measure("threads", n, await threadContenders(n))));
-}
-console.log("variants: n = 1e6 …");
-rows.push(...(await measure("variants", 1e6, await variantContenders(1e6))));
-console.log("groups …");
-const grouped = await groupContenders(1000);
-rows.push(...(await measure("groups", grouped.n, grouped.list)));
 
 const machine = {
   date: new Date().toISOString(),
@@ -83,13 +74,17 @@ const machine = {
   node: process.version,
   platform: `${os.platform()} ${os.arch()}`,
   quick,
+  sections: only ?? sections.map((s) => s.name),
+  // What the summary compares the crossover with, as this build had it.
+  defaults: { minParamsPerThread: defaultOptions.minParamsPerThread },
   seconds: Math.round((Date.now() - started) / 1000),
 };
 printTable(rows, machine);
-const summary = summaryLines(rows);
+const summary = summaryLines(rows, machine.defaults);
 for (const line of summary) console.log(line);
+const base = `bench/results/${out}`;
 mkdirSync("bench/results", { recursive: true });
-writeFileSync("bench/results/latest.json", JSON.stringify({ machine, rows }, null, 2) + "\n");
-writeFileSync("bench/results/latest.md", markdownTable(rows, machine) + "\n" + summary.join("\n").trim() + "\n");
-writeFileSync("bench/results/latest.svg", throughputPlot(rows, machine));
-console.log("\nwrote bench/results/latest.json, latest.md and latest.svg");
+writeFileSync(`${base}.json`, JSON.stringify({ machine, rows }, null, 2) + "\n");
+writeFileSync(`${base}.md`, fullTable(rows, machine) + "\n" + summary.join("\n").trim() + "\n");
+writeFileSync(`${base}.svg`, throughputPlot(rows, machine));
+console.log(`\nwrote ${base}.json, .md and .svg`);

@@ -1,13 +1,35 @@
-// Copies the last benchmark run (bench/results/latest.md) into README.md between the
-// bench markers, so the README's table is always one real run, never hand-typed numbers.
+// Rewrites the README's benchmark block (between the bench markers) from the committed run
+// bench/results/readme.json, so the README always quotes one real, full run, never
+// hand-typed numbers. `npm run bench:readme` makes that run first; this script alone
+// only rewrites the block (after a change to how the block is drawn, say).
 import { readFileSync, writeFileSync } from "node:fs";
+import { readmeTable } from "../bench/report.mjs";
+import { summaryLines } from "../bench/targets.mjs";
 
+const RUN = "bench/results/readme.json";
 const start = "<!-- bench:start -->";
 const end = "<!-- bench:end -->";
+
+const { machine, rows } = JSON.parse(readFileSync(RUN, "utf8"));
+if (machine.quick || !machine.sections.includes("training loop") || !machine.sections.includes("sizes")) {
+  throw new Error(`${RUN} is a --quick or partial run; the README quotes a full run (npm run bench:readme)`);
+}
+const block = [
+  `Run of ${machine.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ` +
+    `${Math.round(machine.seconds / 60)} minutes. Warm: back-to-back steps. Training loop: 64 MiB streamed ` +
+    "between steps. Shares of the ceiling and ratios are per-round medians. Every row and its spread: " +
+    "[bench/results/readme.md](bench/results/readme.md).",
+  "",
+  readmeTable(rows),
+  "",
+  "```text",
+  ...summaryLines(rows, machine.defaults).filter(Boolean),
+  "```",
+].join("\n");
+
 const readme = readFileSync("README.md", "utf8");
-const table = readFileSync("bench/results/latest.md", "utf8").trim();
 const i = readme.indexOf(start);
 const j = readme.indexOf(end);
 if (i < 0 || j < i) throw new Error(`README.md lacks the ${start} … ${end} markers`);
-writeFileSync("README.md", `${readme.slice(0, i + start.length)}\n${table}\n${readme.slice(j)}`);
-console.log("README.md: benchmark table updated from bench/results/latest.md");
+writeFileSync("README.md", `${readme.slice(0, i + start.length)}\n${block}\n${readme.slice(j)}`);
+console.log(`README.md: benchmark block rewritten from ${RUN}`);

@@ -1,0 +1,146 @@
+// The benchmark's pure helpers on fixed rows: the ceiling math, the per-round shares and
+// ratios, the target verdicts, the README table and the plot. No timing is measured here.
+import { describe, expect, it } from "vitest";
+// @ts-expect-error: plain .mjs bench modules without types
+import { compareWithinGroup, groupCeilings } from "../bench/shares.mjs";
+// @ts-expect-error: plain .mjs bench modules without types
+import { summaryLines } from "../bench/targets.mjs";
+// @ts-expect-error: plain .mjs bench modules without types
+import { readmeTable } from "../bench/report.mjs";
+// @ts-expect-error: plain .mjs bench modules without types
+import { throughputPlot } from "../bench/plot.mjs";
+// @ts-expect-error: plain .mjs bench modules without types
+import { inTrainingLoop } from "../bench/evict.mjs";
+
+interface Row {
+  section: string;
+  n: number;
+  name: string;
+  threads: number;
+  role?: string;
+  roundRates: number[];
+  ceilingShare?: number;
+  ceilingShareRange?: number[];
+  vsPlainJs?: number;
+  vsPlainJsRange?: number[];
+  vsTfjsWasm?: number;
+  [key: string]: unknown;
+}
+
+const G = 1e9;
+
+/** A measured row as bench/measure.mjs makes it, from its per-round rates (params/s). */
+function row(section: string, n: number, name: string, threads: number, roundRates: number[], role?: string): Row {
+  const rate = [...roundRates].sort((a, b) => a - b)[1];
+  return { section, n, name, threads, role, roundRates, work: n, paramsPerSec: rate, msPerStep: (n / rate) * 1000, spread: 0 };
+}
+
+/** One warm group at n: the probes, the kernel on 1 and 2 threads, plain JS and tfjs. */
+function warmGroup(n: number, section = "sizes"): Row[] {
+  return compareWithinGroup([
+    row(section, n, "compute probe (data in L1)", 1, [1.6 * G, 1.5 * G, 1.6 * G], "compute"),
+    row(section, n, "traffic probe (no math)", 1, [6 * G, 6 * G, 6 * G], "traffic"),
+    row(section, n, "traffic probe, 2 threads", 2, [3.2 * G, 3 * G, 2.8 * G], "traffic"),
+    row(section, n, "wasm SIMD (default)", 1, [1.2 * G, 1.2 * G, 1.28 * G]),
+    row(section, n, "wasm SIMD, 2 threads", 2, [2.55 * G, 2.55 * G, 2.38 * G]),
+    row(section, n, "wasm SIMD, nonFinite ignore, 2 threads", 2, [2.8 * G, 2.8 * G, 2.8 * G]),
+    row(section, n, "tfjs-backend-wasm", 1, [0.15 * G, 0.16 * G, 0.15 * G]),
+    row(section, n, "plain JS loop", 1, [0.25 * G, 0.25 * G, 0.32 * G]),
+  ]);
+}
+
+const named = (rows: Row[], name: string) => rows.find((r) => r.name === name)!;
+
+describe("bench: the ceiling", () => {
+  it("is min(k × compute, the k-thread traffic probe), round by round", () => {
+    const ceilings = groupCeilings(warmGroup(1e6));
+    // 1 thread: min(1.6, 6), min(1.5, 6), min(1.6, 6) G/s; compute bounds it.
+    expect(ceilings[0]).toMatchObject({ threads: 1, bound: "compute" });
+    expect(ceilings[0].perRound).toEqual([1.6 * G, 1.5 * G, 1.6 * G]);
+    // 2 threads: min(3.2, 3.2), min(3.0, 3.0), min(3.2, 2.8); memory bounds the medians.
+    expect(ceilings[1]).toMatchObject({ threads: 2, bound: "memory" });
+    expect(ceilings[1].perRound.map((x: number) => x / G)).toEqual([3.2, 3, 2.8]);
+  });
+
+  it("gives every contender its share for the threads it ran on, and its ratios", () => {
+    const rows = warmGroup(1e6);
+    const one = named(rows, "wasm SIMD (default)");
+    // 1.2/1.6, 1.2/1.5, 1.28/1.6
+    expect(one.ceilingShare).toBeCloseTo(0.8, 12);
+    expect(one.ceilingShareRange).toEqual([0.75, 0.8]);
+    const two = named(rows, "wasm SIMD, 2 threads");
+    // 2.55/3.2, 2.55/3.0, 2.38/2.8 = 0.797, 0.85, 0.85
+    expect(two.ceilingShare).toBeCloseTo(0.85, 12);
+    // Per round against plain JS: 1.2/0.25, 1.2/0.25, 1.28/0.32 = 4.8, 4.8, 4.
+    expect(one.vsPlainJs).toBeCloseTo(4.8, 12);
+    expect(one.vsPlainJsRange!.map((x) => +x.toFixed(12))).toEqual([4, 4.8]);
+    expect(one.vsTfjsWasm).toBeCloseTo(1.2 / 0.15, 12);
+    // Probes are the ceiling, not measured against it.
+    expect(named(rows, "traffic probe (no math)").ceilingShare).toBeUndefined();
+  });
+});
+
+describe("bench: summary lines", () => {
+  const threads = (n: number, one: number, two: number) =>
+    compareWithinGroup([
+      row("threads", n, "1 thread", 1, [one, one, one]),
+      row("threads", n, "2 threads (forced)", 2, [two, two, two]),
+      row("threads", n, "plain JS loop", 1, [0.25 * G, 0.25 * G, 0.25 * G]),
+    ]);
+  const rows = [
+    ...warmGroup(1e6),
+    ...warmGroup(1e7),
+    ...threads(2e4, 1.3 * G, 0.5 * G),
+    ...threads(5e4, 1.3 * G, 1.4 * G),
+    ...threads(1e5, 1.3 * G, 1.9 * G),
+  ];
+  const lines: string[] = summaryLines(rows, { minParamsPerThread: 32768 });
+  const line = (start: string) => lines.find((l) => l.startsWith(start));
+
+  it("checks the ceiling targets with the measured share and its range", () => {
+    expect(line('target: default "throw" on 2 threads ≥ 80% of the ceiling at n = 1e6')).toBe(
+      'target: default "throw" on 2 threads ≥ 80% of the ceiling at n = 1e6: 85% (80%–85%) — met',
+    );
+    // 2.8/3.2, 2.8/3.0, 2.8/2.8
+    expect(line('target: "ignore" on 2 threads ≥ 90% of the ceiling at n = 1e7')).toMatch(/: 93% \(88%–100%\) — met$/);
+  });
+
+  it("checks 2 threads against 1 at 5e4 and names the crossover next to the default", () => {
+    expect(line("target: 2 threads ≥ 1.2× 1 thread at n = 5e4")).toMatch(/: 1\.08× — MISSED$/);
+    expect(line("threads:")).toBe(
+      "threads: 2 threads first beat 1 thread at n = 5e4 (the default minParamsPerThread is 32768, so n ≥ 65536 uses 2); " +
+        "2 threads over 1: 2e4 0.38×, 5e4 1.08×, 1e5 1.46×",
+    );
+  });
+
+  it("states the ceilings and the README table shows them with every contender", () => {
+    expect(line("ceiling (sizes) at n = 1e6")).toBe(
+      "ceiling (sizes) at n = 1e6: 1 thread 1600 M/s (compute-bound), 2 threads 3000 M/s (memory-bound)",
+    );
+    const trained = warmGroup(1e6, "training loop");
+    const table: string = readmeTable([...rows, ...trained]);
+    expect(table).toContain("| 1e6 | **ceiling**, 2 threads | 2 | 0.333 | memory-bound |  | 0.333 | memory-bound |  |");
+    expect(table).toContain("| 1e6 | wasm SIMD, 2 threads | 2 | 0.392 | 85% | **10.20×** | 0.392 | 85% | **10.20×** |");
+    // No training-loop rows at 1e7: its cells say so.
+    expect(table).toContain("| 1e7 | wasm SIMD (default) | 1 | 8.33 | 80% | **4.80×** | — |  |  |");
+  });
+});
+
+describe("bench: the plot and the training loop", () => {
+  it("draws the warm and the training-loop panels, each with its ceilings", () => {
+    const rows = [...warmGroup(1e5), ...warmGroup(1e6), ...warmGroup(1e5, "training loop"), ...warmGroup(1e6, "training loop")];
+    const svg: string = throughputPlot(rows, { date: "2026-01-01T00:00:00Z", cpu: "test", cores: 2, node: "v20" });
+    expect(svg).toContain("Warm cache: back-to-back steps");
+    expect(svg).toContain("Training loop: 64 MiB streamed between steps");
+    expect(svg.match(/stroke-dasharray/g)!.length).toBe(2 * 2 + 2); // two ceilings per panel, and their legend
+  });
+
+  it("never times a step without an eviction before it", () => {
+    let steps = 0;
+    const c = inTrainingLoop({ name: "counter", step: () => ++steps });
+    expect(() => c.step()).toThrow(/without an eviction/);
+    c.beforeEach();
+    expect(c.step()).toBe(1);
+    expect(() => c.step()).toThrow(/without an eviction/);
+  });
+});
