@@ -73,8 +73,8 @@ export function fullTable(rows, machine) {
 }
 
 /** The contenders the README's short table shows, in its order. */
-export const README_CONTENDERS = [SIMD, SIMD_2, IGNORE_2, SCALAR, TFJS_WASM, BASELINE];
-export const README_SIZES = [1e6, 1e7];
+const README_CONTENDERS = [SIMD, SIMD_2, IGNORE_2, SCALAR, TFJS_WASM, BASELINE];
+const README_SIZES = [1e6, 1e7];
 
 /**
  * The short table: at 1e6 and 1e7, the ceilings, then each contender warm (back-to-back
