@@ -24,7 +24,7 @@ const colours = {
   [CEILING_2]: "#343a40",
 };
 const fallback = ["#5c940d", "#a61e4d", "#495057"];
-const W = 1180, H = 520;
+const W = 1240, H = 520;
 const top = 70, bottom = 460;
 const panels = [
   { section: WARM, title: "Warm cache: back-to-back steps", left: 80, right: 460 },
@@ -58,6 +58,8 @@ function series(rows, section) {
 export function throughputPlot(rows, machine) {
   const bySection = panels.map((p) => ({ ...p, lines: series(rows, p.section) })).filter((p) => p.lines.size);
   const points = bySection.flatMap((p) => [...p.lines.values()].flat());
+  // One n axis for both panels, so a training-loop point sits under its warm one.
+  const [x0, x1] = [log(Math.min(...points.map((p) => p.n))), log(Math.max(...points.map((p) => p.n)))];
   if (!points.length) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="40"><text x="10" y="24">no sizes or training-loop rows in this run</text></svg>\n`;
   const yTicks = decades(Math.min(...points.map((p) => p.v)), Math.max(...points.map((p) => p.v)));
   const [y0, y1] = [log(yTicks[0]), log(yTicks[yTicks.length - 1])];
@@ -70,8 +72,6 @@ export function throughputPlot(rows, machine) {
   ];
   const names = [];
   for (const panel of bySection) {
-    const ns = [...panel.lines.values()].flat().map((p) => p.n);
-    const [x0, x1] = [log(Math.min(...ns)), log(Math.max(...ns))];
     const px = (n) => panel.left + ((log(n) - x0) / (x1 - x0 || 1)) * (panel.right - panel.left);
     parts.push(`<text x="${panel.left}" y="${top - 10}" font-weight="600">${escape(panel.title)}</text>`);
     for (const t of decades(10 ** x0, 10 ** x1).filter((t) => log(t) >= x0 - 1e-9 && log(t) <= x1 + 1e-9)) {
