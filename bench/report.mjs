@@ -12,6 +12,7 @@ export const fmt = {
   spread: (x) => `±${(x * 100).toFixed(0)}%`,
   pct: (x) => `${(x * 100).toFixed(0)}%`,
   ratio: (x) => `${x.toFixed(2)}×`,
+  threads: (k) => `${k} thread${k > 1 ? "s" : ""}`,
 };
 
 const or = (value, format) => (value === undefined ? "" : format(value));
@@ -98,7 +99,7 @@ export function readmeTable(rows) {
       const w = warmCeilings.find((c) => c.threads === threads);
       const t = trainedCeilings.find((c) => c.threads === threads);
       const cells = (c) => (c ? [fmt.ms((n / c.perSec) * 1000), `${c.bound}-bound`, ""] : ["—", "", ""]);
-      body.push([fmt.n(n), `**ceiling**, ${threads} thread${threads > 1 ? "s" : ""}`, String(threads), ...cells(w), ...cells(t)]);
+      body.push([fmt.n(n), `**ceiling**, ${fmt.threads(threads)}`, String(threads), ...cells(w), ...cells(t)]);
     }
     for (const name of README_CONTENDERS) {
       const w = warm.find((r) => r.name === name);

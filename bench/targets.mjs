@@ -64,7 +64,7 @@ export function summaryLines(rows, defaults) {
     for (const n of [1e6, 1e7]) {
       const r = find(WARM, n, name);
       if (!r?.ceilingShare) continue;
-      const what = `${policy} on ${r.threads} thread${r.threads > 1 ? "s" : ""} ≥ ${fmt.pct(least)} of the ceiling at n = ${fmt.n(n)}`;
+      const what = `${policy} on ${fmt.threads(r.threads)} ≥ ${fmt.pct(least)} of the ceiling at n = ${fmt.n(n)}`;
       lines.push(target(what, shareWithRange(r), r.ceilingShare >= least));
     }
   }
@@ -112,7 +112,7 @@ function ceilingLines(rows) {
     for (const n of [1e6, 1e7]) {
       const ceilings = groupCeilings(rows.filter((r) => r.section === section && r.n === n));
       if (!ceilings.length) continue;
-      const each = ceilings.map((c) => `${c.threads} thread${c.threads > 1 ? "s" : ""} ${fmt.rate(c.perSec)} (${c.bound}-bound)`);
+      const each = ceilings.map((c) => `${fmt.threads(c.threads)} ${fmt.rate(c.perSec)} (${c.bound}-bound)`);
       lines.push(`ceiling (${section}) at n = ${fmt.n(n)}: ${each.join(", ")}`);
     }
   }
@@ -135,7 +135,7 @@ function trainingLines(rows) {
     const warm = rows.find((x) => x.section === WARM && x.n === r.n && x.name === r.name);
     const share = r.ceilingShare === undefined ? "" : `${shareWithRange(r)} of the ceiling, `;
     const slower = warm ? `, ${fmt.ratio(r.msPerStep / warm.msPerStep)} its warm ms/step` : "";
-    lines.push(`training loop at n = ${fmt.n(r.n)}: ${r.name} on ${r.threads}: ${share}${fmt.ratio(r.vsPlainJs)} plain JS${slower}`);
+    lines.push(`training loop at n = ${fmt.n(r.n)}: ${r.name} (${fmt.threads(r.threads)} ran): ${share}${fmt.ratio(r.vsPlainJs)} plain JS${slower}`);
   }
   return lines;
 }

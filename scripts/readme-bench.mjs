@@ -16,7 +16,7 @@ if (machine.quick || !machine.sections.includes("training loop") || !machine.sec
 }
 const block = [
   `Run of ${machine.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ` +
-    `${Math.round(machine.seconds / 60)} minutes. Warm: back-to-back steps. Training loop: 64 MiB streamed ` +
+    `${machine.seconds} s in all. Warm: back-to-back steps. Training loop: 64 MiB streamed ` +
     "between steps. Shares of the ceiling and ratios are per-round medians. Every row and its spread: " +
     "[bench/results/readme.md](bench/results/readme.md).",
   "",
