@@ -67,10 +67,15 @@ function markdown(header, body, textColumns) {
   return [`| ${header.join(" | ")} |`, `| ${align.join(" | ")} |`, ...body.map((c) => `| ${c.join(" | ")} |`)].join("\n");
 }
 
-/** Every row as a Markdown table: what bench/results/*.md holds. */
-export function fullTable(rows, machine) {
+/** Every row as a Markdown table. */
+function fullTable(rows, machine) {
   const body = rows.map((r) => columns.map(([, cell]) => cell(r)));
   return `Run of ${runLine(machine)}. ${LEGEND}\n\n${markdown(columns.map(([h]) => h), body, TEXT_COLUMNS)}\n`;
+}
+
+/** What bench/results/NAME.md holds: every row, then the summary lines. */
+export function resultsMarkdown(rows, machine, summary) {
+  return fullTable(rows, machine) + "\n" + summary.join("\n").trim() + "\n";
 }
 
 /** The contenders the README's short table shows, in its order. */

@@ -14,7 +14,7 @@ import os from "node:os";
 import { defaultOptions } from "rmsprop-wasm";
 import { groupContenders, sizeContenders, threadContenders, trainingContenders, variantContenders } from "./contenders.mjs";
 import { measure } from "./measure.mjs";
-import { fullTable, printTable } from "./report.mjs";
+import { printTable, resultsMarkdown } from "./report.mjs";
 import { summaryLines } from "./targets.mjs";
 import { throughputPlot } from "./plot.mjs";
 
@@ -85,6 +85,6 @@ for (const line of summary) console.log(line);
 const base = `bench/results/${out}`;
 mkdirSync("bench/results", { recursive: true });
 writeFileSync(`${base}.json`, JSON.stringify({ machine, rows }, null, 2) + "\n");
-writeFileSync(`${base}.md`, fullTable(rows, machine) + "\n" + summary.join("\n").trim() + "\n");
+writeFileSync(`${base}.md`, resultsMarkdown(rows, machine, summary));
 writeFileSync(`${base}.svg`, throughputPlot(rows, machine));
 console.log(`\nwrote ${base}.json, .md and .svg`);

@@ -1,10 +1,11 @@
-// Rewrites the README's benchmark block (between the bench markers) from the committed run
-// bench/results/readme.json, so the README always quotes one real, full run, never
-// hand-typed numbers. `npm run bench:readme` makes that run first; this script alone
-// only rewrites the block (after a change to how the block is drawn, say).
+// Rewrites the README's benchmark block (between the bench markers), and the table and plot
+// next to it, from the committed run bench/results/readme.json, so the README always quotes
+// one real, full run, never hand-typed numbers. `npm run bench:readme` makes that run
+// first; this script alone redraws from it (after a change to how the results are drawn).
 import { readFileSync, writeFileSync } from "node:fs";
-import { readmeTable } from "../bench/report.mjs";
+import { readmeTable, resultsMarkdown } from "../bench/report.mjs";
 import { summaryLines } from "../bench/targets.mjs";
+import { throughputPlot } from "../bench/plot.mjs";
 
 const RUN = "bench/results/readme.json";
 const start = "<!-- bench:start -->";
@@ -14,6 +15,9 @@ const { machine, rows } = JSON.parse(readFileSync(RUN, "utf8"));
 if (machine.quick || !machine.sections.includes("training loop") || !machine.sections.includes("sizes")) {
   throw new Error(`${RUN} is a --quick or partial run; the README quotes a full run (npm run bench:readme)`);
 }
+const summary = summaryLines(rows, machine.defaults);
+writeFileSync("bench/results/readme.md", resultsMarkdown(rows, machine, summary));
+writeFileSync("bench/results/readme.svg", throughputPlot(rows, machine));
 const block = [
   `Run of ${machine.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ` +
     `${machine.seconds} s in all. Warm: back-to-back steps. Training loop: 64 MiB streamed ` +
@@ -23,7 +27,7 @@ const block = [
   readmeTable(rows),
   "",
   "```text",
-  ...summaryLines(rows, machine.defaults).filter(Boolean),
+  ...summary.filter(Boolean),
   "```",
 ].join("\n");
 
@@ -32,4 +36,4 @@ const i = readme.indexOf(start);
 const j = readme.indexOf(end);
 if (i < 0 || j < i) throw new Error(`README.md lacks the ${start} … ${end} markers`);
 writeFileSync("README.md", `${readme.slice(0, i + start.length)}\n${block}\n${readme.slice(j)}`);
-console.log(`README.md: benchmark block rewritten from ${RUN}`);
+console.log(`README.md's benchmark block, bench/results/readme.md and readme.svg: redrawn from ${RUN}`);

@@ -94,6 +94,8 @@ describe("bench: summary lines", () => {
     ...threads(5e4, 1.3 * G, 1.4 * G),
     ...threads(1e5, 1.3 * G, 1.9 * G),
   ];
+  // A win at 2e4 before the losses would be noise, not the crossover.
+  const noisy = [...threads(1e4, 1.3 * G, 1.4 * G), ...threads(2e4, 1.3 * G, 0.5 * G), ...threads(5e4, 1.3 * G, 1.4 * G)];
   const lines: string[] = summaryLines(rows, { minParamsPerThread: 32768 });
   const line = (start: string) => lines.find((l) => l.startsWith(start));
 
@@ -108,9 +110,14 @@ describe("bench: summary lines", () => {
   it("checks 2 threads against 1 at 5e4 and names the crossover next to the default", () => {
     expect(line("target: 2 threads ≥ 1.2× 1 thread at n = 5e4")).toMatch(/: 1\.08× — MISSED$/);
     expect(line("threads:")).toBe(
-      "threads: 2 threads first beat 1 thread at n = 5e4 (the default minParamsPerThread is 32768, so n ≥ 65536 uses 2); " +
+      "threads: 2 threads beat 1 thread from n = 5e4 on (the default minParamsPerThread is 32768, so n ≥ 65536 uses 2); " +
         "2 threads over 1: 2e4 0.38×, 5e4 1.08×, 1e5 1.46×",
     );
+  });
+
+  it("takes the crossover where 2 threads stay ahead, not at a lucky size", () => {
+    const [noisyLine] = summaryLines(noisy, { minParamsPerThread: 32768 }).filter((l: string) => l.startsWith("threads:"));
+    expect(noisyLine).toMatch(/^threads: 2 threads beat 1 thread from n = 5e4 on/);
   });
 
   it("states the ceilings and the README table shows them with every contender", () => {
