@@ -43,7 +43,8 @@ function runLine(machine) {
 }
 
 const LEGEND =
-  "ms/step: median (± median absolute deviation). Ratios and shares of the ceiling are taken " +
+  "ms/step: median (± median absolute deviation); for the compute probe, what a step of n would " +
+  "take at its rate. Ratios and shares of the ceiling are taken " +
   "per round, then the median (and range over rounds). Ceiling for k threads: min(k × the compute " +
   "probe, the k-thread traffic probe).";
 
