@@ -1,12 +1,11 @@
 // The compute ceiling of one thread: the kernel's own arithmetic (a default step, its f32x4
 // loop with one √ and one ÷ per element) on arrays small enough to stay in L1, so memory
-// never waits. It calls the raw `step(flags, args)` export of the SIMD build directly: the
+// never waits. It calls the raw `step(flags, args)` export of the SIMD build (instantiateKernel): the
 // optimizer's wrapper would add its own cost, and the ceiling is about the arithmetic.
-import { defaultOptions, kernelFlags, stepScalars, STEP_ARGS_BYTES } from "rmsprop-wasm";
-// Internals of the built package: the one writer of the StepArgs layout, and the one
-// place that compiles a kernel build, so this probe cannot disagree with the optimizer.
-import { kernelModule } from "../dist/backend.js";
-import { bindKernel, writeStepArgs } from "../dist/kernel-abi.js";
+import { defaultOptions, instantiateKernel, kernelFlags, stepScalars, STEP_ARGS_BYTES } from "rmsprop-wasm";
+// An internal of the built package: the one writer of the StepArgs layout, so this probe
+// cannot disagree with the optimizer about a field.
+import { writeStepArgs } from "../dist/kernel-abi.js";
 import { seededArray } from "./data.mjs";
 import { COMPUTE_PROBE } from "./names.mjs";
 
@@ -39,7 +38,7 @@ function probeLayout(n) {
 async function l1Kernel(n) {
   const layout = probeLayout(n);
   const memory = new WebAssembly.Memory({ initial: Math.ceil(layout.end / PAGE) });
-  const kernel = bindKernel(await kernelModule("simd"), memory);
+  const kernel = await instantiateKernel(memory, { backend: "simd" });
   const u32 = new Uint32Array(memory.buffer);
   const f32 = new Float32Array(memory.buffer);
   const scalars = stepScalars(defaultOptions, 1, defaultOptions.lr);
