@@ -1,7 +1,8 @@
 // The compute ceiling of one thread: the kernel's own arithmetic (a default step, its f32x4
 // loop with one √ and one ÷ per element) on arrays small enough to stay in L1, so memory
-// never waits. It calls the raw `step(flags, args)` export of the SIMD build (instantiateKernel): the
-// optimizer's wrapper would add its own cost, and the ceiling is about the arithmetic.
+// never waits. It calls the raw `step(flags, args)` export of the SIMD build, from
+// instantiateKernel: the optimizer's wrapper would add its own cost, and the ceiling is
+// about the arithmetic.
 import { defaultOptions, instantiateKernel, kernelFlags, stepScalars, STEP_ARGS_BYTES } from "rmsprop-wasm";
 // An internal of the built package: the one writer of the StepArgs layout, so this probe
 // cannot disagree with the optimizer about a field.
