@@ -115,7 +115,9 @@ export function toConfig(r: TfjsResolved): Record<string, unknown> {
 }
 
 /** The inverse of {@link toConfig}. */
-export function fromConfigDict(config: Record<string, unknown>): TfjsRmspropOptions {
+export function fromConfigDict(dict: Record<string, unknown>): TfjsRmspropOptions {
+  // tfjs-layers' deserializer adds the caller's customObjects to every config it passes on.
+  const { customObjects: _, ...config } = dict;
   const groups = config.variableGroups as { match?: unknown }[] | undefined;
   if (!Array.isArray(groups)) return config as TfjsRmspropOptions;
   return {
