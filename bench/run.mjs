@@ -12,6 +12,7 @@ import { BASELINE, groupContenders, sizeContenders, threadContenders, variantCon
 import { median, relativeMad } from "./stats.mjs";
 import { markdownTable, printTable, summaryLines } from "./report.mjs";
 import { throughputPlot } from "./plot.mjs";
+import { tfjsSection, tfjsTable } from "./tfjs.mjs";
 
 const quick = process.argv.includes("--quick");
 const sizes = quick ? [1e4, 1e5, 1e6] : [1e4, 1e5, 1e6, 1e7, 3e7];
@@ -75,6 +76,7 @@ rows.push(...(await measure("variants", 1e6, await variantContenders(1e6))));
 console.log("groups …");
 const grouped = await groupContenders(1000);
 rows.push(...(await measure("groups", grouped.n, grouped.list)));
+const tfjs = await tfjsSection({ quick });
 
 const machine = {
   date: new Date().toISOString(),
@@ -88,6 +90,7 @@ const machine = {
 printTable(rows, machine);
 const summary = summaryLines(rows);
 for (const line of summary) console.log(line);
+console.log(`\n${tfjsTable(tfjs.rows)}\n\n${tfjs.summary.join("\n")}`);
 mkdirSync("bench/results", { recursive: true });
 writeFileSync("bench/results/latest.json", JSON.stringify({ machine, rows }, null, 2) + "\n");
 writeFileSync("bench/results/latest.md", markdownTable(rows, machine) + "\n" + summary.join("\n").trim() + "\n");
