@@ -6,8 +6,10 @@ import "@tensorflow/tfjs-backend-wasm";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { rng } from "./data.ts";
 
-// Not IS_TEST: under it tfjs checks every kernel for leaked data ids, and tfjs-backend-wasm's
-// fused matmul fails that check inside model.fit (with tf.train.rmsprop as well).
+// PROD silences the "install tfjs-node" banner of the CPU backend. Not IS_TEST, which would
+// too: under it tfjs checks every kernel for leaked data ids, and tfjs-backend-wasm's fused
+// matmul fails that check inside model.fit (with tf.train.rmsprop as well).
+tf.env().set("PROD", true);
 
 export const FEATURES = 6;
 export const CLASSES = 3;
