@@ -8,21 +8,10 @@ import type { StepScalars } from "../kernel-abi.ts";
 import { checkRange, resolveOptions, type ResolvedOptions } from "../options.ts";
 import { stepScalars } from "../step-scalars.ts";
 import { checkedBackendName, currentWasmHeap, type WasmHeap } from "./backends.ts";
-import { createEngine, type SlotEngine, type StateName, type StepItem } from "./engine.ts";
+import { createEngine, type SlotEngine, type StepItem } from "./engine.ts";
 import { fromConfigDict, groupVariables, resolveTfjsOptions, toConfig, type TfjsResolved, type TfjsRmspropOptions } from "./options.ts";
-
-/** A named tensor, as getWeights() lists them (tfjs-core exports only the map form). */
-type NamedTensor = { name: string; tensor: tf.Tensor };
-
-/** A `tf.Variable`, or a tfjs-layers `LayerVariable` (what `model.trainableWeights` holds). */
-export type TfjsVariableLike = tf.Variable | { read(): tf.Tensor };
-
-/** The state in getWeights()/setWeights(), in tfjs's order and with its name suffixes. */
-const STATE_SUFFIXES: readonly [StateName, string][] = [
-  ["sqAvg", "rms"],
-  ["momentumBuffer", "momentum"],
-  ["gradAvg", "mg"],
-];
+import { checkVariables, type TfjsVariableLike } from "./variables.ts";
+import { checkStateEntries, stateTensors, writeStateEntries, type NamedTensor, type StateEntry, type StateNeeds } from "./weights.ts";
 
 // Compiled kernel builds, kept where a synchronous applyGradients can reach them.
 const compiledBuilds = new Map<KernelBuild, WebAssembly.Module>();
@@ -37,46 +26,10 @@ interface Binding {
   planOf: number[];
   engine: SlotEngine;
   heap: WasmHeap | undefined;
+  /** Which state each slot keeps. */
+  needs: StateNeeds[];
 }
 
-/** State handed to setWeights() before the optimizer knew its variables. */
-interface PendingState {
-  entries: { name: string; values: Float32Array }[];
-}
-
-function describe(value: unknown): string {
-  if (value === null || typeof value !== "object") return String(value);
-  return Array.isArray(value) ? "an array" : "an object";
-}
-
-/** The tf.Variable behind `v`, checked to be one the kernel can step. */
-function toVariable(v: unknown, at: string): tf.Variable {
-  const read = (v as { read?: unknown } | null)?.read;
-  const variable = v instanceof tf.Variable ? v : typeof read === "function" ? (read.call(v) as unknown) : undefined;
-  if (!(variable instanceof tf.Variable)) {
-    throw new TypeError(`${at} must be a tf.Variable or a tfjs-layers LayerVariable (model.trainableWeights); got ${describe(v)}`);
-  }
-  if (variable.isDisposed) throw new Error(`variable "${variable.name}" is disposed`);
-  if (variable.dtype !== "float32") {
-    throw new TypeError(`variable "${variable.name}" is ${variable.dtype}; rmsprop-wasm steps float32 variables only`);
-  }
-  if (variable.size < 1) throw new RangeError(`variable "${variable.name}" has shape [${variable.shape}], which holds no parameters`);
-  return variable;
-}
-
-/** Validates the variables an optimizer is to own (before anything is compiled or allocated). */
-export function checkVariables(variables: unknown): tf.Variable[] {
-  if (!Array.isArray(variables) || variables.length === 0) {
-    throw new TypeError(`variables must be a non-empty array of tf.Variable or LayerVariable (model.trainableWeights); got ${describe(variables)}`);
-  }
-  const out = variables.map((v, i) => toVariable(v, `variables[${i}]`));
-  const seen = new Set<string>();
-  for (const v of out) {
-    if (seen.has(v.name)) throw new RangeError(`variables holds "${v.name}" twice`);
-    seen.add(v.name);
-  }
-  return out;
-}
 
 /** Throws when a step constant (η·λ, 1/(1 − β^t), an lr override) overflows f32. */
 function checkScalars(s: StepScalars, group: string, t: number): StepScalars {
@@ -110,7 +63,8 @@ export class TfjsRmsprop extends tf.Optimizer {
   readonly #backend: ConcreteBackend;
   #lr: number;
   #binding: Binding | undefined;
-  #pending: PendingState | undefined;
+  /** State handed to setWeights() before the optimizer knew its variables. */
+  #pending: StateEntry[] | undefined;
   #exported: tf.Tensor[] = [];
   #disposed = false;
 
@@ -175,11 +129,11 @@ export class TfjsRmsprop extends tf.Optimizer {
       const o = plans[planOf[i]].options;
       return { size: v.size, momentumBuffer: o.momentum > 0, gradAvg: o.centered, initialScale: o.initialScale };
     });
-    if (this.#pending) this.#checkState(this.#pending.entries, variables, needs);
+    if (this.#pending) checkStateEntries(this.#pending, variables, needs);
     const engine = createEngine(heap, needs, module);
-    this.#binding = { variables: [...variables], shapes: variables.map((v) => [...v.shape]), slotOf, plans, planOf, engine, heap };
+    this.#binding = { variables: [...variables], shapes: variables.map((v) => [...v.shape]), slotOf, plans, planOf, engine, heap, needs };
     if (this.#pending) {
-      this.#writeState(this.#pending.entries);
+      writeStateEntries(engine, this.#pending, needs);
       this.#pending = undefined;
     }
   }
@@ -277,16 +231,8 @@ export class TfjsRmsprop extends tf.Optimizer {
     tf.dispose(this.#exported);
     const weights = [await this.saveIterations()];
     const b = this.#binding;
-    if (b) {
-      for (const [state, suffix] of STATE_SUFFIXES) {
-        b.variables.forEach((v, i) => {
-          const values = b.engine.state(i, state);
-          if (values) weights.push({ name: `${v.name}/${suffix}`, tensor: tf.tensor(values.slice(), b.shapes[i], "float32") });
-        });
-      }
-    } else {
-      for (const e of this.#pending?.entries ?? []) weights.push({ name: e.name, tensor: tf.tensor(e.values.slice()) });
-    }
+    if (b) weights.push(...stateTensors(b.engine, b.variables, b.needs));
+    else for (const e of this.#pending ?? []) weights.push({ name: e.name, tensor: tf.tensor(e.values.slice()) });
     this.#exported = weights.map((w) => w.tensor);
     return weights;
   }
@@ -303,7 +249,7 @@ export class TfjsRmsprop extends tf.Optimizer {
     }
     const [iter] = await weightValues[0].tensor.data();
     if (!Number.isInteger(iter) || iter < 0) throw new RangeError(`setWeights: the iteration count must be an integer ≥ 0; got ${iter}`);
-    const entries: PendingState["entries"] = [];
+    const entries: StateEntry[] = [];
     for (const w of weightValues.slice(1)) {
       if (w.tensor.dtype !== "float32") throw new TypeError(`setWeights: "${w.name}" is ${w.tensor.dtype}; the state is float32`);
       entries.push({ name: w.name, values: (await w.tensor.data()) as Float32Array });
@@ -311,52 +257,12 @@ export class TfjsRmsprop extends tf.Optimizer {
     this.#use();
     const b = this.#binding;
     if (b) {
-      this.#checkState(entries, b.variables, b.variables.map((_, i) => ({ size: b.variables[i].size, momentumBuffer: !!b.engine.state(i, "momentumBuffer"), gradAvg: !!b.engine.state(i, "gradAvg") })));
-      this.#writeState(entries);
+      checkStateEntries(entries, b.variables, b.needs);
+      writeStateEntries(b.engine, entries, b.needs);
     } else {
-      this.#pending = { entries };
+      this.#pending = entries;
     }
     this.iterations_ = iter;
-  }
-
-  /** Throws unless `entries` is exactly the state these variables keep, in getWeights() order. */
-  #checkState(
-    entries: PendingState["entries"],
-    variables: readonly tf.Variable[],
-    needs: readonly { size: number; momentumBuffer: boolean; gradAvg: boolean }[],
-  ): void {
-    const want: { suffix: string; slot: number }[] = [];
-    for (const [state, suffix] of STATE_SUFFIXES) {
-      needs.forEach((need, slot) => {
-        if (state === "sqAvg" || need[state]) want.push({ suffix, slot });
-      });
-    }
-    if (entries.length !== want.length) {
-      throw new RangeError(
-        `setWeights: got ${entries.length} state tensors, but ${variables.length} variables with these options keep ${want.length}; nothing was changed`,
-      );
-    }
-    want.forEach(({ suffix, slot }, k) => {
-      const e = entries[k];
-      if (!e.name.endsWith(`/${suffix}`) || e.values.length !== needs[slot].size) {
-        throw new RangeError(
-          `setWeights: state tensor ${k + 1} should be "${variables[slot].name}/${suffix}" with ${needs[slot].size} values; ` +
-            `got "${e.name}" with ${e.values.length}; nothing was changed`,
-        );
-      }
-    });
-  }
-
-  /** Writes checked state entries into the slots, in getWeights() order. */
-  #writeState(entries: PendingState["entries"]): void {
-    const b = this.#binding!;
-    let k = 0;
-    for (const [state] of STATE_SUFFIXES) {
-      b.variables.forEach((_, i) => {
-        const view = b.engine.state(i, state);
-        if (view) view.set(entries[k++].values);
-      });
-    }
   }
 
   /** The options, as JSON that survives model.save() and tf.loadLayersModel(). */
