@@ -1,8 +1,8 @@
 // rmsprop-wasm/tfjs step by step: the same bits as createRmsprop on every backend and
 // placement, the in-place path's safety rules on tfjs-backend-wasm, and per-variable groups.
 import * as tf from "@tensorflow/tfjs-core";
-import { afterAll, describe, expect, it } from "vitest";
-import { createRmsprop, type RmspropOptions } from "../src/index.ts";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { createRmsprop, presets, type RmspropOptions } from "../src/index.ts";
 import { tfjsRmsprop, type TfjsRmspropOptions } from "../src/tfjs/index.ts";
 import { rng } from "./helpers/data.ts";
 import { useBackend } from "./helpers/tfjs-models.ts";
@@ -67,6 +67,37 @@ describe.each(["cpu", "wasm"])("on tfjs-backend-%s", (backend) => {
     }
   });
 
+  it("minimize(f), with and without a varList: tf.train.rmsprop's values within 1e-5", async () => {
+    await useBackend(backend);
+    const run = unique++;
+    const x = tf.tensor1d([0.5, -1, 2]);
+    const make = (tag: string) => [
+      tf.variable(tf.tensor1d([1, -2, 3]), true, `min${run}${tag}/a`),
+      tf.variable(tf.tensor1d([0.5]), true, `min${run}${tag}/b`),
+    ];
+    const loss = ([a, b]: tf.Variable[]) => () => tf.sum(tf.square(tf.sub(tf.mul(a, x), b))) as tf.Scalar;
+    const theirs = make("theirs");
+    const ours = make("ours");
+    const tfOpt = tf.train.rmsprop(0.05, 0.9, 0.5);
+    const optimizer = await tfjsRmsprop(ours, { ...presets.tfjs, lr: 0.05, momentum: 0.5 });
+    for (let t = 0; t < 6; t++) {
+      // Every other step names the variables (in another order), as fit does.
+      const varList = t % 2 ? [ours[1], ours[0]] : undefined;
+      const want = tfOpt.minimize(loss(theirs), true)!;
+      const got = optimizer.minimize(loss(ours), true, varList)!;
+      expect(Math.abs(got.dataSync()[0] - want.dataSync()[0])).toBeLessThanOrEqual(1e-5 * Math.abs(want.dataSync()[0]));
+      tf.dispose([want, got]);
+    }
+    for (let i = 0; i < 2; i++) {
+      const want = theirs[i].dataSync();
+      ours[i].dataSync().forEach((v, k) => expect(Math.abs(v - want[k])).toBeLessThan(1e-5 * Math.abs(want[k]) + 1e-7));
+    }
+    expect(optimizer.iterations).toBe(6);
+    optimizer.dispose();
+    tfOpt.dispose();
+    tf.dispose([x, ...theirs, ...ours]);
+  });
+
   it("variableGroups: the first matching group's options, the rest with the top-level ones", async () => {
     await useBackend(backend);
     const kernel = tf.variable(tf.tensor2d([[1, 2], [3, 4]]), true, `groups${backend}/kernel`);
@@ -114,6 +145,25 @@ describe("in place in tfjs-backend-wasm's heap", () => {
       tf.dispose([y, expected]);
     }
     optimizer.dispose();
+  });
+
+  it("keeps its state in the backend's heap, and dispose() gives it back", async () => {
+    await useBackend("wasm");
+    const heap = (tf.backend() as unknown as { wasm: { _malloc(n: number): number; _free(p: number): void } }).wasm;
+    const malloc = vi.spyOn(heap, "_malloc");
+    const free = vi.spyOn(heap, "_free");
+    const v = tf.variable(tf.zeros([1000]), true, "inplace/heap");
+    const optimizer = await tfjsRmsprop([v], { momentum: 0.9 });
+    // S and M for 1000 parameters, and one 72-byte StepArgs block, in one allocation.
+    const block = malloc.mock.calls.findIndex(([bytes]) => bytes >= 2 * 4000 + 72);
+    expect(block).toBeGreaterThanOrEqual(0);
+    const at = malloc.mock.results[block].value as number;
+    free.mockClear();
+    optimizer.dispose();
+    expect(free.mock.calls).toEqual([[at]]);
+    malloc.mockRestore();
+    free.mockRestore();
+    v.dispose();
   });
 
   it("refuses to go on after the backend changed", async () => {
