@@ -17,6 +17,7 @@ import { measure } from "./measure.mjs";
 import { printTable, resultsMarkdown } from "./report.mjs";
 import { summaryLines } from "./targets.mjs";
 import { throughputPlot } from "./plot.mjs";
+import { tfjsSection, tfjsTable } from "./tfjs.mjs";
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -60,12 +61,15 @@ const sections = [
   },
   overSizes("training loop", Object.keys(trainingSamples).map(Number), trainingContenders, training),
 ];
+/** rmsprop-wasm/tfjs against tf.train.rmsprop: its own table, ratios to tfjs, not plain JS. */
+const tfjsAdapter = { name: "tfjs", run: () => tfjsSection({ quick }) };
 
 const started = Date.now();
 const rows = [];
 for (const section of sections) {
   if (!only || only.some((word) => section.name.startsWith(word))) rows.push(...(await section.run()));
 }
+const tfjs = !only || only.includes(tfjsAdapter.name) ? await tfjsAdapter.run() : undefined;
 
 const machine = {
   date: new Date().toISOString(),
@@ -74,7 +78,7 @@ const machine = {
   node: process.version,
   platform: `${os.platform()} ${os.arch()}`,
   quick,
-  sections: only ?? sections.map((s) => s.name),
+  sections: only ?? [...sections, tfjsAdapter].map((s) => s.name),
   // What the summary compares the crossover with, as this build had it.
   defaults: { minParamsPerThread: defaultOptions.minParamsPerThread },
   seconds: Math.round((Date.now() - started) / 1000),
@@ -82,9 +86,11 @@ const machine = {
 printTable(rows, machine);
 const summary = summaryLines(rows, machine.defaults);
 for (const line of summary) console.log(line);
+const tfjsReport = tfjs ? `\n## tfjs adapter\n\n\`\`\`\n${tfjsTable(tfjs.rows)}\n\`\`\`\n\n${tfjs.summary.join("\n")}\n` : "";
+console.log(tfjsReport);
 const base = `bench/results/${out}`;
 mkdirSync("bench/results", { recursive: true });
-writeFileSync(`${base}.json`, JSON.stringify({ machine, rows }, null, 2) + "\n");
-writeFileSync(`${base}.md`, resultsMarkdown(rows, machine, summary));
+writeFileSync(`${base}.json`, JSON.stringify({ machine, rows, tfjs }, null, 2) + "\n");
+writeFileSync(`${base}.md`, resultsMarkdown(rows, machine, summary) + tfjsReport);
 writeFileSync(`${base}.svg`, throughputPlot(rows, machine));
 console.log(`\nwrote ${base}.json, .md and .svg`);

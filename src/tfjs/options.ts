@@ -1,0 +1,127 @@
+// The options of tfjsRmsprop: createRmsprop's, with groups that pick variables by name
+// instead of ranges, validated by the same rules (src/options.ts) before anything exists.
+import { checkKeys, defaultOptions, resolveOptions, type GroupSpec, type RmspropOptions, type UpdateOptions } from "../options.ts";
+
+/**
+ * A group of variables with update options of its own. A variable joins the first group
+ * one of whose `match` strings occurs in its name; variables that match no group form a
+ * last group, "default", with the top-level options. Substrings (not exact names) because
+ * tfjs-layers appends `_1`, `_2` to the names of a model loaded in the same session.
+ */
+export interface TfjsGroupSpec extends UpdateOptions {
+  /** Shown in errors. Default `group<i>`. */
+  name?: string;
+  /** Substrings of variable names, e.g. `["/bias"]`. At least one, none empty. */
+  match: readonly string[];
+}
+
+/**
+ * Every option of `createRmsprop` except the ones that place memory (`memory`, `offset`:
+ * the adapter decides where the arrays live) and `threads` (one thread steps the
+ * variables); its `groups` become `variableGroups`, which pick variables by name.
+ */
+export interface TfjsRmspropOptions extends Omit<RmspropOptions, "groups" | "memory" | "offset" | "threads" | "minParamsPerThread"> {
+  /** Groups of variables with options of their own, in order of precedence. Default: none. */
+  variableGroups?: readonly TfjsGroupSpec[];
+}
+
+/** The options after validation: the top-level ones, and the groups as given. */
+export interface TfjsResolved {
+  top: Omit<RmspropOptions, "groups">;
+  groups: (UpdateOptions & { name: string; match: string[] })[];
+}
+
+const refused: Record<string, string> = {
+  groups: "the groups of tfjsRmsprop pick variables by name: use variableGroups: [{ match: [\"/bias\"], ...options }]",
+  memory: "the adapter decides where the arrays live (in place in tfjs-backend-wasm's heap, or in a memory of its own)",
+  offset: "the adapter decides where the arrays live",
+  threads: "rmsprop-wasm/tfjs steps on one thread; the step is a small part of a tfjs training step",
+  minParamsPerThread: "rmsprop-wasm/tfjs steps on one thread",
+};
+
+/** Validates `options` (every rule of createRmsprop, plus the group specs) and splits them. */
+export function resolveTfjsOptions(options: unknown): TfjsResolved {
+  if (options !== null && typeof options === "object") {
+    for (const key of Object.keys(options)) {
+      if (key in refused) throw new TypeError(`options.${key} is not an option of tfjsRmsprop: ${refused[key]}`);
+    }
+  }
+  const known = [...Object.keys(defaultOptions).filter((k) => !(k in refused)), "variableGroups"];
+  const { variableGroups: given, ...top } = checkKeys("options", options, known) as RmspropOptions & { variableGroups?: unknown };
+  const groups = normalizeGroups(given);
+  // The createRmsprop rules judge every value, with each group standing in as one tensor.
+  resolveOptions({ ...top, groups: groups.map(({ match: _, ...own }) => ({ ...own, size: 1 })) });
+  return { top, groups };
+}
+
+const topLevelOnly = ["groups", "backend", "nonFinite"];
+
+function normalizeGroups(value: unknown): TfjsResolved["groups"] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new TypeError("options.variableGroups must be an array of { match, ...options }");
+  return value.map((group: unknown, g) => {
+    const at = `options.variableGroups[${g}]`;
+    const { match, name = `group${g}`, ...own } = checkKeys(at, group, [
+      ...Object.keys(defaultOptions).filter((k) => !(k in refused) && !topLevelOnly.includes(k)),
+      "name",
+      "match",
+    ]) as UpdateOptions & { name?: unknown; match?: unknown };
+    if (typeof name !== "string" || name === "") throw new TypeError(`${at}.name must be a non-empty string`);
+    if (!Array.isArray(match) || match.length === 0 || !match.every((m) => typeof m === "string" && m !== "")) {
+      throw new TypeError(`${at}.match must be a non-empty array of non-empty strings (substrings of variable names)`);
+    }
+    return { ...own, name, match: [...match] };
+  });
+}
+
+/** A variable as the groups see it: its name and element count. */
+export interface NamedSize {
+  name: string;
+  shape: readonly number[];
+}
+
+/**
+ * createRmsprop groups for these variables: each user group with its variables (a group
+ * that matches none is left out), then "default" with the rest.
+ */
+export function groupVariables(r: TfjsResolved, variables: readonly NamedSize[]): GroupSpec[] {
+  const members: number[][] = r.groups.map(() => []);
+  const rest: number[] = [];
+  variables.forEach((v, i) => {
+    const g = r.groups.findIndex((group) => group.match.some((m) => v.name.includes(m)));
+    (g < 0 ? rest : members[g]).push(i);
+  });
+  const tensors = (ids: number[]) => ids.map((i) => ({ name: variables[i].name, shape: [...variables[i].shape] }));
+  const groups: GroupSpec[] = [];
+  r.groups.forEach(({ match: _, ...own }, g) => {
+    if (members[g].length) groups.push({ ...own, tensors: tensors(members[g]) });
+  });
+  if (rest.length) groups.push({ name: "default", tensors: tensors(rest) });
+  return groups;
+}
+
+// tfjs-layers passes every string of a loaded training config through toCamelCase (all but
+// values under a "name" key), which drops each "_" and capitalises the next letter. The
+// match strings are variable names full of "_", so they travel percent-escaped.
+const escape = (s: string) => s.replaceAll("%", "%25").replaceAll("_", "%5F");
+const unescape = (s: string) => s.replaceAll("%5F", "_").replaceAll("%25", "%");
+
+/** The options as a tfjs ConfigDict: plain JSON, safe through tfjs-layers' conversions. */
+export function toConfig(r: TfjsResolved): Record<string, unknown> {
+  return {
+    ...r.top,
+    ...(r.groups.length && { variableGroups: r.groups.map((g) => ({ ...g, match: g.match.map(escape) })) }),
+  };
+}
+
+/** The inverse of {@link toConfig}. */
+export function fromConfigDict(dict: Record<string, unknown>): TfjsRmspropOptions {
+  // tfjs-layers' deserializer adds the caller's customObjects to every config it passes on.
+  const { customObjects: _, ...config } = dict;
+  const groups = config.variableGroups as { match?: unknown }[] | undefined;
+  if (!Array.isArray(groups)) return config as TfjsRmspropOptions;
+  return {
+    ...config,
+    variableGroups: groups.map((g) => ({ ...g, match: Array.isArray(g.match) ? g.match.map((m) => (typeof m === "string" ? unescape(m) : m)) : g.match })),
+  } as TfjsRmspropOptions;
+}

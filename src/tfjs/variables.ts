@@ -1,0 +1,40 @@
+// The variables an optimizer owns: tf.Variables, or tfjs-layers LayerVariables (which
+// model.trainableWeights holds), checked before anything is compiled or allocated.
+import * as tf from "@tensorflow/tfjs-core";
+
+/** A `tf.Variable`, or a tfjs-layers `LayerVariable` (what `model.trainableWeights` holds). */
+export type TfjsVariableLike = tf.Variable | { read(): tf.Tensor };
+
+function describe(value: unknown): string {
+  if (value === null || typeof value !== "object") return String(value);
+  return Array.isArray(value) ? "an array" : "an object";
+}
+
+/** The tf.Variable behind `v`, checked to be one the kernel can step. */
+function toVariable(v: unknown, at: string): tf.Variable {
+  const read = (v as { read?: unknown } | null)?.read;
+  const variable = v instanceof tf.Variable ? v : typeof read === "function" ? (read.call(v) as unknown) : undefined;
+  if (!(variable instanceof tf.Variable)) {
+    throw new TypeError(`${at} must be a tf.Variable or a tfjs-layers LayerVariable (model.trainableWeights); got ${describe(v)}`);
+  }
+  if (variable.isDisposed) throw new Error(`variable "${variable.name}" is disposed`);
+  if (variable.dtype !== "float32") {
+    throw new TypeError(`variable "${variable.name}" is ${variable.dtype}; rmsprop-wasm steps float32 variables only`);
+  }
+  if (variable.size < 1) throw new RangeError(`variable "${variable.name}" has shape [${variable.shape}], which holds no parameters`);
+  return variable;
+}
+
+/** Validates the variables an optimizer is to own (before anything is compiled or allocated). */
+export function checkVariables(variables: unknown): tf.Variable[] {
+  if (!Array.isArray(variables) || variables.length === 0) {
+    throw new TypeError(`variables must be a non-empty array of tf.Variable or LayerVariable (model.trainableWeights); got ${describe(variables)}`);
+  }
+  const out = variables.map((v, i) => toVariable(v, `variables[${i}]`));
+  const seen = new Set<string>();
+  for (const v of out) {
+    if (seen.has(v.name)) throw new RangeError(`variables holds "${v.name}" twice`);
+    seen.add(v.name);
+  }
+  return out;
+}
