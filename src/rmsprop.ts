@@ -478,7 +478,10 @@ export async function createRmsprop(n: number, options?: RmspropOptions): Promis
  * by a bitwise xor, built and threaded exactly like `createRmsprop`. Its speed is the
  * ceiling memory puts on a step on this machine. It scrambles params and state.
  */
-export async function createTrafficProbe(n: number, options?: Pick<RmspropOptions, "backend" | "threads">): Promise<Rmsprop> {
+export async function createTrafficProbe(
+  n: number,
+  options?: Pick<RmspropOptions, "backend" | "threads" | "minParamsPerThread">,
+): Promise<Rmsprop> {
   return create(n, { ...options, nonFinite: "ignore" }, true);
 }
 
