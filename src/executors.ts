@@ -14,14 +14,14 @@ import type { Layout } from "./layout.ts";
 import { referenceFirstNonFinite, referenceStep, type StepArrays } from "./reference.ts";
 import { startThreadPool, type ShareJobs } from "./thread-pool.ts";
 
-/** One thread's part of a group: where its StepArgs block is, its arrays and its length. */
+/** One share of a group: where its StepArgs block is, its arrays and its length. */
 export interface Slice {
   args: number;
   offsets: ArrayOffsets;
   n: number;
 }
 
-/** A group ready to run: its plan, one slice per thread, and its views. */
+/** A group ready to run: its plan, one slice per share, and its views. */
 export interface GroupRuntime {
   plan: GroupPlan;
   slices: Slice[];
@@ -49,20 +49,20 @@ export interface StepExecutor {
 }
 
 /**
- * Thread t's slice [start, start + count) of `size` elements. Slices are cut on multiples
- * of 4 elements (16 bytes), so every thread runs the SIMD body on whole vectors and only
+ * Share s's slice [start, start + count) of `size` elements. Slices are cut on multiples
+ * of 4 elements (16 bytes), so every share runs the SIMD body on whole vectors and only
  * the last one has a scalar tail.
  */
-export function threadSlice(size: number, threads: number, t: number): [start: number, count: number] {
-  const chunk = Math.ceil(size / threads / 4) * 4;
-  const start = Math.min(size, t * chunk);
+export function shareSlice(size: number, shares: number, s: number): [start: number, count: number] {
+  const chunk = Math.ceil(size / shares / 4) * 4;
+  const start = Math.min(size, s * chunk);
   return [start, Math.min(size, start + chunk) - start];
 }
 
-/** A group's slices, one per thread, with byte offsets into the layout. */
-export function groupSlices(plan: GroupPlan, index: number, layout: Layout, threads: number): Slice[] {
-  return Array.from({ length: threads }, (_, t) => {
-    const [start, n] = threadSlice(plan.size, threads, t);
+/** A group's slices, one per share, with byte offsets into the layout. */
+export function groupSlices(plan: GroupPlan, index: number, layout: Layout, shares: number): Slice[] {
+  return Array.from({ length: shares }, (_, t) => {
+    const [start, n] = shareSlice(plan.size, shares, t);
     const skip = 4 * (plan.offset + start);
     const at = (base: number) => (base ? base + skip : 0);
     const offsets = {
@@ -111,8 +111,8 @@ export function kernelExecutor(kernel: KernelExports, grads: number, n: number, 
 }
 
 /**
- * The thread pool: share t is slice t of all n gradients (the scan) and slice t of every
- * group (the step), run in one region per step (see src/thread-pool.ts).
+ * The thread pool: share s is slice s of all n gradients (the scan) and slice s of every
+ * group (the step), run by `threads` threads in one region per step (src/thread-pool.ts).
  */
 export async function poolExecutor(
   module: WebAssembly.Module,
@@ -123,14 +123,15 @@ export async function poolExecutor(
   threads: number,
   check: boolean,
 ): Promise<StepExecutor> {
-  const shares = Array.from({ length: threads }, (_, t): ShareJobs => {
-    const [start, count] = threadSlice(layout.n, threads, t);
+  const count = slices[0].length;
+  const shares = Array.from({ length: count }, (_, s): ShareJobs => {
+    const [start, length] = shareSlice(layout.n, count, s);
     return {
-      scan: [layout.grads + 4 * start, count, start],
-      steps: plans.map((plan, g) => [plan.flags, slices[g][t].args] as const),
+      scan: [layout.grads + 4 * start, length, start],
+      steps: plans.map((plan, g) => [plan.flags, slices[g][s].args] as const),
     };
   });
-  const pool = await startThreadPool(module, memory, layout.control, shares, check);
+  const pool = await startThreadPool(module, memory, layout.control, shares, threads, check);
   return {
     run(heap, scalars) {
       writeArgs(heap, scalars);

@@ -2,7 +2,7 @@
 // alignment and the largest n; nothing else computes a byte offset.
 //
 //   0              control block: the i32 words the threads synchronise on
-//   64             StepArgs blocks, one per (group, thread) job, 72 bytes each
+//   64             StepArgs blocks, one per (group, share) job, 72 bytes each
 //   arraysStart    params | grads | sqAvg | momentumBuffer? | gradAvg?
 //
 // Every array starts on a 64-byte boundary: a cache line, and a multiple of the 16 bytes
@@ -22,8 +22,8 @@ export interface Layout extends ArrayOffsets {
   n: number;
   /** Byte offset of the control block. */
   control: number;
-  /** Byte offset of the StepArgs block of a (group, thread) job. */
-  argsAt(group: number, thread: number): number;
+  /** Byte offset of the StepArgs block of a (group, share) job. */
+  argsAt(group: number, share: number): number;
   /** Bytes the memory must hold: the end of the last array. */
   bytes: number;
   /** Those bytes in wasm pages. */
@@ -40,10 +40,11 @@ export interface ArraySet {
   gradAvg: boolean;
 }
 
-/** How the work is split: StepArgs blocks are needed for every (group, thread) pair. */
+/** How the work is split: StepArgs blocks are needed for every (group, share) pair. */
 export interface Jobs {
   groups: number;
-  threads: number;
+  /** Shares of each group: 1 on one thread, a few per thread with threads (src/thread-pool.ts). */
+  shares: number;
 }
 
 export function arrayCount(set: ArraySet): number {
@@ -51,7 +52,7 @@ export function arrayCount(set: ArraySet): number {
 }
 
 function headerBytes(jobs: Jobs): number {
-  return alignUp(CONTROL_BYTES + jobs.groups * jobs.threads * STEP_ARGS_BYTES, ARRAY_ALIGN);
+  return alignUp(CONTROL_BYTES + jobs.groups * jobs.shares * STEP_ARGS_BYTES, ARRAY_ALIGN);
 }
 
 /** The largest n whose layout fits in wasm32 memory with these arrays and jobs, from `base` on. */
@@ -83,7 +84,7 @@ export function computeLayout(n: number, set: ArraySet, jobs: Jobs, base = 0): L
   return {
     n,
     control: base,
-    argsAt: (group, thread) => base + CONTROL_BYTES + (group * jobs.threads + thread) * STEP_ARGS_BYTES,
+    argsAt: (group, share) => base + CONTROL_BYTES + (group * jobs.shares + share) * STEP_ARGS_BYTES,
     params,
     grads,
     sqAvg,

@@ -26,6 +26,7 @@ import {
 } from "./options.ts";
 import type { StepArrays } from "./reference.ts";
 import { stepScalars } from "./step-scalars.ts";
+import { shareCount } from "./thread-pool.ts";
 
 /** Live views of the optimizer state. */
 export interface RmspropState {
@@ -135,7 +136,7 @@ function checkN(n: unknown, o: ResolvedOptions): number {
   }
   const set = neededArrays(o);
   const why = ` (the parameter count; ${arrayCount(set)} f32 arrays of n must fit in 4 GiB of wasm32 memory)`;
-  const jobs = { groups: Math.max(1, o.groups.length), threads: o.threads };
+  const jobs = { groups: Math.max(1, o.groups.length), shares: shareCount(o.threads) };
   return checkInteger("n", n, 1, maxParams(set, jobs, o.offset), why);
 }
 
@@ -494,8 +495,9 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   checkThreads(resolved, backend);
   const external = resolved.memory ?? undefined;
   const threads = effectiveThreads(resolved, count);
-  const layout = computeLayout(count, neededArrays(resolved), { groups: plans.length, threads }, resolved.offset);
-  const slices = plans.map((plan, i) => groupSlices(plan, i, layout, threads));
+  const shares = shareCount(threads);
+  const layout = computeLayout(count, neededArrays(resolved), { groups: plans.length, shares }, resolved.offset);
+  const slices = plans.map((plan, i) => groupSlices(plan, i, layout, shares));
   const check = resolved.nonFinite !== "ignore";
   if (backend === "js") {
     if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');

@@ -1,15 +1,17 @@
 // Worker threads over one shared memory, the pthreadpool way: workers start once per
 // optimizer, and each step is ONE parallel region. The caller bumps the region number
-// once; the work is cut into one share per thread, and every thread (the caller is thread
-// 0) first scans shares of grads for NaN/±∞, meets the others at a barrier in memory, and,
-// only if every share was finite, steps shares of every group. So "throw" and "skip" still
-// change nothing when any gradient is bad, and a step costs one wake, not two.
+// once; the work is cut into a few shares per thread (SHARES_PER_THREAD), and every thread
+// (the caller is thread 0) first scans shares of grads for NaN/±∞, meets the others at a
+// barrier in memory, and, only if every share was finite, steps shares of every group. So
+// "throw" and "skip" still change nothing when any gradient is bad, and a step costs one
+// wake, not two.
 //
-// Shares are claimed, not owned: a thread takes its own share first and then any share
-// no one has claimed yet. A worker still waking from its futex when the caller has
-// finished its own share finds its share done by the caller. So a step is never much
-// slower than on one thread, even when the workers slept through a long forward pass.
-// Which thread computes a share does not change its bits: the shares are fixed.
+// Shares are claimed, not owned: a thread runs its own range of shares first, then takes
+// unclaimed shares of the others from the far end, where their owners come last. A worker
+// still waking from its futex when the caller is done with its own range finds part of
+// its range, or all of it, done by the caller. So a step is never much slower than on one
+// thread, even when the workers slept through a long forward pass, and faster as soon as
+// they wake. Which thread runs a share does not change its bits: the shares are fixed.
 //
 // Waiting threads spin for a bounded time (SPIN_MS) before they sleep on a futex
 // (Atomics.wait): back-to-back steps find the workers awake, and an idle optimizer's
@@ -27,8 +29,22 @@
 // A claim is a compare-exchange from an older region number to this one, so a worker that
 // wakes late, still holding an old region number, can never claim work of a newer region.
 
-/** Words in the control block: 16 fixed, then two claim words per share (≤ 64 threads). */
-export const CONTROL_WORDS = 16 + 2 * 64;
+/** Most shares a step is cut into. */
+const MAX_SHARES = 64;
+
+/** Words in the control block: 16 fixed, then two claim words per share. */
+export const CONTROL_WORDS = 16 + 2 * MAX_SHARES;
+
+/**
+ * Shares per thread: enough that a thread waking late still takes part in a step, few
+ * enough that claiming one (a compare-exchange and a kernel call) stays negligible.
+ */
+const SHARES_PER_THREAD = 4;
+
+/** How many shares a step on `threads` threads is cut into (1 on one thread). */
+export function shareCount(threads: number): number {
+  return threads === 1 ? 1 : threads * Math.max(1, Math.min(SHARES_PER_THREAD, Math.floor(MAX_SHARES / threads)));
+}
 
 /**
  * How long a waiting thread polls before it sleeps (ms). Longer than the gap between two
@@ -64,6 +80,19 @@ interface Kernel {
  */
 function threadProgram(spinMs: number) {
   const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SCAN_CLAIM = 16, STEP_CLAIM = 16 + 64;
+
+  /**
+   * The order in which thread `self` of `threads` tries the shares: its own range first,
+   * then everyone else's from the last share down, so a thief starts where the owner of a
+   * range will come last, and the two meet in the middle.
+   */
+  function claimOrder(self: number, threads: number, count: number): number[] {
+    const per = count / threads;
+    const order: number[] = [];
+    for (let s = self * per; s < (self + 1) * per; s++) order.push(s);
+    for (let s = count - 1; s >= 0; s--) if (s < self * per || s >= (self + 1) * per) order.push(s);
+    return order;
+  }
 
   /** Polls `done` for at most spinMs; its last answer. */
   function spin(done: () => boolean): boolean {
@@ -105,11 +134,11 @@ function threadProgram(spinMs: number) {
     }
   }
 
-  /** Scans what this thread can claim, its own share first; the last scan opens the barrier. */
-  function scanShares(kernel: Kernel, ctrl: Int32Array, self: number, shares: readonly ShareJobs[], region: number): void {
+  /** Scans what this thread can claim, in its order; the last scan opens the barrier. */
+  function scanShares(kernel: Kernel, ctrl: Int32Array, order: readonly number[], shares: readonly ShareJobs[], region: number): void {
     const count = shares.length;
     for (let i = 0; i < count; i++) {
-      const t = (self + i) % count;
+      const t = order[i];
       if (!claim(ctrl, SCAN_CLAIM + t, region)) continue;
       const scan = shares[t].scan;
       const bad = kernel.first_nonfinite_f32(scan[0], scan[1]);
@@ -118,11 +147,11 @@ function threadProgram(spinMs: number) {
     }
   }
 
-  /** Steps what this thread can claim, its own share first; the last step ends the region. */
-  function stepShares(kernel: Kernel, ctrl: Int32Array, self: number, shares: readonly ShareJobs[], region: number): void {
+  /** Steps what this thread can claim, in its order; the last step ends the region. */
+  function stepShares(kernel: Kernel, ctrl: Int32Array, order: readonly number[], shares: readonly ShareJobs[], region: number): void {
     const count = shares.length;
     for (let i = 0; i < count; i++) {
-      const t = (self + i) % count;
+      const t = order[i];
       if (!claim(ctrl, STEP_CLAIM + t, region)) continue;
       const steps = shares[t].steps;
       for (let j = 0; j < steps.length; j++) kernel.step(steps[j][0], steps[j][1]);
@@ -156,8 +185,17 @@ function threadProgram(spinMs: number) {
   }
 
   /** A worker's life after it instantiated the kernel: its part of every region. */
-  function workerMain(kernel: Kernel, ctrl: Int32Array, self: number, shares: readonly ShareJobs[], check: boolean, ready: () => void): void {
+  function workerMain(
+    kernel: Kernel,
+    ctrl: Int32Array,
+    self: number,
+    threads: number,
+    shares: readonly ShareJobs[],
+    check: boolean,
+    ready: () => void,
+  ): void {
     const count = shares.length;
+    const order = claimOrder(self, threads, count);
     let seen = Atomics.load(ctrl, REGION);
     ready();
     for (;;) {
@@ -167,7 +205,7 @@ function threadProgram(spinMs: number) {
       if (region === seen) continue;
       seen = region;
       if (check) {
-        scanShares(kernel, ctrl, self, shares, region);
+        scanShares(kernel, ctrl, order, shares, region);
         // The barrier; a worker that finds the region already over leaves it.
         let scanned = Atomics.load(ctrl, SCANNED);
         while (scanned !== count && Atomics.load(ctrl, REGION) === region) {
@@ -179,11 +217,11 @@ function threadProgram(spinMs: number) {
         }
         if (Atomics.load(ctrl, REGION) !== region || Atomics.load(ctrl, FIRST_BAD) >= 0) continue;
       }
-      stepShares(kernel, ctrl, self, shares, region);
+      stepShares(kernel, ctrl, order, shares, region);
     }
   }
 
-  return { SCANNED, STEPPED, STOP, FIRST_BAD, spin, waitUntil, scanShares, stepShares, cancelSteps, open, stop, workerMain };
+  return { SCANNED, STEPPED, STOP, FIRST_BAD, claimOrder, spin, waitUntil, scanShares, stepShares, cancelSteps, open, stop, workerMain };
 }
 
 const program = threadProgram(SPIN_MS);
@@ -200,10 +238,10 @@ const program = (${threadProgram.toString()})(${SPIN_MS});
 // --input-type=module -e), as a module without require: a dynamic import works in both.
 const node = typeof process === "object" && typeof process.versions?.node === "string";
 (node ? import("node:worker_threads").then((m) => m.parentPort) : Promise.resolve(self)).then((port) => {
-  const start = ({ module, memory, control, self: index, shares, check }) => {
+  const start = ({ module, memory, control, self: index, threads, shares, check }) => {
     const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports;
     const ctrl = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
-    program.workerMain(kernel, ctrl, index, shares, check, () => port.postMessage("ready"));
+    program.workerMain(kernel, ctrl, index, threads, shares, check, () => port.postMessage("ready"));
     // Stopped. The parent terminates the worker; a browser worker may also close itself
     // (Node's parentPort.close() is not in Deno's, and is not needed).
     if (!node) self.close();
@@ -278,26 +316,28 @@ export interface ThreadPool {
 }
 
 /**
- * Starts `shares.length − 1` workers: one share per thread, thread 0 being the caller. The
- * StepArgs blocks the shares point at must be written before each `run`. With `check`,
- * each region scans grads before it steps.
+ * Starts `threads − 1` workers, thread 0 being the caller, for `shareCount(threads)` shares.
+ * The StepArgs blocks the shares point at must be written before each `run`. With
+ * `check`, each region scans grads before it steps.
  */
 export async function startThreadPool(
   module: WebAssembly.Module,
   memory: WebAssembly.Memory,
   control: number,
   shares: ShareJobs[],
+  threads: number,
   check: boolean,
 ): Promise<ThreadPool> {
   const ctrl = new Int32Array(memory.buffer, control, CONTROL_WORDS);
-  const threads = shares.length;
+  const count = shares.length;
   const own = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernel;
   const started = await Promise.allSettled(
-    shares.slice(1).map((_, k) => startWorker({ module, memory, control, self: k + 1, shares, check })),
+    Array.from({ length: threads - 1 }, (_, k) => startWorker({ module, memory, control, self: k + 1, threads, shares, check })),
   );
   const running = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
   const { SCANNED, STEPPED, STOP, FIRST_BAD, spin, waitUntil, scanShares, stepShares, cancelSteps, open } = program;
+  const order = program.claimOrder(0, threads, count);
   const stop = () => {
     program.stop(ctrl); // a caller waiting asynchronously wakes, sees STOP, and gives up
     for (const w of running) w.terminate();
@@ -309,7 +349,7 @@ export async function startThreadPool(
   /** After the barrier: the first bad index (and no step may run), or −1. */
   const verdict = (region: number): number => {
     const bad = Atomics.load(ctrl, FIRST_BAD);
-    if (bad >= 0) cancelSteps(ctrl, threads, region);
+    if (bad >= 0) cancelSteps(ctrl, count, region);
     return bad;
   };
 
@@ -319,13 +359,13 @@ export async function startThreadPool(
       run() {
         const region = open(ctrl);
         if (check) {
-          scanShares(own, ctrl, 0, shares, region);
-          waitUntil(ctrl, SCANNED, threads);
+          scanShares(own, ctrl, order, shares, region);
+          waitUntil(ctrl, SCANNED, count);
           const bad = verdict(region);
           if (bad >= 0) return bad;
         }
-        stepShares(own, ctrl, 0, shares, region);
-        waitUntil(ctrl, STEPPED, threads);
+        stepShares(own, ctrl, order, shares, region);
+        waitUntil(ctrl, STEPPED, count);
         return -1;
       },
       dispose: stop,
@@ -350,13 +390,13 @@ export async function startThreadPool(
     async run() {
       const region = open(ctrl);
       if (check) {
-        scanShares(own, ctrl, 0, shares, region);
-        await settle(SCANNED, threads);
+        scanShares(own, ctrl, order, shares, region);
+        await settle(SCANNED, count);
         const bad = verdict(region);
         if (bad >= 0) return bad;
       }
-      stepShares(own, ctrl, 0, shares, region);
-      await settle(STEPPED, threads);
+      stepShares(own, ctrl, order, shares, region);
+      await settle(STEPPED, count);
       return -1;
     },
     dispose: stop,
