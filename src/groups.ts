@@ -3,7 +3,8 @@
 // model with a thousand tensors costs what one flat step costs.
 import type { ResolvedOptions } from "./options.ts";
 import { groupUpdateOptions } from "./options.ts";
-import { kernelFlags } from "./step-scalars.ts";
+import type { StepScalars } from "./kernel-abi.ts";
+import { kernelFlags, stepScalars } from "./step-scalars.ts";
 
 /** A group as the optimizer runs it. */
 export interface GroupPlan {
@@ -58,4 +59,23 @@ export function neededArrays(o: ResolvedOptions): { momentumBuffer: boolean; gra
     momentumBuffer: all.some((e) => e.momentum > 0),
     gradAvg: all.some((e) => e.centered),
   };
+}
+
+/**
+ * A group's constants for step t. Each option fits f32 on its own (validation sees to
+ * that), but a product such as η·λ, or an lr override, may not: refuse the step then,
+ * rather than let ∞ into the state.
+ */
+export function checkedScalars(plan: GroupPlan, t: number, lr: number): StepScalars {
+  const s = stepScalars(plan.options, t, plan.ownLr ? plan.options.lr : lr);
+  // The only derived constants: every other one is an option validated to fit f32.
+  for (const name of ["lrWd", "invC"] as const) {
+    if (!Number.isFinite(s[name])) {
+      throw new RangeError(
+        `the step constant ${name} of group "${plan.name}" overflows f32 to ${s[name]} (lr ${plan.ownLr ? plan.options.lr : lr}, ` +
+          `weightDecay ${plan.options.weightDecay}, beta ${plan.options.beta}, step ${t}); nothing was applied`,
+      );
+    }
+  }
+  return s;
 }

@@ -3,7 +3,7 @@
 import { decodeCheckpoint, encodeCheckpoint, CHECKPOINT_ARRAYS } from "./checkpoint.ts";
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "./backend.ts";
 import { isSharedBuffer, threadsUnavailable } from "./features.ts";
-import { neededArrays, planGroups, type GroupPlan } from "./groups.ts";
+import { checkedScalars, neededArrays, planGroups, type GroupPlan } from "./groups.ts";
 import {
   groupSlices,
   kernelExecutor,
@@ -14,7 +14,7 @@ import {
   type Slice,
   type StepExecutor,
 } from "./executors.ts";
-import { bindKernel, KernelFlag, type StepScalars } from "./kernel-abi.ts";
+import { bindKernel, KernelFlag } from "./kernel-abi.ts";
 import { arrayCount, computeLayout, maxParams, type Layout } from "./layout.ts";
 import {
   checkInteger,
@@ -25,7 +25,6 @@ import {
   type StepOverrides,
 } from "./options.ts";
 import type { StepArrays } from "./reference.ts";
-import { stepScalars } from "./step-scalars.ts";
 import { shareCount } from "./thread-pool.ts";
 
 /** Live views of the optimizer state. */
@@ -164,25 +163,6 @@ function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): Ar
       { cause },
     );
   }
-}
-
-/**
- * A group's constants for step t. Each option fits f32 on its own (validation sees to
- * that), but a product such as η·λ, or an lr override, may not: refuse the step then,
- * rather than let ∞ into the state.
- */
-function checkedScalars(plan: GroupPlan, t: number, lr: number): StepScalars {
-  const s = stepScalars(plan.options, t, plan.ownLr ? plan.options.lr : lr);
-  // The only derived constants: every other one is an option validated to fit f32.
-  for (const name of ["lrWd", "invC"] as const) {
-    if (!Number.isFinite(s[name])) {
-      throw new RangeError(
-        `the step constant ${name} of group "${plan.name}" overflows f32 to ${s[name]} (lr ${plan.ownLr ? plan.options.lr : lr}, ` +
-          `weightDecay ${plan.options.weightDecay}, beta ${plan.options.beta}, step ${t}); nothing was applied`,
-      );
-    }
-  }
-  return s;
 }
 
 function groupRuntime(plan: GroupPlan, slices: Slice[], all: StepArrays): GroupRuntime {

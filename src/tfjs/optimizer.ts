@@ -3,10 +3,9 @@
 // getConfig/fromConfig) over the rmsprop-wasm kernel.
 import * as tf from "@tensorflow/tfjs-core";
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend, type KernelBuild } from "../backend.ts";
-import { planGroups, type GroupPlan } from "../groups.ts";
+import { checkedScalars, planGroups, type GroupPlan } from "../groups.ts";
 import type { StepScalars } from "../kernel-abi.ts";
 import { checkRange, resolveOptions, type ResolvedOptions } from "../options.ts";
-import { stepScalars } from "../step-scalars.ts";
 import { checkedBackendName, currentWasmHeap, type WasmHeap } from "./backends.ts";
 import { createEngine, type SlotEngine, type StepItem } from "./engine.ts";
 import { fromConfigDict, groupVariables, resolveTfjsOptions, toConfig, type TfjsResolved, type TfjsRmspropOptions } from "./options.ts";
@@ -30,16 +29,6 @@ interface Binding {
   needs: StateNeeds[];
 }
 
-
-/** Throws when a step constant (η·λ, 1/(1 − β^t), an lr override) overflows f32. */
-function checkScalars(s: StepScalars, group: string, t: number): StepScalars {
-  for (const [name, value] of Object.entries(s)) {
-    if (name !== "vFloor" && !Number.isFinite(value)) {
-      throw new RangeError(`the step constant ${name} of group "${group}" overflows f32 to ${value} at step ${t}; nothing was applied`);
-    }
-  }
-  return s;
-}
 
 /**
  * RMSProp for TensorFlow.js, stepped by the rmsprop-wasm kernel. Create it with
@@ -171,7 +160,7 @@ export class TfjsRmsprop extends tf.Optimizer {
       let s = scalars.get(p);
       if (!s) {
         const plan = b.plans[p];
-        s = checkScalars(stepScalars(plan.options, t, plan.ownLr ? plan.options.lr : this.#lr), plan.name, t);
+        s = checkedScalars(plan, t, this.#lr);
         scalars.set(p, s);
       }
       return s;
