@@ -79,7 +79,7 @@ interface Kernel {
  * destructuring, spread or `??` inside).
  */
 function threadProgram(spinMs: number) {
-  const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SCAN_CLAIM = 16, STEP_CLAIM = 16 + 64;
+  const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SLEEPERS = 5, SCAN_CLAIM = 16, STEP_CLAIM = 16 + 64;
 
   /**
    * The order in which thread `self` of `threads` tries the shares: its own range first,
@@ -164,15 +164,29 @@ function threadProgram(spinMs: number) {
     for (let t = 0; t < count; t++) claim(ctrl, STEP_CLAIM + t, region);
   }
 
-  /** Resets the counters and wakes the workers: the one wake of a step. Returns the region number. */
+  /**
+   * Resets the counters and opens the next region to the workers that are awake (spinning
+   * ones see it at once). Returns the region number. Waking sleeping ones is the caller's
+   * choice (see `wake`): it costs the caller a system call.
+   */
   function open(ctrl: Int32Array): number {
     Atomics.store(ctrl, SCANNED, 0);
     Atomics.store(ctrl, STEPPED, 0);
     Atomics.store(ctrl, FIRST_BAD, -1);
-    const region = Atomics.add(ctrl, REGION, 1) + 1;
+    return (Atomics.add(ctrl, REGION, 1) + 1) | 0;
+  }
+
+  /**
+   * Whether a worker sleeps on the futex. Read after `open`: a worker counts itself before
+   * it sleeps on the old region number, so one missed here finds the number changed and
+   * does not sleep (every access is sequentially consistent).
+   */
+  function sleeping(ctrl: Int32Array): boolean {
+    return Atomics.load(ctrl, SLEEPERS) > 0;
+  }
+
+  function wake(ctrl: Int32Array): void {
     Atomics.notify(ctrl, REGION);
-    Atomics.notify(ctrl, SCANNED); // a late worker asleep at an old barrier goes back to wait for work
-    return region | 0;
   }
 
   /** Tells the workers to exit, and wakes anyone waiting so that they see it. */
@@ -199,7 +213,11 @@ function threadProgram(spinMs: number) {
     let seen = Atomics.load(ctrl, REGION);
     ready();
     for (;;) {
-      if (!spin(() => Atomics.load(ctrl, REGION) !== seen)) Atomics.wait(ctrl, REGION, seen);
+      if (!spin(() => Atomics.load(ctrl, REGION) !== seen)) {
+        Atomics.add(ctrl, SLEEPERS, 1);
+        Atomics.wait(ctrl, REGION, seen);
+        Atomics.sub(ctrl, SLEEPERS, 1);
+      }
       if (Atomics.load(ctrl, STOP) !== 0) return;
       const region = Atomics.load(ctrl, REGION);
       if (region === seen) continue;
@@ -221,7 +239,23 @@ function threadProgram(spinMs: number) {
     }
   }
 
-  return { SCANNED, STEPPED, STOP, FIRST_BAD, claimOrder, spin, waitUntil, scanShares, stepShares, cancelSteps, open, stop, workerMain };
+  return {
+    SCANNED,
+    STEPPED,
+    STOP,
+    FIRST_BAD,
+    claimOrder,
+    spin,
+    waitUntil,
+    scanShares,
+    stepShares,
+    cancelSteps,
+    open,
+    sleeping,
+    wake,
+    stop,
+    workerMain,
+  };
 }
 
 const program = threadProgram(SPIN_MS);
@@ -336,7 +370,7 @@ export async function startThreadPool(
   );
   const running = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  const { SCANNED, STEPPED, STOP, FIRST_BAD, spin, waitUntil, scanShares, stepShares, cancelSteps, open } = program;
+  const { SCANNED, STEPPED, STOP, FIRST_BAD, spin, waitUntil, scanShares, stepShares, cancelSteps, open, sleeping, wake } = program;
   const order = program.claimOrder(0, threads, count);
   const stop = () => {
     program.stop(ctrl); // a caller waiting asynchronously wakes, sees STOP, and gives up
@@ -346,6 +380,15 @@ export async function startThreadPool(
     stop();
     throw new Error(`rmsprop-wasm could not start its worker threads: ${String(failed.reason)}`, { cause: failed.reason });
   }
+  const wakeChoice = new WakeChoice();
+  /** Opens a region, wakes sleeping workers if that pays; the choice to time, or undefined. */
+  const begin = (): [region: number, choice: boolean | undefined] => {
+    const region = open(ctrl);
+    if (!sleeping(ctrl)) return [region, undefined];
+    const woke = wakeChoice.choose();
+    if (woke) wake(ctrl);
+    return [region, woke];
+  };
   /** After the barrier: the first bad index (and no step may run), or −1. */
   const verdict = (region: number): number => {
     const bad = Atomics.load(ctrl, FIRST_BAD);
@@ -357,7 +400,8 @@ export async function startThreadPool(
     return {
       threads,
       run() {
-        const region = open(ctrl);
+        const started = performance.now();
+        const [region, woke] = begin();
         if (check) {
           scanShares(own, ctrl, order, shares, region);
           waitUntil(ctrl, SCANNED, count);
@@ -366,6 +410,7 @@ export async function startThreadPool(
         }
         stepShares(own, ctrl, order, shares, region);
         waitUntil(ctrl, STEPPED, count);
+        if (woke !== undefined) wakeChoice.record(woke, performance.now() - started);
         return -1;
       },
       dispose: stop,
@@ -388,7 +433,8 @@ export async function startThreadPool(
   return {
     threads,
     async run() {
-      const region = open(ctrl);
+      const started = performance.now();
+      const [region, woke] = begin();
       if (check) {
         scanShares(own, ctrl, order, shares, region);
         await settle(SCANNED, count);
@@ -397,8 +443,39 @@ export async function startThreadPool(
       }
       stepShares(own, ctrl, order, shares, region);
       await settle(STEPPED, count);
+      if (woke !== undefined) wakeChoice.record(woke, performance.now() - started);
       return -1;
     },
     dispose: stop,
   };
+}
+
+/**
+ * Whether to wake workers that sleep when a step comes, decided by measurement. Waking
+ * one costs the caller a futex system call, tens of microseconds to a fraction of a
+ * millisecond on a virtual machine, and the worker as long again before it runs: for a
+ * small step the caller is faster alone (sleeping workers never block a step: shares are
+ * claimed, and they take none). So the pool times the steps that found workers asleep,
+ * with and without the wake, keeps a moving average of each, and takes the faster; every
+ * EXPLORE-th such step tries the other, so the choice follows the machine's load. Steps
+ * that find the workers awake (back-to-back) involve no choice.
+ */
+export class WakeChoice {
+  static readonly EXPLORE = 16;
+  #ms: [alone: number, woken: number] = [-1, -1];
+  #count = 0;
+
+  /** True: wake them. Each way is tried first once. */
+  choose(): boolean {
+    const [alone, woken] = this.#ms;
+    if (woken < 0) return true;
+    if (alone < 0) return false;
+    const faster = woken <= alone;
+    return ++this.#count % WakeChoice.EXPLORE === 0 ? !faster : faster;
+  }
+
+  record(woke: boolean, ms: number): void {
+    const i = woke ? 1 : 0;
+    this.#ms[i] = this.#ms[i] < 0 ? ms : 0.75 * this.#ms[i] + 0.25 * ms;
+  }
 }
