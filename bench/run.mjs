@@ -49,7 +49,7 @@ function overSizes(name, sizes, contenders, settings) {
 
 const sections = [
   overSizes("sizes", quick ? [1e4, 1e5, 1e6] : [1e4, 1e5, 1e6, 1e7, 3e7], sizeContenders, warm),
-  overSizes("threads", quick ? [5e4, 1e5, 1e6] : [2e4, 5e4, 1e5, 2e5, 3e5, 5e5, 1e6, 1e7], threadContenders, warm),
+  overSizes("threads", quick ? [1e4, 5e4, 1e6] : [5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7], threadContenders, warm),
   overSizes("variants", [1e6], variantContenders, warm),
   {
     name: "groups",

@@ -77,8 +77,10 @@ export interface RmspropOptions extends UpdateOptions {
   threads?: number;
   /**
    * Fewest parameters worth a thread: with fewer than `threads × minParamsPerThread`
-   * parameters, fewer threads run (waking a worker costs more than its share saves).
-   * Default 131072, the crossover `npm run bench` measures on a 2-core machine.
+   * parameters, fewer threads run (a region's fixed cost is more than a share saves).
+   * Default 16384: back-to-back steps on 2 threads win from about 8192 per thread on the
+   * 2-core machine of `npm run bench` (its threads section), and a step that finds the
+   * workers asleep runs alone when waking them does not pay.
    */
   minParamsPerThread?: number;
   /** What a NaN or ±∞ gradient does; see the README. Default "throw". */
@@ -136,7 +138,7 @@ export const defaultOptions: Readonly<ResolvedOptions> = Object.freeze({
   initialScale: 0,
   backend: "auto",
   threads: 1,
-  minParamsPerThread: 131072,
+  minParamsPerThread: 16384,
   nonFinite: "throw",
   groups: [],
   memory: null,

@@ -65,12 +65,12 @@ describe("threads", () => {
   });
 
   it("a large n runs on 2 threads by default crossover, a small one on 1", async () => {
-    const big = await createRmsprop(300_000, { threads: 2 });
-    const small = await createRmsprop(100_000, { threads: 2 });
+    const big = await createRmsprop(32_768, { threads: 2 });
+    const small = await createRmsprop(32_767, { threads: 2 });
     made.push(big, small);
     expect(big.threads).toBe(2);
     expect(small.threads).toBe(1);
-    expect(big.options.minParamsPerThread).toBe(131072);
+    expect(big.options.minParamsPerThread).toBe(16384);
   });
 
   it.each(["throw", "skip"] as const)('nonFinite "%s" finds the first bad gradient in any slice and changes nothing', async (nonFinite) => {
