@@ -1,0 +1,139 @@
+// The engine matrix's scenarios, written once in plain JavaScript: this file runs unchanged
+// in Node, Deno, Bun, a browser page, a module worker and a bundle. It imports nothing, so
+// each environment hands it `createRmsprop` however that environment loads the package.
+// It returns every final array as f32 bits; the tests compare them with Node's.
+
+/** mulberry32, as in test/helpers/data.ts: the same numbers in every engine. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Zeros of both signs, subnormals, tiny and huge magnitudes (3e38 squares to ∞ in f32).
+const specials = [0, -0, 1e-40, -1e-40, 1.4e-45, 1e-30, -1e-30, 1e18, -1e18, 3e38, -3e38, 1e-3, -7];
+
+function awkwardFloats(n, seed) {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = r() < 0.2 ? specials[Math.floor(r() * specials.length)] : (r() * 2 - 1) * 10 ** (r() * 8 - 5);
+  }
+  return out;
+}
+
+/** The option sets: the default, PyTorch's conventions, everything on, and the NaN makers. */
+export const variants = {
+  default: {},
+  pytorch: { beta: 0.99, epsInSqrt: false, momentum: 0.9, weightDecay: 0.01 },
+  everything: {
+    centered: true,
+    momentum: 0.9,
+    nesterov: true,
+    lrInMomentum: true,
+    weightDecay: 0.05,
+    decoupledWeightDecay: true,
+    biasCorrection: true,
+    maximize: true,
+    epsInSqrt: false,
+    initialScale: 0.5,
+  },
+  // tfjs's centered form, unclamped: elements whose variance is below ε become NaN.
+  tfjsCentered: { centered: true, centeredEps: "subtract", clampVariance: false, momentum: 0.5, eps: 1e-12 },
+  // Step 2 has an ∞ gradient: the scan (split across threads) finds it and the step is skipped.
+  nonFinite: { nonFinite: "skip", eps: 0 },
+};
+
+/** Lengths around the SIMD width: 1, a remainder of 3, and several vectors plus 2. */
+export const lengths = [1, 7, 1030];
+
+/** Backends with the thread counts each supports ("js" is the reference: one thread). */
+export const runs = [
+  ["simd", 1],
+  ["simd", 2],
+  ["scalar", 1],
+  ["scalar", 2],
+  ["js", 1],
+];
+
+const STEPS = 3;
+
+/** A case's name, the key its results are compared by. */
+export function caseKey(backend, threads, variant, n) {
+  return `${backend}/${threads}t/${variant}/n=${n}`;
+}
+
+/** f32 bits as base64 (little-endian), every NaN written as the one quiet NaN. */
+function bits(view) {
+  const words = new Uint32Array(view.slice().buffer);
+  for (let i = 0; i < words.length; i++) if (Number.isNaN(view[i])) words[i] = 0x7fc00000;
+  const bytes = new Uint8Array(words.buffer);
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x2000) text += String.fromCharCode(...bytes.subarray(i, i + 0x2000));
+  return btoa(text);
+}
+
+/** Runs one case: n parameters, three steps (the second with an lr override). */
+async function runCase(createRmsprop, backend, threads, variant, n) {
+  const opt = await createRmsprop(n, { ...variants[variant], backend, threads, minParamsPerThread: 1 });
+  try {
+    const seed = n * 7919 + Object.keys(variants).indexOf(variant) * 104729;
+    opt.params.set(awkwardFloats(n, seed));
+    const steps = [];
+    for (let t = 1; t <= STEPS; t++) {
+      opt.grads.set(awkwardFloats(n, seed + t));
+      if (variant === "nonFinite" && t === 2) opt.grads[n >> 1] = Infinity;
+      const pending = opt.step(t === 2 ? { lr: 0.003 } : undefined);
+      const promised = pending instanceof Promise;
+      const { applied, nonFiniteIndex } = await pending;
+      steps.push({ applied, nonFiniteIndex, promised });
+    }
+    const arrays = { params: bits(opt.params), sqAvg: bits(opt.state.sqAvg) };
+    if (opt.state.momentumBuffer) arrays.momentumBuffer = bits(opt.state.momentumBuffer);
+    if (opt.state.gradAvg) arrays.gradAvg = bits(opt.state.gradAvg);
+    return { backend: opt.backend, threads: opt.threads, stepCount: opt.stepCount, steps, arrays };
+  } finally {
+    opt.dispose();
+  }
+}
+
+/** Where this runs: the runtime, its version, and whether it is a window or a worker. */
+export function describeRuntime() {
+  const g = globalThis;
+  const scope = typeof g.document === "object" ? "window" : typeof g.WorkerGlobalScope === "function" ? "worker" : "main";
+  if (g.Deno) return { runtime: "deno", version: g.Deno.version.deno, engine: `V8 ${g.Deno.version.v8}`, scope };
+  if (g.Bun) return { runtime: "bun", version: g.Bun.version, engine: "JavaScriptCore", scope };
+  if (g.process?.versions?.node && scope === "main") {
+    return { runtime: "node", version: g.process.versions.node, engine: `V8 ${g.process.versions.v8}`, scope };
+  }
+  return { runtime: "browser", version: g.navigator.userAgent, engine: "", scope, crossOriginIsolated: g.crossOriginIsolated === true };
+}
+
+/**
+ * Runs every case and returns { runtime, autoBackend, cases }, cases keyed by caseKey. A
+ * case whose creation fails (threads on a page without COOP/COEP) records the error.
+ */
+export async function runScenarios(createRmsprop) {
+  const cases = {};
+  for (const [backend, threads] of runs) {
+    for (const variant of Object.keys(variants)) {
+      for (const n of lengths) {
+        const key = caseKey(backend, threads, variant, n);
+        try {
+          cases[key] = await runCase(createRmsprop, backend, threads, variant, n);
+        } catch (error) {
+          cases[key] = { error: String(error?.message ?? error) };
+        }
+      }
+    }
+  }
+  const probe = await createRmsprop(1);
+  const autoBackend = probe.backend;
+  probe.dispose();
+  return { runtime: describeRuntime(), autoBackend, cases };
+}
