@@ -32,12 +32,46 @@ export function isSharedBuffer(buffer: ArrayBufferLike): boolean {
   return Object.prototype.toString.call(buffer) === "[object SharedArrayBuffer]";
 }
 
-let sharedMemoryWorks: boolean | undefined;
+/**
+ * Whether a shared memory can be posted to another thread, asked of a MessageChannel (it
+ * serializes as postMessage to a worker does). WebKitGTK and WPE WebKit create a shared
+ * WebAssembly.Memory but refuse to send it: they ship with SharedArrayBuffer turned off.
+ */
+function canSendShared(memory: WebAssembly.Memory): boolean {
+  if (typeof MessageChannel !== "function") return true; // nothing to ask here; starting the workers will tell
+  const { port1, port2 } = new MessageChannel();
+  try {
+    port1.postMessage(memory);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    port1.close();
+    port2.close();
+  }
+}
+
+/** What keeps a shared WebAssembly.Memory from working across threads here, if anything. */
+function sharedMemoryProblem(): string | undefined {
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  } catch {
+    return "this engine cannot create a shared WebAssembly.Memory";
+  }
+  if (!isSharedBuffer(memory.buffer)) return "this engine cannot create a shared WebAssembly.Memory";
+  if (!canSendShared(memory)) {
+    return "this engine cannot send a shared WebAssembly.Memory to a worker (WebKitGTK and WPE WebKit ship with SharedArrayBuffer turned off)";
+  }
+  return undefined;
+}
+
+let sharedMemory: { problem: string | undefined } | undefined;
 
 /**
  * Why threads cannot run here, or undefined when they can. They need what the code uses,
- * detected directly: Atomics, a shared WebAssembly.Memory whose buffer really is shared,
- * and, in a browser, a cross-origin isolated page.
+ * detected directly: Atomics, a shared WebAssembly.Memory whose buffer really is shared
+ * and that can be sent to a worker, and, in a browser, a cross-origin isolated page.
  */
 export function threadsUnavailable(): string | undefined {
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
@@ -48,13 +82,6 @@ export function threadsUnavailable(): string | undefined {
   }
   if (typeof Atomics !== "object" || typeof Atomics.wait !== "function") return "this engine has no Atomics.wait";
   if (!WebAssembly.validate(sharedMemoryProbe)) return "this engine does not validate WebAssembly shared memory";
-  sharedMemoryWorks ??= (() => {
-    try {
-      return isSharedBuffer(new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer);
-    } catch {
-      return false;
-    }
-  })();
-  if (!sharedMemoryWorks) return "this engine cannot create a shared WebAssembly.Memory";
-  return undefined;
+  sharedMemory ??= { problem: sharedMemoryProblem() };
+  return sharedMemory.problem;
 }
