@@ -20,8 +20,12 @@ const types = {
   ".map": "application/json",
 };
 
-/** Starts the server; resolves to { url, close }. Port 0 picks a free port. */
-export function serveDemo({ port = 8080, isolation = true } = {}) {
+/**
+ * Starts the server; resolves to { url, close }. Port 0 picks a free port. `mounts` maps
+ * more URL prefixes ("bundle/") to folders: the tests serve their pages and builds this way.
+ */
+export function serveDemo({ port = 8080, isolation = true, mounts = {} } = {}) {
+  const folders = [...served.map((prefix) => [prefix, join(root, prefix)]), ...Object.entries(mounts)];
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname)).replace(/^\/+/, "");
     if (path === "" || path === ".") {
@@ -30,12 +34,13 @@ export function serveDemo({ port = 8080, isolation = true } = {}) {
       return;
     }
     const file = path.endsWith("/") ? `${path}index.html` : path;
-    if (file.includes("..") || !served.some((prefix) => file.startsWith(prefix))) {
+    const folder = folders.find(([prefix]) => file.startsWith(prefix));
+    if (file.includes("..") || !folder) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
       return;
     }
     try {
-      const body = await readFile(join(root, file));
+      const body = await readFile(join(folder[1], file.slice(folder[0].length)));
       const headers = { "content-type": types[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" };
       if (isolation) {
         headers["cross-origin-opener-policy"] = "same-origin";

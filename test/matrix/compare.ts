@@ -21,12 +21,16 @@ export interface MatrixResult {
 
 /**
  * What threads do in an environment: run with a synchronous step (Node, Deno, Bun,
- * workers), run with a Promise (a window's main thread), or are refused (no COOP/COEP).
+ * workers), run with a Promise (a window's main thread), or are refused, on a page without
+ * COOP/COEP or by an engine that cannot send shared memory to a worker.
  */
-export type ThreadsExpected = "sync" | "promise" | "refused";
+export type ThreadsExpected = "sync" | "promise" | "no-isolation" | "no-shared-memory";
 
-/** The error a page without cross-origin isolation gets for threads: 2. */
-export const headersError = /Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp/;
+/** The errors threads: 2 gets where it is refused. */
+export const refusals: Record<string, RegExp> = {
+  "no-isolation": /Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp/,
+  "no-shared-memory": /cannot send a shared WebAssembly.Memory to a worker/,
+};
 
 let reference: Promise<MatrixResult> | undefined;
 
@@ -69,8 +73,9 @@ export function differences(got: MatrixResult, want: MatrixResult, threads: Thre
           problems.push(`${key}: missing`);
           continue;
         }
-        if (asked > 1 && threads === "refused") {
-          if (!g.error || !headersError.test(g.error)) problems.push(`${key}: expected the COOP/COEP error, got ${g.error ?? "a run"}`);
+        const refusal = refusals[threads];
+        if (asked > 1 && refusal) {
+          if (!g.error || !refusal.test(g.error)) problems.push(`${key}: expected an error matching ${refusal}, got ${g.error ?? "a run"}`);
           continue;
         }
         if (g.error) {
@@ -99,6 +104,8 @@ export function differences(got: MatrixResult, want: MatrixResult, threads: Thre
 export interface Observation {
   environment: string;
   runtime: MatrixResult["runtime"];
+  /** A browser's version as its driver reports it (the user agent is in runtime.version). */
+  browserVersion?: string;
   autoBackend: string;
   threads: ThreadsExpected;
   sameBits: boolean;
@@ -124,11 +131,18 @@ export function observe(file: string, observation: Observation): void {
  * Compares, records, and returns the problems: the tests assert that the list is empty,
  * so a failure prints every case that differs and where.
  */
-export async function checkEnvironment(file: string, environment: string, got: MatrixResult, threads: ThreadsExpected): Promise<string[]> {
+export async function checkEnvironment(
+  file: string,
+  environment: string,
+  got: MatrixResult,
+  threads: ThreadsExpected,
+  browserVersion?: string,
+): Promise<string[]> {
   const problems = differences(got, await nodeReference(), threads);
   observe(file, {
     environment,
     runtime: got.runtime,
+    browserVersion,
     autoBackend: got.autoBackend,
     threads,
     sameBits: problems.length === 0,
