@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveDemo } from "../../scripts/serve-demo.mjs";
 import { checkEnvironment, type MatrixResult, type ThreadsExpected } from "../matrix/compare.ts";
 
-/** What the matrix page's globalThis.matrix settles to. */
-export type PageRun = { page: MatrixResult; worker: MatrixResult } | { failure: string };
+/** What a matrix page's globalThis.matrix settles to (a bundle's page runs no worker). */
+export type PageRun = { page: MatrixResult; worker?: MatrixResult } | { failure: string };
 
 /** The little a test needs from a browser, whichever protocol drives it. */
 export interface MatrixBrowser {
@@ -37,9 +37,11 @@ export const awaitMatrix = `(async () => {
   return globalThis.matrix;
 })()`;
 
-function completed(run: PageRun): { page: MatrixResult; worker: MatrixResult } {
+/** The page's results, or the page's own failure as the test's error. */
+export function completed(run: PageRun): { page: MatrixResult; worker: MatrixResult } {
   if ("failure" in run) throw new Error(`the matrix page failed: ${run.failure}`);
-  return run;
+  if (!run.worker) throw new Error("the matrix page reported no worker results");
+  return { page: run.page, worker: run.worker };
 }
 
 /**
