@@ -2,7 +2,7 @@
 // scripts/install-test-deps.sh installs it (npm test runs that first).
 import { execFileSync } from "node:child_process";
 import { chromium, type Browser } from "playwright-core";
-import { awaitMatrix, type MatrixBrowser, type PageRun } from "./matrix.ts";
+import { drivenBrowser, type MatrixBrowser } from "./matrix.ts";
 
 export function chromiumPath(): string {
   const fromEnv = process.env.CHROMIUM_PATH;
@@ -30,20 +30,8 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Chromium as the engine matrix drives it: one page per run of the matrix page. */
+/** Chromium as the engine matrix drives it. */
 export async function chromiumMatrix(): Promise<MatrixBrowser> {
   const browser = await launchChromium();
-  return {
-    version: `Chromium ${browser.version()}`,
-    async runMatrixPage(url) {
-      const page = await browser.newPage();
-      try {
-        await page.goto(url);
-        return (await page.evaluate(awaitMatrix)) as PageRun;
-      } finally {
-        await page.close();
-      }
-    },
-    close: () => browser.close(),
-  };
+  return drivenBrowser(`Chromium ${browser.version()}`, () => browser.newPage(), () => browser.close());
 }

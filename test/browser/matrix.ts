@@ -19,6 +19,30 @@ export interface MatrixBrowser {
   close(): Promise<void>;
 }
 
+/** What playwright's and puppeteer's pages both offer, and all the matrix uses. */
+interface DrivenPage {
+  goto(url: string): Promise<unknown>;
+  evaluate(expression: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** A MatrixBrowser over a browser driven by playwright or puppeteer: one page per run. */
+export function drivenBrowser(version: string, newPage: () => Promise<DrivenPage>, close: () => Promise<void>): MatrixBrowser {
+  return {
+    version,
+    async runMatrixPage(url) {
+      const page = await newPage();
+      try {
+        await page.goto(url);
+        return (await page.evaluate(awaitMatrix)) as PageRun;
+      } finally {
+        await page.close();
+      }
+    },
+    close,
+  };
+}
+
 interface Server {
   url: string;
   close(): Promise<void>;
@@ -27,14 +51,18 @@ interface Server {
 /** How long one page load of the whole matrix (page and worker) may take. */
 export const PAGE_TIMEOUT_MS = 120_000;
 
-/** In a page, the expression that waits for the matrix and returns it. */
+/**
+ * In a page, the expression that waits for the matrix and returns it; if it takes too long,
+ * a failure that says where the page had got to (globalThis.matrixProgress).
+ */
 export const awaitMatrix = `(async () => {
-  const until = Date.now() + ${PAGE_TIMEOUT_MS};
+  const until = Date.now() + ${PAGE_TIMEOUT_MS - 15_000};
+  const late = () => ({ failure: "timed out; the page had got to: " + (globalThis.matrixProgress ?? "its start") });
   while (globalThis.matrix === undefined) {
-    if (Date.now() > until) return { failure: "the matrix page never started: " + document.documentElement.outerHTML.slice(0, 500) };
+    if (Date.now() > until) return late();
     await new Promise((wait) => setTimeout(wait, 20));
   }
-  return globalThis.matrix;
+  return Promise.race([globalThis.matrix, new Promise((settle) => setTimeout(() => settle(late()), until - Date.now()))]);
 })()`;
 
 /** The page's results, or the page's own failure as the test's error. */
@@ -74,22 +102,22 @@ export function describeBrowserMatrix(name: string, launch: () => Promise<Matrix
     });
 
     const isolatedTitle = sharedMemory
-      ? "a cross-origin isolated page and its module worker give Node's bits, on 2 threads too"
-      : "a cross-origin isolated page and its module worker: Node's bits on one thread; threads: 2 says the engine cannot share memory";
+      ? "a cross-origin isolated page and module workers give Node's bits, on 2 threads too"
+      : "a cross-origin isolated page and module workers: Node's bits on one thread; threads: 2 says the engine cannot share memory";
     it(isolatedTitle, async () => {
       const { page, worker } = completed(await browser.runMatrixPage(`${isolated.url}test/matrix/page/`));
       expect([page.runtime.crossOriginIsolated, worker.runtime.crossOriginIsolated]).toEqual([true, true]);
       expect([page.runtime.scope, worker.runtime.scope]).toEqual(["window", "worker"]);
       // On the window a threaded step is a Promise; in the worker it blocks, as in Node.
       expect(await check("page, isolated", page, sharedMemory ? "promise" : "no-shared-memory")).toEqual([]);
-      expect(await check("module worker, isolated", worker, sharedMemory ? "sync" : "no-shared-memory")).toEqual([]);
+      expect(await check("module workers, isolated", worker, sharedMemory ? "sync" : "no-shared-memory")).toEqual([]);
     }, PAGE_TIMEOUT_MS);
 
     it("without COOP/COEP, one thread gives Node's bits and threads: 2 names the two headers", async () => {
       const { page, worker } = completed(await browser.runMatrixPage(`${plain.url}test/matrix/page/`));
       expect([page.runtime.crossOriginIsolated, worker.runtime.crossOriginIsolated]).toEqual([false, false]);
       expect(await check("page, not isolated", page, "no-isolation")).toEqual([]);
-      expect(await check("module worker, not isolated", worker, "no-isolation")).toEqual([]);
+      expect(await check("module workers, not isolated", worker, "no-isolation")).toEqual([]);
     }, PAGE_TIMEOUT_MS);
   });
 }

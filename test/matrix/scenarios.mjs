@@ -78,28 +78,27 @@ function bits(view) {
   return btoa(text);
 }
 
-/** Runs one case: n parameters, three steps (the second with an lr override). */
+/**
+ * Runs one case: n parameters, three steps (the second with an lr override). The optimizer
+ * is returned, not disposed: runScenarios disposes every one at the end (see there).
+ */
 async function runCase(createRmsprop, backend, threads, variant, n) {
   const opt = await createRmsprop(n, { ...variants[variant], backend, threads, minParamsPerThread: 1 });
-  try {
-    const seed = n * 7919 + Object.keys(variants).indexOf(variant) * 104729;
-    opt.params.set(awkwardFloats(n, seed));
-    const steps = [];
-    for (let t = 1; t <= STEPS; t++) {
-      opt.grads.set(awkwardFloats(n, seed + t));
-      if (variant === "nonFinite" && t === 2) opt.grads[n >> 1] = Infinity;
-      const pending = opt.step(t === 2 ? { lr: 0.003 } : undefined);
-      const promised = pending instanceof Promise;
-      const { applied, nonFiniteIndex } = await pending;
-      steps.push({ applied, nonFiniteIndex, promised });
-    }
-    const arrays = { params: bits(opt.params), sqAvg: bits(opt.state.sqAvg) };
-    if (opt.state.momentumBuffer) arrays.momentumBuffer = bits(opt.state.momentumBuffer);
-    if (opt.state.gradAvg) arrays.gradAvg = bits(opt.state.gradAvg);
-    return { backend: opt.backend, threads: opt.threads, stepCount: opt.stepCount, steps, arrays };
-  } finally {
-    opt.dispose();
+  const seed = n * 7919 + Object.keys(variants).indexOf(variant) * 104729;
+  opt.params.set(awkwardFloats(n, seed));
+  const steps = [];
+  for (let t = 1; t <= STEPS; t++) {
+    opt.grads.set(awkwardFloats(n, seed + t));
+    if (variant === "nonFinite" && t === 2) opt.grads[n >> 1] = Infinity;
+    const pending = opt.step(t === 2 ? { lr: 0.003 } : undefined);
+    const promised = pending instanceof Promise;
+    const { applied, nonFiniteIndex } = await pending;
+    steps.push({ applied, nonFiniteIndex, promised });
   }
+  const arrays = { params: bits(opt.params), sqAvg: bits(opt.state.sqAvg) };
+  if (opt.state.momentumBuffer) arrays.momentumBuffer = bits(opt.state.momentumBuffer);
+  if (opt.state.gradAvg) arrays.gradAvg = bits(opt.state.gradAvg);
+  return { opt, result: { backend: opt.backend, threads: opt.threads, stepCount: opt.stepCount, steps, arrays } };
 }
 
 /** Where this runs: the runtime, its version, and whether it is a window or a worker. */
@@ -117,23 +116,31 @@ export function describeRuntime() {
 /**
  * Runs every case and returns { runtime, autoBackend, cases }, cases keyed by caseKey. A
  * case whose creation fails (threads on a page without COOP/COEP) records the error.
+ * Every optimizer lives until all cases have run: Firefox (ESR 153) stops starting a
+ * worker's nested workers once it has ended some, so no thread ends before the last starts.
  */
 export async function runScenarios(createRmsprop) {
   const cases = {};
-  for (const [backend, threads] of runs) {
-    for (const variant of Object.keys(variants)) {
-      for (const n of lengths) {
-        const key = caseKey(backend, threads, variant, n);
-        try {
-          cases[key] = await runCase(createRmsprop, backend, threads, variant, n);
-        } catch (error) {
-          cases[key] = { error: String(error?.message ?? error) };
+  const live = [];
+  try {
+    for (const [backend, threads] of runs) {
+      for (const variant of Object.keys(variants)) {
+        for (const n of lengths) {
+          const key = caseKey(backend, threads, variant, n);
+          try {
+            const { opt, result } = await runCase(createRmsprop, backend, threads, variant, n);
+            live.push(opt);
+            cases[key] = result;
+          } catch (error) {
+            cases[key] = { error: String(error?.message ?? error) };
+          }
         }
       }
     }
+    const probe = await createRmsprop(1);
+    live.push(probe);
+    return { runtime: describeRuntime(), autoBackend: probe.backend, cases };
+  } finally {
+    for (const opt of live) opt.dispose();
   }
-  const probe = await createRmsprop(1);
-  const autoBackend = probe.backend;
-  probe.dispose();
-  return { runtime: describeRuntime(), autoBackend, cases };
 }

@@ -4,10 +4,22 @@
 import { createRmsprop } from "/dist/index.js";
 import { runScenarios } from "../scenarios.mjs";
 
+/** createRmsprop that first notes where the page has got to, for a failure to report. */
+function tracked(where) {
+  return (n, options) => {
+    globalThis.matrixProgress = `${where}: createRmsprop(${n}, ${JSON.stringify(options)})`;
+    return createRmsprop(n, options);
+  };
+}
+
 function inModuleWorker() {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./worker.mjs", import.meta.url), { type: "module" });
     worker.onmessage = ({ data }) => {
+      if (data.progress) {
+        globalThis.matrixProgress = `the module worker: ${data.progress}`;
+        return;
+      }
       worker.terminate();
       if (data.failure) reject(new Error(data.failure));
       else resolve(data);
@@ -16,6 +28,6 @@ function inModuleWorker() {
   });
 }
 
-globalThis.matrix = (async () => ({ page: await runScenarios(createRmsprop), worker: await inModuleWorker() }))().catch(
+globalThis.matrix = (async () => ({ page: await runScenarios(tracked("the page")), worker: await inModuleWorker() }))().catch(
   (error) => ({ failure: String(error?.stack ?? error) }),
 );
