@@ -1,5 +1,5 @@
-// The matrix in a browser: every case on the page's main thread, then every case in a
-// module Web Worker, from one page load. globalThis.matrix settles to { page, worker }, or
+// The matrix in a browser: every case in a module Web Worker, then every case on the page's
+// main thread, from one page load. globalThis.matrix settles to { page, worker }, or
 // to { failure } with the reason, so the driver of any browser reads one JSON value.
 import { createRmsprop } from "/dist/index.js";
 import { runScenarios } from "../scenarios.mjs";
@@ -28,6 +28,15 @@ function inModuleWorker() {
   });
 }
 
-globalThis.matrix = (async () => ({ page: await runScenarios(tracked("the page")), worker: await inModuleWorker() }))().catch(
+// The worker runs first: Firefox (ESR 153) may never start a worker's nested worker once
+// workers have ended in the page, while a page's own workers start regardless.
+globalThis.matrix = (async () => {
+  const worker = await inModuleWorker();
+  return { page: await runScenarios(tracked("the page")), worker };
+})().catch(
   (error) => ({ failure: String(error?.stack ?? error) }),
 );
+
+// ?report=URL: the page also posts its result there, for a browser run without a driver.
+const report = new URLSearchParams(location.search).get("report");
+if (report) globalThis.matrix.then((result) => fetch(report, { method: "POST", body: JSON.stringify(result) }));
