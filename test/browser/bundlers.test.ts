@@ -5,8 +5,8 @@
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { build as esbuild } from "esbuild";
-import { build as vite } from "vite";
+import { build as esbuild, version as esbuildVersion } from "esbuild";
+import { build as vite, version as viteVersion } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: plain .mjs without types
 import { serveDemo } from "../../scripts/serve-demo.mjs";
@@ -38,12 +38,13 @@ afterAll(async () => {
 });
 
 describe("bundled by esbuild and by Vite, in Chromium", () => {
+  const versions: Record<string, string> = { esbuild: esbuildVersion, Vite: viteVersion };
   for (const bundler of ["esbuild", "Vite"]) {
     it(`${bundler}: the bundle imports rmsprop-wasm by name and gives Node's bits, on 2 threads too`, async () => {
       const run = await browser.runMatrixPage(`${server.url}bundle/${bundler.toLowerCase()}/`);
       if ("failure" in run) throw new Error(`the ${bundler} bundle failed: ${run.failure}`);
       expect(run.page.runtime.crossOriginIsolated).toBe(true);
-      expect(await checkEnvironment("bundlers", `${bundler} bundle, Chromium page`, run.page, "promise", browser.version)).toEqual([]);
+      expect(await checkEnvironment("bundlers", `${bundler} ${versions[bundler]} bundle, Chromium page`, run.page, "promise", browser.version)).toEqual([]);
     }, PAGE_TIMEOUT_MS);
   }
 });

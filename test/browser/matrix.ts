@@ -102,22 +102,22 @@ export function describeBrowserMatrix(name: string, launch: () => Promise<Matrix
     });
 
     const isolatedTitle = sharedMemory
-      ? "a cross-origin isolated page and module workers give Node's bits, on 2 threads too"
-      : "a cross-origin isolated page and module workers: Node's bits on one thread; threads: 2 says the engine cannot share memory";
+      ? "a cross-origin isolated page and its module worker give Node's bits, on 2 threads too"
+      : "a cross-origin isolated page and its module worker: Node's bits on one thread; threads: 2 says the engine cannot share memory";
     it(isolatedTitle, async () => {
       const { page, worker } = completed(await browser.runMatrixPage(`${isolated.url}test/matrix/page/`));
       expect([page.runtime.crossOriginIsolated, worker.runtime.crossOriginIsolated]).toEqual([true, true]);
       expect([page.runtime.scope, worker.runtime.scope]).toEqual(["window", "worker"]);
       // On the window a threaded step is a Promise; in the worker it blocks, as in Node.
       expect(await check("page, isolated", page, sharedMemory ? "promise" : "no-shared-memory")).toEqual([]);
-      expect(await check("module workers, isolated", worker, sharedMemory ? "sync" : "no-shared-memory")).toEqual([]);
+      expect(await check("module worker, isolated", worker, sharedMemory ? "sync" : "no-shared-memory")).toEqual([]);
     }, PAGE_TIMEOUT_MS);
 
     it("without COOP/COEP, one thread gives Node's bits and threads: 2 names the two headers", async () => {
       const { page, worker } = completed(await browser.runMatrixPage(`${plain.url}test/matrix/page/`));
       expect([page.runtime.crossOriginIsolated, worker.runtime.crossOriginIsolated]).toEqual([false, false]);
       expect(await check("page, not isolated", page, "no-isolation")).toEqual([]);
-      expect(await check("module workers, not isolated", worker, "no-isolation")).toEqual([]);
+      expect(await check("module worker, not isolated", worker, "no-isolation")).toEqual([]);
     }, PAGE_TIMEOUT_MS);
   });
 }
