@@ -1,17 +1,11 @@
 // Launches Debian's Chromium through playwright-core: no browser download of its own.
 // scripts/install-test-deps.sh installs it (npm test runs that first).
-import { execFileSync } from "node:child_process";
 import { chromium, type Browser } from "playwright-core";
 import { drivenBrowser, type MatrixBrowser } from "./matrix.ts";
+import { systemBinary } from "./system-binary.ts";
 
 export function chromiumPath(): string {
-  const fromEnv = process.env.CHROMIUM_PATH;
-  if (fromEnv) return fromEnv;
-  try {
-    return execFileSync("sh", ["-c", "command -v chromium || command -v chromium-browser"], { encoding: "utf8" }).trim();
-  } catch {
-    throw new Error("Chromium is not installed: run `bash scripts/install-test-deps.sh` (Debian's chromium package)");
-  }
+  return systemBinary(["chromium", "chromium-browser"], "chromium package", "CHROMIUM_PATH");
 }
 
 export function launchChromium(): Promise<Browser> {

@@ -9,15 +9,10 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PAGE_TIMEOUT_MS, type MatrixBrowser, type PageRun } from "./matrix.ts";
+import { systemBinary } from "./system-binary.ts";
 
 export function firefoxPath(): string {
-  const fromEnv = process.env.FIREFOX_PATH;
-  if (fromEnv) return fromEnv;
-  try {
-    return execFileSync("sh", ["-c", "command -v firefox-esr || command -v firefox"], { encoding: "utf8" }).trim();
-  } catch {
-    throw new Error("Firefox is not installed: run `bash scripts/install-test-deps.sh` (Debian's firefox-esr package)");
-  }
+  return systemBinary(["firefox-esr", "firefox"], "firefox-esr package", "FIREFOX_PATH");
 }
 
 /** Firefox as the engine matrix drives it: one headless Firefox per page load. */

@@ -82,7 +82,7 @@ export function describeBrowserMatrix(name: string, launch: () => Promise<Matrix
   let browser: MatrixBrowser;
   let isolated: Server;
   let plain: Server;
-  const mounts = { "test/matrix/": resolve("test/matrix") };
+  const mounts = { "test/": resolve("test") }; // the matrix page and the PRNG it imports
   const check = async (where: string, got: MatrixResult, threads: ThreadsExpected) =>
     checkEnvironment(file, `${name}, ${where}`, got, threads, browser.version);
 

@@ -2,19 +2,10 @@
 // over HTTP, so a few fetch calls drive it. The driver starts MiniBrowser, a GTK window that
 // needs an X display; an Xvfb of our own gives it one. scripts/install-test-deps.sh
 // installs both (webkit2gtk-driver, xvfb).
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import type { Readable } from "node:stream";
-
-const hint = "run `bash scripts/install-test-deps.sh` (Debian's webkit2gtk-driver and xvfb)";
-
-function requireCommand(name: string): void {
-  try {
-    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
-  } catch {
-    throw new Error(`${name} is not installed: ${hint}`);
-  }
-}
+import { systemBinary } from "./system-binary.ts";
 
 /** Starts Xvfb on the first free display; resolves to the display number. */
 function startXvfb(): Promise<{ display: string; process: ChildProcess }> {
@@ -54,11 +45,11 @@ export interface WebKitSession {
  * JavaScriptCore's option (JSC_useSharedArrayBuffer), as Safari has it on isolated pages.
  */
 export async function launchWebKit({ sharedArrayBuffer = false } = {}): Promise<WebKitSession> {
-  requireCommand("WebKitWebDriver");
-  requireCommand("Xvfb");
+  const driverBinary = systemBinary(["WebKitWebDriver"], "webkit2gtk-driver package");
+  systemBinary(["Xvfb"], "xvfb package");
   const xvfb = await startXvfb();
   const port = await freePort();
-  const driver = spawn("WebKitWebDriver", [`--port=${port}`], {
+  const driver = spawn(driverBinary, [`--port=${port}`], {
     env: { ...process.env, DISPLAY: xvfb.display, JSC_useSharedArrayBuffer: sharedArrayBuffer ? "1" : "0" },
     stdio: "ignore",
   });

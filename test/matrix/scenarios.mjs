@@ -1,19 +1,8 @@
 // The engine matrix's scenarios, written once in plain JavaScript: this file runs unchanged
-// in Node, Deno, Bun, a browser page, a module worker and a bundle. It imports nothing, so
-// each environment hands it `createRmsprop` however that environment loads the package.
+// in Node, Deno, Bun, a browser page, a module worker and a bundle. It imports only the
+// seeded PRNG; each environment hands it `createRmsprop`, loaded as it loads packages.
 // It returns every final array as f32 bits; the tests compare them with Node's.
-
-/** mulberry32, as in test/helpers/data.ts: the same numbers in every engine. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../helpers/rng.mjs";
 
 // Zeros of both signs, subnormals, tiny and huge magnitudes (3e38 squares to ∞ in f32).
 const specials = [0, -0, 1e-40, -1e-40, 1.4e-45, 1e-30, -1e-30, 1e18, -1e18, 3e38, -3e38, 1e-3, -7];
