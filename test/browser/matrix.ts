@@ -19,14 +19,14 @@ export interface MatrixBrowser {
   close(): Promise<void>;
 }
 
-/** What playwright's and puppeteer's pages both offer, and all the matrix uses. */
+/** What a playwright page offers that the matrix uses. */
 interface DrivenPage {
   goto(url: string): Promise<unknown>;
   evaluate(expression: string): Promise<unknown>;
   close(): Promise<void>;
 }
 
-/** A MatrixBrowser over a browser driven by playwright or puppeteer: one page per run. */
+/** A MatrixBrowser over a browser that playwright drives: one page per run. */
 export function drivenBrowser(version: string, newPage: () => Promise<DrivenPage>, close: () => Promise<void>): MatrixBrowser {
   return {
     version,
