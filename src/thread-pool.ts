@@ -24,6 +24,7 @@
 //   STEPPED         shares stepped in this region: the end of the region
 //   STOP            non-zero tells workers to exit
 //   FIRST_BAD       the smallest non-finite index found in this region, or −1
+//   SLEEPERS        workers asleep on REGION (or about to be): whether waking is a choice
 //   SCAN_CLAIM + t  the last region whose scan of share t was claimed
 //   STEP_CLAIM + t  the last region whose step of share t was claimed (or cancelled)
 // A claim is a compare-exchange from an older region number to this one, so a worker that
@@ -218,8 +219,13 @@ function threadProgram(spinMs: number) {
         Atomics.wait(ctrl, REGION, seen);
         Atomics.sub(ctrl, SLEEPERS, 1);
       }
-      if (Atomics.load(ctrl, STOP) !== 0) return;
+      // REGION before STOP: stop() sets STOP before it bumps REGION, so a number read here
+      // with STOP still 0 is one that open() gave out. The other way round, a worker delayed
+      // between the two loads could take stop()'s bump for a region and claim its shares
+      // (their words hold the last real region, an older one): without `check`, it would
+      // step every share once more after dispose(), in a memory that may be the user's.
       const region = Atomics.load(ctrl, REGION);
+      if (Atomics.load(ctrl, STOP) !== 0) return;
       if (region === seen) continue;
       seen = region;
       if (check) {
