@@ -80,8 +80,8 @@ interface Kernel {
  * destructuring, spread or `??` inside), and name no function (see `p`).
  * test/thread-pool.test.ts runs it through esbuild.
  */
-function threadProgram(spinMs: number) {
-  const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SLEEPERS = 5, SCAN_CLAIM = 16, STEP_CLAIM = 16 + 64;
+function threadProgram(spinMs: number, maxShares: number) {
+  const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SLEEPERS = 5, SCAN_CLAIM = 16, STEP_CLAIM = 16 + maxShares;
 
   // One object literal of methods, not named functions: a method's name is its key, so
   // esbuild's keepNames (tsx, many server bundles) adds no call to its `__name` helper, which
@@ -258,7 +258,7 @@ function threadProgram(spinMs: number) {
   return p;
 }
 
-const program = threadProgram(SPIN_MS);
+const program = threadProgram(SPIN_MS, MAX_SHARES);
 
 /**
  * The worker's source, so that it runs from a Blob URL in browsers and from `eval` in
@@ -266,7 +266,7 @@ const program = threadProgram(SPIN_MS);
  */
 const workerSource = `
 "use strict";
-const program = (${threadProgram.toString()})(${SPIN_MS});
+const program = (${threadProgram.toString()})(${SPIN_MS}, ${MAX_SHARES});
 // Node, Deno and Bun run this through node:worker_threads, browsers as a Web Worker. The
 // source may be evaluated as a script or, when the parent was itself eval'd ESM (node
 // --input-type=module -e), as a module without require: a dynamic import works in both.
