@@ -83,9 +83,10 @@ interface Kernel {
 function threadProgram(spinMs: number, maxShares: number) {
   const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SLEEPERS = 5, SCAN_CLAIM = 16, STEP_CLAIM = 16 + maxShares;
 
-  // One object literal of methods, not named functions: a method's name is its key, so
-  // esbuild's keepNames (tsx, many server bundles) adds no call to its `__name` helper, which
-  // the workers' copy of this source would not have. Methods call each other through `p`.
+  // One object literal of methods, not named functions: esbuild's keepNames follows every
+  // named function with a call to the bundle's `__name` helper, which the workers' copy of
+  // this source does not have; a method's name is its key and needs none. Methods call
+  // each other through `p`.
   const p = {
     SCANNED,
     STEPPED,

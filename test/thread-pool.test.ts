@@ -81,8 +81,8 @@ function race(one: Rmsprop, many: Rmsprop, regions: number, seed: number): numbe
 const controlWords = (memory: WebAssembly.Memory, control: number) => new Int32Array(memory.buffer, control, CONTROL_WORDS);
 
 describe("thread pool", () => {
-  // keepNames (tsx, many server bundles) follows each named function with a call to a
-  // helper of the bundle, which the worker's copy of threadProgram would not have.
+  // keepNames follows each named function with a call to a helper of the bundle, which
+  // the workers' copy of threadProgram would not have.
   it.each([
     ["minify", { minify: true }],
     ["minify and keepNames", { minify: true, keepNames: true }],
