@@ -76,7 +76,7 @@ export function groupSlices(plan: GroupPlan, index: number, layout: Layout, shar
   });
 }
 
-/** Every thread's StepArgs blocks, written before the kernel (or the workers) read them. */
+/** Every share's StepArgs blocks, written before the kernel (or the workers) read them. */
 function writeArgs(heap: Heap, scalars: readonly StepScalars[]): void {
   heap.groups.forEach((g, i) => {
     for (const slice of g.slices) writeStepArgs(heap.u32, heap.f32, slice.args, slice.offsets, slice.n, scalars[i]);

@@ -220,7 +220,7 @@ interface Engine {
   buffer: ArrayBufferLike;
   /** Runs the steps: the reference, the kernel on this thread, or the thread pool. */
   executor: StepExecutor;
-  /** Each group's slices, one per thread. */
+  /** Each group's slices, one per share. */
   slices: Slice[][];
   /** A memory the caller owns (options.memory): views follow it when it grows. */
   external?: WebAssembly.Memory;

@@ -24,6 +24,7 @@
 //   STEPPED         shares stepped in this region: the end of the region
 //   STOP            non-zero tells workers to exit
 //   FIRST_BAD       the smallest non-finite index found in this region, or −1
+//   SLEEPERS        workers asleep on REGION (or about to be): whether waking is a choice
 //   SCAN_CLAIM + t  the last region whose scan of share t was claimed
 //   STEP_CLAIM + t  the last region whose step of share t was claimed (or cancelled)
 // A claim is a compare-exchange from an older region number to this one, so a worker that
@@ -75,190 +76,190 @@ interface Kernel {
 /**
  * The region's code, written once and run by both sides: the caller calls it, and the
  * workers get its source text. So it must be self-contained (no outer names, which a
- * minifier would rename) and use only syntax no bundler rewrites with helpers (no
- * destructuring, spread or `??` inside).
+ * minifier would rename), use only syntax no bundler rewrites with helpers (no
+ * destructuring, spread or `??` inside), and name no function (see `p`).
+ * test/thread-pool.test.ts runs it through esbuild.
  */
-function threadProgram(spinMs: number) {
-  const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SLEEPERS = 5, SCAN_CLAIM = 16, STEP_CLAIM = 16 + 64;
+function threadProgram(spinMs: number, maxShares: number) {
+  const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SLEEPERS = 5, SCAN_CLAIM = 16, STEP_CLAIM = 16 + maxShares;
 
-  /**
-   * The order in which thread `self` of `threads` tries the shares: its own range first,
-   * then everyone else's from the last share down, so a thief starts where the owner of a
-   * range will come last, and the two meet in the middle.
-   */
-  function claimOrder(self: number, threads: number, count: number): number[] {
-    const per = count / threads;
-    const order: number[] = [];
-    for (let s = self * per; s < (self + 1) * per; s++) order.push(s);
-    for (let s = count - 1; s >= 0; s--) if (s < self * per || s >= (self + 1) * per) order.push(s);
-    return order;
-  }
-
-  /** Polls `done` for at most spinMs; its last answer. */
-  function spin(done: () => boolean): boolean {
-    // The clock is read every 64 polls: an atomic load costs about a nanosecond, a clock
-    // read tens of them.
-    let deadline = -1;
-    for (let i = 1; ; i++) {
-      if (done()) return true;
-      if ((i & 63) === 0) {
-        const now = performance.now();
-        if (deadline < 0) deadline = now + spinMs;
-        else if (now > deadline) return done();
-      }
-    }
-  }
-
-  /** Blocks until ctrl[index] === target: spin first, then sleep on the futex. */
-  function waitUntil(ctrl: Int32Array, index: number, target: number): void {
-    for (let v = Atomics.load(ctrl, index); v !== target; v = Atomics.load(ctrl, index)) {
-      if (!spin(() => Atomics.load(ctrl, index) !== v)) Atomics.wait(ctrl, index, v);
-    }
-  }
-
-  /** Claims a share's scan or step for `region`; false if someone already did. */
-  function claim(ctrl: Int32Array, word: number, region: number): boolean {
-    for (;;) {
-      const last = Atomics.load(ctrl, word);
-      if (((region - last) | 0) <= 0) return false; // region numbers wrap: compare the difference
-      if (Atomics.compareExchange(ctrl, word, last, region) === last) return true;
-    }
-  }
-
-  /** Lowers FIRST_BAD to `index` if it is smaller. */
-  function recordBad(ctrl: Int32Array, index: number): void {
-    for (;;) {
-      const first = Atomics.load(ctrl, FIRST_BAD);
-      if (first >= 0 && first <= index) return;
-      if (Atomics.compareExchange(ctrl, FIRST_BAD, first, index) === first) return;
-    }
-  }
-
-  /** Scans what this thread can claim, in its order; the last scan opens the barrier. */
-  function scanShares(kernel: Kernel, ctrl: Int32Array, order: readonly number[], shares: readonly ShareJobs[], region: number): void {
-    const count = shares.length;
-    for (let i = 0; i < count; i++) {
-      const t = order[i];
-      if (!claim(ctrl, SCAN_CLAIM + t, region)) continue;
-      const scan = shares[t].scan;
-      const bad = kernel.first_nonfinite_f32(scan[0], scan[1]);
-      if (bad >= 0) recordBad(ctrl, scan[2] + bad);
-      if (Atomics.add(ctrl, SCANNED, 1) + 1 === count) Atomics.notify(ctrl, SCANNED);
-    }
-  }
-
-  /** Steps what this thread can claim, in its order; the last step ends the region. */
-  function stepShares(kernel: Kernel, ctrl: Int32Array, order: readonly number[], shares: readonly ShareJobs[], region: number): void {
-    const count = shares.length;
-    for (let i = 0; i < count; i++) {
-      const t = order[i];
-      if (!claim(ctrl, STEP_CLAIM + t, region)) continue;
-      const steps = shares[t].steps;
-      for (let j = 0; j < steps.length; j++) kernel.step(steps[j][0], steps[j][1]);
-      if (Atomics.add(ctrl, STEPPED, 1) + 1 === count) Atomics.notify(ctrl, STEPPED);
-    }
-  }
-
-  /** After a bad scan: claims every step for the region, so no late worker can run one. */
-  function cancelSteps(ctrl: Int32Array, count: number, region: number): void {
-    for (let t = 0; t < count; t++) claim(ctrl, STEP_CLAIM + t, region);
-  }
-
-  /**
-   * Resets the counters and opens the next region to the workers that are awake (spinning
-   * ones see it at once). Returns the region number. Waking sleeping ones is the caller's
-   * choice (see `wake`): it costs the caller a system call.
-   */
-  function open(ctrl: Int32Array): number {
-    Atomics.store(ctrl, SCANNED, 0);
-    Atomics.store(ctrl, STEPPED, 0);
-    Atomics.store(ctrl, FIRST_BAD, -1);
-    return (Atomics.add(ctrl, REGION, 1) + 1) | 0;
-  }
-
-  /**
-   * Whether a worker sleeps on the futex. Read after `open`: a worker counts itself before
-   * it sleeps on the old region number, so one missed here finds the number changed and
-   * does not sleep (every access is sequentially consistent).
-   */
-  function sleeping(ctrl: Int32Array): boolean {
-    return Atomics.load(ctrl, SLEEPERS) > 0;
-  }
-
-  function wake(ctrl: Int32Array): void {
-    Atomics.notify(ctrl, REGION);
-  }
-
-  /** Tells the workers to exit, and wakes anyone waiting so that they see it. */
-  function stop(ctrl: Int32Array): void {
-    Atomics.store(ctrl, STOP, 1);
-    Atomics.add(ctrl, REGION, 1);
-    Atomics.notify(ctrl, REGION);
-    Atomics.notify(ctrl, SCANNED);
-    Atomics.notify(ctrl, STEPPED);
-  }
-
-  /** A worker's life after it instantiated the kernel: its part of every region. */
-  function workerMain(
-    kernel: Kernel,
-    ctrl: Int32Array,
-    self: number,
-    threads: number,
-    shares: readonly ShareJobs[],
-    check: boolean,
-    ready: () => void,
-  ): void {
-    const count = shares.length;
-    const order = claimOrder(self, threads, count);
-    let seen = Atomics.load(ctrl, REGION);
-    ready();
-    for (;;) {
-      if (!spin(() => Atomics.load(ctrl, REGION) !== seen)) {
-        Atomics.add(ctrl, SLEEPERS, 1);
-        Atomics.wait(ctrl, REGION, seen);
-        Atomics.sub(ctrl, SLEEPERS, 1);
-      }
-      if (Atomics.load(ctrl, STOP) !== 0) return;
-      const region = Atomics.load(ctrl, REGION);
-      if (region === seen) continue;
-      seen = region;
-      if (check) {
-        scanShares(kernel, ctrl, order, shares, region);
-        // The barrier; a worker that finds the region already over leaves it.
-        let scanned = Atomics.load(ctrl, SCANNED);
-        while (scanned !== count && Atomics.load(ctrl, REGION) === region) {
-          const v = scanned;
-          if (!spin(() => Atomics.load(ctrl, SCANNED) !== v || Atomics.load(ctrl, REGION) !== region)) {
-            Atomics.wait(ctrl, SCANNED, v);
-          }
-          scanned = Atomics.load(ctrl, SCANNED);
-        }
-        if (Atomics.load(ctrl, REGION) !== region || Atomics.load(ctrl, FIRST_BAD) >= 0) continue;
-      }
-      stepShares(kernel, ctrl, order, shares, region);
-    }
-  }
-
-  return {
+  // One object literal of methods, not named functions: esbuild's keepNames follows every
+  // named function with a call to the bundle's `__name` helper, which the workers' copy of
+  // this source does not have; a method's name is its key and needs none. Methods call
+  // each other through `p`.
+  const p = {
     SCANNED,
     STEPPED,
     STOP,
     FIRST_BAD,
-    claimOrder,
-    spin,
-    waitUntil,
-    scanShares,
-    stepShares,
-    cancelSteps,
-    open,
-    sleeping,
-    wake,
-    stop,
-    workerMain,
+
+    /**
+     * The order in which thread `self` of `threads` tries the shares: its own range first,
+     * then everyone else's from the last share down, so a thief starts where the owner of a
+     * range will come last, and the two meet in the middle.
+     */
+    claimOrder(self: number, threads: number, count: number): number[] {
+      const per = count / threads;
+      const order: number[] = [];
+      for (let s = self * per; s < (self + 1) * per; s++) order.push(s);
+      for (let s = count - 1; s >= 0; s--) if (s < self * per || s >= (self + 1) * per) order.push(s);
+      return order;
+    },
+
+    /** Polls `done` for at most spinMs; its last answer. */
+    spin(done: () => boolean): boolean {
+      // The clock is read every 64 polls: an atomic load costs about a nanosecond, a clock
+      // read tens of them.
+      let deadline = -1;
+      for (let i = 1; ; i++) {
+        if (done()) return true;
+        if ((i & 63) === 0) {
+          const now = performance.now();
+          if (deadline < 0) deadline = now + spinMs;
+          else if (now > deadline) return done();
+        }
+      }
+    },
+
+    /** Blocks until ctrl[index] === target: spin first, then sleep on the futex. */
+    waitUntil(ctrl: Int32Array, index: number, target: number): void {
+      for (let v = Atomics.load(ctrl, index); v !== target; v = Atomics.load(ctrl, index)) {
+        if (!p.spin(() => Atomics.load(ctrl, index) !== v)) Atomics.wait(ctrl, index, v);
+      }
+    },
+
+    /** Claims a share's scan or step for `region`; false if someone already did. */
+    claim(ctrl: Int32Array, word: number, region: number): boolean {
+      for (;;) {
+        const last = Atomics.load(ctrl, word);
+        if (((region - last) | 0) <= 0) return false; // region numbers wrap: compare the difference
+        if (Atomics.compareExchange(ctrl, word, last, region) === last) return true;
+      }
+    },
+
+    /** Lowers FIRST_BAD to `index` if it is smaller. */
+    recordBad(ctrl: Int32Array, index: number): void {
+      for (;;) {
+        const first = Atomics.load(ctrl, FIRST_BAD);
+        if (first >= 0 && first <= index) return;
+        if (Atomics.compareExchange(ctrl, FIRST_BAD, first, index) === first) return;
+      }
+    },
+
+    /** Scans what this thread can claim, in its order; the last scan opens the barrier. */
+    scanShares(kernel: Kernel, ctrl: Int32Array, order: readonly number[], shares: readonly ShareJobs[], region: number): void {
+      const count = shares.length;
+      for (let i = 0; i < count; i++) {
+        const t = order[i];
+        if (!p.claim(ctrl, SCAN_CLAIM + t, region)) continue;
+        const scan = shares[t].scan;
+        const bad = kernel.first_nonfinite_f32(scan[0], scan[1]);
+        if (bad >= 0) p.recordBad(ctrl, scan[2] + bad);
+        if (Atomics.add(ctrl, SCANNED, 1) + 1 === count) Atomics.notify(ctrl, SCANNED);
+      }
+    },
+
+    /** Steps what this thread can claim, in its order; the last step ends the region. */
+    stepShares(kernel: Kernel, ctrl: Int32Array, order: readonly number[], shares: readonly ShareJobs[], region: number): void {
+      const count = shares.length;
+      for (let i = 0; i < count; i++) {
+        const t = order[i];
+        if (!p.claim(ctrl, STEP_CLAIM + t, region)) continue;
+        const steps = shares[t].steps;
+        for (let j = 0; j < steps.length; j++) kernel.step(steps[j][0], steps[j][1]);
+        if (Atomics.add(ctrl, STEPPED, 1) + 1 === count) Atomics.notify(ctrl, STEPPED);
+      }
+    },
+
+    /** After a bad scan: claims every step for the region, so no late worker can run one. */
+    cancelSteps(ctrl: Int32Array, count: number, region: number): void {
+      for (let t = 0; t < count; t++) p.claim(ctrl, STEP_CLAIM + t, region);
+    },
+
+    /**
+     * Resets the counters and opens the next region to the workers that are awake (spinning
+     * ones see it at once). Returns the region number. Waking sleeping ones is the caller's
+     * choice (see `wake`): it costs the caller a system call.
+     */
+    open(ctrl: Int32Array): number {
+      Atomics.store(ctrl, SCANNED, 0);
+      Atomics.store(ctrl, STEPPED, 0);
+      Atomics.store(ctrl, FIRST_BAD, -1);
+      return (Atomics.add(ctrl, REGION, 1) + 1) | 0;
+    },
+
+    /**
+     * Whether a worker sleeps on the futex. Read after `open`: a worker counts itself before
+     * it sleeps on the old region number, so one missed here finds the number changed and
+     * does not sleep (every access is sequentially consistent).
+     */
+    sleeping(ctrl: Int32Array): boolean {
+      return Atomics.load(ctrl, SLEEPERS) > 0;
+    },
+
+    wake(ctrl: Int32Array): void {
+      Atomics.notify(ctrl, REGION);
+    },
+
+    /** Tells the workers to exit, and wakes anyone waiting so that they see it. */
+    stop(ctrl: Int32Array): void {
+      Atomics.store(ctrl, STOP, 1);
+      Atomics.add(ctrl, REGION, 1);
+      Atomics.notify(ctrl, REGION);
+      Atomics.notify(ctrl, SCANNED);
+      Atomics.notify(ctrl, STEPPED);
+    },
+
+    /** A worker's life after it instantiated the kernel: its part of every region. */
+    workerMain(
+      kernel: Kernel,
+      ctrl: Int32Array,
+      self: number,
+      threads: number,
+      shares: readonly ShareJobs[],
+      check: boolean,
+      ready: () => void,
+    ): void {
+      const count = shares.length;
+      const order = p.claimOrder(self, threads, count);
+      let seen = Atomics.load(ctrl, REGION);
+      ready();
+      for (;;) {
+        if (!p.spin(() => Atomics.load(ctrl, REGION) !== seen)) {
+          Atomics.add(ctrl, SLEEPERS, 1);
+          Atomics.wait(ctrl, REGION, seen);
+          Atomics.sub(ctrl, SLEEPERS, 1);
+        }
+        // REGION before STOP: stop() sets STOP before it bumps REGION, so a number read here
+        // with STOP still 0 is one that open() gave out. The other way round, a worker delayed
+        // between the two loads could take stop()'s bump for a region and claim its shares
+        // (their words hold the last real region, an older one): without `check`, it would
+        // step every share once more after dispose(), in a memory that may be the user's.
+        const region = Atomics.load(ctrl, REGION);
+        if (Atomics.load(ctrl, STOP) !== 0) return;
+        if (region === seen) continue;
+        seen = region;
+        if (check) {
+          p.scanShares(kernel, ctrl, order, shares, region);
+          // The barrier; a worker that finds the region already over leaves it.
+          let scanned = Atomics.load(ctrl, SCANNED);
+          while (scanned !== count && Atomics.load(ctrl, REGION) === region) {
+            const v = scanned;
+            if (!p.spin(() => Atomics.load(ctrl, SCANNED) !== v || Atomics.load(ctrl, REGION) !== region)) {
+              Atomics.wait(ctrl, SCANNED, v);
+            }
+            scanned = Atomics.load(ctrl, SCANNED);
+          }
+          if (Atomics.load(ctrl, REGION) !== region || Atomics.load(ctrl, FIRST_BAD) >= 0) continue;
+        }
+        p.stepShares(kernel, ctrl, order, shares, region);
+      }
+    },
   };
+  return p;
 }
 
-const program = threadProgram(SPIN_MS);
+const program = threadProgram(SPIN_MS, MAX_SHARES);
 
 /**
  * The worker's source, so that it runs from a Blob URL in browsers and from `eval` in
@@ -266,7 +267,7 @@ const program = threadProgram(SPIN_MS);
  */
 const workerSource = `
 "use strict";
-const program = (${threadProgram.toString()})(${SPIN_MS});
+const program = (${threadProgram.toString()})(${SPIN_MS}, ${MAX_SHARES});
 // Node, Deno and Bun run this through node:worker_threads, browsers as a Web Worker. The
 // source may be evaluated as a script or, when the parent was itself eval'd ESM (node
 // --input-type=module -e), as a module without require: a dynamic import works in both.
