@@ -25,10 +25,14 @@
 //   STOP            non-zero tells workers to exit
 //   FIRST_BAD       the smallest non-finite index found in this region, or −1
 //   SLEEPERS        workers asleep on REGION (or about to be): whether waking is a choice
+//   EXITED          workers that saw STOP and left: each one's last write
 //   SCAN_CLAIM + t  the last region whose scan of share t was claimed
 //   STEP_CLAIM + t  the last region whose step of share t was claimed (or cancelled)
 // A claim is a compare-exchange from an older region number to this one, so a worker that
 // wakes late, still holding an old region number, can never claim work of a newer region.
+
+/** How long dispose() waits at most for the workers to leave (ms). */
+const EXIT_WAIT_MS = 100;
 
 /** Most shares a step is cut into. */
 const MAX_SHARES = 64;
@@ -81,7 +85,7 @@ interface Kernel {
  * test/thread-pool.test.ts runs it through esbuild.
  */
 function threadProgram(spinMs: number, maxShares: number) {
-  const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SLEEPERS = 5, SCAN_CLAIM = 16, STEP_CLAIM = 16 + maxShares;
+  const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SLEEPERS = 5, EXITED = 6, SCAN_CLAIM = 16, STEP_CLAIM = 16 + maxShares;
 
   // One object literal of methods, not named functions: esbuild's keepNames follows every
   // named function with a call to the bundle's `__name` helper, which the workers' copy of
@@ -92,6 +96,7 @@ function threadProgram(spinMs: number, maxShares: number) {
     STEPPED,
     STOP,
     FIRST_BAD,
+    EXITED,
 
     /**
      * The order in which thread `self` of `threads` tries the shares: its own range first,
@@ -236,7 +241,13 @@ function threadProgram(spinMs: number, maxShares: number) {
         // (their words hold the last real region, an older one): without `check`, it would
         // step every share once more after dispose(), in a memory that may be the user's.
         const region = Atomics.load(ctrl, REGION);
-        if (Atomics.load(ctrl, STOP) !== 0) return;
+        if (Atomics.load(ctrl, STOP) !== 0) {
+          // The last write: stop() waits for it, so that no worker touches the control
+          // block once dispose() has returned (it may be the user's memory, soon reused).
+          Atomics.add(ctrl, EXITED, 1);
+          Atomics.notify(ctrl, EXITED);
+          return;
+        }
         if (region === seen) continue;
         seen = region;
         if (check) {
@@ -373,8 +384,18 @@ export async function startThreadPool(
   const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
   const { SCANNED, STEPPED, STOP, FIRST_BAD, spin, waitUntil, scanShares, stepShares, cancelSteps, open, sleeping, wake } = program;
   const order = program.claimOrder(0, threads, count);
+  const blocking = canBlock();
   const stop = () => {
     program.stop(ctrl); // a caller waiting asynchronously wakes, sees STOP, and gives up
+    // Wait until every worker has left its loop (they are awake within tens of µs), so
+    // none writes the control block after dispose() returns. Bounded: a thread that may
+    // block waits up to EXIT_WAIT_MS, a browser window's main thread polls for SPIN_MS.
+    const deadline = performance.now() + (blocking ? EXIT_WAIT_MS : SPIN_MS);
+    for (let v = Atomics.load(ctrl, program.EXITED); v < running.length; v = Atomics.load(ctrl, program.EXITED)) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      if (blocking) Atomics.wait(ctrl, program.EXITED, v, left);
+    }
     for (const w of running) w.terminate();
   };
   if (failed) {
@@ -397,7 +418,7 @@ export async function startThreadPool(
     return bad;
   };
 
-  if (canBlock()) {
+  if (blocking) {
     return {
       threads,
       run() {
@@ -463,20 +484,26 @@ export async function startThreadPool(
  */
 export class WakeChoice {
   static readonly EXPLORE = 16;
+  /** A sample counts at most this many times the average it joins (a GC pause, say). */
+  static readonly OUTLIER = 4;
   #ms: [alone: number, woken: number] = [-1, -1];
+  #samples: [alone: number, woken: number] = [0, 0];
   #count = 0;
 
-  /** True: wake them. Each way is tried first once. */
+  /** True: wake them. Each way is tried first, twice (see `record`). */
   choose(): boolean {
-    const [alone, woken] = this.#ms;
-    if (woken < 0) return true;
-    if (alone < 0) return false;
-    const faster = woken <= alone;
+    const [alone, woken] = this.#samples;
+    if (woken < 2) return true;
+    if (alone < 2) return false;
+    const faster = this.#ms[1] <= this.#ms[0];
     return ++this.#count % WakeChoice.EXPLORE === 0 ? !faster : faster;
   }
 
   record(woke: boolean, ms: number): void {
     const i = woke ? 1 : 0;
-    this.#ms[i] = this.#ms[i] < 0 ? ms : 0.75 * this.#ms[i] + 0.25 * ms;
+    const n = ++this.#samples[i];
+    // The first sample of each way is replaced by the second: it pays for a cold JIT.
+    if (n <= 2) this.#ms[i] = ms;
+    else this.#ms[i] = 0.75 * this.#ms[i] + 0.25 * Math.min(ms, WakeChoice.OUTLIER * this.#ms[i]);
   }
 }

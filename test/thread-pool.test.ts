@@ -171,12 +171,16 @@ describe("thread pool", () => {
         if (random() < 0.3) pause(random());
         opt.step();
       }
-      const bytes = new Uint8Array(memory.buffer).slice();
+      const before = new Uint8Array(memory.buffer).slice();
       opt.dispose();
+      const disposed = new Uint8Array(memory.buffer).slice();
       pause(2);
       const after = new Uint8Array(memory.buffer);
-      // The control block's SLEEPERS word may still change while the workers exit; everything after it may not.
-      expect(after.subarray(CONTROL_WORDS * 4).every((b, i) => b === bytes[CONTROL_WORDS * 4 + i])).toBe(true);
+      // Past the control block nothing changed in dispose(), and nothing at all changes once
+      // it returned: it waits for every worker's last write.
+      const arrays = 4 * CONTROL_WORDS;
+      expect(disposed.subarray(arrays).every((b, i) => b === before[arrays + i])).toBe(true);
+      expect(after.every((b, i) => b === disposed[i])).toBe(true);
     }
   });
 });

@@ -2,28 +2,45 @@
 import { describe, expect, it } from "vitest";
 import { WakeChoice } from "../src/thread-pool.ts";
 
+/** A choice that has tried each way twice: woken at `woken` ms, alone at `alone` ms. */
+function tried(woken: number, alone: number): WakeChoice {
+  const choice = new WakeChoice();
+  for (const [expected, ms] of [[true, 50], [true, woken], [false, 50], [false, alone]] as const) {
+    expect(choice.choose()).toBe(expected);
+    choice.record(expected, ms);
+  }
+  return choice;
+}
+
 describe("WakeChoice", () => {
-  it("tries waking, then running alone, then keeps the faster and explores the other every 16th step", () => {
-    const choice = new WakeChoice();
-    expect(choice.choose()).toBe(true);
-    choice.record(true, 1.0); // woken: 1 ms
-    expect(choice.choose()).toBe(false);
-    choice.record(false, 0.25); // alone: 0.25 ms, faster
+  it("tries each way twice, keeps the second sample (the first pays for a cold JIT), then takes the faster", () => {
+    const choice = tried(1.0, 0.25); // the first samples (50 ms each) are forgotten
     const picks = Array.from({ length: 32 }, () => choice.choose());
+    // Alone is faster; every 16th choice explores waking.
     expect(picks.filter((woke) => woke)).toHaveLength(2);
     expect(picks[15]).toBe(true);
     expect(picks[31]).toBe(true);
   });
 
   it("follows a change: the average moves a quarter of the way per measurement", () => {
-    const choice = new WakeChoice();
-    choice.record(true, 1.0);
-    choice.record(false, 0.5);
+    const choice = tried(1.0, 0.5);
     expect(choice.choose()).toBe(false);
     // Waking becomes cheap (the machine got quiet): 0.75·1 + 0.25·0.2 = 0.8, then 0.65, 0.5375, 0.453…
     for (const expected of [false, false, false, true]) {
       choice.record(true, 0.2);
       expect(choice.choose()).toBe(expected);
     }
+  });
+
+  it("counts an outlier at most 4 times the average it joins", () => {
+    const choice = tried(0.3, 0.5);
+    expect(choice.choose()).toBe(true);
+    // A 100 ms pause in a woken step counts as 1.2 ms: 0.75·0.3 + 0.25·1.2 = 0.525 > 0.5.
+    choice.record(true, 100);
+    expect(choice.choose()).toBe(false);
+    // Two ordinary woken steps bring it back below: 0.461, then 0.421.
+    choice.record(true, 0.27);
+    choice.record(true, 0.3);
+    expect(choice.choose()).toBe(true);
   });
 });
