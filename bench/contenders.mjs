@@ -8,7 +8,7 @@ import { tfjsContender } from "./peers.mjs";
 import { computeProbeContender } from "./compute-probe.mjs";
 import { inTrainingLoop } from "./evict.mjs";
 import {
-  BASELINE, IGNORE, IGNORE_2, ONE_THREAD, PLAIN_VARIANT_PREFIX, SCALAR, SIMD, SIMD_2, TRAFFIC_PROBE, TRAFFIC_PROBE_2,
+  BASELINE, IGNORE, IGNORE_2, ONE_THREAD, PLAIN_VARIANT_PREFIX, SCALAR, SIMD, SIMD_2, SIMD_2_HOT, TRAFFIC_PROBE, TRAFFIC_PROBE_2,
   TWO_THREADS_FORCED, VARIANT_PREFIX,
 } from "./names.mjs";
 
@@ -117,6 +117,7 @@ export async function trainingContenders(n) {
   const evicted = [
     await wasmContender(SIMD, n, {}),
     await wasmContender(SIMD_2, n, { threads: 2 }),
+    await wasmContender(SIMD_2_HOT, n, { threads: 2, threadSpinMs: 20 }),
     ...(await trafficProbes(n)),
     await tfjsContender("wasm", n),
     plainJsContender(n),

@@ -8,6 +8,8 @@ export const TRAINING = "training loop";
 // Contenders.
 export const SIMD = "wasm SIMD (default)";
 export const SIMD_2 = "wasm SIMD, 2 threads";
+/** Training loop only: workers that poll through the forward and backward pass. */
+export const SIMD_2_HOT = "wasm SIMD, 2 threads, threadSpinMs 20";
 export const IGNORE = "wasm SIMD, nonFinite ignore";
 export const IGNORE_2 = "wasm SIMD, nonFinite ignore, 2 threads";
 export const SCALAR = "wasm scalar";

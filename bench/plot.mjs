@@ -3,7 +3,7 @@
 // steps). One line per implementation, the ceilings of 1 and 2 threads dashed. Plain SVG.
 import { groupCeilings } from "./shares.mjs";
 import {
-  BASELINE, IGNORE, IGNORE_2, SCALAR, SIMD, SIMD_2, TFJS_WASM, TRAINING, WARM,
+  BASELINE, IGNORE, IGNORE_2, SCALAR, SIMD, SIMD_2, SIMD_2_HOT, TFJS_WASM, TRAINING, WARM,
 } from "./names.mjs";
 
 const CEILING_1 = "ceiling, 1 thread";
@@ -14,6 +14,7 @@ const colours = {
   [SIMD]: "#1b6ac9",
   [IGNORE]: "#74c0fc",
   [SIMD_2]: "#2b8a3e",
+  [SIMD_2_HOT]: "#087f5b",
   [IGNORE_2]: "#8ce99a",
   [SCALAR]: "#862e9c",
   [TFJS_WASM]: "#f08c00",

@@ -3,7 +3,7 @@
 import { median } from "./stats.mjs";
 import { groupCeilings, roundRatios } from "./shares.mjs";
 import {
-  COMPUTE_PROBE, IGNORE, IGNORE_2, ONE_THREAD, PLAIN_VARIANT_PREFIX, SCALAR, SIMD, SIMD_2, TFJS_WASM, TRAINING,
+  COMPUTE_PROBE, IGNORE, IGNORE_2, ONE_THREAD, PLAIN_VARIANT_PREFIX, SCALAR, SIMD, SIMD_2, SIMD_2_HOT, TFJS_WASM, TRAINING,
   TWO_THREADS_FORCED, VARIANT_PREFIX, WARM,
 } from "./names.mjs";
 import { fmt } from "./report.mjs";
@@ -135,7 +135,7 @@ function ceilingLines(rows) {
 /** In the training loop: each kernel row's share of the ceiling and its cost against warm. */
 function trainingLines(rows) {
   const lines = [];
-  for (const r of rows.filter((x) => x.section === TRAINING && (x.name === SIMD || x.name === SIMD_2))) {
+  for (const r of rows.filter((x) => x.section === TRAINING && (x.name === SIMD || x.name === SIMD_2 || x.name === SIMD_2_HOT))) {
     const warm = rows.find((x) => x.section === WARM && x.n === r.n && x.name === r.name);
     const share = r.ceilingShare === undefined ? "" : `${shareWithRange(r)} of the ceiling, `;
     const slower = warm ? `, ${fmt.ratio(r.msPerStep / warm.msPerStep)} its warm ms/step` : "";

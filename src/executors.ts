@@ -12,7 +12,7 @@ import type { GroupPlan } from "./groups.ts";
 import { writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
 import { referenceFirstNonFinite, referenceStep, type StepArrays } from "./reference.ts";
-import { startThreadPool, type ShareJobs } from "./thread-pool.ts";
+import { startThreadPool, type PoolSettings, type ShareJobs } from "./thread-pool.ts";
 
 /** One share of a group: where its StepArgs block is, its arrays and its length. */
 export interface Slice {
@@ -120,8 +120,7 @@ export async function poolExecutor(
   layout: Layout,
   slices: readonly Slice[][],
   plans: readonly GroupPlan[],
-  threads: number,
-  check: boolean,
+  settings: PoolSettings,
 ): Promise<StepExecutor> {
   const count = slices[0].length;
   const shares = Array.from({ length: count }, (_, s): ShareJobs => {
@@ -131,7 +130,7 @@ export async function poolExecutor(
       steps: plans.map((plan, g) => [plan.flags, slices[g][s].args] as const),
     };
   });
-  const pool = await startThreadPool(module, memory, layout.control, shares, threads, check);
+  const pool = await startThreadPool(module, memory, layout.control, shares, settings);
   return {
     run(heap, scalars) {
       writeArgs(heap, scalars);

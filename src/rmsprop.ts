@@ -494,7 +494,7 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
   const executor =
     threads > 1
-      ? await poolExecutor(module, memory, layout, slices, plans, threads, check)
+      ? await poolExecutor(module, memory, layout, slices, plans, { threads, check, spinMs: resolved.threadSpinMs })
       : kernelExecutor(bindKernel(module, memory), layout.grads, layout.n, check);
   return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, slices, external });
 }

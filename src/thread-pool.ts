@@ -13,9 +13,9 @@
 // thread, even when the workers slept through a long forward pass, and faster as soon as
 // they wake. Which thread runs a share does not change its bits: the shares are fixed.
 //
-// Waiting threads spin for a bounded time (SPIN_MS) before they sleep on a futex
+// Waiting threads spin for a bounded time (options.threadSpinMs) before they sleep on a futex
 // (Atomics.wait): back-to-back steps find the workers awake, and an idle optimizer's
-// workers are asleep within SPIN_MS, costing no CPU (OpenMP's blocktime, XNNPACK's
+// workers are asleep within that time, costing no CPU (OpenMP's blocktime, XNNPACK's
 // pthreadpool). No message crosses threads per step.
 //
 // Control block words (Int32, at layout.control, CONTROL_WORDS long):
@@ -52,10 +52,9 @@ export function shareCount(threads: number): number {
 }
 
 /**
- * How long a waiting thread polls before it sleeps (ms). Longer than the gap between two
- * back-to-back steps (a few µs of the caller's own code), far shorter than anything a
- * user would call idle. A browser window's main thread, which may not sleep, polls this
- * long before it yields to the event loop.
+ * The longest a browser window's main thread, which may not sleep, polls (ms) before it
+ * yields to the event loop, whatever options.threadSpinMs says: a longer poll would be a
+ * frozen page.
  */
 export const SPIN_MS = 0.2;
 
@@ -270,21 +269,20 @@ function threadProgram(spinMs: number, maxShares: number) {
   return p;
 }
 
-const program = threadProgram(SPIN_MS, MAX_SHARES);
-
 /**
  * The worker's source, so that it runs from a Blob URL in browsers and from `eval` in
  * Node, Deno and Bun: no file for the package to ship or a server to serve.
  */
 const workerSource = `
 "use strict";
-const program = (${threadProgram.toString()})(${SPIN_MS}, ${MAX_SHARES});
+const threadProgram = ${threadProgram.toString()};
 // Node, Deno and Bun run this through node:worker_threads, browsers as a Web Worker. The
 // source may be evaluated as a script or, when the parent was itself eval'd ESM (node
 // --input-type=module -e), as a module without require: a dynamic import works in both.
 const node = typeof process === "object" && typeof process.versions?.node === "string";
 (node ? import("node:worker_threads").then((m) => m.parentPort) : Promise.resolve(self)).then((port) => {
-  const start = ({ module, memory, control, self: index, threads, shares, check }) => {
+  const start = ({ module, memory, control, self: index, threads, shares, check, spinMs }) => {
+    const program = threadProgram(spinMs, ${MAX_SHARES});
     const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports;
     const ctrl = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
     program.workerMain(kernel, ctrl, index, threads, shares, check, () => port.postMessage("ready"));
@@ -361,30 +359,40 @@ export interface ThreadPool {
   dispose(): void;
 }
 
+/** How a pool runs: its thread count, whether a region scans first, how long threads poll. */
+export interface PoolSettings {
+  threads: number;
+  /** Scan grads before each step (any nonFinite policy but "ignore"). */
+  check: boolean;
+  /** options.threadSpinMs. */
+  spinMs: number;
+}
+
 /**
  * Starts `threads − 1` workers, thread 0 being the caller, for `shareCount(threads)` shares.
- * The StepArgs blocks the shares point at must be written before each `run`. With
- * `check`, each region scans grads before it steps.
+ * The StepArgs blocks the shares point at must be written before each `run`.
  */
 export async function startThreadPool(
   module: WebAssembly.Module,
   memory: WebAssembly.Memory,
   control: number,
   shares: ShareJobs[],
-  threads: number,
-  check: boolean,
+  { threads, check, spinMs }: PoolSettings,
 ): Promise<ThreadPool> {
   const ctrl = new Int32Array(memory.buffer, control, CONTROL_WORDS);
   const count = shares.length;
+  const blocking = canBlock();
+  const program = threadProgram(blocking ? spinMs : Math.min(spinMs, SPIN_MS), MAX_SHARES);
   const own = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernel;
   const started = await Promise.allSettled(
-    Array.from({ length: threads - 1 }, (_, k) => startWorker({ module, memory, control, self: k + 1, threads, shares, check })),
+    Array.from({ length: threads - 1 }, (_, k) =>
+      startWorker({ module, memory, control, self: k + 1, threads, shares, check, spinMs }),
+    ),
   );
   const running = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
   const { SCANNED, STEPPED, STOP, FIRST_BAD, spin, waitUntil, scanShares, stepShares, cancelSteps, open, sleeping, wake } = program;
   const order = program.claimOrder(0, threads, count);
-  const blocking = canBlock();
   const stop = () => {
     program.stop(ctrl); // a caller waiting asynchronously wakes, sees STOP, and gives up
     // Wait until every worker has left its loop (they are awake within tens of µs), so

@@ -157,6 +157,25 @@ describe("thread pool", () => {
     }
   });
 
+  it("threadSpinMs decides whether workers are still awake when the next step comes", async () => {
+    // SLEEPERS (control word 5) counts the workers asleep on the futex.
+    const sleepers = async (threadSpinMs: number | undefined) => {
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+      const opt = await createRmsprop(1000, { threads: 3, minParamsPerThread: 1, memory, threadSpinMs });
+      opt.grads.fill(0.5);
+      const seen: number[] = [];
+      for (let t = 0; t < 5; t++) {
+        opt.step();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        seen.push(Atomics.load(new Int32Array(memory.buffer, 0, CONTROL_WORDS), 5));
+      }
+      opt.dispose();
+      return seen;
+    };
+    expect(await sleepers(undefined)).toEqual([2, 2, 2, 2, 2]); // 0.2 ms: both asleep 20 ms later
+    expect(await sleepers(500)).toEqual([0, 0, 0, 0, 0]); // still spinning
+  });
+
   it("after dispose() no worker writes an external memory", async () => {
     // With nonFinite "ignore" a worker that mistook dispose()'s wake for a region would step
     // every share once more; with momentum, params keep moving on the same grads.

@@ -20,7 +20,8 @@ export interface TfjsGroupSpec extends UpdateOptions {
  * the adapter decides where the arrays live) and `threads` (one thread steps the
  * variables); its `groups` become `variableGroups`, which pick variables by name.
  */
-export interface TfjsRmspropOptions extends Omit<RmspropOptions, "groups" | "memory" | "offset" | "threads" | "minParamsPerThread"> {
+export interface TfjsRmspropOptions
+  extends Omit<RmspropOptions, "groups" | "memory" | "offset" | "threads" | "minParamsPerThread" | "threadSpinMs"> {
   /** Groups of variables with options of their own, in order of precedence. Default: none. */
   variableGroups?: readonly TfjsGroupSpec[];
 }
@@ -37,6 +38,7 @@ const refused: Record<string, string> = {
   offset: "the adapter decides where the arrays live",
   threads: "rmsprop-wasm/tfjs steps on one thread; the step is a small part of a tfjs training step",
   minParamsPerThread: "rmsprop-wasm/tfjs steps on one thread",
+  threadSpinMs: "rmsprop-wasm/tfjs steps on one thread",
 };
 
 /** Validates `options` (every rule of createRmsprop, plus the group specs) and splits them. */
