@@ -14,7 +14,7 @@ const colours = {
   [SIMD]: "#1b6ac9",
   [IGNORE]: "#74c0fc",
   [SIMD_2]: "#2b8a3e",
-  [SIMD_2_HOT]: "#087f5b",
+  [SIMD_2_HOT]: "#fab005",
   [IGNORE_2]: "#8ce99a",
   [SCALAR]: "#862e9c",
   [TFJS_WASM]: "#f08c00",
