@@ -4,7 +4,7 @@
 import { chooseBackend, kernelBuild, kernelModule, type WasmBackend } from "./backend.ts";
 import { isSharedBuffer } from "./features.ts";
 import { bindKernel, type KernelExports } from "./kernel-abi.ts";
-import { checkKeys } from "./options.ts";
+import { checkBoolean, checkKeys, oneOf } from "./options.ts";
 
 /** Options of {@link instantiateKernel}. */
 export interface KernelOptions {
@@ -47,20 +47,15 @@ export async function instantiateKernel(memory: WebAssembly.Memory, options?: Ke
   if (requested === "js") {
     throw new RangeError('options.backend "js" has no wasm kernel to instantiate; use "auto", "simd" or "scalar"');
   }
-  if (typeof requested !== "string" || !(backends as readonly string[]).includes(requested)) {
-    throw new TypeError(`options.backend must be one of "auto", "simd", "scalar"; got ${JSON.stringify(requested) ?? String(requested)}`);
-  }
+  const backend = oneOf("options.backend", requested, backends);
   const shared = isSharedBuffer(memory.buffer);
-  if (given.shared !== undefined) {
-    if (typeof given.shared !== "boolean") throw new TypeError(`options.shared must be true or false; got ${typeof given.shared}`);
-    if (given.shared !== shared) {
-      throw new RangeError(
-        `options.shared is ${given.shared} but the memory is ${shared ? "shared" : "not shared"}; ` +
-          "the kernel and your module import the same memory, so create it with shared: " + given.shared,
-      );
-    }
+  if (given.shared !== undefined && checkBoolean("options.shared", given.shared) !== shared) {
+    throw new RangeError(
+      `options.shared is ${given.shared} but the memory is ${shared ? "shared" : "not shared"}; ` +
+        "the kernel and your module import the same memory, so create it with shared: " + given.shared,
+    );
   }
   // chooseBackend maps "auto", "simd" and "scalar" to "simd" or "scalar", never to "js".
-  const backend = chooseBackend(requested as (typeof backends)[number]) as WasmBackend;
-  return bindKernel(await kernelModule(kernelBuild(backend, shared)), memory);
+  const build = kernelBuild(chooseBackend(backend) as WasmBackend, shared);
+  return bindKernel(await kernelModule(build), memory);
 }

@@ -216,14 +216,14 @@ export function checkInteger(name: string, value: unknown, min: number, max: num
   return x;
 }
 
-function boolean(name: string, value: unknown): boolean {
+export function checkBoolean(name: string, value: unknown): boolean {
   if (typeof value !== "boolean") {
     throw new TypeError(`${name} must be true or false; got ${describe(value)} (${typeof value})`);
   }
   return value;
 }
 
-function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+export function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
     const list = allowed.map((a) => JSON.stringify(a)).join(", ");
     throw new TypeError(`${name} must be one of ${list}; got ${describe(value)}`);
@@ -255,17 +255,17 @@ const updateRules: UpdateRules = {
   lr: (name, v) => checkRange(name, v, 0),
   beta: (name, v) => checkRange(name, v, 0, 1, true),
   eps: (name, v) => checkRange(name, v, 0),
-  epsInSqrt: boolean,
+  epsInSqrt: checkBoolean,
   momentum: (name, v) => checkRange(name, v, 0),
-  lrInMomentum: boolean,
-  nesterov: boolean,
-  centered: boolean,
-  clampVariance: boolean,
+  lrInMomentum: checkBoolean,
+  nesterov: checkBoolean,
+  centered: checkBoolean,
+  clampVariance: checkBoolean,
   centeredEps: (name, v) => oneOf(name, v, ["add", "subtract"] as const),
   weightDecay: (name, v) => checkRange(name, v, 0),
-  decoupledWeightDecay: boolean,
-  maximize: boolean,
-  biasCorrection: boolean,
+  decoupledWeightDecay: checkBoolean,
+  maximize: checkBoolean,
+  biasCorrection: checkBoolean,
   initialScale: (name, v) => checkRange(name, v, 0),
 };
 const updateKeys = Object.keys(updateRules) as (keyof UpdateOptions)[];

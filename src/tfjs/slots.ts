@@ -2,7 +2,7 @@
 // state arrays, laid out in one block of memory. In tfjs-backend-wasm's heap the block holds
 // only the state (θ and g are the tensors' own data); in a memory of the adapter's own it
 // also holds a copy of θ and g.
-import { STEP_ARGS_BYTES } from "../kernel-abi.ts";
+import { STEP_ARGS_BYTES, type ArrayOffsets } from "../kernel-abi.ts";
 
 /** v128 loads are fastest on 16-byte boundaries. */
 export const SLOT_ALIGN = 16;
@@ -10,13 +10,8 @@ export const SLOT_ALIGN = 16;
 const alignUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
 /** Byte offsets of one variable's StepArgs block and arrays (0: not in the block). */
-export interface SlotOffsets {
+export interface SlotOffsets extends ArrayOffsets {
   args: number;
-  params: number;
-  grads: number;
-  sqAvg: number;
-  momentumBuffer: number;
-  gradAvg: number;
 }
 
 /** What one variable needs: its element count and which optional state it keeps. */
