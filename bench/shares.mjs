@@ -7,7 +7,7 @@ import { median } from "./stats.mjs";
 import { BASELINE, TFJS_WASM } from "./names.mjs";
 
 /** Median and range of a per-round series. */
-function summary(series) {
+export function summary(series) {
   return { median: median(series), range: [Math.min(...series), Math.max(...series)] };
 }
 

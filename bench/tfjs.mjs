@@ -10,11 +10,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { Bench } from "tinybench";
 import { createRmsprop, presets } from "rmsprop-wasm";
 import { tfjsRmsprop } from "rmsprop-wasm/tfjs";
 import { seededArray } from "./data.mjs";
-import { median, relativeMad } from "./stats.mjs";
+import { measure as measureRows } from "./measure.mjs";
+import { roundRatios, summary } from "./shares.mjs";
 
 tf.env().set("PROD", true); // no debug checks, as in a production app
 // One thread for tfjs-backend-wasm, like our kernel (and its spinning pool would slow the
@@ -86,42 +86,18 @@ async function contenders(backend) {
 /** Interleaved rounds over one backend's contenders; ratios against tf.train.rmsprop of the same group. */
 async function measure(backend, { rounds, timePerTaskMs }) {
   const { n, list, dispose } = await contenders(backend);
-  const samples = new Map(list.map((c) => [c.name, []]));
-  const roundMs = new Map(list.map((c) => [c.name, []]));
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 ? [...list].reverse() : list; // no contender always first
-    const bench = new Bench({ retainSamples: true, time: timePerTaskMs, iterations: 3, warmupTime: 0, warmupIterations: 1 });
-    for (const c of order) bench.add(c.name, c.step);
-    await bench.run();
-    for (const task of bench.tasks) {
-      samples.set(task.name, samples.get(task.name).concat(task.result.latency.samples));
-      roundMs.get(task.name).push(task.result.latency.p50);
-    }
-  }
-  for (const c of list) c.dispose();
-  dispose();
-  return list.map((c) => {
-    const ms = median(samples.get(c.name));
-    const base = roundMs.get(`${c.group}: ${TFJS_BASELINE}`);
-    const ratios = roundMs.get(c.name).map((t, r) => base[r] / t);
-    return {
-      section: `tfjs-backend-${backend}`,
-      name: c.name,
-      n,
-      medianMs: ms,
-      spread: relativeMad(samples.get(c.name)),
-      samples: samples.get(c.name).length,
-      roundMs: roundMs.get(c.name),
-      paramsPerSec: n / (ms / 1000),
-      gbPerSec: (n * c.bytesPerParam) / (ms / 1000) / 1e9,
-      bytesPerParam: c.bytesPerParam,
-      threads: 1,
-      baseline: `${c.group}: ${TFJS_BASELINE}`,
+  const settings = { rounds, time: timePerTaskMs, iterations: 3, warmupTime: 0, warmupIterations: 1 };
+  try {
+    const rows = await measureRows(`tfjs-backend-${backend}`, n, list.map((c) => ({ ...c, threads: 1 })), settings);
+    return rows.map((row, i) => {
+      const baseline = `${list[i].group}: ${TFJS_BASELINE}`;
+      const { median: m, range } = summary(roundRatios(row, rows.find((r) => r.name === baseline)));
       // Named as in bench/run.mjs's rows; here the baseline is tf.train.rmsprop, not plain JS.
-      vsPlainJs: median(ratios),
-      vsPlainJsRange: [Math.min(...ratios), Math.max(...ratios)],
-    };
-  });
+      return { ...row, baseline, vsPlainJs: m, vsPlainJsRange: range };
+    });
+  } finally {
+    dispose();
+  }
 }
 
 const ratio = (x) => `${x.toFixed(2)}×`;
