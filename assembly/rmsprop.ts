@@ -12,6 +12,7 @@
 //   sqAvg           n × f32   S   read, written
 //   momentumBuffer  n × f32   M   read, written (momentum kinds only; else ignored)
 //   gradAvg         n × f32   G   read, written (centered only; else ignored)
+//   ema             n × f32   Θ̄   read, written (EMA only; else ignored)
 //
 // Every offset must be a multiple of 4; a multiple of 16 keeps the vector loads aligned
 // (faster, not required). Arrays must not overlap. The kernel allocates nothing, has no
@@ -20,7 +21,9 @@
 // Operation order per element, every operation rounded to f32 (src/reference.ts repeats
 // it line for line with Math.fround; the tests demand bit-identical results):
 //
-//   g  = grad · gSign                        gSign = −1 maximizes, +1 otherwise
+//   g  = grad · gSign                        gSign = ±gradScale (− maximizes), or ±1
+//   g  = g · clipScale                       (CLIP: norm clipping factor, 1 for none)
+//   g  = −c if g < −c ; c if c < g           (CLIP: c = clipValue, +∞ for none; NaN stays)
 //   g  = g + wd·θ                            (weight decay L2)
 //   θ  = θ − lrWd·θ                          (weight decay decoupled, lrWd = η·λ)
 //   S  = β·S + (1−β)·(g·g)
@@ -34,13 +37,14 @@
 //   θ  = θ − η·u                             (no momentum)
 //   M  = μ·M + uScale·u ; θ = θ − θScale·M   (heavy ball)
 //   M  = μ·M + uScale·u ; θ = θ − θScale·(μ·M + uScale·u)   (Nesterov)
+//   Θ̄  = emaDecay·Θ̄ + (1−emaDecay)·θ        (EMA, with the new θ; EMA_INIT first sets Θ̄ = θ_old)
 //
 // uScale, θScale = (1, η) puts the learning rate outside the buffer (PyTorch) and (η, 1)
 // inside it (TF1, Keras, tfjs, optax). No fused multiply-add exists in this instruction set,
 // so every product is rounded before it is added, as in the reference.
 
 import {
-  CENTERED, EPS_IN_SQRT, MOM_HEAVY, MOM_NESTEROV, StepArgs, TRAFFIC_PROBE, WD_DECOUPLED, WD_L2,
+  CENTERED, CLIP, EMA, EMA_INIT, EPS_IN_SQRT, FLAGS_IN_ARGS, MOM_HEAVY, MOM_NESTEROV, StepArgs, TRAFFIC_PROBE, WD_DECOUPLED, WD_L2,
 } from "./abi";
 
 // Option switches, fixed at compile time. `step` dispatches once per call to a generic
@@ -87,9 +91,14 @@ type MomNesterov = u32;
   if (isVector<T>()) return f32x4.pmax(a, floor);
   else return select<f32>(floor as f32, a as f32, (a as f32) < (floor as f32)) as T;
 }
+@inline function clampAbove<T>(a: T, ceiling: T): T {
+  // ceiling < a ? ceiling : a, the "pseudo-min"; a NaN a stays NaN.
+  if (isVector<T>()) return f32x4.pmin(a, ceiling);
+  else return select<f32>(ceiling as f32, a as f32, (ceiling as f32) < (a as f32)) as T;
+}
 
 /** Updates byte range [from, to) of every array with lanes of type T. */
-@inline function updateRange<T, EpsInSqrt, Centered, Wd, Mom>(a: StepArgs, from: usize, to: usize): void {
+@inline function updateRange<T, EpsInSqrt, Centered, Wd, Mom, Clip, Ema>(a: StepArgs, from: usize, to: usize): void {
   const params = <usize>a.params, grads = <usize>a.grads, sqAvg = <usize>a.sqAvg;
   const momentumBuffer = <usize>a.momentumBuffer, gradAvg = <usize>a.gradAvg;
   // Splat every scalar once, outside the loop.
@@ -105,9 +114,26 @@ type MomNesterov = u32;
   const muT = splat<T>(a.mu);
   const uScaleT = splat<T>(a.uScale);
   const thetaScaleT = splat<T>(a.thetaScale);
+  // The v2 fields exist only in blocks whose flags ask for them: read them only then.
+  let clipScaleT = splat<T>(1), clipT = splat<T>(Infinity), negClipT = splat<T>(-Infinity);
+  if (sizeof<Clip>() == sizeof<Yes>()) {
+    clipScaleT = splat<T>(a.clipScale);
+    clipT = splat<T>(a.clipValue);
+    negClipT = splat<T>(-a.clipValue);
+  }
+  let ema: usize = 0, emaDecayT = splat<T>(0), oneMinusEmaDecayT = splat<T>(1);
+  if (sizeof<Ema>() == sizeof<Yes>()) {
+    ema = <usize>a.ema;
+    emaDecayT = splat<T>(a.emaDecay);
+    oneMinusEmaDecayT = splat<T>(a.oneMinusEmaDecay);
+  }
   for (let o = from; o < to; o += sizeof<T>()) {
     let theta = load<T>(params + o);
     let g = mul<T>(load<T>(grads + o), gSignT);
+    if (sizeof<Clip>() == sizeof<Yes>()) {
+      g = mul<T>(g, clipScaleT);
+      g = clampAbove<T>(clampBelow<T>(g, negClipT), clipT);
+    }
     if (sizeof<Wd>() == sizeof<WdL2>()) g = add<T>(g, mul<T>(wdT, theta));
     if (sizeof<Wd>() == sizeof<WdDecoupled>()) theta = sub<T>(theta, mul<T>(lrWdT, theta));
     const s = add<T>(mul<T>(betaT, load<T>(sqAvg + o)), mul<T>(oneMinusBetaT, mul<T>(g, g)));
@@ -136,26 +162,39 @@ type MomNesterov = u32;
       }
     }
     store<T>(params + o, theta);
+    if (sizeof<Ema>() == sizeof<Yes>()) {
+      store<T>(ema + o, add<T>(mul<T>(emaDecayT, load<T>(ema + o)), mul<T>(oneMinusEmaDecayT, theta)));
+    }
   }
 }
 
-function stepInstance<EpsInSqrt, Centered, Wd, Mom>(a: StepArgs): void {
+function stepInstance<EpsInSqrt, Centered, Wd, Mom, Clip, Ema>(a: StepArgs): void {
   const end = <usize>a.n << 2;
   let vecEnd: usize = 0;
   if (ASC_FEATURE_SIMD) {
     vecEnd = end & ~(<usize>15);
-    updateRange<v128, EpsInSqrt, Centered, Wd, Mom>(a, 0, vecEnd);
+    updateRange<v128, EpsInSqrt, Centered, Wd, Mom, Clip, Ema>(a, 0, vecEnd);
   }
-  updateRange<f32, EpsInSqrt, Centered, Wd, Mom>(a, vecEnd, end);
+  updateRange<f32, EpsInSqrt, Centered, Wd, Mom, Clip, Ema>(a, vecEnd, end);
 }
 
 // The dispatch below is a tree of generic calls: each level fixes one switch, so the
-// compiler emits exactly one specialised loop per combination (2 · 2 · 3 · 3 = 36).
+// compiler emits exactly one specialised loop per combination (2 · 2 · 3 · 3 · 2 · 2 = 144).
+
+function byEma<EpsInSqrt, Centered, Wd, Mom, Clip>(flags: u32, a: StepArgs): void {
+  if (flags & EMA) stepInstance<EpsInSqrt, Centered, Wd, Mom, Clip, Yes>(a);
+  else stepInstance<EpsInSqrt, Centered, Wd, Mom, Clip, No>(a);
+}
+
+function byClip<EpsInSqrt, Centered, Wd, Mom>(flags: u32, a: StepArgs): void {
+  if (flags & CLIP) byEma<EpsInSqrt, Centered, Wd, Mom, Yes>(flags, a);
+  else byEma<EpsInSqrt, Centered, Wd, Mom, No>(flags, a);
+}
 
 function byMomentum<EpsInSqrt, Centered, Wd>(flags: u32, a: StepArgs): void {
-  if (flags & MOM_NESTEROV) stepInstance<EpsInSqrt, Centered, Wd, MomNesterov>(a);
-  else if (flags & MOM_HEAVY) stepInstance<EpsInSqrt, Centered, Wd, MomHeavy>(a);
-  else stepInstance<EpsInSqrt, Centered, Wd, MomNone>(a);
+  if (flags & MOM_NESTEROV) byClip<EpsInSqrt, Centered, Wd, MomNesterov>(flags, a);
+  else if (flags & MOM_HEAVY) byClip<EpsInSqrt, Centered, Wd, MomHeavy>(flags, a);
+  else byClip<EpsInSqrt, Centered, Wd, MomNone>(flags, a);
 }
 
 function byWeightDecay<EpsInSqrt, Centered>(flags: u32, a: StepArgs): void {
@@ -195,15 +234,22 @@ function trafficProbe(a: StepArgs): void {
 
 /**
  * One RMSProp step. `flags` is a bitwise OR of EPS_IN_SQRT (1), CENTERED (2), WD_L2 (4),
- * WD_DECOUPLED (8), MOM_HEAVY (16), MOM_NESTEROV (32), or TRAFFIC_PROBE (64) alone for the
- * probe; `args` is the byte offset of a StepArgs block (72 bytes, 4-byte aligned).
+ * WD_DECOUPLED (8), MOM_HEAVY (16), MOM_NESTEROV (32), CLIP (128), EMA (256) and EMA_INIT
+ * (512), or TRAFFIC_PROBE (64) alone for the probe, or FLAGS_IN_ARGS (1024) alone to read
+ * them from the block's `flags` field; `args` is the byte offset of a StepArgs
+ * block (4-byte aligned; 72 bytes suffice without CLIP and EMA, else 96).
  */
 export function step(flags: u32, args: usize): void {
   const a = changetype<StepArgs>(args);
+  // Threads get their jobs once, at start; a job whose variant changes between steps (the
+  // first EMA step, a clipping factor) carries its flags in the block the host rewrites.
+  if (flags & FLAGS_IN_ARGS) flags = a.flags;
   if (flags & TRAFFIC_PROBE) {
     trafficProbe(a);
     return;
   }
+  // The EMA starts as the weights the first step begins from (Keras 3, timm's ModelEmaV2).
+  if ((flags & (EMA | EMA_INIT)) == (EMA | EMA_INIT)) memory.copy(<usize>a.ema, <usize>a.params, <usize>a.n << 2);
   if (flags & EPS_IN_SQRT) byCentered<Yes>(flags, a);
   else byCentered<No>(flags, a);
 }
@@ -257,4 +303,78 @@ export function first_nonfinite_f32(ptr: usize, n: usize): i32 {
   }
   o = firstNonFiniteIn<f32>(ptr, o, end);
   return o < end ? <i32>(o >> 2) : -1;
+}
+
+/** Elements per block of sum_squares_f32: each block's sum is one f64 of `out`. */
+const NORM_BLOCK: usize = 1024;
+
+/**
+ * Σ (x·scale)² over `len` f32 at `p`, each product rounded to f32 and squared exactly in
+ * f64. Element k of the block goes to accumulator k mod 4 and the block's sum is
+ * (a0 + a1) + (a2 + a3): one order for the SIMD build, the scalar build and the reference.
+ */
+@inline function blockSumSquares(p: usize, len: usize, scale: f32): f64 {
+  let a0: f64 = 0, a1: f64 = 0, a2: f64 = 0, a3: f64 = 0;
+  const end = len << 2;
+  const vecEnd = end & ~(<usize>15);
+  let o: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    let lo = f64x2.splat(0), hi = f64x2.splat(0);
+    const s = f32x4.splat(scale);
+    for (; o < vecEnd; o += 16) {
+      const g = f32x4.mul(v128.load(p + o), s);
+      const l = f64x2.promote_low_f32x4(g);
+      const h = f64x2.promote_low_f32x4(v128.shuffle<f32>(g, g, 2, 3, 2, 3));
+      lo = f64x2.add(lo, f64x2.mul(l, l));
+      hi = f64x2.add(hi, f64x2.mul(h, h));
+    }
+    a0 = f64x2.extract_lane(lo, 0);
+    a1 = f64x2.extract_lane(lo, 1);
+    a2 = f64x2.extract_lane(hi, 0);
+    a3 = f64x2.extract_lane(hi, 1);
+  } else {
+    for (; o < vecEnd; o += 16) {
+      const g0 = <f64>(load<f32>(p + o) * scale);
+      const g1 = <f64>(load<f32>(p + o, 4) * scale);
+      const g2 = <f64>(load<f32>(p + o, 8) * scale);
+      const g3 = <f64>(load<f32>(p + o, 12) * scale);
+      a0 += g0 * g0;
+      a1 += g1 * g1;
+      a2 += g2 * g2;
+      a3 += g3 * g3;
+    }
+  }
+  // The last len % 4 elements go to accumulators 0, 1, 2 in turn.
+  if (o < end) {
+    const g = <f64>(load<f32>(p + o) * scale);
+    a0 += g * g;
+  }
+  if (o + 4 < end) {
+    const g = <f64>(load<f32>(p + o, 4) * scale);
+    a1 += g * g;
+  }
+  if (o + 8 < end) {
+    const g = <f64>(load<f32>(p + o, 8) * scale);
+    a2 += g * g;
+  }
+  return (a0 + a1) + (a2 + a3);
+}
+
+/**
+ * The squared L2 norm of the n f32 at `ptr`, each scaled by `scale` (rounded to f32) first,
+ * in blocks of NORM_BLOCK elements from `ptr`: block b's sum goes to the f64 at out + 8·b.
+ * The caller adds the blocks in order. Returns the first block whose sum is NaN or ±∞ (it
+ * holds a non-finite gradient, or one that overflows f32 when scaled), or −1. Reads `ptr`
+ * only; writes only the ⌈n / NORM_BLOCK⌉ f64 at `out` (8-byte aligned).
+ */
+export function sum_squares_f32(ptr: usize, n: usize, scale: f32, out: usize): i32 {
+  let firstBad: i32 = -1;
+  let b: usize = 0;
+  for (let start: usize = 0; start < n; start += NORM_BLOCK) {
+    const sum = blockSumSquares(ptr + (start << 2), min<usize>(NORM_BLOCK, n - start), scale);
+    store<f64>(out + (b << 3), sum);
+    if (firstBad < 0 && sum - sum != 0) firstBad = <i32>b;
+    b++;
+  }
+  return firstBad;
 }

@@ -10,12 +10,18 @@
  *
  * and give the host's `instantiateKernel(memory)` as the "rmsprop-wasm" import object.
  *
- * One step, per parameter (every operation rounded to f32; the README's "One step" block):
+ * One step, per parameter (every operation rounded to f32; docs/embedding.md has the table):
  *
- *   g = grad·gSign (+ λ·θ for L2);  θ −= (η·λ)·θ (decoupled)
+ *   g = grad·gSign;  g = g·clipScale, clamped to ±clipValue (CLIP)
+ *   g += λ·θ (L2);  θ −= (η·λ)·θ (decoupled)
  *   S = β·S + (1−β)·g²;  G = β·G + (1−β)·g (centered)
  *   v = S·c⁻¹ (− (G·c⁻¹)², clamped at vFloor, when centered);  c = 1 − β^t or 1
  *   d = √(v + ε) or √v + ε;  u = g/d;  then θ −= η·u, or through the momentum buffer M
+ *   ema = d·ema + (1 − d)·θ (EMA; EMA_INIT first sets ema = θ)
+ *
+ * Version 2 of the ABI adds fields at the end of the block (96 bytes) and the flags CLIP,
+ * EMA, EMA_INIT and FLAGS_IN_ARGS; the kernel reads the new fields only under those flags,
+ * so a module built against the first version (a 72-byte block) keeps working unchanged.
  *
  * rmsprop_fill_step_args computes the StepArgs constants exactly as the package's
  * TypeScript does (src/step-scalars.ts): every derived constant in double, in the same
@@ -43,6 +49,11 @@ extern "C" {
 #define RMSPROP_WD_DECOUPLED 8u
 #define RMSPROP_MOM_HEAVY 16u
 #define RMSPROP_MOM_NESTEROV 32u
+#define RMSPROP_TRAFFIC_PROBE 64u
+#define RMSPROP_CLIP 128u
+#define RMSPROP_EMA 256u
+#define RMSPROP_EMA_INIT 512u
+#define RMSPROP_FLAGS_IN_ARGS 1024u
 /*
  * What rmsprop_fill_step_args returns for arguments it refuses. No valid flag set has this
  * bit; the kernel ignores it, and the refused block has n = 0, so a step on it touches
@@ -57,7 +68,8 @@ extern "C" {
 #define RMSPROP_STATIC_ASSERT_(cond, message) __extension__ _Static_assert(cond, message)
 #endif
 
-/* The 72-byte block the kernel reads: field order and offsets are the ABI. */
+/* The block the kernel reads: field order and offsets are the ABI. Version 1 was the first
+   72 bytes; version 2 (96 bytes) appends the fields the v2 flags read. */
 typedef struct rmsprop_step_args {
   uint32_t params;          /*  0  byte offset of θ */
   uint32_t grads;           /*  4  byte offset of g */
@@ -69,7 +81,7 @@ typedef struct rmsprop_step_args {
   float beta;               /* 28  β */
   float one_minus_beta;     /* 32  1 − β, rounded once from the double */
   float eps;                /* 36  ε, negated for centered_eps_subtract */
-  float g_sign;             /* 40  −1 to maximize, else 1 */
+  float g_sign;             /* 40  ±grad_scale: − to maximize */
   float wd;                 /* 44  λ */
   float lr_wd;              /* 48  η·λ, rounded once */
   float inv_c;              /* 52  1/(1 − β^t) with bias correction, else 1 */
@@ -77,9 +89,15 @@ typedef struct rmsprop_step_args {
   float mu;                 /* 60  μ */
   float u_scale;            /* 64  1, or η with lr_in_momentum */
   float theta_scale;        /* 68  η, or 1 with lr_in_momentum */
+  uint32_t ema;             /* 72  v2: byte offset of the EMA of θ (EMA only, else 0) */
+  float clip_scale;         /* 76  v2: norm-clipping factor, 1 for none (CLIP only) */
+  float clip_value;         /* 80  v2: element clip bound, +∞ for none (CLIP only) */
+  float ema_decay;          /* 84  v2: d (EMA only) */
+  float one_minus_ema_decay; /* 88 v2: 1 − d, rounded once from the double */
+  uint32_t flags;           /* 92  v2: the flags, read when step gets RMSPROP_FLAGS_IN_ARGS */
 } rmsprop_step_args;
 
-RMSPROP_STATIC_ASSERT_(sizeof(rmsprop_step_args) == 72, "StepArgs is 72 bytes");
+RMSPROP_STATIC_ASSERT_(sizeof(rmsprop_step_args) == 96, "StepArgs is 96 bytes");
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, params) == 0, "StepArgs.params at 0");
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, grads) == 4, "StepArgs.grads at 4");
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, sq_avg) == 8, "StepArgs.sqAvg at 8");
@@ -98,6 +116,12 @@ RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, v_floor) == 56, "StepArgs.vFl
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, mu) == 60, "StepArgs.mu at 60");
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, u_scale) == 64, "StepArgs.uScale at 64");
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, theta_scale) == 68, "StepArgs.thetaScale at 68");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, ema) == 72, "StepArgs.ema at 72");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, clip_scale) == 76, "StepArgs.clipScale at 76");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, clip_value) == 80, "StepArgs.clipValue at 80");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, ema_decay) == 84, "StepArgs.emaDecay at 84");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, one_minus_ema_decay) == 88, "StepArgs.oneMinusEmaDecay at 88");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, flags) == 92, "StepArgs.flags at 92");
 RMSPROP_STATIC_ASSERT_(sizeof(float) == 4 && sizeof(void *) == 4, "wasm32: f32 and 32-bit pointers");
 
 /*
@@ -109,6 +133,12 @@ RMSPROP_STATIC_ASSERT_(sizeof(float) == 4 && sizeof(void *) == 4, "wasm32: f32 a
  * The rules are the package's (src/options.ts): lr, eps, momentum, weight_decay and
  * initial_scale finite, ≥ 0 and ≤ FLT_MAX; 0 ≤ beta < 1; nesterov needs momentum > 0.
  * initial_scale is not part of a step: fill sq_avg with it once, before the first step.
+ *
+ * The training recipe (version 2): grad_scale multiplies every gradient first (finite,
+ * > 0); clip_value, clip_norm and global_clip_norm are off at 0 and at most one may be
+ * set; ema_decay is off when negative, else in [0, 1). clip_value is part of the step;
+ * clip_norm and global_clip_norm need a norm first (rmsprop_sum_squares_f32, then
+ * rmsprop_clip_by_norm), and ema_decay an EMA array (rmsprop_use_ema).
  */
 typedef struct rmsprop_options {
   double lr;
@@ -126,6 +156,11 @@ typedef struct rmsprop_options {
   int maximize;
   int bias_correction;
   double initial_scale;
+  double grad_scale;
+  double clip_value;
+  double clip_norm;
+  double global_clip_norm;
+  double ema_decay;
 } rmsprop_options;
 
 /* The package's defaults (defaultOptions in src/options.ts). */
@@ -146,6 +181,11 @@ static inline rmsprop_options rmsprop_default_options(void) {
   o.maximize = 0;
   o.bias_correction = 0;
   o.initial_scale = 0;
+  o.grad_scale = 1;
+  o.clip_value = 0;
+  o.clip_norm = 0;
+  o.global_clip_norm = 0;
+  o.ema_decay = -1;
   return o;
 }
 
@@ -172,6 +212,12 @@ static inline double rmsprop_pow_u32(double base, uint32_t t) {
 /* Finite, ≥ 0 and ≤ FLT_MAX (false for NaN, whose comparisons are all false). */
 static inline int rmsprop_fits_f32_(double x) { return x >= 0 && x <= RMSPROP_FLT_MAX_; }
 
+/* > 0 and still > 0 as a float: what grad_scale and a clip bound that is on must be. */
+static inline int rmsprop_positive_f32_(double x) { return rmsprop_fits_f32_(x) && (float)x > 0; }
+
+/* A clip option: 0 (off) or positive. */
+static inline int rmsprop_clip_ok_(double x) { return x == 0 || rmsprop_positive_f32_(x); }
+
 /* Byte offset of a float array in linear memory; 4-byte alignment is the kernel's rule. */
 static inline int rmsprop_aligned_(const float *p) { return ((uintptr_t)p & 3u) == 0; }
 
@@ -193,7 +239,9 @@ static inline uint32_t rmsprop_fill_step_args(rmsprop_step_args *args, const rms
   if (o == NULL || t == 0) return RMSPROP_INVALID;
   if (!rmsprop_fits_f32_(o->lr) || !rmsprop_fits_f32_(o->eps) || !rmsprop_fits_f32_(o->momentum) ||
       !rmsprop_fits_f32_(o->weight_decay) || !rmsprop_fits_f32_(o->initial_scale) || !(o->beta >= 0 && o->beta < 1) ||
-      (o->nesterov && o->momentum == 0)) {
+      (o->nesterov && o->momentum == 0) || !rmsprop_positive_f32_(o->grad_scale) || !rmsprop_clip_ok_(o->clip_value) ||
+      !rmsprop_clip_ok_(o->clip_norm) || !rmsprop_clip_ok_(o->global_clip_norm) ||
+      (o->clip_value > 0) + (o->clip_norm > 0) + (o->global_clip_norm > 0) > 1 || !(o->ema_decay < 1)) {
     return RMSPROP_INVALID;
   }
   int momentum = o->momentum > 0, centered = o->centered != 0;
@@ -211,6 +259,7 @@ static inline uint32_t rmsprop_fill_step_args(rmsprop_step_args *args, const rms
   if (centered) flags |= RMSPROP_CENTERED;
   if (o->weight_decay > 0) flags |= o->decoupled_weight_decay ? RMSPROP_WD_DECOUPLED : RMSPROP_WD_L2;
   if (momentum) flags |= o->nesterov ? RMSPROP_MOM_NESTEROV : RMSPROP_MOM_HEAVY;
+  if (o->clip_value > 0) flags |= RMSPROP_CLIP;
 
   args->params = (uint32_t)(uintptr_t)params;
   args->grads = (uint32_t)(uintptr_t)grads;
@@ -222,7 +271,7 @@ static inline uint32_t rmsprop_fill_step_args(rmsprop_step_args *args, const rms
   args->one_minus_beta = (float)(1 - o->beta);
   /* tfjs's centered root √(S − (G² + ε)) is the kernel's √(v + ε) with ε negated. */
   args->eps = centered && o->centered_eps_subtract ? -(float)o->eps : (float)o->eps;
-  args->g_sign = o->maximize ? -1.0f : 1.0f;
+  args->g_sign = o->maximize ? -(float)o->grad_scale : (float)o->grad_scale;
   args->wd = (float)o->weight_decay;
   args->lr_wd = (float)lr_wd;
   args->inv_c = (float)inv_c;
@@ -230,7 +279,67 @@ static inline uint32_t rmsprop_fill_step_args(rmsprop_step_args *args, const rms
   args->mu = (float)o->momentum;
   args->u_scale = o->lr_in_momentum ? (float)o->lr : 1.0f;
   args->theta_scale = o->lr_in_momentum ? 1.0f : (float)o->lr;
+  args->ema = 0;
+  args->clip_scale = 1.0f;
+  args->clip_value = o->clip_value > 0 ? (float)o->clip_value : __builtin_inff();
+  args->ema_decay = 0.0f;
+  args->one_minus_ema_decay = 1.0f;
+  args->flags = flags;
   args->n = n;
+  return flags;
+}
+
+/*
+ * Keeps an EMA of θ in `ema` (n floats, 4-byte aligned) with o->ema_decay, for a block
+ * rmsprop_fill_step_args filled for step t: the first step (t = 1) starts the EMA at θ.
+ * Returns the flags to step with, or RMSPROP_INVALID (and n = 0) when ema_decay is off,
+ * ema is NULL or misaligned, or `flags` already is RMSPROP_INVALID.
+ */
+static inline uint32_t rmsprop_use_ema(rmsprop_step_args *args, uint32_t flags, const rmsprop_options *o, uint32_t t,
+                                       float *ema) {
+  if (args == NULL) return RMSPROP_INVALID;
+  if (flags == RMSPROP_INVALID || o == NULL || !(o->ema_decay >= 0 && o->ema_decay < 1) || ema == NULL ||
+      !rmsprop_aligned_(ema)) {
+    args->n = 0;
+    return RMSPROP_INVALID;
+  }
+  flags |= RMSPROP_EMA | (t == 1 ? RMSPROP_EMA_INIT : 0u);
+  args->ema = (uint32_t)(uintptr_t)ema;
+  args->ema_decay = (float)o->ema_decay;
+  args->one_minus_ema_decay = (float)(1 - o->ema_decay);
+  args->flags = flags;
+  return flags;
+}
+
+/* Elements per block of rmsprop_sum_squares_f32, and the doubles `out` needs for n of them. */
+#define RMSPROP_NORM_BLOCK 1024u
+#define RMSPROP_NORM_BLOCKS(n) (((n) + RMSPROP_NORM_BLOCK - 1u) / RMSPROP_NORM_BLOCK)
+
+/* The blocks' sums added in order: the squared norm, as the package adds them. */
+static inline double rmsprop_sum_blocks(const double *sums, uint32_t blocks) {
+  double total = 0;
+  for (uint32_t b = 0; b < blocks; b++) total += sums[b];
+  return total;
+}
+
+/*
+ * Puts PyTorch's clip_grad_norm_ factor min(1, max_norm / (norm + 1e-6)), rounded to float
+ * once, into a filled block, in the package's order (g·grad_scale, then ·factor): a factor
+ * of 1 changes nothing; with grad_scale 1 it joins g_sign; else the CLIP variant multiplies
+ * twice. Returns the flags to step with. norm is the L2 norm (the square root of the sums).
+ */
+static inline uint32_t rmsprop_clip_by_norm(rmsprop_step_args *args, uint32_t flags, double max_norm, double norm) {
+  if (flags == RMSPROP_INVALID) return flags;
+  double q = max_norm / (norm + 1e-6);
+  float factor = (q != q || q < 1) ? (float)q : 1.0f; /* NaN stays NaN, as Math.min(1, NaN) is */
+  if (factor == 1.0f) return flags;
+  if ((args->g_sign == 1.0f || args->g_sign == -1.0f) && !(flags & RMSPROP_CLIP)) {
+    args->g_sign = args->g_sign * factor;
+  } else {
+    args->clip_scale = factor;
+    flags |= RMSPROP_CLIP;
+  }
+  args->flags = flags;
   return flags;
 }
 
@@ -244,6 +353,14 @@ void rmsprop_step(uint32_t flags, const rmsprop_step_args *args);
 /* Index of the first NaN or ±∞ among the n floats at p, or −1; reads only. */
 __attribute__((import_module("rmsprop-wasm"), import_name("first_nonfinite_f32")))
 int32_t rmsprop_first_nonfinite_f32(const float *p, uint32_t n);
+
+/*
+ * Σ (p[i]·scale)² in blocks of RMSPROP_NORM_BLOCK: block b's sum into out[b] (8-byte
+ * aligned, RMSPROP_NORM_BLOCKS(n) doubles). Returns the first block whose sum is NaN or
+ * ±∞ (a non-finite gradient), or −1. Add the blocks with rmsprop_sum_blocks.
+ */
+__attribute__((import_module("rmsprop-wasm"), import_name("sum_squares_f32")))
+int32_t rmsprop_sum_squares_f32(const float *p, uint32_t n, float scale, double *out);
 
 #ifdef __cplusplus
 }

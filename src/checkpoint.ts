@@ -6,7 +6,8 @@
 //        8     4  u32 format version (1)
 //       12     4  u32 H, byte offset of the first array (a multiple of 4)
 //       16     4  u32 n
-//       20     4  u32 arrays present: bit 0 params, 1 sqAvg, 2 momentumBuffer, 3 gradAvg
+//       20     4  u32 arrays present: bit 0 params, 1 sqAvg, 2 momentumBuffer, 3 gradAvg, 4 ema
+//                  (src/state-arrays.ts, the checkpointBit of each row)
 //       24     8  f64 stepCount
 //       32     4  u32 L, byte length of the options JSON
 //       36     L  options as UTF-8 JSON, then spaces up to H
@@ -16,14 +17,17 @@
 // Decoding checks everything before it returns, so a caller can apply the result knowing
 // it is whole: a bad checkpoint throws and changes nothing.
 import { crc32 } from "./crc32.ts";
+import { CHECKPOINT_ARRAYS as ROWS, type ArrayName } from "./state-arrays.ts";
 
 const MAGIC = "RMSPwasm";
 export const CHECKPOINT_VERSION = 1;
 const FIXED_HEADER = 36;
 
-/** The state arrays a checkpoint can carry, in their on-disk order. */
-export const CHECKPOINT_ARRAYS = ["params", "sqAvg", "momentumBuffer", "gradAvg"] as const;
-export type CheckpointArray = (typeof CHECKPOINT_ARRAYS)[number];
+/** The state arrays a checkpoint can carry, in their on-disk (bit) order. */
+export const CHECKPOINT_ARRAYS: readonly ArrayName[] = ROWS.map((a) => a.name);
+export type CheckpointArray = ArrayName;
+/** Every bit a mask may have: one per array of the table. */
+const KNOWN_BITS = (1 << CHECKPOINT_ARRAYS.length) - 1;
 
 export interface CheckpointContent {
   n: number;
@@ -106,7 +110,7 @@ export function decodeCheckpoint(bytes: unknown): CheckpointContent {
   const n = view.getUint32(16, true);
   const mask = view.getUint32(20, true);
   const jsonBytes = view.getUint32(32, true);
-  if (mask & ~0b1111 || !(mask & 1) || !(mask & 2)) throw checkpointError(`array mask ${mask} is not valid`);
+  if (mask & ~KNOWN_BITS || !(mask & 1) || !(mask & 2)) throw checkpointError(`array mask ${mask} is not valid`);
   if (headerBytes % 4 || headerBytes < FIXED_HEADER + jsonBytes || headerBytes > FIXED_HEADER + jsonBytes + 3) {
     throw checkpointError(`header length ${headerBytes} does not fit options length ${jsonBytes}`);
   }

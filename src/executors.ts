@@ -1,51 +1,68 @@
 // How a step runs: the one place that schedules the work, chosen once when the optimizer
-// is created. Three executors, one interface:
+// is created. Two executors, one interface:
 //
-//   reference   the Math.fround JS reference (backend "js")
-//   kernel      the wasm kernel on the calling thread, one call per group
-//   pool        one parallel region on the thread pool (threads > 1)
+//   kernel   one kernel on the calling thread, one call per (unit, share) job: a wasm build,
+//            or the Math.fround reference behind the same ABI (backend "js")
+//   pool     one parallel region on the thread pool (threads > 1)
 //
 // Each one checks grads for NaN/±∞ first when asked, and then writes nothing at all if it
-// found one: it returns the first bad index, or −1 when the step was applied. The
-// optimizer (src/rmsprop.ts) keeps the state and the views and applies the policy.
-import type { GroupPlan } from "./groups.ts";
-import { writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
+// found one: it returns the first bad index, or −1 when the step was applied. With norm
+// clipping, the scan that finds bad gradients is the one that sums their squares (a sum is
+// finite exactly when every term is), and the factors go into the jobs before they run.
+// The optimizer (src/rmsprop.ts) keeps the state and the views and applies the policy.
+import { needsNormOf, type StepUnit, unitSquaredNorm } from "./groups.ts";
+import { KernelFlag, NORM_BLOCK, writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
-import { referenceFirstNonFinite, referenceStep, type StepArrays } from "./reference.ts";
+import { STATE_ARRAYS } from "./state-arrays.ts";
+import { clipFactor, withClipFactor } from "./step-scalars.ts";
 import { startThreadPool, type PoolSettings, type ShareJobs } from "./thread-pool.ts";
 
-/** One share of a group: where its StepArgs block is, its arrays and its length. */
+/** One share of a unit: where its StepArgs block is, its arrays and its length. */
 export interface Slice {
   args: number;
   offsets: ArrayOffsets;
   n: number;
 }
 
-/** A group ready to run: its plan, one slice per share, and its views. */
-export interface GroupRuntime {
-  plan: GroupPlan;
+/** A unit ready to run: its plan and one slice per share. */
+export interface UnitRuntime {
+  unit: StepUnit;
   slices: Slice[];
-  views: StepArrays;
 }
 
 /** The memory as it is now (an external memory may have grown since the last step). */
 export interface Heap {
   u32: Uint32Array;
   f32: Float32Array;
-  grads: Float32Array;
-  groups: readonly GroupRuntime[];
+  f64: Float64Array;
+}
+
+/** One unit's job for this step: its scalars and flags, before any clipping factor. */
+export interface UnitJob {
+  scalars: StepScalars;
+  flags: number;
 }
 
 export interface StepExecutor {
   /**
-   * One step of every group with these per-group scalars. An executor made with `check`
-   * (any nonFinite policy but "ignore") scans grads first and writes nothing if any is
-   * NaN/±∞. Returns that first bad index, or −1 when the step was applied; a Promise of it
-   * where the calling thread may not block.
+   * One step of every unit with these per-unit jobs. An executor made with `check` (any
+   * nonFinite policy but "ignore") scans grads first and writes nothing if any is NaN/±∞.
+   * Returns that first bad index, or −1 when the step was applied; a Promise of it where
+   * the calling thread may not block. With norms, the block sums stay in `normSums`.
    */
-  run(heap: Heap, scalars: readonly StepScalars[]): number | Promise<number>;
+  run(heap: Heap, jobs: UnitJob[]): number | Promise<number>;
   /** Ends the executor's threads, if it has any. */
   dispose(): void;
+}
+
+/** What every executor needs to know about the optimizer's memory and work. */
+export interface Work {
+  layout: Layout;
+  units: readonly UnitRuntime[];
+  /** Scan grads for NaN/±∞ before a step (any nonFinite policy but "ignore"). */
+  check: boolean;
+  /** options.globalClipNorm, or null. */
+  globalClipNorm: number | null;
 }
 
 /**
@@ -59,51 +76,90 @@ export function shareSlice(size: number, shares: number, s: number): [start: num
   return [start, Math.min(size, start + chunk) - start];
 }
 
-/** A group's slices, one per share, with byte offsets into the layout. */
-export function groupSlices(plan: GroupPlan, index: number, layout: Layout, shares: number): Slice[] {
+/** A unit's slices, one per share, with byte offsets of every array of the layout. */
+export function unitSlices(unit: StepUnit, index: number, layout: Layout, shares: number): Slice[] {
   return Array.from({ length: shares }, (_, t) => {
-    const [start, n] = shareSlice(plan.size, shares, t);
-    const skip = 4 * (plan.offset + start);
-    const at = (base: number) => (base ? base + skip : 0);
-    const offsets = {
-      params: at(layout.params),
-      grads: at(layout.grads),
-      sqAvg: at(layout.sqAvg),
-      momentumBuffer: at(layout.momentumBuffer),
-      gradAvg: at(layout.gradAvg),
-    };
+    const [start, n] = shareSlice(unit.size, shares, t);
+    const skip = 4 * (unit.offset + start);
+    const offsets = Object.fromEntries(
+      STATE_ARRAYS.map((a) => [a.name, layout[a.name] ? layout[a.name] + skip : 0]),
+    ) as unknown as ArrayOffsets;
     return { args: layout.argsAt(index, t), offsets, n };
   });
 }
 
 /** Every share's StepArgs blocks, written before the kernel (or the workers) read them. */
-function writeArgs(heap: Heap, scalars: readonly StepScalars[]): void {
-  heap.groups.forEach((g, i) => {
-    for (const slice of g.slices) writeStepArgs(heap.u32, heap.f32, slice.args, slice.offsets, slice.n, scalars[i]);
+function writeArgs(heap: Heap, units: readonly UnitRuntime[], jobs: readonly UnitJob[]): void {
+  units.forEach((u, i) => {
+    const { scalars, flags } = jobs[i];
+    for (const slice of u.slices) writeStepArgs(heap.u32, heap.f32, slice.args, slice.offsets, slice.n, scalars, flags);
   });
 }
 
-/** The Math.fround reference (backend "js"). */
-export function referenceExecutor(check: boolean): StepExecutor {
-  return {
-    run(heap, scalars) {
-      const bad = check ? referenceFirstNonFinite(heap.grads) : -1;
-      if (bad >= 0) return bad;
-      heap.groups.forEach((g, i) => referenceStep(g.plan.flags, scalars[i], g.views));
-      return -1;
-    },
-    dispose() {},
-  };
+/** The gradient scale a unit's norm is taken after: |gSign|, the f32 gradScale. */
+const scaleOf = (job: UnitJob) => Math.abs(job.scalars.gSign);
+
+/**
+ * The norm scan on the calling thread: each unit's block sums of squared, scaled
+ * gradients into normSums. Returns the first index whose scaled gradient is NaN/±∞ when
+ * `check`, else −1.
+ */
+function scanNorms(kernel: KernelExports, heap: Heap, work: Work, jobs: readonly UnitJob[]): number {
+  const { layout } = work;
+  for (let i = 0; i < work.units.length; i++) {
+    const { unit } = work.units[i];
+    const scale = scaleOf(jobs[i]);
+    const bad = kernel.sum_squares_f32(layout.grads + 4 * unit.offset, unit.size, scale, layout.normSums + 8 * unit.firstBlock);
+    if (bad >= 0 && work.check) {
+      // The first element of that block whose scaled value is not finite.
+      const from = unit.offset + bad * NORM_BLOCK;
+      const to = Math.min(unit.offset + unit.size, from + NORM_BLOCK);
+      const grads = layout.grads >>> 2;
+      for (let k = from; k < to; k++) if (!Number.isFinite(Math.fround(heap.f32[grads + k] * scale))) return k;
+    }
+  }
+  return -1;
 }
 
-/** The kernel on the calling thread; `grads` is the byte offset of all n gradients. */
-export function kernelExecutor(kernel: KernelExports, grads: number, n: number, check: boolean): StepExecutor {
+/** The joint L2 norm of every unit's gradients from the block sums: units in order, blocks in order. */
+export function jointNorm(heap: Heap, work: Work): number {
+  const at = work.layout.normSums >>> 3;
+  let total = 0;
+  for (const { unit } of work.units) total += unitSquaredNorm(heap.f64, at, unit);
+  return Math.sqrt(total);
+}
+
+/** Puts each unit's clipping factor into its job: the global one, or its own norm's. */
+function applyFactors(heap: Heap, work: Work, jobs: UnitJob[]): void {
+  const at = work.layout.normSums >>> 3;
+  const global = work.globalClipNorm === null ? 1 : clipFactor(work.globalClipNorm, jointNorm(heap, work));
+  work.units.forEach(({ unit }, i) => {
+    const max = unit.plan.options.clipNorm;
+    const factor = max === null ? global : clipFactor(max, Math.sqrt(unitSquaredNorm(heap.f64, at, unit)));
+    jobs[i].flags = withClipFactor(jobs[i].flags, jobs[i].scalars, factor);
+  });
+}
+
+/** The scan before a step on the calling thread: norms (and factors) or the non-finite check. */
+function prepare(kernel: KernelExports, heap: Heap, work: Work, jobs: UnitJob[], norm: boolean): number {
+  if (norm) {
+    const bad = scanNorms(kernel, heap, work, jobs);
+    if (bad >= 0) return bad;
+    applyFactors(heap, work, jobs);
+    return -1;
+  }
+  return work.check ? kernel.first_nonfinite_f32(work.layout.grads, work.layout.n) : -1;
+}
+
+/** A kernel (wasm, or the reference behind the same ABI) on the calling thread. */
+export function kernelExecutor(kernel: KernelExports, work: Work): StepExecutor {
+  const norm = needsNormOf(work.units, work.globalClipNorm);
   return {
-    run(heap, scalars) {
-      const bad = check ? kernel.first_nonfinite_f32(grads, n) : -1;
+    run(heap, jobs) {
+      const bad = prepare(kernel, heap, work, jobs, norm);
       if (bad >= 0) return bad;
-      writeArgs(heap, scalars);
-      for (const g of heap.groups) kernel.step(g.plan.flags, g.slices[0].args);
+      writeArgs(heap, work.units, jobs);
+      for (const u of work.units) kernel.step(KernelFlag.flagsInArgs, u.slices[0].args);
       return -1;
     },
     dispose() {},
@@ -112,28 +168,36 @@ export function kernelExecutor(kernel: KernelExports, grads: number, n: number, 
 
 /**
  * The thread pool: share s is slice s of all n gradients (the scan) and slice s of every
- * group (the step), run by `threads` threads in one region per step (src/thread-pool.ts).
+ * unit (the step), run by `threads` threads in one region per step (src/thread-pool.ts).
+ * Every job takes its flags from its block (FLAGS_IN_ARGS), so the first EMA step and the
+ * clipping variant need no new jobs. With norm clipping the caller sums the norms before
+ * the region, and the region only steps.
  */
 export async function poolExecutor(
   module: WebAssembly.Module,
   memory: WebAssembly.Memory,
-  layout: Layout,
-  slices: readonly Slice[][],
-  plans: readonly GroupPlan[],
-  settings: PoolSettings,
+  kernel: KernelExports,
+  work: Work,
+  settings: Omit<PoolSettings, "check">,
 ): Promise<StepExecutor> {
-  const count = slices[0].length;
+  const { layout, units } = work;
+  const norm = needsNormOf(units, work.globalClipNorm);
+  const count = units[0].slices.length;
   const shares = Array.from({ length: count }, (_, s): ShareJobs => {
     const [start, length] = shareSlice(layout.n, count, s);
     return {
       scan: [layout.grads + 4 * start, length, start],
-      steps: plans.map((plan, g) => [plan.flags, slices[g][s].args] as const),
+      steps: units.map((u) => [KernelFlag.flagsInArgs, u.slices[s].args] as const),
     };
   });
-  const pool = await startThreadPool(module, memory, layout.control, shares, settings);
+  const pool = await startThreadPool(module, memory, layout.control, shares, { ...settings, check: work.check && !norm });
   return {
-    run(heap, scalars) {
-      writeArgs(heap, scalars);
+    run(heap, jobs) {
+      if (norm) {
+        const bad = prepare(kernel, heap, work, jobs, norm);
+        if (bad >= 0) return bad;
+      }
+      writeArgs(heap, units, jobs);
       return pool.run();
     },
     dispose: () => pool.dispose(),

@@ -3,7 +3,8 @@
 // model with a thousand tensors costs what one flat step costs.
 import type { ResolvedOptions } from "./options.ts";
 import { groupUpdateOptions } from "./options.ts";
-import type { StepScalars } from "./kernel-abi.ts";
+import { NORM_BLOCK, type StepScalars } from "./kernel-abi.ts";
+import { arraySet, type ArraySet } from "./state-arrays.ts";
 import { kernelFlags, stepScalars } from "./step-scalars.ts";
 
 /** A group as the optimizer runs it. */
@@ -17,13 +18,17 @@ export interface GroupPlan {
   flags: number;
   /** True when the group sets its own lr, which a `step({ lr })` override leaves alone. */
   ownLr: boolean;
+  /** True when the group sets its own gradScale, which a `step({ gradScale })` override leaves alone. */
+  ownGradScale: boolean;
   tensors: { name: string; offset: number; size: number; shape: number[] }[];
 }
 
 /** Lays the groups out in order; without groups, one group covers all n parameters. */
 export function planGroups(o: ResolvedOptions, n: number): GroupPlan[] {
   if (o.groups.length === 0) {
-    return [{ name: "default", offset: 0, size: n, options: o, flags: kernelFlags(o), ownLr: false, tensors: [] }];
+    return [
+      { name: "default", offset: 0, size: n, options: o, flags: kernelFlags(o), ownLr: false, ownGradScale: false, tensors: [] },
+    ];
   }
   const total = o.groups.reduce((sum, g) => sum + g.size, 0);
   if (total !== n) {
@@ -45,6 +50,7 @@ export function planGroups(o: ResolvedOptions, n: number): GroupPlan[] {
       options,
       flags: kernelFlags(options),
       ownLr: group.lr !== undefined,
+      ownGradScale: group.gradScale !== undefined,
       tensors,
     };
     offset += group.size;
@@ -52,13 +58,60 @@ export function planGroups(o: ResolvedOptions, n: number): GroupPlan[] {
   });
 }
 
-/** Which state arrays any group needs besides θ, g and S (known before n is checked). */
-export function neededArrays(o: ResolvedOptions): { momentumBuffer: boolean; gradAvg: boolean } {
-  const all = o.groups.length ? o.groups.map((g, i) => groupUpdateOptions(o, g, i)) : [o];
-  return {
-    momentumBuffer: all.some((e) => e.momentum > 0),
-    gradAvg: all.some((e) => e.centered),
-  };
+/** Which arrays the groups need (known before n is checked). */
+export function neededArrays(o: ResolvedOptions): ArraySet {
+  return arraySet(o.groups.length ? o.groups.map((g, i) => groupUpdateOptions(o, g, i)) : [o]);
+}
+
+/**
+ * A step unit: a range of one group that gets its own StepArgs blocks. Units are the
+ * groups, except that a group with clipNorm and tensors is cut into its tensors, each
+ * clipped by its own norm.
+ */
+export interface StepUnit {
+  /** Index of its group in the plans. */
+  group: number;
+  plan: GroupPlan;
+  /** First parameter index and size. */
+  offset: number;
+  size: number;
+  /** Index of its first f64 block sum in the layout's normSums (when the norm is computed). */
+  firstBlock: number;
+  /** Its block sums: ⌈size / NORM_BLOCK⌉. */
+  blocks: number;
+}
+
+/** Whether a step computes gradient norms: some group clips by norm, or all are clipped together. */
+export function needsNorm(o: ResolvedOptions, plans: readonly GroupPlan[]): boolean {
+  return o.globalClipNorm !== null || plans.some((p) => p.options.clipNorm !== null);
+}
+
+/** Whether these units' steps compute norms: a global clip, or a unit whose group clips by norm. */
+export function needsNormOf(units: readonly { unit: StepUnit }[], globalClipNorm: number | null): boolean {
+  return globalClipNorm !== null || units.some((u) => u.unit.plan.options.clipNorm !== null);
+}
+
+/** The step units of these groups, and the f64 block sums their norms need (0 without norms). */
+export function planUnits(plans: readonly GroupPlan[], norm: boolean): { units: StepUnit[]; normBlocks: number } {
+  const units: StepUnit[] = [];
+  let block = 0;
+  plans.forEach((plan, group) => {
+    const cut = norm && plan.options.clipNorm !== null && plan.tensors.length > 0;
+    const ranges = cut ? plan.tensors : [plan];
+    for (const r of ranges) {
+      const blocks = norm ? Math.ceil(r.size / NORM_BLOCK) : 0;
+      units.push({ group, plan, offset: r.offset, size: r.size, firstBlock: block, blocks });
+      block += blocks;
+    }
+  });
+  return { units, normBlocks: block };
+}
+
+/** Σ of a unit's f64 block sums, in block order: its squared norm. */
+export function unitSquaredNorm(sums: Float64Array, at: number, u: StepUnit): number {
+  let total = 0;
+  for (let b = 0; b < u.blocks; b++) total += sums[at + u.firstBlock + b];
+  return total;
 }
 
 /**
@@ -66,8 +119,9 @@ export function neededArrays(o: ResolvedOptions): { momentumBuffer: boolean; gra
  * that), but a product such as η·λ, or an lr override, may not: refuse the step then,
  * rather than let ∞ into the state.
  */
-export function checkedScalars(plan: GroupPlan, t: number, lr: number): StepScalars {
-  const s = stepScalars(plan.options, t, plan.ownLr ? plan.options.lr : lr);
+export function checkedScalars(plan: GroupPlan, t: number, lr: number, gradScale?: number): StepScalars {
+  const scale = plan.ownGradScale || gradScale === undefined ? plan.options.gradScale : gradScale;
+  const s = stepScalars(plan.options, t, plan.ownLr ? plan.options.lr : lr, scale);
   // The only derived constants: every other one is an option validated to fit f32.
   for (const name of ["lrWd", "invC"] as const) {
     if (!Number.isFinite(s[name])) {

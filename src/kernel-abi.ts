@@ -1,25 +1,98 @@
-// The host side of the kernel ABI in assembly/rmsprop.ts: flag bits, the StepArgs block,
-// and a typed binding over the raw exports.
+// The kernel ABI, written once: the flag bits of `step`, the fields of the StepArgs block
+// it reads, and a typed binding over the raw exports. Everything else is derived from or
+// checked against these tables: the host writer below, assembly/abi.ts (the kernel's
+// struct), include/rmsprop-wasm.h (the C struct) and the table in docs/embedding.md, which
+// test/abi-sources.test.ts parses and compares field by field.
 //
 // Why no @assemblyscript/loader: it is deprecated upstream, and it exists to marshal
 // managed AssemblyScript objects (strings, arrays) across the boundary. This kernel takes
 // only numbers and byte offsets into a memory the host already owns, so a ten-line typed
 // view of `instance.exports` is all the glue there is, with no runtime dependency.
 
-/** Bits of the `flags` argument of the kernel's `step` export. */
-export const KernelFlag = {
-  epsInSqrt: 1,
-  centered: 2,
-  wdL2: 4,
-  wdDecoupled: 8,
-  momHeavy: 16,
-  momNesterov: 32,
-  /** Runs the memory-traffic probe instead of a step (see createTrafficProbe). */
-  trafficProbe: 64,
-} as const;
+/** One flag bit of the kernel's `step`: its value, its C name and what it switches on. */
+export interface FlagSpec {
+  readonly bit: number;
+  readonly c: string;
+  readonly meaning: string;
+}
 
-/** Byte size of one StepArgs block (see assembly/rmsprop.ts). */
-export const STEP_ARGS_BYTES = 72;
+/** Bits of the `flags` argument of the kernel's `step` export. */
+export const KERNEL_FLAGS = {
+  epsInSqrt: { bit: 1, c: "RMSPROP_EPS_IN_SQRT", meaning: "d = √(v + ε); without it d = √v + ε" },
+  centered: { bit: 2, c: "RMSPROP_CENTERED", meaning: "v = S·invC − (G·invC)², clamped below at vFloor" },
+  wdL2: { bit: 4, c: "RMSPROP_WD_L2", meaning: "g += λ·θ" },
+  wdDecoupled: { bit: 8, c: "RMSPROP_WD_DECOUPLED", meaning: "θ −= η·λ·θ before the step" },
+  momHeavy: { bit: 16, c: "RMSPROP_MOM_HEAVY", meaning: "M = μ·M + uScale·u; θ −= θScale·M" },
+  momNesterov: { bit: 32, c: "RMSPROP_MOM_NESTEROV", meaning: "θ −= θScale·(μ·M + uScale·u) after the M update" },
+  trafficProbe: { bit: 64, c: "RMSPROP_TRAFFIC_PROBE", meaning: "alone: the memory-traffic probe instead of a step" },
+  clip: { bit: 128, c: "RMSPROP_CLIP", meaning: "v2: g = g·clipScale, then clamped to [−clipValue, clipValue]" },
+  ema: { bit: 256, c: "RMSPROP_EMA", meaning: "v2: ema = emaDecay·ema + oneMinusEmaDecay·θ after θ" },
+  emaInit: { bit: 512, c: "RMSPROP_EMA_INIT", meaning: "v2, with EMA: ema = θ before this step (the first)" },
+  flagsInArgs: { bit: 1024, c: "RMSPROP_FLAGS_IN_ARGS", meaning: "v2, alone: take the flags from the block's flags field" },
+} as const satisfies Record<string, FlagSpec>;
+
+type FlagName = keyof typeof KERNEL_FLAGS;
+
+/** The flag bits by name, as numbers (what callers OR together). */
+export const KernelFlag = Object.fromEntries(
+  Object.entries(KERNEL_FLAGS).map(([name, spec]) => [name, spec.bit]),
+) as { readonly [K in FlagName]: (typeof KERNEL_FLAGS)[K]["bit"] };
+
+/** One field of StepArgs: its name in TypeScript/AssemblyScript and C, type, offset, meaning. */
+export interface FieldSpec {
+  readonly name: string;
+  readonly c: string;
+  readonly type: "u32" | "f32";
+  readonly offset: number;
+  readonly meaning: string;
+}
+
+const field = (name: string, c: string, type: "u32" | "f32", offset: number, meaning: string): FieldSpec => ({
+  name, c, type, offset, meaning,
+});
+
+/** The StepArgs block, field by field, in ABI order. Byte offsets of arrays are u32. */
+export const STEP_ARGS_FIELDS: readonly FieldSpec[] = [
+  field("params", "params", "u32", 0, "byte offset of θ"),
+  field("grads", "grads", "u32", 4, "byte offset of g"),
+  field("sqAvg", "sq_avg", "u32", 8, "byte offset of S"),
+  field("momentumBuffer", "momentum_buffer", "u32", 12, "byte offset of M (momentum kinds only)"),
+  field("gradAvg", "grad_avg", "u32", 16, "byte offset of G (centered only)"),
+  field("n", "n", "u32", 20, "element count"),
+  field("lr", "lr", "f32", 24, "η"),
+  field("beta", "beta", "f32", 28, "β"),
+  field("oneMinusBeta", "one_minus_beta", "f32", 32, "1 − β, rounded once"),
+  field("eps", "eps", "f32", 36, "ε"),
+  field("gSign", "g_sign", "f32", 40, "gradient multiplier: ±gradScale (− maximizes), ±1 by default"),
+  field("wd", "wd", "f32", 44, "λ (L2)"),
+  field("lrWd", "lr_wd", "f32", 48, "η·λ (decoupled)"),
+  field("invC", "inv_c", "f32", 52, "1/(1 − β^t), or 1"),
+  field("vFloor", "v_floor", "f32", 56, "lower clamp of the centered variance: 0, or −∞"),
+  field("mu", "mu", "f32", 60, "μ"),
+  field("uScale", "u_scale", "f32", 64, "scale of u entering M: 1, or η"),
+  field("thetaScale", "theta_scale", "f32", 68, "scale of M leaving to θ: η, or 1"),
+  field("ema", "ema", "u32", 72, "v2: byte offset of the EMA of θ (EMA only)"),
+  field("clipScale", "clip_scale", "f32", 76, "v2: norm-clipping factor, 1 for none (CLIP only)"),
+  field("clipValue", "clip_value", "f32", 80, "v2: element clip bound, +∞ for none (CLIP only)"),
+  field("emaDecay", "ema_decay", "f32", 84, "v2: d (EMA only)"),
+  field("oneMinusEmaDecay", "one_minus_ema_decay", "f32", 88, "v2: 1 − d, rounded once (EMA only)"),
+  field("flags", "flags", "u32", 92, "v2: the flags, read only when step gets FLAGS_IN_ARGS"),
+];
+
+/** Byte size of a StepArgs block without the v2 flags (CLIP, EMA): the first ABI. */
+export const STEP_ARGS_V1_BYTES = 72;
+/** Byte size of one StepArgs block. */
+export const STEP_ARGS_BYTES = 96;
+
+/** Byte offset of a field, by name. */
+export const argsOffset = (name: string): number => {
+  const spec = STEP_ARGS_FIELDS.find((f) => f.name === name);
+  if (!spec) throw new Error(`no StepArgs field ${name}`);
+  return spec.offset;
+};
+
+/** Elements per block of the kernel's sum_squares_f32 (each block's sum is one f64). */
+export const NORM_BLOCK = 1024;
 
 /**
  * The per-step scalars, each already rounded to f32. The kernel and the JS reference read
@@ -38,40 +111,56 @@ export interface StepScalars {
   mu: number;
   uScale: number;
   thetaScale: number;
+  clipScale: number;
+  clipValue: number;
+  emaDecay: number;
+  oneMinusEmaDecay: number;
 }
 
-/** Byte offsets of the arrays one step touches; 0 for an array the variant does not use. */
+/**
+ * Byte offsets of the arrays one step touches; 0 for an array the variant does not use.
+ * The keys are the state-array table's names (src/state-arrays.ts) that StepArgs carries.
+ */
 export interface ArrayOffsets {
   params: number;
   grads: number;
   sqAvg: number;
   momentumBuffer: number;
   gradAvg: number;
+  /** v2 (EMA only): absent in a first-version block, and then 0. */
+  ema?: number;
 }
 
-/** The raw exports of both kernel builds. */
+/** The raw exports of every kernel build. */
 export interface KernelExports {
   /** One step; `args` is the byte offset of a filled StepArgs block. */
   step(flags: number, args: number): void;
   /** Index of the first NaN/±∞ among the n f32 at byte offset `ptr`, or −1. */
   first_nonfinite_f32(ptr: number, n: number): number;
+  /**
+   * Squared L2 norm of the n f32 at `ptr`, each times `scale`, in blocks of NORM_BLOCK:
+   * block b's sum is written as an f64 at out + 8·b. Returns the first block whose sum is
+   * not finite, or −1.
+   */
+  sum_squares_f32(ptr: number, n: number, scale: number, out: number): number;
 }
 
 /** Instantiates a compiled kernel on a memory the caller owns. */
 export function bindKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const { step, first_nonfinite_f32 } = instance.exports as unknown as KernelExports;
-  return { step, first_nonfinite_f32 };
+  const { step, first_nonfinite_f32, sum_squares_f32 } = instance.exports as unknown as KernelExports;
+  return { step, first_nonfinite_f32, sum_squares_f32 };
 }
 
-/** The f32 fields of StepArgs, in ABI order after the six u32 fields (byte 24 on). */
-const SCALAR_FIELDS: readonly (keyof StepScalars)[] = [
-  "lr", "beta", "oneMinusBeta", "eps", "gSign", "wd", "lrWd", "invC", "vFloor", "mu", "uScale", "thetaScale",
-];
+/** The values of one block, by field name: array offsets, n, flags and the scalars. */
+export type BlockValues = ArrayOffsets & StepScalars & { n: number; flags: number };
+
+/** Each field's word index and whether it is an f32, in ABI order (made once). */
+const WORDS = STEP_ARGS_FIELDS.map((f) => [f.name as keyof BlockValues, f.offset >>> 2, f.type === "f32"] as const);
 
 /**
- * Writes a StepArgs block at byte offset `at` (a multiple of 4), in the field order of the
- * ABI. `u32` and `f32` are views of the whole memory, made once by the caller, so a step
+ * Writes a StepArgs block at byte offset `at` (a multiple of 4), field by field from the
+ * table. `u32` and `f32` are views of the whole memory, made once by the caller, so a step
  * allocates nothing.
  */
 export function writeStepArgs(
@@ -81,13 +170,21 @@ export function writeStepArgs(
   arrays: ArrayOffsets,
   n: number,
   s: StepScalars,
+  flags = 0,
 ): void {
   const w = at >>> 2;
-  u32[w] = arrays.params;
-  u32[w + 1] = arrays.grads;
-  u32[w + 2] = arrays.sqAvg;
-  u32[w + 3] = arrays.momentumBuffer;
-  u32[w + 4] = arrays.gradAvg;
-  u32[w + 5] = n;
-  for (let i = 0; i < SCALAR_FIELDS.length; i++) f32[w + 6 + i] = s[SCALAR_FIELDS[i]];
+  for (const [name, word, isFloat] of WORDS) {
+    const value =
+      name === "n" ? n : name === "flags" ? flags : name in s ? s[name as keyof StepScalars] : (arrays[name as keyof ArrayOffsets] ?? 0);
+    if (isFloat) f32[w + word] = value;
+    else u32[w + word] = value;
+  }
+}
+
+/** Reads the StepArgs block at byte offset `at` back into named values (the reference kernel, tests). */
+export function readStepArgs(u32: Uint32Array, f32: Float32Array, at: number): BlockValues {
+  const w = at >>> 2;
+  const out: Record<string, number> = {};
+  for (const [name, word, isFloat] of WORDS) out[name] = isFloat ? f32[w + word] : u32[w + word];
+  return out as unknown as BlockValues;
 }

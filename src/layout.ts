@@ -1,13 +1,17 @@
-// Where everything lives in an optimizer's memory. The one place that decides offsets,
-// alignment and the largest n; nothing else computes a byte offset.
+// Where everything lives in an optimizer's memory: the one place that decides the offsets,
+// alignment and largest n of the optimizer's block. (The executors add a slice's start to
+// these offsets, and the tfjs adapter lays out its own slots in src/tfjs/slots.ts.)
 //
 //   0              control block: the i32 words the threads synchronise on
-//   64             StepArgs blocks, one per (group, share) job, 72 bytes each
-//   arraysStart    params | grads | sqAvg | momentumBuffer? | gradAvg?
+//   +CONTROL       StepArgs blocks, one per (unit, share) job, STEP_ARGS_BYTES each
+//   normSums       f64 partial sums of squared gradients, one per NORM_BLOCK (norm clipping)
+//   arraysStart    the arrays of src/state-arrays.ts that exist, in table order:
+//                  params | grads | sqAvg | momentumBuffer? | gradAvg? | ema?
 //
 // Every array starts on a 64-byte boundary: a cache line, and a multiple of the 16 bytes
 // that keep the kernel's v128 loads aligned.
 import { STEP_ARGS_BYTES, type ArrayOffsets } from "./kernel-abi.ts";
+import { STATE_ARRAYS, type ArrayName } from "./state-arrays.ts";
 import { CONTROL_WORDS } from "./thread-pool.ts";
 
 export const ARRAY_ALIGN = 64;
@@ -18,41 +22,48 @@ export const WASM_PAGE_BYTES = 65536;
 export const MAX_PAGES = 65536;
 export const MAX_BYTES = MAX_PAGES * WASM_PAGE_BYTES;
 
-export interface Layout extends ArrayOffsets {
+export interface Layout extends Required<ArrayOffsets> {
   n: number;
   /** Byte offset of the control block. */
   control: number;
-  /** Byte offset of the StepArgs block of a (group, share) job. */
-  argsAt(group: number, share: number): number;
+  /** Byte offset of the StepArgs block of a (unit, share) job. */
+  argsAt(unit: number, share: number): number;
+  /** Byte offset of the f64 block sums of the gradient norm (0 when there are none). */
+  normSums: number;
   /** Bytes the memory must hold: the end of the last array. */
   bytes: number;
   /** Those bytes in wasm pages. */
   pages: number;
-  /** Bytes before the first array: control block, StepArgs blocks and alignment. */
+  /** Bytes before the first array: control block, StepArgs blocks, norm sums and alignment. */
   headerBytes: number;
 }
 
 const alignUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
-/** Which optional arrays a layout includes. */
-export interface ArraySet {
-  momentumBuffer: boolean;
-  gradAvg: boolean;
-}
+/** Which arrays a layout includes; θ, g and S always, the others where true. */
+export type ArraySet = Partial<Record<ArrayName, boolean>>;
 
-/** How the work is split: StepArgs blocks are needed for every (group, share) pair. */
+/** θ, g and S exist in every optimizer; the table's other arrays only where some group needs them. */
+const ALWAYS: readonly ArrayName[] = ["params", "grads", "sqAvg"];
+const present = (set: ArraySet) => STATE_ARRAYS.filter((a) => ALWAYS.includes(a.name) || set[a.name]);
+
+/** How the work is split: StepArgs blocks are needed for every (unit, share) pair. */
 export interface Jobs {
-  groups: number;
-  /** Shares of each group: 1 on one thread, a few per thread with threads (src/thread-pool.ts). */
+  /** Step units: the groups, or their tensors where clipNorm needs a factor per tensor. */
+  units: number;
+  /** Shares of each unit: 1 on one thread, a few per thread with threads (src/thread-pool.ts). */
   shares: number;
+  /** f64 sums the gradient norm needs (one per NORM_BLOCK of each segment), or 0. */
+  normBlocks?: number;
 }
 
 export function arrayCount(set: ArraySet): number {
-  return 3 + Number(set.momentumBuffer) + Number(set.gradAvg);
+  return present(set).length;
 }
 
 function headerBytes(jobs: Jobs): number {
-  return alignUp(CONTROL_BYTES + jobs.groups * jobs.shares * STEP_ARGS_BYTES, ARRAY_ALIGN);
+  const args = alignUp(CONTROL_BYTES + jobs.units * jobs.shares * STEP_ARGS_BYTES, 8);
+  return alignUp(args + 8 * (jobs.normBlocks ?? 0), ARRAY_ALIGN);
 }
 
 /** The largest n whose layout fits in wasm32 memory with these arrays and jobs, from `base` on. */
@@ -70,26 +81,19 @@ export function maxParams(set: ArraySet, jobs: Jobs, base = 0): number {
 export function computeLayout(n: number, set: ArraySet, jobs: Jobs, base = 0): Layout {
   const arrayBytes = alignUp(n * 4, ARRAY_ALIGN);
   const header = headerBytes(jobs);
+  const offsets = Object.fromEntries(STATE_ARRAYS.map((a) => [a.name, 0])) as unknown as Required<ArrayOffsets>;
   let at = base + header;
-  const next = (): number => {
-    const start = at;
+  for (const a of present(set)) {
+    offsets[a.name] = at;
     at += arrayBytes;
-    return start;
-  };
-  const params = next();
-  const grads = next();
-  const sqAvg = next();
-  const momentumBuffer = set.momentumBuffer ? next() : 0;
-  const gradAvg = set.gradAvg ? next() : 0;
+  }
+  const argsStart = base + CONTROL_BYTES;
   return {
     n,
     control: base,
-    argsAt: (group, share) => base + CONTROL_BYTES + (group * jobs.shares + share) * STEP_ARGS_BYTES,
-    params,
-    grads,
-    sqAvg,
-    momentumBuffer,
-    gradAvg,
+    argsAt: (unit, share) => argsStart + (unit * jobs.shares + share) * STEP_ARGS_BYTES,
+    normSums: jobs.normBlocks ? alignUp(argsStart + jobs.units * jobs.shares * STEP_ARGS_BYTES, 8) : 0,
+    ...offsets,
     bytes: at,
     pages: Math.ceil(at / WASM_PAGE_BYTES),
     headerBytes: header,

@@ -47,6 +47,29 @@ export interface UpdateOptions {
   biasCorrection?: boolean;
   /** Initial value of every element of S, finite and ≥ 0 (TF1 uses 1). Default 0. */
   initialScale?: number;
+  /**
+   * Every gradient is multiplied by this first, before clipping (unscaling a loss scale,
+   * averaging accumulated micro-batches or data-parallel ranks): finite and > 0. Default 1.
+   * `step({ gradScale })` overrides it for one step.
+   */
+  gradScale?: number;
+  /**
+   * Clamp each gradient element to [−clipValue, clipValue] (Keras `clipvalue`, PyTorch
+   * `clip_grad_value_`), after gradScale: > 0, or null for none. Default null.
+   */
+  clipValue?: number | null;
+  /**
+   * Scale each tensor's gradient so its L2 norm is at most clipNorm (Keras `clipnorm`), by
+   * PyTorch's factor min(1, clipNorm / (norm + 1e-6)). A tensor is one entry of a group's
+   * `tensors`, or the whole group when it has none: > 0, or null for none. Default null.
+   */
+  clipNorm?: number | null;
+  /**
+   * Keep an exponential moving average of θ in `opt.state.ema`: it starts as θ at the first
+   * step and after every applied step becomes d·ema + (1 − d)·θ. In [0, 1), or null for
+   * none. Default null.
+   */
+  emaDecay?: number | null;
 }
 
 /** One tensor of a parameter group: a name and a size (or a shape whose product is the size). */
@@ -94,6 +117,13 @@ export interface RmspropOptions extends UpdateOptions {
   /** What a NaN or ±∞ gradient does; see the README. Default "throw". */
   nonFinite?: NonFinitePolicy;
   /**
+   * Scale all gradients together so that their joint L2 norm is at most globalClipNorm
+   * (PyTorch `clip_grad_norm_`, Keras `global_clipnorm`, optax `clip_by_global_norm`), by
+   * the factor min(1, globalClipNorm / (norm + 1e-6)): > 0, or null for none. Top level
+   * only. Default null.
+   */
+  globalClipNorm?: number | null;
+  /**
    * Run on a `WebAssembly.Memory` that another tool owns, without copying: the optimizer's
    * header and arrays are placed at `offset` in it (see "Embedding" in the README).
    * Default: the optimizer allocates a memory of its own.
@@ -126,6 +156,8 @@ export type ResolvedOptions = Required<Omit<RmspropOptions, "groups" | "memory">
 export interface StepOverrides {
   /** η for this step only. */
   lr?: number;
+  /** gradScale for this step only, in every group that does not set its own. */
+  gradScale?: number;
 }
 
 export const defaultOptions: Readonly<ResolvedOptions> = Object.freeze({
@@ -144,11 +176,16 @@ export const defaultOptions: Readonly<ResolvedOptions> = Object.freeze({
   maximize: false,
   biasCorrection: false,
   initialScale: 0,
+  gradScale: 1,
+  clipValue: null,
+  clipNorm: null,
+  emaDecay: null,
   backend: "auto",
   threads: 1,
   minParamsPerThread: 16384,
   threadSpinMs: 0.2,
   nonFinite: "throw",
+  globalClipNorm: null,
   groups: [],
   memory: null,
   offset: 0,
@@ -249,7 +286,7 @@ export function checkKeys(name: string, value: unknown, known: readonly string[]
   return value as Record<string, unknown>;
 }
 
-type UpdateRules = { [K in keyof UpdateOptions]-?: (name: string, value: unknown) => NonNullable<UpdateOptions[K]> };
+type UpdateRules = { [K in keyof UpdateOptions]-?: (name: string, value: unknown) => Exclude<UpdateOptions[K], undefined> };
 
 const updateRules: UpdateRules = {
   lr: (name, v) => checkRange(name, v, 0),
@@ -267,7 +304,36 @@ const updateRules: UpdateRules = {
   maximize: checkBoolean,
   biasCorrection: checkBoolean,
   initialScale: (name, v) => checkRange(name, v, 0),
+  gradScale: (name, v) => checkPositive(name, v),
+  clipValue: (name, v) => checkPositive(name, v, true),
+  clipNorm: (name, v) => checkPositive(name, v, true),
+  emaDecay: (name, v) => (v === null ? null : checkRange(name, v, 0, 1, true)),
 };
+
+/** A finite number > 0 that stays > 0 as an f32 (or null, where `nullable`: "off"). */
+function checkPositive(name: string, value: unknown, nullable: true): number | null;
+function checkPositive(name: string, value: unknown): number;
+function checkPositive(name: string, value: unknown, nullable = false): number | null {
+  if (nullable && value === null) return null;
+  const x = checkRange(name, value, 0);
+  if (Math.fround(x) === 0) {
+    throw new RangeError(`${name} must be a finite number > 0 that f32 can hold${nullable ? ", or null for none" : ""}; got ${describe(x)}`);
+  }
+  return x;
+}
+
+/** The three clipping options, of which a group's effective options may set one. */
+const CLIP_OPTIONS = ["clipValue", "clipNorm", "globalClipNorm"] as const;
+
+function checkOneClip(prefix: string, o: Partial<Record<(typeof CLIP_OPTIONS)[number], number | null>>): void {
+  const set = CLIP_OPTIONS.filter((k) => o[k] !== null && o[k] !== undefined);
+  if (set.length > 1) {
+    throw new RangeError(
+      `${prefix} sets ${set.map((k) => k).join(" and ")}; at most one of clipValue, clipNorm and globalClipNorm may be set` +
+        " (they are alternatives: per element, per tensor, all gradients together)",
+    );
+  }
+}
 const updateKeys = Object.keys(updateRules) as (keyof UpdateOptions)[];
 const optionKeys = Object.keys(defaultOptions) as (keyof RmspropOptions)[];
 
@@ -281,6 +347,7 @@ function resolveUpdate<T extends Required<UpdateOptions>>(given: Record<string, 
   if (out.nesterov && out.momentum === 0) {
     throw new RangeError(`${prefix}.nesterov needs ${prefix}.momentum > 0; got momentum 0`);
   }
+  checkOneClip(prefix, out as Partial<Record<(typeof CLIP_OPTIONS)[number], number | null>>);
   return out;
 }
 
@@ -292,6 +359,12 @@ function normalizeGroups(value: unknown): NormalizedGroup[] {
   const names = new Set<string>();
   return value.map((group: unknown, g): NormalizedGroup => {
     const at = `options.groups[${g}]`;
+    if (group !== null && typeof group === "object" && "globalClipNorm" in group) {
+      throw new TypeError(
+        `${at}.globalClipNorm: globalClipNorm clips all gradients of the optimizer together, so it is set at the top level ` +
+          "only; a group may set clipNorm (per tensor) or clipValue",
+      );
+    }
     const given = checkKeys(at, group, [...updateKeys, "name", "size", "tensors"]);
     const name = given.name === undefined ? `group${g}` : given.name;
     if (typeof name !== "string") throw new TypeError(`${at}.name must be a string; got ${describe(name)}`);
@@ -370,12 +443,14 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     ),
     threadSpinMs: checkRange("options.threadSpinMs", orDefault(given.threadSpinMs, defaultOptions.threadSpinMs), 0, 1000),
     nonFinite: oneOf("options.nonFinite", orDefault(given.nonFinite, defaultOptions.nonFinite), ["throw", "skip", "ignore"] as const),
+    globalClipNorm: checkPositive("options.globalClipNorm", orDefault(given.globalClipNorm, null), true),
     groups,
     memory: checkMemory(given.memory),
     offset: checkInteger("options.offset", orDefault(given.offset, 0), 0, 2 ** 32),
   };
   if (r.offset % 64 !== 0) throw new RangeError(`options.offset must be a multiple of 64; got ${r.offset}`);
   if (r.offset !== 0 && !r.memory) throw new TypeError("options.offset needs options.memory (the memory it is an offset in)");
+  checkOneClip("options", r);
   // Each group's effective options, validated now so that creation fails before allocation.
   groups.forEach((group, g) => groupUpdateOptions(r, group, g));
   return r;
@@ -386,8 +461,17 @@ export function groupUpdateOptions(o: ResolvedOptions, group: NormalizedGroup, i
   return resolveUpdate(group as unknown as Record<string, unknown>, `options.groups[${index}]`, o);
 }
 
+/** The values of one step's overrides; undefined where the options' own values apply. */
+export interface ResolvedOverrides {
+  lr: number;
+  gradScale: number | undefined;
+}
+
 /** Validates the overrides of one `step()` call. */
-export function resolveOverrides(overrides: unknown, options: ResolvedOptions): { lr: number } {
-  const given = checkKeys("step overrides", overrides, ["lr"]);
-  return { lr: given.lr === undefined ? options.lr : checkRange("step overrides.lr", given.lr, 0) };
+export function resolveOverrides(overrides: unknown, options: ResolvedOptions): ResolvedOverrides {
+  const given = checkKeys("step overrides", overrides, ["lr", "gradScale"]);
+  return {
+    lr: given.lr === undefined ? options.lr : checkRange("step overrides.lr", given.lr, 0),
+    gradScale: given.gradScale === undefined ? undefined : checkPositive("step overrides.gradScale", given.gradScale),
+  };
 }

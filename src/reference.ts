@@ -1,17 +1,18 @@
 // The ground truth: one RMSProp step in plain JavaScript, every operation rounded to f32
 // with Math.fround, in the order of assembly/rmsprop.ts (read the two side by side). The
 // tests demand bit-identical results from both kernel builds.
-import { KernelFlag, type StepScalars } from "./kernel-abi.ts";
+import { KernelFlag, NORM_BLOCK, type StepScalars } from "./kernel-abi.ts";
 
 const f = Math.fround;
 
-/** The arrays of one step; momentumBuffer and gradAvg only where the flags use them. */
+/** The arrays of one step; momentumBuffer, gradAvg and ema only where the flags use them. */
 export interface StepArrays {
   params: Float32Array;
   grads: Float32Array;
   sqAvg: Float32Array;
   momentumBuffer?: Float32Array;
   gradAvg?: Float32Array;
+  ema?: Float32Array;
 }
 
 function required(array: Float32Array | undefined, name: string): Float32Array {
@@ -28,12 +29,22 @@ export function referenceStep(flags: number, s: StepScalars, a: StepArrays): voi
   const wdDecoupled = (flags & KernelFlag.wdDecoupled) !== 0;
   const nesterov = (flags & KernelFlag.momNesterov) !== 0;
   const momentum = nesterov || (flags & KernelFlag.momHeavy) !== 0;
+  const clip = (flags & KernelFlag.clip) !== 0;
+  const withEma = (flags & KernelFlag.ema) !== 0;
   const momentumBuffer = momentum ? required(a.momentumBuffer, "momentumBuffer") : sqAvg; // unused then
   const gradAvg = centered ? required(a.gradAvg, "gradAvg") : sqAvg; // unused then
+  const ema = withEma ? required(a.ema, "ema") : sqAvg; // unused then
+  // The first step's EMA starts from the weights it begins with.
+  if (withEma && (flags & KernelFlag.emaInit) !== 0) ema.set(params);
   const n = params.length;
   for (let i = 0; i < n; i++) {
     let theta = params[i];
     let g = f(grads[i] * s.gSign);
+    if (clip) {
+      g = f(g * s.clipScale);
+      if (g < -s.clipValue) g = -s.clipValue;
+      if (s.clipValue < g) g = s.clipValue;
+    }
     if (wdL2) g = f(g + f(s.wd * theta));
     if (wdDecoupled) theta = f(theta - f(s.lrWd * theta));
     const sq = f(f(s.beta * sqAvg[i]) + f(s.oneMinusBeta * f(g * g)));
@@ -59,7 +70,29 @@ export function referenceStep(flags: number, s: StepScalars, a: StepArrays): voi
         : f(theta - f(s.thetaScale * buf));
     }
     params[i] = theta;
+    if (withEma) ema[i] = f(f(s.emaDecay * ema[i]) + f(s.oneMinusEmaDecay * theta));
   }
+}
+
+/**
+ * Σ (x·scale)² of `x` in blocks of NORM_BLOCK, block b's sum into out[b], in the kernel's
+ * order (sum_squares_f32): each product rounded to f32 and squared exactly in f64, element
+ * k of a block into accumulator k mod 4, the block's sum (a0 + a1) + (a2 + a3). Returns the
+ * first block whose sum is not finite, or −1.
+ */
+export function referenceSumSquares(x: Float32Array, scale: number, out: Float64Array): number {
+  let firstBad = -1;
+  for (let b = 0, start = 0; start < x.length; b++, start += NORM_BLOCK) {
+    const acc = [0, 0, 0, 0];
+    const end = Math.min(x.length, start + NORM_BLOCK);
+    for (let i = start; i < end; i++) {
+      const g = f(x[i] * scale);
+      acc[(i - start) & 3] += g * g;
+    }
+    out[b] = acc[0] + acc[1] + (acc[2] + acc[3]);
+    if (firstBad < 0 && !Number.isFinite(out[b])) firstBad = b;
+  }
+  return firstBad;
 }
 
 /** Index of the first NaN or ±∞ in `x`, or −1: the reference of first_nonfinite_f32. */

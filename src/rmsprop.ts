@@ -1,20 +1,22 @@
 // The optimizer object: owns one memory laid out by src/layout.ts, exposes zero-copy views
-// into it, and runs each step on the backend src/backend.ts chose, once per group.
-import { decodeCheckpoint, encodeCheckpoint, CHECKPOINT_ARRAYS } from "./checkpoint.ts";
+// into it (one per row of src/state-arrays.ts), and runs each step on the executor
+// src/executors.ts made for the backend src/backend.ts chose.
+import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "./backend.ts";
 import { isSharedBuffer, threadsUnavailable } from "./features.ts";
-import { checkedScalars, neededArrays, planGroups, type GroupPlan } from "./groups.ts";
+import { checkedScalars, needsNorm, neededArrays, planGroups, planUnits, type GroupPlan } from "./groups.ts";
 import {
-  groupSlices,
+  jointNorm,
   kernelExecutor,
   poolExecutor,
-  referenceExecutor,
-  type GroupRuntime,
+  unitSlices,
   type Heap,
-  type Slice,
   type StepExecutor,
+  type UnitJob,
+  type UnitRuntime,
+  type Work,
 } from "./executors.ts";
-import { bindKernel, KernelFlag } from "./kernel-abi.ts";
+import { bindKernel, KernelFlag, NORM_BLOCK } from "./kernel-abi.ts";
 import { arrayCount, computeLayout, maxParams, type Layout } from "./layout.ts";
 import {
   checkInteger,
@@ -25,6 +27,8 @@ import {
   type StepOverrides,
 } from "./options.ts";
 import type { StepArrays } from "./reference.ts";
+import { referenceKernel } from "./reference-kernel.ts";
+import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName } from "./state-arrays.ts";
 import { shareCount } from "./thread-pool.ts";
 
 /** Live views of the optimizer state. */
@@ -35,6 +39,8 @@ export interface RmspropState {
   readonly momentumBuffer?: Float32Array;
   /** G, the EWMA of gradients; present when some group is `centered`. */
   readonly gradAvg?: Float32Array;
+  /** The exponential moving average of θ; present when some group sets `emaDecay`. */
+  readonly ema?: Float32Array;
 }
 
 /** What one `step()` did. */
@@ -45,6 +51,12 @@ export interface StepResult {
   readonly nonFiniteIndex: number;
   /** `stepCount` after this call. */
   readonly stepCount: number;
+  /**
+   * The joint L2 norm of the gradients after gradScale and before clipping, as PyTorch's
+   * `clip_grad_norm_` returns it; present when the step computed it (with clipNorm or
+   * globalClipNorm).
+   */
+  readonly gradNorm?: number;
 }
 
 /** A tensor of a parameter group, with its own views. */
@@ -103,6 +115,11 @@ export interface Rmsprop {
    * a Promise. `await opt.step()` works in every case.
    */
   step(overrides?: StepOverrides): StepResult | Promise<StepResult>;
+  /**
+   * Exchanges θ and its EMA in place, bit for bit, in every group that keeps one
+   * (`emaDecay`): evaluate with the averaged weights, then swap back to train on.
+   */
+  swapEma(): void;
   /** A checkpoint of θ, the state, the step count and the options (see the README). */
   save(): Uint8Array;
   /**
@@ -135,7 +152,12 @@ function checkN(n: unknown, o: ResolvedOptions): number {
   }
   const set = neededArrays(o);
   const why = ` (the parameter count; ${arrayCount(set)} f32 arrays of n must fit in 4 GiB of wasm32 memory)`;
-  const jobs = { groups: Math.max(1, o.groups.length), shares: shareCount(o.threads) };
+  const cut = (g: ResolvedOptions["groups"][number]) => ((g.clipNorm === undefined ? o.clipNorm : g.clipNorm) !== null ? Math.max(1, g.tensors.length) : 1);
+  const units = Math.max(1, o.groups.reduce((sum, g) => sum + cut(g), 0));
+  // An upper bound on the norm's block sums: one per NORM_BLOCK of the largest n, one more per unit.
+  const norm = o.globalClipNorm !== null || o.clipNorm !== null || o.groups.some((g) => g.clipNorm != null);
+  const normBlocks = norm ? Math.ceil(maxParams(set, { units, shares: 1 }) / NORM_BLOCK) + units : 0;
+  const jobs = { units, shares: shareCount(o.threads), normBlocks };
   return checkInteger("n", n, 1, maxParams(set, jobs, o.offset), why);
 }
 
@@ -165,23 +187,15 @@ function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): Ar
   }
 }
 
-function groupRuntime(plan: GroupPlan, slices: Slice[], all: StepArrays): GroupRuntime {
-  const part = (a: Float32Array | undefined) => a?.subarray(plan.offset, plan.offset + plan.size);
-  return {
-    plan,
-    slices,
-    views: {
-      params: part(all.params)!,
-      grads: part(all.grads)!,
-      sqAvg: part(all.sqAvg)!,
-      momentumBuffer: part(all.momentumBuffer),
-      gradAvg: part(all.gradAvg),
-    },
-  };
+/** A group's views: subarrays of the whole arrays. */
+function groupViews(plan: GroupPlan, all: StepArrays): StepArrays {
+  const part = (x: Float32Array) => x.subarray(plan.offset, plan.offset + plan.size);
+  const views: Partial<StepArrays> = {};
+  for (const a of STATE_ARRAYS) if (all[a.name]) views[a.name] = part(all[a.name]!);
+  return views as StepArrays;
 }
 
-function publicGroup(g: GroupRuntime): RmspropGroup {
-  const { plan, views } = g;
+function publicGroup(plan: GroupPlan, views: StepArrays): RmspropGroup {
   const tensors = plan.tensors.map((t) => {
     const local = t.offset - plan.offset;
     return Object.freeze({
@@ -209,6 +223,8 @@ function publicGroup(g: GroupRuntime): RmspropGroup {
 interface Live extends Heap {
   buffer: ArrayBufferLike;
   views: StepArrays;
+  /** Each group's views, in plan order. */
+  groupViews: StepArrays[];
   publicGroups: readonly RmspropGroup[];
   tensors: Readonly<Record<string, RmspropTensor>>;
 }
@@ -218,23 +234,28 @@ interface Engine {
   backend: ConcreteBackend;
   threads: number;
   buffer: ArrayBufferLike;
-  /** Runs the steps: the reference, the kernel on this thread, or the thread pool. */
+  /** Runs the steps: a kernel on this thread (wasm or the reference), or the thread pool. */
   executor: StepExecutor;
-  /** Each group's slices, one per share. */
-  slices: Slice[][];
+  work: Work;
   /** A memory the caller owns (options.memory): views follow it when it grows. */
   external?: WebAssembly.Memory;
 }
 
+/** The plain facts of an optimizer, fixed at creation. */
+interface Facts {
+  n: number;
+  backend: ConcreteBackend;
+  threads: number;
+  byteLength: number;
+  options: Readonly<ResolvedOptions>;
+}
+
 class RmspropImpl implements Rmsprop {
-  readonly #n: number;
-  readonly #backend: ConcreteBackend;
-  readonly #threads: number;
-  readonly #byteLength: number;
-  readonly #options: Readonly<ResolvedOptions>;
+  readonly #facts: Facts;
   #layout: Layout;
   #plans: GroupPlan[];
-  readonly #slices: Slice[][];
+  readonly #work: Work;
+  readonly #norm: boolean;
   readonly #executor: StepExecutor;
   #external: WebAssembly.Memory | undefined;
   #live: Live | undefined;
@@ -242,55 +263,48 @@ class RmspropImpl implements Rmsprop {
   #running: Promise<StepResult> | undefined;
 
   constructor(layout: Layout, options: ResolvedOptions, plans: GroupPlan[], engine: Engine) {
-    this.#n = layout.n;
-    this.#options = Object.freeze({ ...options });
-    this.#backend = engine.backend;
-    this.#threads = engine.threads;
+    this.#facts = Object.freeze({
+      n: layout.n,
+      backend: engine.backend,
+      threads: engine.threads,
+      byteLength: engine.external ? layout.bytes - layout.control : engine.buffer.byteLength,
+      options: Object.freeze({ ...options }),
+    });
     this.#layout = layout;
     this.#plans = plans;
-    this.#slices = engine.slices;
+    this.#work = engine.work;
+    this.#norm = engine.work.layout.normSums !== 0;
     this.#executor = engine.executor;
     this.#external = engine.external;
-    this.#byteLength = engine.external ? layout.bytes - layout.control : engine.buffer.byteLength;
     const live = this.#attach(engine.buffer);
     this.#live = live;
-    if (engine.external) {
-      // Someone else's memory may hold anything: clear our state (create() cleared the
-      // header), not θ or g.
-      live.views.sqAvg.fill(0);
-      live.views.momentumBuffer?.fill(0);
-      live.views.gradAvg?.fill(0);
-    }
-    for (const g of live.groups) {
-      if (g.plan.options.initialScale !== 0) g.views.sqAvg.fill(g.plan.options.initialScale);
-    }
+    // Every state array starts at its table's initial value (someone else's memory may
+    // hold anything there); θ and g are the caller's.
+    plans.forEach((plan, i) => {
+      for (const a of STATE_VIEWS) live.groupViews[i][a.name]?.fill(a.initial(plan.options));
+    });
   }
 
   /** Views, groups and tensors over `buffer`. */
   #attach(buffer: ArrayBufferLike): Live {
     const layout = this.#layout;
-    const view = (offset: number) => new Float32Array(buffer, offset, layout.n);
-    const views: StepArrays = {
-      params: view(layout.params),
-      grads: view(layout.grads),
-      sqAvg: view(layout.sqAvg),
-      momentumBuffer: layout.momentumBuffer ? view(layout.momentumBuffer) : undefined,
-      gradAvg: layout.gradAvg ? view(layout.gradAvg) : undefined,
-    };
-    const groups = this.#plans.map((plan, i) => groupRuntime(plan, this.#slices[i], views));
-    const publicGroups = Object.freeze(groups.map(publicGroup));
+    const views: Partial<StepArrays> = {};
+    for (const a of STATE_ARRAYS) if (layout[a.name]) views[a.name] = new Float32Array(buffer, layout[a.name], layout.n);
+    const all = views as StepArrays;
+    const groupViewList = this.#plans.map((plan) => groupViews(plan, all));
+    const publicGroups = Object.freeze(this.#plans.map((plan, i) => publicGroup(plan, groupViewList[i])));
     // No prototype: a tensor may be called "constructor" or "__proto__".
     const tensors: Record<string, RmspropTensor> = Object.create(null);
     for (const g of publicGroups) for (const t of g.tensors) tensors[t.name] = t;
     return {
       buffer,
-      views,
-      groups,
+      views: all,
+      groupViews: groupViewList,
       publicGroups,
       tensors: Object.freeze(tensors),
-      grads: views.grads,
       u32: new Uint32Array(buffer),
       f32: new Float32Array(buffer),
+      f64: new Float64Array(buffer, 0, buffer.byteLength >>> 3),
     };
   }
 
@@ -306,26 +320,30 @@ class RmspropImpl implements Rmsprop {
     return live;
   }
 
-  // Every member, plain facts included, throws once the optimizer is disposed.
-  get n(): number {
+  /** A fact, after the disposed check: every member, plain facts included, throws once disposed. */
+  #fact<K extends keyof Facts>(key: K): Facts[K] {
     this.#use();
-    return this.#n;
+    return this.#facts[key];
+  }
+
+  get n(): number {
+    return this.#fact("n");
   }
   get backend(): ConcreteBackend {
-    this.#use();
-    return this.#backend;
+    return this.#fact("backend");
   }
   get threads(): number {
-    this.#use();
-    return this.#threads;
+    return this.#fact("threads");
   }
   get byteLength(): number {
-    this.#use();
-    return this.#byteLength;
+    return this.#fact("byteLength");
   }
   get options(): Readonly<ResolvedOptions> {
+    return this.#fact("options");
+  }
+  get stepCount(): number {
     this.#use();
-    return this.#options;
+    return this.#stepCount;
   }
   get params(): Float32Array {
     return this.#use().views.params;
@@ -334,12 +352,10 @@ class RmspropImpl implements Rmsprop {
     return this.#use().views.grads;
   }
   get state(): RmspropState {
-    const { sqAvg, momentumBuffer, gradAvg } = this.#use().views;
-    return { sqAvg, ...(momentumBuffer && { momentumBuffer }), ...(gradAvg && { gradAvg }) };
-  }
-  get stepCount(): number {
-    this.#use();
-    return this.#stepCount;
+    const { views } = this.#use();
+    const state: Partial<Record<ArrayName, Float32Array>> = {};
+    for (const a of STATE_VIEWS) if (views[a.name]) state[a.name] = views[a.name];
+    return state as RmspropState;
   }
   get groups(): readonly RmspropGroup[] {
     return this.#use().publicGroups;
@@ -351,34 +367,46 @@ class RmspropImpl implements Rmsprop {
   step(overrides?: StepOverrides): StepResult | Promise<StepResult> {
     const live = this.#use();
     this.#idle("step()");
-    const { lr } = resolveOverrides(overrides, this.#options);
+    const { lr, gradScale } = resolveOverrides(overrides, this.#facts.options);
     const t = this.#stepCount + 1;
-    // Every constant of this step, per group, checked before anything is read or written.
-    const scalars = live.groups.map((g) => checkedScalars(g.plan, t, lr));
-    const outcome = this.#executor.run(live, scalars);
-    if (typeof outcome === "number") return this.#settle(outcome, t);
-    this.#running = outcome.then((bad) => this.#settle(bad, t)).finally(() => (this.#running = undefined));
+    // Every constant of this step, per unit, checked before anything is read or written.
+    const jobs = this.#work.units.map(({ unit }): UnitJob => {
+      const ema = unit.plan.flags & KernelFlag.ema;
+      return {
+        scalars: checkedScalars(unit.plan, t, lr, gradScale),
+        // The EMA starts as the weights of the first step.
+        flags: unit.plan.flags | (ema && t === 1 ? KernelFlag.emaInit : 0),
+      };
+    });
+    const outcome = this.#executor.run(live, jobs);
+    if (typeof outcome === "number") return this.#outcome(outcome, t);
+    this.#running = outcome.then((bad) => this.#outcome(bad, t)).finally(() => (this.#running = undefined));
     return this.#running;
   }
 
-  /** The step's result from the executor's first non-finite index (−1: it was applied). */
-  #settle(bad: number, t: number): StepResult {
-    return this.#nonFinite(bad) ?? this.#finish(t);
-  }
-
-  /** Applies the nonFinite policy to the first bad index: a skip result, a throw, or undefined. */
-  #nonFinite(bad: number): StepResult | undefined {
-    if (bad < 0) return undefined;
-    if (this.#options.nonFinite === "skip") return { applied: false, nonFiniteIndex: bad, stepCount: this.#stepCount };
+  /**
+   * The step's result from the executor's first non-finite index: −1 applied it; any other
+   * index is a skip or a throw, as options.nonFinite says (nothing was written either way).
+   */
+  #outcome(bad: number, t: number): StepResult {
+    const gradNorm = this.#norm ? { gradNorm: jointNorm(this.#use(), this.#work) } : {};
+    if (bad < 0) {
+      this.#stepCount = t;
+      return { applied: true, nonFiniteIndex: -1, stepCount: t, ...gradNorm };
+    }
+    if (this.#facts.options.nonFinite === "skip") {
+      return { applied: false, nonFiniteIndex: bad, stepCount: this.#stepCount, ...gradNorm };
+    }
     throw new RangeError(
-      `grads[${bad}] is ${this.#use().views.grads[bad]}; the step was not applied and params and state are unchanged` +
-        ` (options.nonFinite is "throw"; "skip" skips such steps, "ignore" lets IEEE arithmetic propagate)`,
+      `grads[${bad}] is ${this.#use().views.grads[bad]}${this.#scaledNote(bad)}; the step was not applied and params and state ` +
+        `are unchanged (options.nonFinite is "throw"; "skip" skips such steps, "ignore" lets IEEE arithmetic propagate)`,
     );
   }
 
-  #finish(t: number): StepResult {
-    this.#stepCount = t;
-    return { applied: true, nonFiniteIndex: -1, stepCount: t };
+  /** Why a finite gradient counts as bad: times gradScale it overflows f32. */
+  #scaledNote(bad: number): string {
+    const g = this.#use().views.grads[bad];
+    return Number.isFinite(g) ? ", which overflows f32 when multiplied by gradScale" : "";
   }
 
   /** step, save, load and dispose wait for no one: with a step still running they would race it. */
@@ -386,15 +414,38 @@ class RmspropImpl implements Rmsprop {
     if (this.#running) throw new Error(`${what}: a step is still running; await it first`);
   }
 
+  swapEma(): void {
+    const live = this.#use();
+    this.#idle("swapEma()");
+    const keeping = this.#plans.filter((p) => p.options.emaDecay !== null);
+    if (keeping.length === 0) {
+      throw new Error("swapEma(): this optimizer keeps no EMA of the weights; set options.emaDecay (or a group's) to keep one");
+    }
+    // As u32 words: a bit-exact exchange, NaN payloads included.
+    const words = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+    this.#plans.forEach((plan, i) => {
+      if (plan.options.emaDecay === null) return;
+      const { params, ema } = live.groupViews[i];
+      const p = words(params), e = words(ema!);
+      for (let k = 0; k < p.length; k++) {
+        const x = p[k];
+        p[k] = e[k];
+        e[k] = x;
+      }
+    });
+  }
+
   save(): Uint8Array {
     this.#idle("save()");
-    const { params, sqAvg, momentumBuffer, gradAvg } = this.#use().views;
+    const { views } = this.#use();
+    const arrays: Partial<Record<ArrayName, Float32Array>> = {};
+    for (const a of CHECKPOINT_ARRAYS) if (views[a.name]) arrays[a.name] = views[a.name];
     return encodeCheckpoint({
-      n: this.#n,
+      n: this.#facts.n,
       stepCount: this.#stepCount,
       // Where the optimizer lived is not part of its state: a checkpoint restores anywhere.
-      options: { ...this.#options, memory: undefined, offset: undefined },
-      arrays: { params, sqAvg, momentumBuffer, gradAvg },
+      options: { ...this.#facts.options, memory: undefined, offset: undefined },
+      arrays,
     });
   }
 
@@ -402,20 +453,22 @@ class RmspropImpl implements Rmsprop {
     this.#idle("load(bytes)");
     const { views } = this.#use();
     const content = decodeCheckpoint(bytes);
-    if (content.n !== this.#n) {
-      throw new RangeError(`load(bytes): the checkpoint has n = ${content.n}, this optimizer n = ${this.#n}; nothing was changed`);
+    if (content.n !== this.#facts.n) {
+      throw new RangeError(`load(bytes): the checkpoint has n = ${content.n}, this optimizer n = ${this.#facts.n}; nothing was changed`);
     }
-    for (const name of CHECKPOINT_ARRAYS) {
+    for (const { name } of CHECKPOINT_ARRAYS) {
+      // A checkpoint from before emaDecay existed (or without it) starts the EMA at its weights.
+      if (name === "ema" && views.ema && !content.arrays.ema) continue;
       if (Boolean(content.arrays[name]) !== Boolean(views[name])) {
         throw new RangeError(
           `load(bytes): the checkpoint ${content.arrays[name] ? "has" : "lacks"} ${name}, this optimizer ` +
-            `${views[name] ? "has" : "lacks"} it (momentum and centered must match); nothing was changed`,
+            `${views[name] ? "has" : "lacks"} it (momentum, centered and emaDecay must match); nothing was changed`,
         );
       }
     }
-    for (const name of CHECKPOINT_ARRAYS) {
-      const from = content.arrays[name];
-      if (from) views[name]!.set(from);
+    for (const { name } of CHECKPOINT_ARRAYS) {
+      const from = content.arrays[name] ?? (name === "ema" ? content.arrays.params : undefined);
+      if (from && views[name]) views[name].set(from);
     }
     this.#stepCount = content.stepCount;
   }
@@ -476,14 +529,16 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   const external = resolved.memory ?? undefined;
   const threads = effectiveThreads(resolved, count);
   const shares = shareCount(threads);
-  const layout = computeLayout(count, neededArrays(resolved), { groups: plans.length, shares }, resolved.offset);
-  const slices = plans.map((plan, i) => groupSlices(plan, i, layout, shares));
-  const check = resolved.nonFinite !== "ignore";
+  const { units, normBlocks } = planUnits(plans, needsNorm(resolved, plans));
+  const layout = computeLayout(count, neededArrays(resolved), { units: units.length, shares, normBlocks }, resolved.offset);
+  const runtimes: UnitRuntime[] = units.map((unit, i) => ({ unit, slices: unitSlices(unit, i, layout, shares) }));
+  const work: Work = { layout, units: runtimes, check: resolved.nonFinite !== "ignore", globalClipNorm: resolved.globalClipNorm };
   if (backend === "js") {
     if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
     if (external) throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
     const buffer = allocate(layout, backend, false) as ArrayBuffer;
-    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor: referenceExecutor(check), slices });
+    const executor = kernelExecutor(referenceKernel(buffer), work);
+    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor, work });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
   if (external) checkExternal(external, layout, shared, resolved.threads);
@@ -492,11 +547,12 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   // Someone else's memory may hold anything: clear our header (the threads' control block
   // among it) before a worker reads it.
   if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
+  const kernel = bindKernel(module, memory);
   const executor =
     threads > 1
-      ? await poolExecutor(module, memory, layout, slices, plans, { threads, check, spinMs: resolved.threadSpinMs })
-      : kernelExecutor(bindKernel(module, memory), layout.grads, layout.n, check);
-  return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, slices, external });
+      ? await poolExecutor(module, memory, kernel, work, { threads, spinMs: resolved.threadSpinMs })
+      : kernelExecutor(kernel, work);
+  return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, work, external });
 }
 
 /** An external memory must already hold the whole block, and be shared for threads. */

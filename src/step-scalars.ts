@@ -12,7 +12,30 @@ export function kernelFlags(o: ResolvedOptions): number {
   if (o.centered) flags |= KernelFlag.centered;
   if (o.weightDecay > 0) flags |= o.decoupledWeightDecay ? KernelFlag.wdDecoupled : KernelFlag.wdL2;
   if (o.momentum > 0) flags |= o.nesterov ? KernelFlag.momNesterov : KernelFlag.momHeavy;
+  if (o.clipValue !== null) flags |= KernelFlag.clip;
+  if (o.emaDecay !== null) flags |= KernelFlag.ema;
   return flags;
+}
+
+/**
+ * Puts a norm-clipping factor (already an f32) into a job's flags and scalars, for the
+ * element order g·gradScale, then ·factor. A factor of 1 changes no bit and is left out;
+ * with gradScale 1 the factor joins gSign, since fround(fround(g·±1)·c) = fround(g·±c);
+ * otherwise the CLIP variant multiplies twice. Returns the flags.
+ */
+export function withClipFactor(flags: number, s: StepScalars, factor: number): number {
+  if (factor === 1) return flags;
+  if (Math.abs(s.gSign) === 1 && (flags & KernelFlag.clip) === 0) {
+    s.gSign = s.gSign * factor;
+    return flags;
+  }
+  s.clipScale = factor;
+  return flags | KernelFlag.clip;
+}
+
+/** PyTorch's clip_grad_norm_ factor min(1, maxNorm / (norm + 1e-6)) in f64, rounded to f32 once. */
+export function clipFactor(maxNorm: number, norm: number): number {
+  return f32(Math.min(1, maxNorm / (norm + 1e-6)));
 }
 
 /**
@@ -30,18 +53,20 @@ export function powU32(base: number, t: number): number {
 }
 
 /**
- * The scalars of step number `t` (from 1) at learning rate `lr`. Derived constants
+ * The scalars of step number `t` (from 1) at learning rate `lr` and gradient scale
+ * `gradScale`. Derived constants
  * (1 − β, η·λ, 1/(1 − β^t)) are computed in f64 and rounded to f32 once.
  */
-export function stepScalars(o: ResolvedOptions, t: number, lr: number): StepScalars {
+export function stepScalars(o: ResolvedOptions, t: number, lr: number, gradScale = o.gradScale): StepScalars {
   const lrInBuffer = o.lrInMomentum;
+  const emaDecay = o.emaDecay ?? 0;
   return {
     lr: f32(lr),
     beta: f32(o.beta),
     oneMinusBeta: f32(1 - o.beta),
     // tfjs's centered root is √(S − (G² + ε)): the kernel's √(v + ε) with ε negated.
     eps: o.centered && o.centeredEps === "subtract" ? -f32(o.eps) : f32(o.eps),
-    gSign: o.maximize ? -1 : 1,
+    gSign: (o.maximize ? -1 : 1) * f32(gradScale),
     wd: f32(o.weightDecay),
     lrWd: f32(lr * o.weightDecay),
     invC: o.biasCorrection ? f32(1 / (1 - powU32(o.beta, t))) : 1,
@@ -49,5 +74,9 @@ export function stepScalars(o: ResolvedOptions, t: number, lr: number): StepScal
     mu: f32(o.momentum),
     uScale: lrInBuffer ? f32(lr) : 1,
     thetaScale: lrInBuffer ? 1 : f32(lr),
+    clipScale: 1,
+    clipValue: f32(o.clipValue ?? Infinity),
+    emaDecay: f32(emaDecay),
+    oneMinusEmaDecay: f32(1 - emaDecay),
   };
 }

@@ -22,7 +22,10 @@ const OMIT = { momentumBuffer: 1, gradAvg: 2, params: 4, misalignedGrads: 8, arg
 
 interface Probe {
   memory: WebAssembly.Memory;
-  fill(t: number, lr: number, beta: number, eps: number, momentum: number, wd: number, initialScale: number, switches: number, n: number, omit: number): number;
+  fill(
+    t: number, lr: number, beta: number, eps: number, momentum: number, wd: number, initialScale: number,
+    switches: number, n: number, omit: number, gradScale: number, clipValue: number,
+  ): number;
   fill_defaults(t: number, n: number): number;
   args_at(): number;
   array_at(i: number): number;
@@ -45,12 +48,12 @@ beforeAll(async () => {
   };
   const { instance } = await WebAssembly.instantiate(bytes, {
     env: { memory },
-    "rmsprop-wasm": { step: unused, first_nonfinite_f32: unused },
+    "rmsprop-wasm": { step: unused, first_nonfinite_f32: unused, sum_squares_f32: unused },
   });
   probe = { memory, ...(instance.exports as unknown as Omit<Probe, "memory">) };
 }, 60_000);
 
-/** The 18 words of the block the C side filled. */
+/** The words of the block the C side filled. */
 function cBlock(): Uint32Array {
   return new Uint32Array(probe.memory.buffer, probe.args_at(), STEP_ARGS_BYTES / 4).slice();
 }
@@ -66,7 +69,7 @@ function tsBlock(options: RmspropOptions, t: number, lr: number, n: number): Uin
     momentumBuffer: o.momentum > 0 ? probe.array_at(3) : 0,
     gradAvg: o.centered ? probe.array_at(4) : 0,
   };
-  writeStepArgs(new Uint32Array(block), new Float32Array(block), 0, arrays, n, stepScalars(o, t, lr));
+  writeStepArgs(new Uint32Array(block), new Float32Array(block), 0, arrays, n, stepScalars(o, t, lr), kernelFlags(o));
   return new Uint32Array(block);
 }
 
@@ -81,7 +84,8 @@ function switchesOf(o: RmspropOptions): number {
 
 /** Fills through the header with `o`'s options at learning rate `lr`. */
 function cFill(o: Required<Pick<RmspropOptions, "beta" | "eps" | "momentum" | "weightDecay" | "initialScale">> & RmspropOptions, t: number, lr: number, n: number, omit = 0): number {
-  return probe.fill(t, lr, o.beta, o.eps, o.momentum, o.weightDecay, o.initialScale, switchesOf(o), n, omit) >>> 0;
+  const clipValue = o.clipValue === undefined || o.clipValue === null ? 0 : o.clipValue;
+  return probe.fill(t, lr, o.beta, o.eps, o.momentum, o.weightDecay, o.initialScale, switchesOf(o), n, omit, o.gradScale ?? 1, clipValue) >>> 0;
 }
 
 /** Seeded option sets over every switch, with awkward numbers and some the package refuses. */
@@ -106,9 +110,14 @@ function randomCase(r: () => number) {
     decoupledWeightDecay: r() < 0.5,
     maximize: r() < 0.5,
     biasCorrection: r() < 0.5,
+    gradScale: r() < 0.6 ? 1 : pick([0.5, 1 / 1024, logUniform(1e-6, 1e6), 3e38]),
+    clipValue: r() < 0.6 ? null : pick([1, 0.01, logUniform(1e-6, 1e6)]) as number | null,
   } satisfies RmspropOptions;
   // About one case in ten breaks one rule.
-  if (r() < 0.1) (options as Record<string, number | boolean | string>)[pick(["beta", "eps", "momentum", "weightDecay", "initialScale"])] = pick([bad(), 1]);
+  if (r() < 0.1) {
+    const key = pick(["beta", "eps", "momentum", "weightDecay", "initialScale", "gradScale", "clipValue"]);
+    (options as Record<string, number | boolean | string | null>)[key] = key === "gradScale" ? pick([bad(), 0, 1e-50]) : key === "clipValue" ? pick([bad(), 1e-50]) : pick([bad(), 1]);
+  }
   const lr = r() < 0.1 ? bad() : positive();
   const baseLr = r() < 0.5 ? lr : logUniform(1e-4, 1); // the other half is a per-step override
   const t = pick([1, 2, 3, 10, Math.floor(r() * 1000) + 1, Math.floor(r() * 2 ** 32) || 1, 2 ** 32 - 1, 1e6]);
@@ -127,7 +136,7 @@ async function packageAccepts(options: RmspropOptions): Promise<boolean> {
 }
 
 describe("include/rmsprop-wasm.h", () => {
-  it("fills the same 72 bytes and flags as the TypeScript writer for 600 seeded option sets and steps", async () => {
+  it("fills the same 96 bytes and flags as the TypeScript writer for 600 seeded option sets and steps", async () => {
     const r = rng(13);
     let valid = 0, refused = 0;
     for (let k = 0; k < 600; k++) {

@@ -2,7 +2,7 @@
 // 16-byte aligned, and no byte written outside the arrays it was given.
 import { describe, expect, it } from "vitest";
 import { kernelModule } from "../src/backend.ts";
-import { bindKernel, KernelFlag, STEP_ARGS_BYTES, writeStepArgs } from "../src/kernel-abi.ts";
+import { bindKernel, KernelFlag, STEP_ARGS_V1_BYTES, writeStepArgs } from "../src/kernel-abi.ts";
 import { referenceFirstNonFinite, referenceStep } from "../src/reference.ts";
 import { defaultOptions } from "../src/options.ts";
 import { stepScalars } from "../src/step-scalars.ts";
@@ -36,7 +36,7 @@ describe.each(["simd", "scalar"] as const)("%s kernel ABI", (backend) => {
         (w >= params / 4 && w < params / 4 + n) || (w >= sqAvg / 4 && w < sqAvg / 4 + n);
       const changedOutside = [...words.keys()].filter((w) => words[w] !== before[w] && !inside(w));
       expect(changedOutside).toEqual([]);
-      expect(STEP_ARGS_BYTES).toBe(72);
+      expect(STEP_ARGS_V1_BYTES).toBe(72);
     },
   );
 

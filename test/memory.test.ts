@@ -7,17 +7,17 @@ import { computeLayout, WASM_PAGE_BYTES } from "../src/layout.ts";
 describe("memory", () => {
   it("the wrapper adds a header of well under 1 KiB to the state arrays", () => {
     for (const set of [{ momentumBuffer: false, gradAvg: false }, { momentumBuffer: true, gradAvg: true }]) {
-      const layout = computeLayout(1_000_003, set, { groups: 1, shares: 1 });
+      const layout = computeLayout(1_000_003, set, { units: 1, shares: 1 });
       const arrays = (3 + Number(set.momentumBuffer) + Number(set.gradAvg)) * 1_000_003 * 4;
       expect(layout.headerBytes).toBeLessThanOrEqual(1024);
       // Alignment of each array to 64 bytes adds < 64 bytes per array.
       expect(layout.bytes - arrays - layout.headerBytes).toBeLessThan(64 * 5);
     }
     // A 576-byte control block (16 words, then two claim words for each of up to 64
-    // shares), and one 72-byte StepArgs block per (group, share): 4 threads cut each
+    // shares), and one 96-byte StepArgs block per (unit, share): 4 threads cut each
     // group into 16 shares.
-    expect(computeLayout(10, { momentumBuffer: false, gradAvg: false }, { groups: 3, shares: 16 }).headerBytes).toBe(
-      Math.ceil((576 + 3 * 16 * 72) / 64) * 64,
+    expect(computeLayout(10, { momentumBuffer: false, gradAvg: false }, { units: 3, shares: 16 }).headerBytes).toBe(
+      Math.ceil((576 + 3 * 16 * 96) / 64) * 64,
     );
   });
 

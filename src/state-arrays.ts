@@ -1,0 +1,69 @@
+// The arrays an optimizer keeps, written once. This table drives the memory layout
+// (src/layout.ts), the views (opt.params, opt.grads, opt.state.*), the StepArgs offsets of
+// every job (src/executors.ts), the checkpoint's array set (src/checkpoint.ts) and the
+// tfjs adapter's slots and weights (src/tfjs/). Adding an array means: a row here, its
+// line in the kernel (assembly/rmsprop.ts) and the reference (src/reference.ts), and its
+// field in include/rmsprop-wasm.h. docs/architecture.md has the whole change map.
+import type { ResolvedOptions } from "./options.ts";
+
+export interface StateArraySpec {
+  /** The name of its view and of its StepArgs offset field. */
+  readonly name: ArrayName;
+  /** The symbol in the equations. */
+  readonly symbol: string;
+  /** Its bit in a checkpoint's array mask, or null when checkpoints do not carry it. */
+  readonly checkpointBit: number | null;
+  /** Suffix of its tensor in the tfjs adapter's getWeights() ("<variable>/<suffix>"), or null. */
+  readonly tfjsSuffix: string | null;
+  /** Its name in include/rmsprop-wasm.h. */
+  readonly c: string;
+  /** Whether a group with these options needs it. */
+  readonly needed: (o: ResolvedOptions) => boolean;
+  /** Value of every element at creation (and before the first step of a group that keeps it). */
+  readonly initial: (o: ResolvedOptions) => number;
+  /** Whether `opt.state` lists it (θ and g have views of their own). */
+  readonly inState: boolean;
+}
+
+export type ArrayName = "params" | "grads" | "sqAvg" | "momentumBuffer" | "gradAvg" | "ema";
+
+const always = () => true;
+const zero = () => 0;
+
+/** Every array, in memory order. */
+export const STATE_ARRAYS: readonly StateArraySpec[] = [
+  { name: "params", symbol: "θ", checkpointBit: 0, tfjsSuffix: null, c: "params", needed: always, initial: zero, inState: false },
+  { name: "grads", symbol: "g", checkpointBit: null, tfjsSuffix: null, c: "grads", needed: always, initial: zero, inState: false },
+  {
+    name: "sqAvg", symbol: "S", checkpointBit: 1, tfjsSuffix: "rms", c: "sq_avg",
+    needed: always, initial: (o) => o.initialScale, inState: true,
+  },
+  {
+    name: "momentumBuffer", symbol: "M", checkpointBit: 2, tfjsSuffix: "momentum", c: "momentum_buffer",
+    needed: (o) => o.momentum > 0, initial: zero, inState: true,
+  },
+  {
+    name: "gradAvg", symbol: "G", checkpointBit: 3, tfjsSuffix: "mg", c: "grad_avg",
+    needed: (o) => o.centered, initial: zero, inState: true,
+  },
+  {
+    name: "ema", symbol: "Θ̄", checkpointBit: 4, tfjsSuffix: "ema", c: "ema",
+    needed: (o) => o.emaDecay !== null, initial: zero, inState: true,
+  },
+];
+
+/** Which arrays exist: true for each array some group needs. */
+export type ArraySet = Record<ArrayName, boolean>;
+
+/** The arrays any of these per-group options needs. */
+export function arraySet(groups: readonly ResolvedOptions[]): ArraySet {
+  return Object.fromEntries(STATE_ARRAYS.map((a) => [a.name, groups.some(a.needed)])) as ArraySet;
+}
+
+/** The arrays a checkpoint can carry, in their on-disk (bit) order. */
+export const CHECKPOINT_ARRAYS = STATE_ARRAYS.filter((a) => a.checkpointBit !== null).sort(
+  (a, b) => a.checkpointBit! - b.checkpointBit!,
+);
+
+/** The state arrays beside θ and g. */
+export const STATE_VIEWS = STATE_ARRAYS.filter((a) => a.inState);
