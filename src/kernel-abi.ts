@@ -49,13 +49,16 @@ export interface ArrayOffsets {
   gradAvg: number;
 }
 
-/** The raw exports of both kernel builds. */
-export interface KernelExports {
+/**
+ * The raw exports of both kernel builds. A type alias, not an interface, so that it is
+ * assignable to `WebAssembly.ModuleImports` (a consumer's `"rmsprop-wasm"` import object).
+ */
+export type KernelExports = {
   /** One step; `args` is the byte offset of a filled StepArgs block. */
   step(flags: number, args: number): void;
   /** Index of the first NaN/±∞ among the n f32 at byte offset `ptr`, or −1. */
   first_nonfinite_f32(ptr: number, n: number): number;
-}
+};
 
 /** Instantiates a compiled kernel on a memory the caller owns. */
 export function bindKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
