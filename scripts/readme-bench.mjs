@@ -1,28 +1,34 @@
-// Rewrites the README's benchmark block (between the bench markers), and the table and plot
-// next to it, from the committed run bench/results/readme.json, so the README always quotes
-// one real, full run, never hand-typed numbers. `npm run bench:readme` makes that run
-// first; this script alone redraws from it (after a change to how the results are drawn).
+// Rewrites the benchmark blocks of docs/benchmark.md (the short table with the run's summary
+// lines, and the tfjs section) and the README's performance summary, each between its
+// markers, and the full table and plot next to them, from the committed run
+// bench/results/readme.json. So the docs always quote one real, full run, never hand-typed
+// numbers. `npm run bench:readme` makes that run first; this script alone redraws from it
+// (after a change to how the results are drawn).
 import { readFileSync, writeFileSync } from "node:fs";
-import { readmeTable, resultsMarkdown } from "../bench/report.mjs";
+import { readmeTable, resultsMarkdown, summaryTable } from "../bench/report.mjs";
 import { summaryLines } from "../bench/targets.mjs";
 import { throughputPlot } from "../bench/plot.mjs";
+import { tfjsTable } from "../bench/tfjs.mjs";
 
 const RUN = "bench/results/readme.json";
-const start = "<!-- bench:start -->";
-const end = "<!-- bench:end -->";
+const PAGE = "docs/benchmark.md";
 
-const { machine, rows } = JSON.parse(readFileSync(RUN, "utf8"));
+const { machine, rows, tfjs } = JSON.parse(readFileSync(RUN, "utf8"));
 if (machine.quick || !machine.sections.includes("training loop") || !machine.sections.includes("sizes")) {
-  throw new Error(`${RUN} is a --quick or partial run; the README quotes a full run (npm run bench:readme)`);
+  throw new Error(`${RUN} is a --quick or partial run; the docs quote a full run (npm run bench:readme)`);
 }
 const summary = summaryLines(rows, machine.defaults);
-writeFileSync("bench/results/readme.md", resultsMarkdown(rows, machine, summary));
+const tfjsLines = tfjs ? ["```text", tfjsTable(tfjs.rows), "", ...tfjs.summary, "```"] : [];
+// The same tfjs report bench/run.mjs appends, so the full table has every row of the run.
+const tfjsReport = tfjs ? `\n## tfjs adapter\n\n${tfjsLines.join("\n")}\n` : "";
+writeFileSync("bench/results/readme.md", resultsMarkdown(rows, machine, summary) + tfjsReport);
 writeFileSync("bench/results/readme.svg", throughputPlot(rows, machine));
-const block = [
-  `Run of ${machine.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}, ` +
-    `${machine.seconds} s in all. Warm: back-to-back steps. Training loop: 64 MiB streamed ` +
+
+const run = `Run of ${machine.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}`;
+const pageBlock = [
+  `${run}, ${machine.seconds} s in all. Warm: back-to-back steps. Training loop: 64 MiB streamed ` +
     "between steps. Shares of the ceiling and ratios are per-round medians. Every row and its spread: " +
-    "[bench/results/readme.md](bench/results/readme.md).",
+    "[bench/results/readme.md](../bench/results/readme.md).",
   "",
   readmeTable(rows),
   "",
@@ -30,10 +36,26 @@ const block = [
   ...summary.filter(Boolean),
   "```",
 ].join("\n");
+const readmeBlock = [
+  `${run}. Milliseconds per step, and how many times faster than the plain JS loop a user would ` +
+    "write (Float32Arrays, f64 arithmetic), as per-round medians. Warm: back-to-back steps; training " +
+    "loop: 64 MiB streamed between steps, so the arrays come from DRAM.",
+  "",
+  summaryTable(rows),
+].join("\n");
 
-const readme = readFileSync("README.md", "utf8");
-const i = readme.indexOf(start);
-const j = readme.indexOf(end);
-if (i < 0 || j < i) throw new Error(`README.md lacks the ${start} … ${end} markers`);
-writeFileSync("README.md", `${readme.slice(0, i + start.length)}\n${block}\n${readme.slice(j)}`);
-console.log(`README.md's benchmark block, bench/results/readme.md and readme.svg: redrawn from ${RUN}`);
+/** Replaces what is between `<!-- NAME:start -->` and `<!-- NAME:end -->` in `file`. */
+function rewrite(file, name, block) {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const text = readFileSync(file, "utf8");
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) throw new Error(`${file} lacks the ${start} … ${end} markers`);
+  writeFileSync(file, `${text.slice(0, i + start.length)}\n${block}\n${text.slice(j)}`);
+}
+
+rewrite(PAGE, "bench", pageBlock);
+if (tfjs) rewrite(PAGE, "bench-tfjs", tfjsLines.join("\n"));
+rewrite("README.md", "bench-summary", readmeBlock);
+console.log(`${PAGE}'s benchmark blocks, the README's summary, bench/results/readme.md and readme.svg: redrawn from ${RUN}`);

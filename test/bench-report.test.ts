@@ -6,7 +6,7 @@ import { compareWithinGroup, groupCeilings } from "../bench/shares.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
 import { summaryLines } from "../bench/targets.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
-import { readmeTable } from "../bench/report.mjs";
+import { readmeTable, summaryTable } from "../bench/report.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
 import { throughputPlot } from "../bench/plot.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
@@ -120,7 +120,7 @@ describe("bench: summary lines", () => {
     expect(noisyLine).toMatch(/^threads: 2 threads beat 1 thread from n = 5e4 on/);
   });
 
-  it("states the ceilings and the README table shows them with every contender", () => {
+  it("states the ceilings and the docs/benchmark.md table shows them with every contender", () => {
     expect(line("ceiling (sizes) at n = 1e6")).toBe(
       "ceiling (sizes) at n = 1e6: 1 thread 1600 M/s (compute-bound), 2 threads 3000 M/s (memory-bound)",
     );
@@ -130,6 +130,18 @@ describe("bench: summary lines", () => {
     expect(table).toContain("| 1e6 | wasm SIMD, 2 threads | 2 | 0.392 | 85% | **10.20×** | 0.392 | 85% | **10.20×** |");
     // No training-loop rows at 1e7: its cells say so.
     expect(table).toContain("| 1e7 | wasm SIMD (default) | 1 | 8.33 | 80% | **4.80×** | — |  |  |");
+  });
+
+  it("the README summary has the default on 1 and 2 threads, tfjs and plain JS, without ceilings", () => {
+    const table: string = summaryTable([...rows, ...warmGroup(1e6, "training loop")]);
+    expect(table.split("\n")[0]).toBe(
+      "| n | implementation | threads | warm ms/step | vs plain JS | training loop ms/step | vs plain JS |",
+    );
+    // 1e6 / 2.55e9 per s = 0.392 ms; 2.55 / 0.25 = 10.20× in the median round.
+    expect(table).toContain("| 1e6 | wasm SIMD, 2 threads | 2 | 0.392 | **10.20×** | 0.392 | **10.20×** |");
+    expect(table).toContain("| 1e6 | tfjs-backend-wasm | 1 |");
+    expect(table).not.toContain("ceiling");
+    expect(table).not.toContain("nonFinite ignore");
   });
 });
 
