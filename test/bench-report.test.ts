@@ -1,5 +1,6 @@
 // The benchmark's pure helpers on fixed rows: the ceiling math, the per-round shares and
 // ratios, the target verdicts, the README table and the plot. No timing is measured here.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain .mjs bench modules without types
 import { compareWithinGroup, groupCeilings } from "../bench/shares.mjs";
@@ -11,6 +12,8 @@ import { readmeTable, summaryTable } from "../bench/report.mjs";
 import { throughputPlot } from "../bench/plot.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
 import { inTrainingLoop } from "../bench/evict.mjs";
+// @ts-expect-error: a plain .mjs script without types
+import { benchOutputs, markedBlock } from "../scripts/readme-bench.mjs";
 
 interface Row {
   section: string;
@@ -161,5 +164,17 @@ describe("bench: the plot and the training loop", () => {
     c.beforeEach();
     expect(c.step()).toBe(1);
     expect(() => c.step()).toThrow(/without an eviction/);
+  });
+});
+
+describe("bench: the docs quote the committed run", () => {
+  it("docs/benchmark.md, the README summary and bench/results/readme.* are what bench/results/readme.json draws", () => {
+    // Redraw them with `node scripts/readme-bench.mjs` after a change to the run or to how it is drawn.
+    const out = benchOutputs();
+    for (const { file, name, text } of out.blocks as { file: string; name: string; text: string }[]) {
+      expect(markedBlock(readFileSync(file, "utf8"), name).text, `${file} <!-- ${name} -->`).toBe(text);
+    }
+    expect(readFileSync("bench/results/readme.md", "utf8")).toBe(out.resultsMarkdown);
+    expect(readFileSync("bench/results/readme.svg", "utf8")).toBe(out.plot);
   });
 });
