@@ -1,5 +1,5 @@
 // Formats benchmark rows: the console table, the full Markdown table (bench/results/) and
-// the short table the README shows.
+// the short tables of docs/benchmark.md and the README.
 import { groupCeilings } from "./shares.mjs";
 import { BASELINE, IGNORE_2, SCALAR, SIMD, SIMD_2, SIMD_2_HOT, TFJS_WASM, TRAINING, WARM } from "./names.mjs";
 
@@ -79,40 +79,54 @@ export function resultsMarkdown(rows, machine, summary) {
   return fullTable(rows, machine) + "\n" + summary.join("\n").trim() + "\n";
 }
 
-/** The contenders the README's short table shows, in its order. */
-const README_CONTENDERS = [SIMD, SIMD_2, SIMD_2_HOT, IGNORE_2, SCALAR, TFJS_WASM, BASELINE];
-const README_SIZES = [1e6, 1e7];
+/** The contenders docs/benchmark.md's short table shows, in its order. */
+const BENCH_PAGE_CONTENDERS = [SIMD, SIMD_2, SIMD_2_HOT, IGNORE_2, SCALAR, TFJS_WASM, BASELINE];
+/** The contenders of the README's performance summary: the default on 1 and 2 threads, tfjs, plain JS. */
+const SUMMARY_CONTENDERS = [SIMD, SIMD_2, TFJS_WASM, BASELINE];
+const SHORT_SIZES = [1e6, 1e7];
 
 /**
- * The short table: at 1e6 and 1e7, the ceilings, then each contender warm (back-to-back
- * steps) and in the training loop: ms/step, share of the ceiling, ratio to plain JS.
+ * The short table of docs/benchmark.md: at 1e6 and 1e7, the ceilings, then each contender
+ * warm (back-to-back steps) and in the training loop: ms/step, share of the ceiling, ratio
+ * to plain JS.
  */
 export function readmeTable(rows) {
+  return shortTable(rows, BENCH_PAGE_CONTENDERS, true);
+}
+
+/** The README's summary: the same columns without the ceilings, for the contenders a user compares. */
+export function summaryTable(rows) {
+  return shortTable(rows, SUMMARY_CONTENDERS, false);
+}
+
+function shortTable(rows, contenders, ceilings) {
   const at = (section, n) => rows.filter((r) => r.section === section && r.n === n);
-  const header = [
-    "n", "implementation", "threads",
-    "warm ms/step", "of ceiling", "vs plain JS",
-    "training loop ms/step", "of ceiling", "vs plain JS",
-  ];
+  const header = ceilings
+    ? ["n", "implementation", "threads", "warm ms/step", "of ceiling", "vs plain JS", "training loop ms/step", "of ceiling", "vs plain JS"]
+    : ["n", "implementation", "threads", "warm ms/step", "vs plain JS", "training loop ms/step", "vs plain JS"];
   const body = [];
-  for (const n of README_SIZES) {
+  for (const n of SHORT_SIZES) {
     const warm = at(WARM, n);
     const trained = at(TRAINING, n);
     if (!warm.length) continue;
-    const warmCeilings = groupCeilings(warm);
-    const trainedCeilings = groupCeilings(trained);
-    for (const threads of [1, 2]) {
-      const w = warmCeilings.find((c) => c.threads === threads);
-      const t = trainedCeilings.find((c) => c.threads === threads);
-      const cells = (c) => (c ? [fmt.ms((n / c.perSec) * 1000), `${c.bound}-bound`, ""] : ["—", "", ""]);
-      body.push([fmt.n(n), `**ceiling**, ${fmt.threads(threads)}`, String(threads), ...cells(w), ...cells(t)]);
+    if (ceilings) {
+      const warmCeilings = groupCeilings(warm);
+      const trainedCeilings = groupCeilings(trained);
+      for (const threads of [1, 2]) {
+        const w = warmCeilings.find((c) => c.threads === threads);
+        const t = trainedCeilings.find((c) => c.threads === threads);
+        const cells = (c) => (c ? [fmt.ms((n / c.perSec) * 1000), `${c.bound}-bound`, ""] : ["—", "", ""]);
+        body.push([fmt.n(n), `**ceiling**, ${fmt.threads(threads)}`, String(threads), ...cells(w), ...cells(t)]);
+      }
     }
-    for (const name of README_CONTENDERS) {
+    for (const name of contenders) {
       const w = warm.find((r) => r.name === name);
       const t = trained.find((r) => r.name === name);
       if (!w && !t) continue;
-      const cells = (r) =>
-        r ? [fmt.ms(r.msPerStep), or(r.ceilingShare, fmt.pct), or(r.vsPlainJs, (x) => `**${fmt.ratio(x)}**`)] : ["—", "", ""];
+      const ratio = (r) => or(r.vsPlainJs, (x) => `**${fmt.ratio(x)}**`);
+      const cells = ceilings
+        ? (r) => (r ? [fmt.ms(r.msPerStep), or(r.ceilingShare, fmt.pct), ratio(r)] : ["—", "", ""])
+        : (r) => (r ? [fmt.ms(r.msPerStep), ratio(r)] : ["—", ""]);
       body.push([fmt.n(n), name, String((w ?? t).threads), ...cells(w), ...cells(t)]);
     }
   }

@@ -1,5 +1,5 @@
 // The checkpoint format: versioned, self-describing, checksummed, little-endian, so that
-// another language can read it (the README has the table).
+// another language can read it (docs/checkpoint-format.md has the table).
 //
 //   offset  size  field
 //        0     8  magic "RMSPwasm" (ASCII)

@@ -131,8 +131,11 @@ export interface ArrayOffsets {
   ema?: number;
 }
 
-/** The raw exports of every kernel build. */
-export interface KernelExports {
+/**
+ * The raw exports of every kernel build. A type alias, not an interface, so that it is
+ * assignable to `WebAssembly.ModuleImports` (a consumer's `"rmsprop-wasm"` import object).
+ */
+export type KernelExports = {
   /** One step; `args` is the byte offset of a filled StepArgs block. */
   step(flags: number, args: number): void;
   /** Index of the first NaN/±∞ among the n f32 at byte offset `ptr`, or −1. */
@@ -143,7 +146,7 @@ export interface KernelExports {
    * not finite, or −1.
    */
   sum_squares_f32(ptr: number, n: number, scale: number, out: number): number;
-}
+};
 
 /** Instantiates a compiled kernel on a memory the caller owns. */
 export function bindKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {

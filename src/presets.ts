@@ -1,6 +1,6 @@
 // Option objects that reproduce other libraries' RMSProp, to be spread:
 //   createRmsprop(n, { ...presets.pytorch, lr: 1e-3 })
-// Each sets that library's defaults and conventions; the sources are cited in the README
+// Each sets that library's defaults and conventions; the sources are cited in docs/fidelity.md
 // and transcribed in test/fidelity.test.ts. Presets keep each framework's exact behaviour,
 // so none clamps the centered variance.
 import type { RmspropOptions } from "./options.ts";

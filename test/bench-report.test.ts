@@ -1,16 +1,19 @@
 // The benchmark's pure helpers on fixed rows: the ceiling math, the per-round shares and
 // ratios, the target verdicts, the README table and the plot. No timing is measured here.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain .mjs bench modules without types
 import { compareWithinGroup, groupCeilings } from "../bench/shares.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
 import { summaryLines } from "../bench/targets.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
-import { readmeTable } from "../bench/report.mjs";
+import { readmeTable, summaryTable } from "../bench/report.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
 import { throughputPlot } from "../bench/plot.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
 import { inTrainingLoop } from "../bench/evict.mjs";
+// @ts-expect-error: a plain .mjs script without types
+import { benchOutputs, markedBlock } from "../scripts/readme-bench.mjs";
 
 interface Row {
   section: string;
@@ -120,7 +123,7 @@ describe("bench: summary lines", () => {
     expect(noisyLine).toMatch(/^threads: 2 threads beat 1 thread from n = 5e4 on/);
   });
 
-  it("states the ceilings and the README table shows them with every contender", () => {
+  it("states the ceilings and the docs/benchmark.md table shows them with every contender", () => {
     expect(line("ceiling (sizes) at n = 1e6")).toBe(
       "ceiling (sizes) at n = 1e6: 1 thread 1600 M/s (compute-bound), 2 threads 3000 M/s (memory-bound)",
     );
@@ -130,6 +133,18 @@ describe("bench: summary lines", () => {
     expect(table).toContain("| 1e6 | wasm SIMD, 2 threads | 2 | 0.392 | 85% | **10.20×** | 0.392 | 85% | **10.20×** |");
     // No training-loop rows at 1e7: its cells say so.
     expect(table).toContain("| 1e7 | wasm SIMD (default) | 1 | 8.33 | 80% | **4.80×** | — |  |  |");
+  });
+
+  it("the README summary has the default on 1 and 2 threads, tfjs and plain JS, without ceilings", () => {
+    const table: string = summaryTable([...rows, ...warmGroup(1e6, "training loop")]);
+    expect(table.split("\n")[0]).toBe(
+      "| n | implementation | threads | warm ms/step | vs plain JS | training loop ms/step | vs plain JS |",
+    );
+    // 1e6 / 2.55e9 per s = 0.392 ms; 2.55 / 0.25 = 10.20× in the median round.
+    expect(table).toContain("| 1e6 | wasm SIMD, 2 threads | 2 | 0.392 | **10.20×** | 0.392 | **10.20×** |");
+    expect(table).toContain("| 1e6 | tfjs-backend-wasm | 1 |");
+    expect(table).not.toContain("ceiling");
+    expect(table).not.toContain("nonFinite ignore");
   });
 });
 
@@ -149,5 +164,17 @@ describe("bench: the plot and the training loop", () => {
     c.beforeEach();
     expect(c.step()).toBe(1);
     expect(() => c.step()).toThrow(/without an eviction/);
+  });
+});
+
+describe("bench: the docs quote the committed run", () => {
+  it("docs/benchmark.md, the README summary and bench/results/readme.* are what bench/results/readme.json draws", () => {
+    // Redraw them with `node scripts/readme-bench.mjs` after a change to the run or to how it is drawn.
+    const out = benchOutputs();
+    for (const { file, name, text } of out.blocks as { file: string; name: string; text: string }[]) {
+      expect(markedBlock(readFileSync(file, "utf8"), name).text, `${file} <!-- ${name} -->`).toBe(text);
+    }
+    expect(readFileSync("bench/results/readme.md", "utf8")).toBe(out.resultsMarkdown);
+    expect(readFileSync("bench/results/readme.svg", "utf8")).toBe(out.plot);
   });
 });

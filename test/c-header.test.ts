@@ -218,14 +218,14 @@ describe("include/rmsprop-wasm.h", () => {
     if (!(omit & OMIT.args)) expect(cBlock()[5]).toBe(0);
   });
 
-  it("the README's C example compiles, and imports only the memory and the kernel's step", () => {
-    const section = readFileSync("README.md", "utf8").split("### Embedding from C, C++, Rust or Zig")[1];
+  it("the C example of docs/embedding.md compiles, and imports only the memory and the kernel's step", () => {
+    const section = readFileSync("docs/embedding.md", "utf8").split("## Embedding from C, C++, Rust or Zig")[1];
     const code = section?.match(/```c\n([\s\S]*?)```/)?.[1];
-    expect(code, "the README has a C example").toBeTruthy();
-    const source = new URL("../build/c/readme-example.c", import.meta.url);
+    expect(code, "docs/embedding.md has a C example").toBeTruthy();
+    const source = new URL("../build/c/docs-example.c", import.meta.url);
     mkdirSync(new URL(".", source), { recursive: true });
     writeFileSync(source, `#define N 64\n${code}`);
-    const module = new WebAssembly.Module(clangWasm({ source, name: "readme-example", exports: ["train_step"], pages: 2 }));
+    const module = new WebAssembly.Module(clangWasm({ source, name: "docs-example", exports: ["train_step"], pages: 2 }));
     const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name} (${i.kind})`);
     expect(imports.sort()).toEqual(["env.memory (memory)", "rmsprop-wasm.step (function)"]);
   });

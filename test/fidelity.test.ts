@@ -106,7 +106,7 @@ const suites: [string, F64Step, RmspropOptions, Case[]][] = [
     { name: "nesterov", options: { lr: 0.01, momentum: 0.9, nesterov: true } },
     { name: "bias correction", options: { lr: 0.01, biasCorrection: true } },
     // Not "centered, bias correction": at t = 1 its variance is g² − g² = 0 exactly, so
-    // optax itself divides by √ε or takes √ of a rounding error (NaN); see the README.
+    // optax itself divides by √ε or takes √ of a rounding error (NaN); see docs/fidelity.md.
     { name: "centered, nesterov", options: { lr: 0.01, centered: true, momentum: 0.9, nesterov: true } },
   ]],
   ["optax eps_in_sqrt=False", optaxStep(false), { ...presets.optax, epsInSqrt: false }, [

@@ -1,7 +1,7 @@
 // The README's Node quick start, run as a user would run it: copied out of the README
 // into a module file and executed by node against the built package.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
 describe("README", () => {
@@ -23,5 +23,22 @@ describe("README", () => {
     const readme = readFileSync("README.md", "utf8");
     expect(readme).toContain("npm install && npm run bench");
     expect(readme).toMatch(/^npm test\b/m);
+  });
+
+  it("reads in one sitting: at most 450 lines, the install line, and a contents list whose links all land", () => {
+    const readme = readFileSync("README.md", "utf8");
+    expect(readme.split("\n").length).toBeLessThanOrEqual(450);
+    expect(readme).toMatch(/^npm install rmsprop-wasm$/m);
+    // GitHub's anchors: headings lower-cased, punctuation dropped, spaces as hyphens.
+    const anchors = new Set(
+      [...readme.replace(/```[\s\S]*?```/g, "").matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+        m[1].toLowerCase().replace(/[^\p{L}\p{N}\- ]/gu, "").replaceAll(" ", "-"),
+      ),
+    );
+    const contents = readme.split("## Contents")[1]?.split("\n## ")[0] ?? "";
+    const listed = [...contents.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]);
+    expect(listed.length, "the contents list").toBeGreaterThanOrEqual(14);
+    for (const [, target] of readme.matchAll(/\]\(#([^)]+)\)/g)) expect(anchors, `#${target}`).toContain(target);
+    for (const [, file] of readme.matchAll(/\]\(((?:docs|bench)\/[^)#]+)/g)) expect(existsSync(file), file).toBe(true);
   });
 });

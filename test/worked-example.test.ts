@@ -1,6 +1,7 @@
 // The source text's worked example (L = θ²/2, θ0 = 2, η = 0.1, β = 0.9, ε = 1e-8, five
 // steps) through the public API, against the same recurrence computed here in f64.
 import { describe, expect, it } from "vitest";
+import { createRmsprop } from "../src/index.ts";
 // @ts-expect-error: a plain .mjs example without types
 import { workedExample } from "../examples/worked-example.mjs";
 
@@ -40,7 +41,7 @@ describe("worked example", () => {
         expect(Math.abs(rows[t][key] - want[t][key]) / Math.abs(want[t][key])).toBeLessThan(1e-6);
       }
     }
-    // The correct values printed in the README.
+    // The correct values printed in docs/worked-example.md.
     expect(want[1].sqAvg).toBeCloseTo(0.643509, 6);
     expect(want[1].next).toBeCloseTo(1.473875, 6);
     expect(want[4].next).toBeCloseTo(1.048927, 6);
@@ -58,5 +59,26 @@ describe("worked example", () => {
       expect(Math.abs(want[t].next - sourceText[t].next)).toBeGreaterThan(0.005);
       if (t < 4) expect(Math.abs(want[t].sqAvg - sourceText[t + 1].sqAvgBefore)).toBeGreaterThan(0.05);
     }
+  });
+
+  it("with biasCorrection, the kernel gives the corrected table of docs/worked-example.md", async () => {
+    // The recurrence in f64 with S/(1 − β^t), t from 1, written here from the equation.
+    const want: number[] = [];
+    let theta = 2, S = 0;
+    for (let t = 1; t <= 5; t++) {
+      S = 0.9 * S + 0.1 * theta * theta;
+      theta -= (0.1 / Math.sqrt(S / (1 - 0.9 ** t) + 1e-8)) * theta;
+      want.push(theta);
+    }
+    // The values docs/worked-example.md prints, to its six decimals.
+    [1.9, 1.802464, 1.707378, 1.614729, 1.524513].forEach((x, i) => expect(want[i]).toBeCloseTo(x, 6));
+    const opt = await createRmsprop(1, { lr: 0.1, beta: 0.9, eps: 1e-8, biasCorrection: true });
+    opt.params[0] = 2;
+    for (let t = 0; t < 5; t++) {
+      opt.grads[0] = opt.params[0];
+      opt.step();
+      expect(Math.abs(opt.params[0] - want[t]) / want[t]).toBeLessThan(1e-6);
+    }
+    opt.dispose();
   });
 });

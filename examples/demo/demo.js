@@ -5,7 +5,7 @@ const $ = (id) => document.getElementById(id);
 
 // 1. The worked example ------------------------------------------------------------
 
-/** What the source text printed for θ_{t+1}: wrong from t = 1 on (see the README). */
+/** What the source text printed for θ_{t+1}: wrong from t = 1 on (see docs/worked-example.md). */
 const sourceText = [1.683, 1.449, 1.292, 1.179, 1.095];
 
 async function workedExample() {
