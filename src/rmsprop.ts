@@ -432,6 +432,27 @@ class RmspropImpl implements Rmsprop {
   [disposeSymbol](): void {
     this.dispose();
   }
+
+  /**
+   * What console.log and util.inspect show (Node, Deno, Bun), by the registered symbol so the
+   * browser build imports nothing from Node. Reads the private fields, so it never throws,
+   * also after dispose().
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](depth: number, options: { depth?: number | null }, inspect?: (value: unknown, options: object) => string): string {
+    if (depth < 0) return this.#live ? "[Rmsprop]" : "[Rmsprop (disposed)]";
+    const { groups, memory, backend: _backend, threads: _threads, ...update } = this.#options;
+    const facts = this.#live
+      ? {
+          n: this.#n,
+          backend: this.#backend,
+          threads: this.#threads,
+          stepCount: this.#stepCount,
+          options: { ...update, ...(groups.length > 0 && { groups: groups.map((g) => g.name) }), ...(memory && { memory: "external" }) },
+        }
+      : { disposed: true, n: this.#n, stepCount: this.#stepCount };
+    // Deno and Bun pass no inspect function; JSON shows the same facts there.
+    return `Rmsprop ${inspect ? inspect(facts, options) : JSON.stringify(facts)}`;
+  }
 }
 
 /**
