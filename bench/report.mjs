@@ -36,8 +36,6 @@ const columns = [
 // Left-aligned text columns; the rest are numbers.
 const TEXT_COLUMNS = 3;
 
-const newGroup = (rows, i) => i > 0 && (rows[i].n !== rows[i - 1].n || rows[i].section !== rows[i - 1].section);
-
 function runLine(machine) {
   return `${machine.date.slice(0, 10)} · ${machine.cpu} · ${machine.cores} cores · Node ${machine.node}${machine.quick ? " · --quick" : ""}`;
 }
@@ -48,19 +46,61 @@ const LEGEND =
   "per round, then the median (and range over rounds). Ceiling for k threads: min(k × the compute " +
   "probe, the k-thread traffic probe).";
 
-export function printTable(rows, machine) {
-  console.log(`\n${runLine(machine)}`);
-  console.log(`${LEGEND}\n`);
-  const header = columns.map(([h]) => h);
-  const body = rows.map((r) => columns.map(([, cell]) => cell(r)));
+/** The width the console output keeps to. */
+export const CONSOLE_COLUMNS = 120;
+
+/** `text` broken at spaces into lines of at most `width` characters. */
+export function wrap(text, width = CONSOLE_COLUMNS) {
+  const lines = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  return [...lines, line].join("\n");
+}
+
+// The console's table: section and n head each group, the ranges and the tfjs column stay
+// in bench/results/NAME.md, and the short headers are explained once under the legend.
+const consoleColumns = [
+  ["implementation", (r) => r.name],
+  ["thr", (r) => String(r.threads)],
+  ["ms/step", (r) => fmt.ms(r.msPerStep)],
+  ["±", (r) => fmt.spread(r.spread).slice(1)],
+  ["params/s", (r) => fmt.rate(r.paramsPerSec)],
+  ["GB/s", (r) => (r.bytesPerParam ? fmt.gb(r.gbPerSec) : "")],
+  ["ceiling", (r) => or(r.ceilingShare, fmt.pct)],
+  ["vs JS", (r) => or(r.vsPlainJs, fmt.ratio)],
+  ["vs tfjs", (r) => or(r.vsTfjsWasm, fmt.ratio)],
+];
+const CONSOLE_HEADERS =
+  "thr: threads that ran · ±: spread · ceiling: share of the ceiling · vs JS: against the plain JS loop · " +
+  "vs tfjs: against tfjs-backend-wasm. Every column and the ranges: bench/results/NAME.md.";
+
+/** The console table's lines, each at most CONSOLE_COLUMNS wide (a long name is cut with "…"). */
+export function consoleTable(rows, machine) {
+  const out = [runLine(machine), wrap(LEGEND), wrap(CONSOLE_HEADERS), ""];
+  const header = consoleColumns.map(([h]) => h);
+  const body = rows.map((r) => consoleColumns.map(([, cell]) => cell(r)));
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (c) => c.map((x, i) => (i < TEXT_COLUMNS ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
-  console.log(line(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  body.forEach((row, i) => {
-    if (newGroup(rows, i)) console.log("");
-    console.log(line(row));
+  const rest = widths.slice(1).reduce((a, w) => a + w + 2, 0);
+  widths[0] = Math.min(widths[0], CONSOLE_COLUMNS - rest);
+  const fit = (x, w) => (x.length > w ? x.slice(0, w - 1) + "…" : x);
+  const line = (c) => c.map((x, i) => (i === 0 ? fit(x, widths[i]).padEnd(widths[i]) : x.padStart(widths[i]))).join("  ").trimEnd();
+  out.push(line(header), widths.map((w) => "-".repeat(w)).join("  "));
+  rows.forEach((r, i) => {
+    if (i === 0 || r.n !== rows[i - 1].n || r.section !== rows[i - 1].section) out.push(`${i ? "\n" : ""}${r.section} · n = ${fmt.n(r.n)}`);
+    out.push(line(body[i]));
   });
+  return out.join("\n");
+}
+
+export function printTable(rows, machine) {
+  console.log(`\n${consoleTable(rows, machine)}`);
 }
 
 function markdown(header, body, textColumns) {

@@ -7,14 +7,16 @@
 //   variants       every kernel variant at 1e6, each against its own plain JS loop
 //   groups         1,000 tensors in 2 groups against one flat step
 //   training loop  a 64 MiB scratch streamed between steps, as a forward and backward pass do
-// Prints the tables and the target checks, and writes bench/results/NAME.json, .md and .svg
+// Shows progress on stderr (section, elapsed, an estimate of what is left), prints the
+// tables (120 columns wide) and the target checks on stdout, and writes bench/results/NAME.json, .md and .svg
 // (NAME is "latest", which git ignores; `npm run bench:readme` writes "readme").
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { defaultOptions } from "rmsprop-wasm";
 import { groupContenders, sizeContenders, threadContenders, trainingContenders, variantContenders } from "./contenders.mjs";
 import { measure } from "./measure.mjs";
-import { printTable, resultsMarkdown } from "./report.mjs";
+import { createProgress } from "./progress.mjs";
+import { fmt, printTable, resultsMarkdown } from "./report.mjs";
 import { summaryLines } from "./targets.mjs";
 import { throughputPlot } from "./plot.mjs";
 import { tfjsSection, tfjsTable } from "./tfjs.mjs";
@@ -36,10 +38,11 @@ const training = (n) => ({ rounds: quick ? 2 : 3, time: 1, iterations: trainingS
 function overSizes(name, sizes, contenders, settings) {
   return {
     name,
-    run: async () => {
+    units: sizes.length,
+    run: async (progress) => {
       const rows = [];
       for (const n of sizes) {
-        console.log(`${name}: n = ${n.toExponential(0)} …`);
+        progress.unit(name, `n = ${fmt.n(n)}`);
         rows.push(...(await measure(name, n, await contenders(n), typeof settings === "function" ? settings(n) : settings)));
       }
       return rows;
@@ -53,8 +56,9 @@ const sections = [
   overSizes("variants", [1e6], variantContenders, warm),
   {
     name: "groups",
-    run: async () => {
-      console.log("groups …");
+    units: 1,
+    run: async (progress) => {
+      progress.unit("groups", "1,000 tensors in 2 groups");
       const grouped = await groupContenders(1000);
       return measure("groups", grouped.n, grouped.list, warm);
     },
@@ -62,14 +66,32 @@ const sections = [
   overSizes("training loop", Object.keys(trainingSamples).map(Number), trainingContenders, training),
 ];
 /** rmsprop-wasm/tfjs against tf.train.rmsprop: its own table, ratios to tfjs, not plain JS. */
-const tfjsAdapter = { name: "tfjs", run: () => tfjsSection({ quick }) };
+const tfjsAdapter = {
+  name: "tfjs",
+  units: 2,
+  run: (progress) => tfjsSection({ quick, onBackend: (backend) => progress.unit("tfjs", `tfjs-backend-${backend}`) }),
+};
+
+/** Seconds per section of the last run made the same way, for the progress estimate. */
+function previousSeconds() {
+  try {
+    const last = JSON.parse(readFileSync(`bench/results/${out}.json`, "utf8")).machine;
+    return last.quick === quick && last.sectionSeconds ? last.sectionSeconds : {};
+  } catch {
+    return {};
+  }
+}
 
 const started = Date.now();
+const chosen = sections.filter((section) => !only || only.some((word) => section.name.startsWith(word)));
+const withTfjs = !only || only.includes(tfjsAdapter.name);
+const progress = createProgress([...chosen, ...(withTfjs ? [tfjsAdapter] : [])].map((s) => ({ section: s.name, units: s.units })), {
+  previous: previousSeconds(),
+});
 const rows = [];
-for (const section of sections) {
-  if (!only || only.some((word) => section.name.startsWith(word))) rows.push(...(await section.run()));
-}
-const tfjs = !only || only.includes(tfjsAdapter.name) ? await tfjsAdapter.run() : undefined;
+for (const section of chosen) rows.push(...(await section.run(progress)));
+const tfjs = withTfjs ? await tfjsAdapter.run(progress) : undefined;
+const sectionSeconds = progress.finish();
 
 const machine = {
   date: new Date().toISOString(),
@@ -82,6 +104,7 @@ const machine = {
   // What the summary compares the crossover with, as this build had it.
   defaults: { minParamsPerThread: defaultOptions.minParamsPerThread },
   seconds: Math.round((Date.now() - started) / 1000),
+  sectionSeconds,
 };
 printTable(rows, machine);
 const summary = summaryLines(rows, machine.defaults);

@@ -33,7 +33,8 @@ export function serveDemo({ port = 8080, isolation = true, mounts = {} } = {}) {
       res.writeHead(302, { location: "/examples/demo/" }).end();
       return;
     }
-    const file = path.endsWith("/") ? `${path}index.html` : path;
+    // Browsers ask every origin for /favicon.ico: answer with the demo's icon, never a 404.
+    const file = path === "favicon.ico" ? "examples/demo/favicon.svg" : path.endsWith("/") ? `${path}index.html` : path;
     const folder = folders.find(([prefix]) => file.startsWith(prefix));
     if (file.includes("..") || !folder) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");

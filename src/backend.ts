@@ -1,7 +1,7 @@
 // The one place that decides which kernel runs. Compiled modules are cached: the first
-// optimizer of a kind pays for decoding and compiling, every later one only instantiates.
+// optimizer of a kind pays for loading, inflating and compiling, every later one only
+// instantiates.
 import { hasSimd } from "./features.ts";
-import { scalarSharedWasmBase64, scalarWasmBase64, simdSharedWasmBase64, simdWasmBase64 } from "./generated/wasm-bytes.ts";
 import type { Backend } from "./options.ts";
 
 /** A backend after "auto" is resolved. */
@@ -28,24 +28,47 @@ function decodeBase64(base64: string): Uint8Array<ArrayBuffer> {
 /** Which build: per backend, one importing an ordinary memory and one a shared memory. */
 export type KernelBuild = `${WasmBackend}${"" | "Shared"}`;
 
-const sources: Record<KernelBuild, string> = {
-  simd: simdWasmBase64,
-  scalar: scalarWasmBase64,
-  simdShared: simdSharedWasmBase64,
-  scalarShared: scalarSharedWasmBase64,
+/** A generated module (scripts/package-wasm.mjs): one build's wasm, gzip-compressed, in base64. */
+interface GeneratedWasm {
+  wasmGzipBase64: string;
+}
+
+// One module per build, each behind a dynamic import() with a literal path: bundlers split
+// every build into a chunk of its own, so a page downloads only the build it runs.
+const sources: Record<KernelBuild, () => Promise<GeneratedWasm>> = {
+  simd: () => import("./generated/wasm-simd.ts"),
+  scalar: () => import("./generated/wasm-scalar.ts"),
+  simdShared: () => import("./generated/wasm-simd-shared.ts"),
+  scalarShared: () => import("./generated/wasm-scalar-shared.ts"),
 };
 const compiled = new Map<KernelBuild, Promise<WebAssembly.Module>>();
+
+/**
+ * Inflates gzip bytes with the platform's DecompressionStream (Node ≥ 18, Deno, Bun and
+ * every current browser, in pages and workers), so no inflate code ships in the package.
+ */
+async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer> {
+  if (typeof DecompressionStream !== "function") {
+    throw new Error("rmsprop-wasm needs DecompressionStream to unpack its wasm kernel, which this engine lacks (Node >= 18 and current browsers have it)");
+  }
+  return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+}
+
+async function compileBuild(build: KernelBuild): Promise<WebAssembly.Module> {
+  const { wasmGzipBase64 } = await sources[build]();
+  return WebAssembly.compile(await gunzip(decodeBase64(wasmGzipBase64)));
+}
 
 /** The build that runs `backend`, on shared memory when threads need it. */
 export function kernelBuild(backend: WasmBackend, shared: boolean): KernelBuild {
   return shared ? `${backend}Shared` : backend;
 }
 
-/** A compiled kernel build, compiled on first use and then shared by every optimizer. */
+/** A compiled kernel build, loaded and compiled on first use, then shared by every optimizer. */
 export function kernelModule(build: KernelBuild): Promise<WebAssembly.Module> {
   let module = compiled.get(build);
   if (!module) {
-    module = WebAssembly.compile(decodeBase64(sources[build]));
+    module = compileBuild(build);
     compiled.set(build, module);
   }
   return module;

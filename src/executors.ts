@@ -15,7 +15,7 @@ import { KernelFlag, NORM_BLOCK, writeStepArgs, type ArrayOffsets, type KernelEx
 import type { Layout } from "./layout.ts";
 import { STATE_ARRAYS } from "./state-arrays.ts";
 import { clipFactor, withClipFactor } from "./step-scalars.ts";
-import { startThreadPool, type PoolSettings, type ShareJobs } from "./thread-pool.ts";
+import type { PoolSettings, ShareJobs } from "./thread-pool.ts";
 
 /** One share of a unit: where its StepArgs block is, its arrays and its length. */
 export interface Slice {
@@ -190,6 +190,8 @@ export async function poolExecutor(
       steps: units.map((u) => [KernelFlag.flagsInArgs, u.slices[s].args] as const),
     };
   });
+  // Loaded here, not at the top: a page on one thread never downloads the pool's code.
+  const { startThreadPool } = await import("./thread-pool.ts");
   const pool = await startThreadPool(module, memory, layout.control, shares, { ...settings, check: work.check && !norm });
   return {
     run(heap, jobs) {

@@ -12,7 +12,7 @@
 // that keep the kernel's v128 loads aligned.
 import { STEP_ARGS_BYTES, type ArrayOffsets } from "./kernel-abi.ts";
 import { STATE_ARRAYS, type ArrayName } from "./state-arrays.ts";
-import { CONTROL_WORDS } from "./thread-pool.ts";
+import { CONTROL_WORDS } from "./pool-shape.ts";
 
 export const ARRAY_ALIGN = 64;
 /** The thread pool's control block. */

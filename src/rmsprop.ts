@@ -29,7 +29,7 @@ import {
 import type { StepArrays } from "./reference.ts";
 import { referenceKernel } from "./reference-kernel.ts";
 import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName } from "./state-arrays.ts";
-import { shareCount } from "./thread-pool.ts";
+import { shareCount } from "./pool-shape.ts";
 
 /** Live views of the optimizer state. */
 export interface RmspropState {
@@ -484,6 +484,28 @@ class RmspropImpl implements Rmsprop {
 
   [disposeSymbol](): void {
     this.dispose();
+  }
+
+  /**
+   * What console.log and util.inspect show (Node, Deno, Bun), by the registered symbol so the
+   * browser build imports nothing from Node. Reads the private fields, so it never throws,
+   * also after dispose().
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](depth: number, inspectOptions: { depth?: number | null }, inspect?: (value: unknown, options: object) => string): string {
+    if (depth < 0) return this.#live ? "[Rmsprop]" : "[Rmsprop (disposed)]";
+    const { n, backend, threads, options } = this.#facts;
+    const { groups, memory, backend: _backend, threads: _threads, ...update } = options;
+    const facts = this.#live
+      ? {
+          n,
+          backend,
+          threads,
+          stepCount: this.#stepCount,
+          options: { ...update, ...(groups.length > 0 && { groups: groups.map((g) => g.name) }), ...(memory && { memory: "external" }) },
+        }
+      : { disposed: true, n, stepCount: this.#stepCount };
+    // Deno and Bun pass no inspect function; JSON shows the same facts there.
+    return `Rmsprop ${inspect ? inspect(facts, inspectOptions) : JSON.stringify(facts)}`;
   }
 }
 

@@ -34,22 +34,9 @@
 /** How long dispose() waits at most for the workers to leave (ms). */
 const EXIT_WAIT_MS = 100;
 
-/** Most shares a step is cut into. */
-const MAX_SHARES = 64;
+import { CONTROL_WORDS, MAX_SHARES } from "./pool-shape.ts";
 
-/** Words in the control block: 16 fixed, then two claim words per share. */
-export const CONTROL_WORDS = 16 + 2 * MAX_SHARES;
-
-/**
- * Shares per thread: enough that a thread waking late still takes part in a step, few
- * enough that claiming one (a compare-exchange and a kernel call) stays negligible.
- */
-const SHARES_PER_THREAD = 4;
-
-/** How many shares a step on `threads` threads is cut into (1 on one thread). */
-export function shareCount(threads: number): number {
-  return threads === 1 ? 1 : threads * Math.max(1, Math.min(SHARES_PER_THREAD, Math.floor(MAX_SHARES / threads)));
-}
+export { CONTROL_WORDS, shareCount } from "./pool-shape.ts";
 
 /**
  * The longest a browser window's main thread, which may not sleep, polls (ms) before it

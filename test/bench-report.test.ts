@@ -7,7 +7,7 @@ import { compareWithinGroup, groupCeilings } from "../bench/shares.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
 import { summaryLines } from "../bench/targets.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
-import { readmeTable, summaryTable } from "../bench/report.mjs";
+import { CONSOLE_COLUMNS, consoleTable, readmeTable, summaryTable } from "../bench/report.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
 import { throughputPlot } from "../bench/plot.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
@@ -111,7 +111,10 @@ describe("bench: summary lines", () => {
   });
 
   it("checks 2 threads against 1 at 5e4 and names the crossover next to the default", () => {
-    expect(line("target: 2 threads ≥ 1.2× 1 thread at n = 5e4")).toMatch(/: 1\.08× — MISSED$/);
+    // A missed target says what bounds it, in the same line.
+    expect(line("target: 2 threads ≥ 1.2× 1 thread at n = 5e4")).toMatch(
+      /: 1\.08× — MISSED; bound: one thread takes 0\.038 ms a step here, so waking the second thread and the barrier/,
+    );
     expect(line("threads:")).toBe(
       "threads: 2 threads beat 1 thread from n = 5e4 on (the default minParamsPerThread is 32768, so n ≥ 65536 uses 2); " +
         "2 threads over 1: 2e4 0.38×, 5e4 1.08×, 1e5 1.46×",
@@ -176,5 +179,51 @@ describe("bench: the docs quote the committed run", () => {
     }
     expect(readFileSync("bench/results/readme.md", "utf8")).toBe(out.resultsMarkdown);
     expect(readFileSync("bench/results/readme.svg", "utf8")).toBe(out.plot);
+  });
+});
+
+describe("bench: what a person sees", () => {
+  // The README's run, as bench/results/readme.json keeps it: real rows, real names.
+  const saved = JSON.parse(readFileSync("bench/results/readme.json", "utf8"));
+
+  it("the console table fits 120 columns, a name too long for it is cut with an ellipsis", () => {
+    const lines: string[] = consoleTable(saved.rows, saved.machine).split("\n");
+    expect(lines.length).toBeGreaterThan(saved.rows.length);
+    expect(Math.max(...lines.map((l) => [...l].length))).toBeLessThanOrEqual(CONSOLE_COLUMNS);
+    const long = { ...saved.rows[0], name: "x".repeat(200) };
+    const cut: string[] = consoleTable([long], saved.machine).split("\n");
+    expect(Math.max(...cut.map((l) => [...l].length))).toBeLessThanOrEqual(CONSOLE_COLUMNS);
+    expect(cut.some((l) => l.includes("x…"))).toBe(true);
+    // Every measured row is there, under a heading of its section and n.
+    for (const r of saved.rows) expect(lines.some((l) => l.startsWith(r.name.slice(0, 30)))).toBe(true);
+    expect(lines).toContain("sizes · n = 1e6");
+  });
+
+  it("every MISSED target of a real run says in its line what bounds it", async () => {
+    const lines: string[] = summaryLines(saved.rows, saved.machine.defaults);
+    const missed = lines.filter((l) => l.includes("MISSED"));
+    expect(missed.length).toBeGreaterThan(0);
+    for (const l of missed) expect(l).toMatch(/ — MISSED; bound: \S/);
+    // The default backend against plain JS: the ceiling, as a ratio to plain JS, bounds it.
+    const simd = saved.rows.find((r: Row) => r.section === "sizes" && r.n === 1e6 && r.name === "wasm SIMD (default)");
+    const plain = saved.rows.find((r: Row) => r.section === "sizes" && r.n === 1e6 && r.name === "plain JS loop");
+    const best = (simd.ceilingPerSec / plain.paramsPerSec).toFixed(2);
+    expect(lines.find((l) => l.startsWith("target: default backend ≥ 6×"))).toContain(`is ${best}× the plain JS loop here`);
+  });
+});
+
+describe("bench: the tfjs section's targets", () => {
+  it("a missed trainOnBatch target names the forward and backward pass as its bound", async () => {
+    // @ts-expect-error: plain .mjs bench module without types
+    const { summaryLines: tfjsSummary } = await import("../bench/tfjs.mjs");
+    const saved = JSON.parse(readFileSync("bench/results/readme.json", "utf8"));
+    const lines: string[] = tfjsSummary(saved.tfjs.rows);
+    const cpu = lines.find((l) => l.includes("on tfjs-backend-cpu"))!;
+    const at = (name: string) => saved.tfjs.rows.find((r: Row) => r.section === "tfjs-backend-cpu" && r.name === name);
+    const theirs = at("trainOnBatch, batch 32: tf.train.rmsprop").medianMs;
+    const ours = at("trainOnBatch, batch 32: rmsprop-wasm/tfjs").medianMs;
+    const step = at("step: rmsprop-wasm/tfjs").medianMs;
+    expect(cpu).toContain(`MISSED; bound: tfjs's forward and backward pass, ${(ours - step).toFixed(0)} ms of the ${ours.toFixed(0)} ms`);
+    expect(cpu).toContain(`it would be ${(theirs / (ours - step)).toFixed(2)}×`);
   });
 });

@@ -62,19 +62,48 @@ function gradientDescentPath(lr) {
   return path;
 }
 
+/** A plot's CSS width: its natural 560 px, or the width of its box on a narrower page. */
+function plotWidth(element) {
+  const box = element.parentElement;
+  const style = getComputedStyle(box);
+  const inner = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return Math.max(240, Math.min(560, Math.floor(inner) - 2)); // 2: the plot's border
+}
+
+/** Tick values from `lo` to `hi` by `step`. */
+const ticks = (lo, hi, step) => Array.from({ length: Math.round((hi - lo) / step) + 1 }, (_, i) => lo + i * step);
+
+let lastPaths;
+
 function drawPaths(rms, gd) {
+  lastPaths = [rms, gd];
   const canvas = $("paths");
+  // Sized to the page in CSS pixels and drawn at the screen's resolution, so the tick labels
+  // stay legible on a phone instead of being scaled down with the bitmap.
+  const w = plotWidth(canvas), h = Math.round((w * 320) / 560);
+  const dpr = window.devicePixelRatio || 1;
+  Object.assign(canvas.style, { width: `${w}px`, height: `${h}px` });
+  canvas.width = Math.round(w * dpr);
+  canvas.height = Math.round(h * dpr);
   const ctx = canvas.getContext("2d");
-  const { width: w, height: h } = canvas;
-  const px = (x) => ((x + 4.6) / 6) * w;
-  const py = (y) => h / 2 - (y / 2) * (h / 2 - 10);
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const left = 32, right = w - 8, top = 8, bottom = h - 24;
+  const X = [-4.6, 1.4], Y = [-2, 2];
+  const sx = (right - left) / (X[1] - X[0]), sy = (bottom - top) / (Y[1] - Y[0]);
+  const px = (x) => left + (x - X[0]) * sx;
+  const py = (y) => bottom - (y - Y[0]) * sy;
   ctx.clearRect(0, 0, w, h);
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, right - left, bottom - top);
+  ctx.clip();
   ctx.strokeStyle = "#e9ecef";
+  ctx.lineWidth = 1;
   for (let level = 1; level <= 12; level++) {
-    // Contours f = c²/2·0.25: ellipses with semi-axes c/√a.
+    // Contours of f: ellipses with semi-axes c/√a along each axis.
     const c = level * 0.45;
     ctx.beginPath();
-    ctx.ellipse(px(0), py(0), (c / Math.sqrt(CURVATURE[0])) * (w / 6), (c / Math.sqrt(CURVATURE[1])) * ((h / 2 - 10) / 2), 0, 0, 2 * Math.PI);
+    ctx.ellipse(px(0), py(0), (c / Math.sqrt(CURVATURE[0])) * sx, (c / Math.sqrt(CURVATURE[1])) * sy, 0, 0, 2 * Math.PI);
     ctx.stroke();
   }
   const line = (path, colour) => {
@@ -90,6 +119,36 @@ function drawPaths(rms, gd) {
   line(rms, "#1b6ac9");
   ctx.fillStyle = "#212529";
   ctx.fillRect(px(0) - 3, py(0) - 3, 6, 6);
+  ctx.restore();
+  // Axes with their tick labels.
+  const xTicks = ticks(-4, 1, 1), yTicks = ticks(-2, 2, 1);
+  ctx.strokeStyle = "#868e96";
+  ctx.fillStyle = "#495057";
+  ctx.lineWidth = 1;
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.beginPath();
+  ctx.moveTo(left, top);
+  ctx.lineTo(left, bottom);
+  ctx.lineTo(right, bottom);
+  for (const x of xTicks) {
+    ctx.moveTo(px(x), bottom);
+    ctx.lineTo(px(x), bottom + 4);
+  }
+  for (const y of yTicks) {
+    ctx.moveTo(left - 4, py(y));
+    ctx.lineTo(left, py(y));
+  }
+  ctx.stroke();
+  ctx.textAlign = "center";
+  ctx.textBaseline = "top";
+  for (const x of xTicks) ctx.fillText(String(x), px(x), bottom + 6);
+  ctx.textAlign = "right";
+  ctx.fillText("x", right, bottom - 14);
+  ctx.textBaseline = "middle";
+  for (const y of yTicks) ctx.fillText(String(y), left - 6, py(y));
+  ctx.textAlign = "left";
+  ctx.fillText("y", left + 4, top + 6);
+  return { x: xTicks, y: yTicks };
 }
 
 async function updatePaths() {
@@ -98,7 +157,7 @@ async function updatePaths() {
   $("betaValue").textContent = beta.toFixed(2);
   const rms = await rmspropPath(lr, beta);
   const gd = gradientDescentPath(lr);
-  drawPaths(rms, gd);
+  axes.paths = drawPaths(rms, gd);
   // How much each zig-zags along the steep axis: sign changes of y.
   const flips = (path) => path.slice(1).filter(([, y], i) => Math.sign(y) !== Math.sign(path[i][1])).length;
   $("pathSummary").textContent =
@@ -124,26 +183,35 @@ async function effectiveS(biasCorrection, steps, beta) {
   return out;
 }
 
-async function drawBias() {
+async function biasCurves() {
   const steps = 30, beta = 0.9;
-  const raw = await effectiveS(false, steps, beta);
-  const corrected = await effectiveS(true, steps, beta);
+  return { raw: await effectiveS(false, steps, beta), corrected: await effectiveS(true, steps, beta) };
+}
+
+function drawBias({ raw, corrected }) {
+  const steps = raw.length;
   const svg = $("bias");
-  const w = 560, h = 240, left = 40, bottom = h - 24, top = 10;
-  const x = (t) => left + (t / (steps - 1)) * (w - left - 10);
+  const w = plotWidth(svg), h = 240, left = 40, right = w - 12, top = 12, bottom = h - 40;
+  svg.setAttribute("width", String(w));
+  const x = (t) => left + (t / (steps - 1)) * (right - left); // t = 0 is step 1
   const y = (v) => bottom - (v / 1.2) * (bottom - top);
-  const poly = (vals, colour) =>
-    `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${vals.map((v, t) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" ")}"/>`;
-  const ticks = [0, 0.5, 1].map((v) => `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${v}</text>`).join("");
+  const points = (vals) => vals.map((v, t) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+  const xTicks = [1, 5, 10, 15, 20, 25, 30], yTicks = [0, 0.25, 0.5, 0.75, 1];
+  const text = (tx, ty, anchor, label) => `<text x="${tx}" y="${ty}" text-anchor="${anchor}" font-size="11" fill="#495057">${label}</text>`;
   svg.innerHTML =
-    `<line x1="${left}" x2="${w - 10}" y1="${y(1)}" y2="${y(1)}" stroke="#adb5bd" stroke-dasharray="5 4"/>` +
     `<line x1="${left}" x2="${left}" y1="${top}" y2="${bottom}" stroke="#868e96"/>` +
-    `<line x1="${left}" x2="${w - 10}" y1="${bottom}" y2="${bottom}" stroke="#868e96"/>` +
-    ticks +
-    `<text x="${w - 10}" y="${h - 6}" text-anchor="end" font-size="11">step t (1 … ${steps})</text>` +
-    poly(raw, "#e8590c") +
-    poly(corrected, "#1b6ac9");
-  return { raw, corrected };
+    `<line x1="${left}" x2="${right}" y1="${bottom}" y2="${bottom}" stroke="#868e96"/>` +
+    xTicks.map((t) => `<line x1="${x(t - 1)}" x2="${x(t - 1)}" y1="${bottom}" y2="${bottom + 4}" stroke="#868e96"/>` + text(x(t - 1), bottom + 16, "middle", t)).join("") +
+    yTicks.map((v) => `<line x1="${left - 4}" x2="${left}" y1="${y(v)}" y2="${y(v)}" stroke="#868e96"/>` + text(left - 6, y(v) + 4, "end", v)).join("") +
+    text((left + right) / 2, h - 6, "middle", "step t") +
+    `<text x="12" y="${(top + bottom) / 2}" text-anchor="middle" font-size="11" fill="#495057" transform="rotate(-90 12 ${(top + bottom) / 2})">S</text>` +
+    `<polyline data-series="raw" fill="none" stroke="#e8590c" stroke-width="2" points="${points(raw)}"/>` +
+    `<polyline data-series="corrected" fill="none" stroke="#1b6ac9" stroke-width="2" points="${points(corrected)}"/>` +
+    corrected.map((v, t) => `<circle data-series="corrected" cx="${x(t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="#1b6ac9"/>`).join("") +
+    // Drawn last and dashed: the corrected curve lies on it, so it must stay on top to be seen.
+    `<line data-series="reference" x1="${left}" x2="${right}" y1="${y(1)}" y2="${y(1)}" stroke="#495057" stroke-width="1.5" stroke-dasharray="6 4"/>` +
+    text(right, y(1) - 8, "end", "E[g²] = 1");
+  return { x: xTicks, y: yTicks };
 }
 
 // 4. Throughput ---------------------------------------------------------------------
@@ -187,13 +255,22 @@ async function runThroughput() {
 
 // ---------------------------------------------------------------------------------
 
+/** The tick values each plot drew on its axes, for the browser tests. */
+const axes = {};
+
 $("lr").oninput = updatePaths;
 $("beta").oninput = updatePaths;
 setUpThroughput();
 const worked = await workedExample();
 await updatePaths();
-const bias = await drawBias();
+const bias = await biasCurves();
+axes.bias = drawBias(bias);
+// The plots follow the page's width (a phone turned sideways, a resized window).
+addEventListener("resize", () => {
+  if (lastPaths) axes.paths = drawPaths(...lastPaths);
+  axes.bias = drawBias(bias);
+});
 $("status").textContent = "ready.";
 // For the browser tests: what the page computed.
-globalThis.demo = { worked, bias, runThroughput };
+globalThis.demo = { worked, bias, axes, runThroughput };
 document.body.dataset.ready = "true";

@@ -1,7 +1,8 @@
 // The package through the two bundlers a web app most likely uses: a consumer entry
 // (test/matrix/bundle/) that imports "rmsprop-wasm" by name and runs every case, threads: 2
 // included, built by esbuild and by Vite into a temporary folder, served cross-origin
-// isolated, and run in Chromium. Both bundles give Node's bits.
+// isolated, and run in Chromium. Both bundles give Node's bits. Both split the code, as a
+// production build does: each kernel build is a chunk of its own, loaded when it runs.
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -22,7 +23,10 @@ let server: { url: string; close(): Promise<void> };
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), "rmsprop-wasm-bundles-"));
   const [esbuildOut, viteOut] = [join(out, "esbuild"), join(out, "vite")];
-  await esbuild({ entryPoints: [join(entry, "main.mjs")], bundle: true, format: "esm", outfile: join(esbuildOut, "main.mjs"), logLevel: "error" });
+  await esbuild({
+    entryPoints: [join(entry, "main.mjs")], bundle: true, splitting: true, format: "esm",
+    outdir: esbuildOut, outExtension: { ".js": ".mjs" }, logLevel: "error",
+  });
   copyFileSync(join(entry, "index.html"), join(esbuildOut, "index.html"));
   await vite({ configFile: false, root: entry, base: "./", logLevel: "error", build: { outDir: viteOut, emptyOutDir: true, target: "esnext" } });
   [browser, server] = await Promise.all([
