@@ -17,6 +17,8 @@ interface Model {
   model_sq_avg(): number;
   model_momentum_buffer(): number;
   model_grad_avg(): number;
+  model_ema(): number;
+  model_grad_norm(): number;
   model_init(variant: number, seed: number): void;
   model_loss_and_grad(): number;
   model_step(): number;
@@ -45,13 +47,15 @@ describe("examples/c-model", () => {
         model.model_loss_and_grad();
         opt.grads.set(view(model.model_grads()));
         expect(model.model_step()).toBe(-1);
-        opt.step();
+        const result = await opt.step();
+        if (result.gradNorm !== undefined) expect(model.model_grad_norm(), `gradNorm at step ${t}`).toBe(result.gradNorm);
         expect(bitReport(`params at step ${t}`, view(model.model_params()), opt.params)).toBe("");
         expect(bitReport(`sqAvg at step ${t}`, view(model.model_sq_avg()), opt.state.sqAvg)).toBe("");
         if (opt.state.momentumBuffer) {
           expect(bitReport(`momentumBuffer at step ${t}`, view(model.model_momentum_buffer()), opt.state.momentumBuffer)).toBe("");
         }
         if (opt.state.gradAvg) expect(bitReport(`gradAvg at step ${t}`, view(model.model_grad_avg()), opt.state.gradAvg)).toBe("");
+        if (opt.state.ema) expect(bitReport(`ema at step ${t}`, view(model.model_ema()), opt.state.ema)).toBe("");
       }
       opt.dispose();
     },

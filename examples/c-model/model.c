@@ -25,6 +25,8 @@ static float grads[PARAMS] __attribute__((aligned(16)));
 static float sq_avg[PARAMS] __attribute__((aligned(16)));
 static float momentum_buffer[PARAMS] __attribute__((aligned(16)));
 static float grad_avg[PARAMS] __attribute__((aligned(16)));
+static float ema[PARAMS] __attribute__((aligned(16)));
+static double norm_sums[RMSPROP_NORM_BLOCKS(PARAMS)];
 static rmsprop_step_args step_args;
 static rmsprop_options options;
 static uint32_t steps_done;
@@ -84,19 +86,23 @@ static rmsprop_options variant(uint32_t which) {
     case 5: /* TensorFlow 1: S starts at 1 */
       o.lr = 0.01, o.eps = 1e-10, o.initial_scale = 1;
       break;
+    case 6: /* the training recipe: a loss scale undone, global norm clipping, an EMA of the weights */
+      o.lr = 0.01, o.grad_scale = 0.25, o.global_clip_norm = 0.05, o.ema_decay = 0.9;
+      break;
     default:
       break;
   }
   return o;
 }
 
-uint32_t model_variant_count(void) { return 6; }
+uint32_t model_variant_count(void) { return 7; }
 uint32_t model_param_count(void) { return PARAMS; }
 float *model_params(void) { return params; }
 float *model_grads(void) { return grads; }
 float *model_sq_avg(void) { return sq_avg; }
 float *model_momentum_buffer(void) { return momentum_buffer; }
 float *model_grad_avg(void) { return grad_avg; }
+float *model_ema(void) { return ema; }
 
 /* Seeded data and weights, and fresh optimizer state for the chosen variant. */
 void model_init(uint32_t which, uint32_t seed) {
@@ -117,6 +123,7 @@ void model_init(uint32_t which, uint32_t seed) {
     sq_avg[j] = (float)options.initial_scale;
     momentum_buffer[j] = 0;
     grad_avg[j] = 0;
+    ema[j] = 0;
   }
   steps_done = 0;
 }
@@ -164,6 +171,17 @@ double model_loss_and_grad(void) {
   return loss / POINTS;
 }
 
+/* The L2 norm of the gradients after grad_scale, or −1 when one of them is NaN or ±∞. */
+static double grad_norm(void) {
+  /* One pass sums the squares; a block whose sum is not finite holds a bad gradient. */
+  if (rmsprop_sum_squares_f32(grads, PARAMS, (float)options.grad_scale, norm_sums) >= 0) return -1;
+  return __builtin_sqrt(rmsprop_sum_blocks(norm_sums, RMSPROP_NORM_BLOCKS(PARAMS)));
+}
+
+static double last_norm = -1;
+/* The gradient norm of the last step with global_clip_norm (what clip_grad_norm_ returns). */
+double model_grad_norm(void) { return last_norm; }
+
 /*
  * One RMSProp step from `grads`, run by the imported kernel. Returns −1 when applied, the
  * index of the first NaN or ±∞ gradient when it skipped the step, or −2 when the header
@@ -172,8 +190,15 @@ double model_loss_and_grad(void) {
 int32_t model_step(void) {
   int32_t bad = rmsprop_first_nonfinite_f32(grads, PARAMS);
   if (bad >= 0) return bad;
-  uint32_t flags = rmsprop_fill_step_args(&step_args, &options, steps_done + 1, params, grads, sq_avg,
+  uint32_t t = steps_done + 1;
+  uint32_t flags = rmsprop_fill_step_args(&step_args, &options, t, params, grads, sq_avg,
                                           momentum_buffer, grad_avg, PARAMS);
+  if (options.ema_decay >= 0) flags = rmsprop_use_ema(&step_args, flags, &options, t, ema);
+  if (options.global_clip_norm > 0) {
+    last_norm = grad_norm();
+    if (last_norm < 0) return -2;
+    flags = rmsprop_clip_by_norm(&step_args, flags, options.global_clip_norm, last_norm);
+  }
   if (flags == RMSPROP_INVALID) return -2;
   rmsprop_step(flags, &step_args);
   steps_done++;

@@ -15,6 +15,7 @@ export const VARIANTS = [
   { name: "decoupled weight decay (Keras)", options: { lr: 0.005, eps: 1e-7, weightDecay: 0.01, decoupledWeightDecay: true } },
   { name: "Nesterov, bias correction (optax)", options: { lr: 0.003, momentum: 0.9, nesterov: true, lrInMomentum: true, biasCorrection: true } },
   { name: "S starts at 1 (TF1)", options: { lr: 0.01, eps: 1e-10, initialScale: 1 } },
+  { name: "loss scale, global clip, EMA", options: { lr: 0.01, gradScale: 0.25, globalClipNorm: 0.05, emaDecay: 0.9 } },
 ];
 
 /** Compiles model.c (cached per process) and instantiates it with the kernel on one memory. */
@@ -26,7 +27,7 @@ export async function loadModel({ backend = "auto" } = {}) {
     pages: MODEL_PAGES,
     exports: [
       "model_variant_count", "model_param_count", "model_params", "model_grads", "model_sq_avg",
-      "model_momentum_buffer", "model_grad_avg", "model_init", "model_loss_and_grad", "model_step", "model_accuracy",
+      "model_momentum_buffer", "model_grad_avg", "model_ema", "model_grad_norm", "model_init", "model_loss_and_grad", "model_step", "model_accuracy",
     ],
   });
   const memory = new WebAssembly.Memory({ initial: MODEL_PAGES });
