@@ -25,7 +25,8 @@ import {
   type StepOverrides,
 } from "./options.ts";
 import type { StepArrays } from "./reference.ts";
-import { shareCount } from "./thread-pool.ts";
+import { canBlock, shareCount } from "./thread-pool.ts";
+import "./disposable.ts";
 
 /** Live views of the optimizer state. */
 export interface RmspropState {
@@ -103,6 +104,13 @@ export interface Rmsprop {
    * a Promise. `await opt.step()` works in every case.
    */
   step(overrides?: StepOverrides): StepResult | Promise<StepResult>;
+  /**
+   * `step()` for callers that can block: Node (any thread), Web Workers, and a browser
+   * window's main thread without threads. Returns the result directly, never a Promise.
+   * Throws an `Error`, before touching anything, on a browser window's main thread with
+   * threads > 1, where the step cannot wait for the workers; use `await opt.step()` there.
+   */
+  stepSync(overrides?: StepOverrides): StepResult;
   /** A checkpoint of θ, the state, the step count and the options (see the README). */
   save(): Uint8Array;
   /**
@@ -359,6 +367,18 @@ class RmspropImpl implements Rmsprop {
     if (typeof outcome === "number") return this.#settle(outcome, t);
     this.#running = outcome.then((bad) => this.#settle(bad, t)).finally(() => (this.#running = undefined));
     return this.#running;
+  }
+
+  stepSync(overrides?: StepOverrides): StepResult {
+    this.#use();
+    if (this.#threads > 1 && !canBlock()) {
+      throw new Error(
+        "stepSync(): a browser window's main thread cannot block while the worker threads step;" +
+          " use `await opt.step()` there, or run the optimizer in a Web Worker",
+      );
+    }
+    // Where this thread can block, the executor, and so step(), returns a number, not a Promise.
+    return this.step(overrides) as StepResult;
   }
 
   /** The step's result from the executor's first non-finite index (−1: it was applied). */

@@ -305,7 +305,7 @@ interface AnyWorker {
  * Whether this thread may block in Atomics.wait: any Node thread (even with a DOM shim
  * such as jsdom installed), a worker, but not a browser window's main thread.
  */
-function canBlock(): boolean {
+export function canBlock(): boolean {
   if (isNode) return true;
   const g = globalThis as { window?: unknown; document?: unknown };
   return g.window === undefined || g.document === undefined;
