@@ -65,6 +65,13 @@ describe.each(Object.entries(compilers))("TypeScript %s, strict", (version, ts) 
     expect(compile(ts, tsconfig("node10", { module: "commonjs", moduleResolution: "node", skipLibCheck }, ["node10.ts"]))).toBe("");
   });
 
+  // TypeScript learned require() of ES modules in 5.8; before it, the CommonJS entry's .d.cts
+  // (which re-exports the ES module's types) compiles for the consumer only with skipLibCheck.
+  it("nodenext, a CommonJS .cts file: the require condition's types", () => {
+    const options = { module: "nodenext", moduleResolution: "nodenext", skipLibCheck: version === TS_MIN };
+    expect(compile(ts, tsconfig("require", options, ["require.cts"]))).toBe("");
+  });
+
   if (version === "current") {
     it("`using` disposes the optimizer at the end of the block", () => {
       const config = tsconfig("using", { module: "nodenext", moduleResolution: "nodenext", types: ["node"], lib: ["esnext", "dom"] }, ["using.ts"]);
@@ -72,14 +79,16 @@ describe.each(Object.entries(compilers))("TypeScript %s, strict", (version, ts) 
     });
   }
 
-  it("every subpath resolves for TypeScript under node10, node16 and bundler", () => {
+  it("every subpath resolves for TypeScript under node10, node16 (from ESM and from CJS) and bundler", () => {
     const tsApi = createRequire(import.meta.url)(ts) as typeof import("typescript");
     const from = join(consumer, "core.ts");
+    const node16 = { moduleResolution: tsApi.ModuleResolutionKind.Node16, module: tsApi.ModuleKind.Node16 };
     const resolutions = {
-      node10: { moduleResolution: tsApi.ModuleResolutionKind.Node10, module: tsApi.ModuleKind.CommonJS },
-      node16: { moduleResolution: tsApi.ModuleResolutionKind.Node16, module: tsApi.ModuleKind.Node16 },
-      bundler: { moduleResolution: tsApi.ModuleResolutionKind.Bundler, module: tsApi.ModuleKind.ESNext },
-    };
+      node10: [{ moduleResolution: tsApi.ModuleResolutionKind.Node10, module: tsApi.ModuleKind.CommonJS }, undefined],
+      "node16 (ESM)": [node16, tsApi.ModuleKind.ESNext],
+      "node16 (CJS)": [node16, tsApi.ModuleKind.CommonJS],
+      bundler: [{ moduleResolution: tsApi.ModuleResolutionKind.Bundler, module: tsApi.ModuleKind.ESNext }, undefined],
+    } as const;
     // The .wasm subpaths are assets (bytes to read or a URL for a bundler), not modules
     // with types; "./assembly" is AssemblyScript source, for asc and its editor setup.
     const subpaths = {
@@ -87,13 +96,19 @@ describe.each(Object.entries(compilers))("TypeScript %s, strict", (version, ts) 
       "rmsprop-wasm/tfjs": "node_modules/rmsprop-wasm/dist/tfjs/index.d.ts",
       "rmsprop-wasm/assembly": "node_modules/rmsprop-wasm/assembly/index.ts",
     };
+    // A CommonJS file's import is a require(): the "require" condition's types.
+    const required: Record<string, string> = {
+      "rmsprop-wasm": "node_modules/rmsprop-wasm/cjs/index.d.cts",
+      "rmsprop-wasm/tfjs": "node_modules/rmsprop-wasm/cjs/tfjs.d.cts",
+    };
     const got: Record<string, string | undefined> = {};
     const want: Record<string, string> = {};
-    for (const [name, options] of Object.entries(resolutions)) {
+    for (const [name, [options, mode]] of Object.entries(resolutions)) {
       for (const [spec, file] of Object.entries(subpaths)) {
-        const { resolvedModule } = tsApi.resolveModuleName(spec, from, { ...options, allowImportingTsExtensions: true, noEmit: true }, tsApi.sys);
+        const settings = { ...options, allowImportingTsExtensions: true, noEmit: true };
+        const { resolvedModule } = tsApi.resolveModuleName(spec, from, settings, tsApi.sys, undefined, undefined, mode);
         got[`${name} ${spec}`] = resolvedModule?.resolvedFileName.replace(`${consumer}/`, "");
-        want[`${name} ${spec}`] = file;
+        want[`${name} ${spec}`] = (name === "node16 (CJS)" && required[spec]) || file;
       }
     }
     expect(got).toEqual(want);
