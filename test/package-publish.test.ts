@@ -3,10 +3,10 @@
 // registry page shows, an install from the tarball into a consumer with no build step, and
 // CommonJS callers (require() of the ES module, or a clear error where Node cannot).
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packTarball } from "./helpers/pack.ts";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
@@ -25,6 +25,10 @@ beforeAll(() => {
   consumer = mkdtempSync(join(tmpdir(), "rmsprop-wasm-consumer-"));
   writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
   execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", tarball], { cwd: consumer, stdio: ["ignore", "pipe", "pipe"] });
+});
+
+afterAll(() => {
+  for (const dir of [dirname(tarball), consumer]) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("packaging checks on the packed tarball", () => {
@@ -102,6 +106,7 @@ describe("installed from the tarball", () => {
     writeFileSync(join(clone, "package.json"), JSON.stringify({ name: "clone", scripts: { prepare: pkg.scripts.prepare, build: marker } }));
     expect(run("npm", ["run", "prepare"], clone).status).toBe(0);
     expect(readFileSync(join(clone, "built"), "utf8")).toBe("yes");
+    rmSync(clone, { recursive: true, force: true });
   });
 });
 

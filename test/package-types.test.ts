@@ -3,9 +3,9 @@
 // nodenext, bundler and node10 resolution; every subpath resolved by TypeScript itself.
 // The oldest TypeScript is installed by scripts/install-test-deps.sh (npm test's pretest).
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { packTarball, unpackAsDependency } from "./helpers/pack.ts";
 
@@ -41,7 +41,9 @@ beforeAll(() => {
   if (!existsSync(join(compilers[TS_MIN], "package.json"))) {
     throw new Error(`TypeScript ${TS_MIN} is not installed: run bash scripts/install-test-deps.sh`);
   }
-  unpackAsDependency(packTarball(), consumer);
+  const tarball = packTarball();
+  unpackAsDependency(tarball, consumer);
+  rmSync(dirname(tarball), { recursive: true, force: true });
   for (const file of readdirSync(fixtures)) copyFileSync(join(fixtures, file), join(consumer, file));
 });
 
