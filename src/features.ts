@@ -85,3 +85,17 @@ export function threadsUnavailable(): string | undefined {
   sharedMemory ??= { problem: sharedMemoryProblem() };
   return sharedMemory.problem;
 }
+
+/** True in Node, and in Deno and Bun, which answer to process.versions.node too. */
+export const isNode = Boolean((globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node);
+
+/**
+ * Whether this thread may block in Atomics.wait: any Node thread (even with a DOM shim
+ * such as jsdom installed), a worker, but not a browser window's main thread.
+ */
+export function canBlock(): boolean {
+  if (isNode) return true;
+  const g = globalThis as { window?: unknown; document?: unknown };
+  return g.window === undefined || g.document === undefined;
+}
+

@@ -30,6 +30,8 @@ import type { StepArrays } from "./reference.ts";
 import { referenceKernel } from "./reference-kernel.ts";
 import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName } from "./state-arrays.ts";
 import { shareCount } from "./pool-shape.ts";
+import { canBlock } from "./features.ts";
+import "./disposable.ts";
 
 /** Live views of the optimizer state. */
 export interface RmspropState {
@@ -120,6 +122,13 @@ export interface Rmsprop {
    * (`emaDecay`): evaluate with the averaged weights, then swap back to train on.
    */
   swapEma(): void;
+  /**
+   * `step()` for callers that can block: Node (any thread), Web Workers, and a browser
+   * window's main thread without threads. Returns the result directly, never a Promise.
+   * Throws an `Error`, before touching anything, on a browser window's main thread with
+   * threads > 1, where the step cannot wait for the workers; use `await opt.step()` there.
+   */
+  stepSync(overrides?: StepOverrides): StepResult;
   /** A checkpoint of θ, the state, the step count and the options (see the README). */
   save(): Uint8Array;
   /**
@@ -382,6 +391,18 @@ class RmspropImpl implements Rmsprop {
     if (typeof outcome === "number") return this.#outcome(outcome, t);
     this.#running = outcome.then((bad) => this.#outcome(bad, t)).finally(() => (this.#running = undefined));
     return this.#running;
+  }
+
+  stepSync(overrides?: StepOverrides): StepResult {
+    this.#use();
+    if (this.#facts.threads > 1 && !canBlock()) {
+      throw new Error(
+        "stepSync(): a browser window's main thread cannot block while the worker threads step;" +
+          " use `await opt.step()` there, or run the optimizer in a Web Worker",
+      );
+    }
+    // Where this thread can block, the executor, and so step(), returns a number, not a Promise.
+    return this.step(overrides) as StepResult;
   }
 
   /**

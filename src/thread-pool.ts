@@ -34,6 +34,7 @@
 /** How long dispose() waits at most for the workers to leave (ms). */
 const EXIT_WAIT_MS = 100;
 
+import { canBlock, isNode } from "./features.ts";
 import { CONTROL_WORDS, MAX_SHARES } from "./pool-shape.ts";
 
 export { CONTROL_WORDS, shareCount } from "./pool-shape.ts";
@@ -288,16 +289,6 @@ interface AnyWorker {
   terminate(): unknown;
 }
 
-/**
- * Whether this thread may block in Atomics.wait: any Node thread (even with a DOM shim
- * such as jsdom installed), a worker, but not a browser window's main thread.
- */
-function canBlock(): boolean {
-  if (isNode) return true;
-  const g = globalThis as { window?: unknown; document?: unknown };
-  return g.window === undefined || g.document === undefined;
-}
-
 /** The slice of node:worker_threads used here (typed locally: the browser build has no Node types). */
 interface NodeWorker extends AnyWorker {
   unref(): void;
@@ -305,7 +296,7 @@ interface NodeWorker extends AnyWorker {
 }
 type NodeWorkerModule = { Worker: new (source: string, options: { eval: true }) => NodeWorker };
 
-const isNode = Boolean((globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node);
+
 
 async function startWorker(init: unknown): Promise<AnyWorker> {
   if (isNode) {

@@ -10,7 +10,12 @@ describe("package", () => {
   it("exports an ESM entry with types", () => {
     expect(pkg.name).toBe("rmsprop-wasm");
     expect(pkg.type).toBe("module");
-    expect(pkg.exports["."]).toEqual({ types: "./dist/index.d.ts", default: "./dist/index.js" });
+    expect(pkg.exports["."]).toEqual({
+      import: { types: "./dist/index.d.ts", default: "./dist/index.js" },
+      // require() of the ES module where Node can, a clear error where it cannot (test/package-publish.test.ts)
+      require: { types: "./cjs/index.d.cts", default: "./cjs/index.cjs" },
+      default: { types: "./dist/index.d.ts", default: "./dist/index.js" },
+    });
     expect(readFileSync("dist/index.d.ts", "utf8")).toMatch(/createRmsprop/);
   });
 

@@ -23,7 +23,11 @@ function importGraph(entry: string): Map<string, string> {
 
 describe("rmsprop-wasm/tfjs as a subpath", () => {
   it("package.json exports ./tfjs with types, and tfjs-core stays an optional peer", () => {
-    expect(pkg.exports["./tfjs"]).toEqual({ types: "./dist/tfjs/index.d.ts", default: "./dist/tfjs/index.js" });
+    expect(pkg.exports["./tfjs"]).toEqual({
+      import: { types: "./dist/tfjs/index.d.ts", default: "./dist/tfjs/index.js" },
+      require: { types: "./cjs/tfjs.d.cts", default: "./cjs/tfjs.cjs" },
+      default: { types: "./dist/tfjs/index.d.ts", default: "./dist/tfjs/index.js" },
+    });
     expect(readFileSync("dist/tfjs/index.d.ts", "utf8")).toMatch(/tfjsRmsprop/);
     expect(pkg.peerDependenciesMeta["@tensorflow/tfjs-core"].optional).toBe(true);
   });

@@ -85,7 +85,8 @@ describe("in Chromium", () => {
             const opt = await createRmsprop(1000, { threads: 2, minParamsPerThread: 1 });
             opt.grads.fill(1);
             const stepped = opt.step();
-            self.postMessage({ worked, threads: opt.threads, sync: !(stepped instanceof Promise), applied: stepped.applied });
+            const synced = opt.stepSync();
+            self.postMessage({ worked, threads: opt.threads, sync: !(stepped instanceof Promise), applied: stepped.applied, stepSync: synced.stepCount });
           } catch (e) { self.postMessage({ error: String(e) }); }
         };\`;
       const url = URL.createObjectURL(new Blob([source.replace("ORIGIN", JSON.stringify(location.origin))], { type: "text/javascript" }));
@@ -94,7 +95,7 @@ describe("in Chromium", () => {
       worker.onerror = (e) => reject(new Error(e.message));
       worker.postMessage("go");
     })`);
-    expect(result).toEqual({ worked: { bits: await workedBitsInNode(), backend: "simd" }, threads: 2, sync: true, applied: true });
+    expect(result).toEqual({ worked: { bits: await workedBitsInNode(), backend: "simd" }, threads: 2, sync: true, applied: true, stepSync: 2 });
     await page.close();
   });
 
@@ -111,13 +112,16 @@ describe("in Chromium", () => {
           opt.grads[i] = Math.cos(i * 0.37);
         }
       }
+      // stepSync() cannot block here: it refuses before touching anything.
+      let stepSync = "no error";
+      try { two.stepSync(); } catch (e) { stepSync = e.message; }
       const pending = two.step();
       const isPromise = pending instanceof Promise;
       if (two.threads !== 2) throw new Error("expected 2 threads, got " + two.threads);
       await pending;
       await two.step();
       one.step();
-      one.step();
+      one.stepSync(); // one thread: synchronous on the main thread too
       const a = new Uint32Array(one.params.slice().buffer), b = new Uint32Array(two.params.slice().buffer);
       let differ = 0;
       for (let i = 0; i < n; i++) differ += Number(a[i] !== b[i]);
@@ -131,12 +135,14 @@ describe("in Chromium", () => {
       await running;
       const stepCount = two.stepCount;
       two.dispose();
-      return { isolated: crossOriginIsolated, threads: 2, isPromise, differ, stepCount, refusals };
+      return { isolated: crossOriginIsolated, threads: 2, isPromise, stepSync, differ, stepCount, refusals };
     })()`);
     expect(result).toEqual({
       isolated: true,
       threads: 2,
       isPromise: true,
+      stepSync:
+        "stepSync(): a browser window's main thread cannot block while the worker threads step; use `await opt.step()` there, or run the optimizer in a Web Worker",
       differ: 0,
       stepCount: 3,
       refusals: [

@@ -1,0 +1,18 @@
+// examples/rust-model: examples/c-model's perceptron in Rust (rustc, wasm32-unknown-unknown),
+// calling the kernel through #[link(wasm_import_module = "rmsprop-wasm")]. See
+// test/helpers/wasm-model.ts for what it must do; docs/embedding.md shows its binding verbatim.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { exampleModelTests, readmeSnippet, type ExampleModel } from "./helpers/wasm-model.ts";
+// @ts-expect-error: a plain .mjs example without types
+import * as example from "../examples/rust-model/train.mjs";
+
+describe("examples/rust-model", () => {
+  exampleModelTests(example as ExampleModel);
+
+  it("docs/embedding.md's Rust snippet is examples/rust-model/rmsprop_wasm.rs's code", () => {
+    const snippet = readmeSnippet(readFileSync("docs/embedding.md", "utf8"), "## Embedding from C, C++, Rust or Zig", "rust");
+    expect(snippet.split("\n").length).toBeGreaterThan(4);
+    expect(readFileSync("examples/rust-model/rmsprop_wasm.rs", "utf8")).toContain(snippet);
+  });
+});
