@@ -1,9 +1,10 @@
-// rmsprop_f32: one RMSProp step over f32 arrays that live in an imported linear memory.
+// The kernel: one RMSProp step over f32 arrays that live in an imported linear memory, and
+// the two scans the host runs before it (first_nonfinite_f32, sum_squares_f32).
 //
-// One source, two binaries: built with `--enable simd` the main loop runs on f32x4 lanes
-// (rmsprop_f32_simd) and a scalar loop finishes the last n % 4 elements; built without it,
-// the scalar loop does all of them (rmsprop_f32_scalar). Both loops are the same generic
-// body, instantiated for T = v128 and T = f32, so they cannot drift apart.
+// One source, two binaries: built with `--enable simd` (build/rmsprop_simd.wasm) the main
+// loop runs on f32x4 lanes and a scalar loop finishes the last n % 4 elements; built
+// without it (build/rmsprop_scalar.wasm), the scalar loop does all of them. Both loops are
+// the same generic body, instantiated for T = v128 and T = f32, so they cannot drift apart.
 //
 // Memory layout. The host (src/layout.ts) owns the memory and passes byte offsets:
 //

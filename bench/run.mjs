@@ -7,12 +7,14 @@
 //   variants       every kernel variant at 1e6, each against its own plain JS loop
 //   groups         1,000 tensors in 2 groups against one flat step
 //   training loop  a 64 MiB scratch streamed between steps, as a forward and backward pass do
+//   recipe         clipping, an EMA, against the default step and the same recipe in JS and tfjs
 // Shows progress on stderr (section, elapsed, an estimate of what is left), prints the
 // tables (120 columns wide) and the target checks on stdout, and writes bench/results/NAME.json, .md and .svg
 // (NAME is "latest", which git ignores; `npm run bench:readme` writes "readme").
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { defaultOptions } from "rmsprop-wasm";
+import { RECIPE, recipeContenders, recipeSummary } from "./recipe.mjs";
 import { groupContenders, sizeContenders, threadContenders, trainingContenders, variantContenders } from "./contenders.mjs";
 import { measure } from "./measure.mjs";
 import { createProgress } from "./progress.mjs";
@@ -64,6 +66,7 @@ const sections = [
     },
   },
   overSizes("training loop", Object.keys(trainingSamples).map(Number), trainingContenders, training),
+  overSizes(RECIPE, quick ? [1e6] : [1e6, 1e7], recipeContenders, (n) => (n >= 1e7 ? { ...warm, time: quick ? 200 : 500 } : warm)),
 ];
 /** rmsprop-wasm/tfjs against tf.train.rmsprop: its own table, ratios to tfjs, not plain JS. */
 const tfjsAdapter = {
@@ -107,7 +110,7 @@ const machine = {
   sectionSeconds,
 };
 printTable(rows, machine);
-const summary = summaryLines(rows, machine.defaults);
+const summary = [...summaryLines(rows, machine.defaults), ...recipeSummary(rows)];
 for (const line of summary) console.log(line);
 const tfjsReport = tfjs ? `\n## tfjs adapter\n\n\`\`\`\n${tfjsTable(tfjs.rows)}\n\`\`\`\n\n${tfjs.summary.join("\n")}\n` : "";
 console.log(tfjsReport);

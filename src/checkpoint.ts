@@ -6,8 +6,8 @@
 //        8     4  u32 format version (1)
 //       12     4  u32 H, byte offset of the first array (a multiple of 4)
 //       16     4  u32 n
-//       20     4  u32 arrays present: bit 0 params, 1 sqAvg, 2 momentumBuffer, 3 gradAvg, 4 ema
-//                  (src/state-arrays.ts, the checkpointBit of each row)
+//       20     4  u32 arrays present: one bit per array, the checkpointBit of its row in
+//                  src/state-arrays.ts (θ is bit 0, S bit 1; docs/checkpoint-format.md)
 //       24     8  f64 stepCount
 //       32     4  u32 L, byte length of the options JSON
 //       36     L  options as UTF-8 JSON, then spaces up to H

@@ -5,8 +5,8 @@
 //   0              control block: the i32 words the threads synchronise on
 //   +CONTROL       StepArgs blocks, one per (unit, share) job, STEP_ARGS_BYTES each
 //   normSums       f64 partial sums of squared gradients, one per NORM_BLOCK (norm clipping)
-//   arraysStart    the arrays of src/state-arrays.ts that exist, in table order:
-//                  params | grads | sqAvg | momentumBuffer? | gradAvg? | ema?
+//   arraysStart    the arrays of src/state-arrays.ts that exist, in table order: θ, g
+//                  and S always, then the optional ones some group needs
 //
 // Every array starts on a 64-byte boundary: a cache line, and a multiple of the 16 bytes
 // that keep the kernel's v128 loads aligned.

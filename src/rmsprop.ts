@@ -28,22 +28,12 @@ import {
 } from "./options.ts";
 import type { StepArrays } from "./reference.ts";
 import { referenceKernel } from "./reference-kernel.ts";
-import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName } from "./state-arrays.ts";
+import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName, type RmspropState } from "./state-arrays.ts";
 import { shareCount } from "./pool-shape.ts";
 import { canBlock } from "./features.ts";
 import "./disposable.ts";
 
-/** Live views of the optimizer state. */
-export interface RmspropState {
-  /** S, the EWMA of squared gradients. */
-  readonly sqAvg: Float32Array;
-  /** M, the momentum buffer; present when some group has `momentum > 0`. */
-  readonly momentumBuffer?: Float32Array;
-  /** G, the EWMA of gradients; present when some group is `centered`. */
-  readonly gradAvg?: Float32Array;
-  /** The exponential moving average of θ; present when some group sets `emaDecay`. */
-  readonly ema?: Float32Array;
-}
+export type { RmspropState } from "./state-arrays.ts";
 
 /** What one `step()` did. */
 export interface StepResult {

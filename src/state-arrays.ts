@@ -52,6 +52,18 @@ export const STATE_ARRAYS: readonly StateArraySpec[] = [
   },
 ];
 
+/** Live views of the optimizer state (`opt.state`): the rows with `inState`. */
+export interface RmspropState {
+  /** S, the EWMA of squared gradients. */
+  readonly sqAvg: Float32Array;
+  /** M, the momentum buffer; present when some group has `momentum > 0`. */
+  readonly momentumBuffer?: Float32Array;
+  /** G, the EWMA of gradients; present when some group is `centered`. */
+  readonly gradAvg?: Float32Array;
+  /** The exponential moving average of θ; present when some group sets `emaDecay`. */
+  readonly ema?: Float32Array;
+}
+
 /** Which arrays exist: true for each array some group needs. */
 export type ArraySet = Record<ArrayName, boolean>;
 

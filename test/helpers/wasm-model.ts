@@ -45,15 +45,18 @@ export function exampleModelTests(example: ExampleModel): void {
     expect(mine.accuracy).toBe(c.accuracy);
   });
 
-  it.each((VARIANTS as Variant[]).map((v, i) => [v.name, i, (["auto", "simd", "scalar"] as const)[i % 3]] as const))(
+  // The ports bind the first version of the block (72 bytes): the C model's first six
+  // variants. Its seventh, the training recipe, uses version 2 and stays the C model's.
+  const ported = (VARIANTS as Variant[]).filter((v) => !("globalClipNorm" in v.options));
+  it.each(ported.map((v, i) => [v.name, i, (["auto", "simd", "scalar"] as const)[i % 3]] as const))(
     "%s: the model's own steps give createRmsprop's bits on the same gradients (kernel %s)",
     async (_, variant, backend) => {
       const { memory, model } = await example.loadModel({ backend });
-      expect(model.model_variant_count()).toBe(VARIANTS.length);
+      expect(model.model_variant_count()).toBe(ported.length);
       const n = model.model_param_count();
       const view = (at: number) => new Float32Array(memory.buffer, at, n);
       model.model_init(variant, 7);
-      const opt = await createRmsprop(n, (VARIANTS as Variant[])[variant].options);
+      const opt = await createRmsprop(n, ported[variant].options);
       opt.params.set(view(model.model_params()));
       for (let t = 1; t <= 150; t++) {
         model.model_loss_and_grad();
