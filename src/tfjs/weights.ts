@@ -1,8 +1,12 @@
 // The optimizer state as tfjs lists it in getWeights()/setWeights(): after the iteration
-// count, every variable's S as "<name>/rms", then M as "<name>/momentum" and G as "<name>/mg"
-// for the variables that keep them (tfjs's RMSProp order, so model.save stores it).
+// count, the state arrays in the order of the table of state arrays (src/state-arrays.ts),
+// each as "<variable>/<tfjsSuffix>" for every variable that keeps it: S as "/rms", then M as
+// "/momentum" and G as "/mg" (tfjs's RMSProp order, so model.save stores it), then the EMA
+// as "/ema".
 import * as tf from "@tensorflow/tfjs-core";
-import type { SlotEngine, StateName } from "./engine.ts";
+import { STATE_VIEWS, type ArrayName } from "../state-arrays.ts";
+import type { SlotEngine } from "./engine.ts";
+import type { SlotNeeds } from "./slots.ts";
 
 /** A named tensor, as getWeights() lists them (tfjs-core exports only the map form). */
 export type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -10,28 +14,20 @@ export type NamedTensor = { name: string; tensor: tf.Tensor };
 /** One state tensor's name and values, as setWeights() received them. */
 export type StateEntry = { name: string; values: Float32Array };
 
-/** Which state each slot keeps, and how many values. */
-export type StateNeeds = { size: number; momentumBuffer: boolean; gradAvg: boolean };
-
-const STATE_SUFFIXES: readonly [StateName, string][] = [
-  ["sqAvg", "rms"],
-  ["momentumBuffer", "momentum"],
-  ["gradAvg", "mg"],
-];
-
-/** The state tensors of these variables, in order: the slot and state of each. */
-function stateList(needs: readonly StateNeeds[]): { state: StateName; suffix: string; slot: number }[] {
-  const list: { state: StateName; suffix: string; slot: number }[] = [];
-  for (const [state, suffix] of STATE_SUFFIXES) {
+/** The state tensors of these variables, in order: the slot, array and suffix of each. */
+function stateList(needs: readonly SlotNeeds[]): { state: ArrayName; suffix: string; slot: number }[] {
+  const list: { state: ArrayName; suffix: string; slot: number }[] = [];
+  for (const row of STATE_VIEWS) {
+    if (row.tfjsSuffix === null) continue;
     needs.forEach((need, slot) => {
-      if (state === "sqAvg" || need[state]) list.push({ state, suffix, slot });
+      if (row.needed(need.options)) list.push({ state: row.name, suffix: row.tfjsSuffix!, slot });
     });
   }
   return list;
 }
 
 /** The engine's state as new named tensors (copies), in order. */
-export function stateTensors(engine: SlotEngine, variables: readonly tf.Variable[], needs: readonly StateNeeds[]): NamedTensor[] {
+export function stateTensors(engine: SlotEngine, variables: readonly tf.Variable[], needs: readonly SlotNeeds[]): NamedTensor[] {
   return stateList(needs).map(({ state, suffix, slot }) => ({
     name: `${variables[slot].name}/${suffix}`,
     tensor: tf.tensor(engine.state(slot, state)!.slice(), variables[slot].shape, "float32"),
@@ -39,7 +35,7 @@ export function stateTensors(engine: SlotEngine, variables: readonly tf.Variable
 }
 
 /** Throws unless `entries` is exactly the state these variables keep, in order (by position: names change on reload). */
-export function checkStateEntries(entries: readonly StateEntry[], variables: readonly tf.Variable[], needs: readonly StateNeeds[]): void {
+export function checkStateEntries(entries: readonly StateEntry[], variables: readonly tf.Variable[], needs: readonly SlotNeeds[]): void {
   const want = stateList(needs);
   if (entries.length !== want.length) {
     throw new RangeError(
@@ -58,6 +54,6 @@ export function checkStateEntries(entries: readonly StateEntry[], variables: rea
 }
 
 /** Writes entries checked by checkStateEntries into the engine's state. */
-export function writeStateEntries(engine: SlotEngine, entries: readonly StateEntry[], needs: readonly StateNeeds[]): void {
+export function writeStateEntries(engine: SlotEngine, entries: readonly StateEntry[], needs: readonly SlotNeeds[]): void {
   stateList(needs).forEach(({ state, slot }, k) => engine.state(slot, state)!.set(entries[k].values));
 }
