@@ -83,10 +83,10 @@ export class Binding {
   step(entries: readonly GradientEntry[], t: number, lr: number, gradScale: number | undefined, check: boolean): StepOutcome {
     const slots = this.#checkedSlots(entries);
     // One job per unit (a unit of the norms, or a group), made when one of its variables steps.
-    const unitOf = (slot: number) => (this.#norms ? this.#norms.units.findIndex((_, u) => this.#norms!.members[u].includes(slot)) : this.#planOf[slot]);
+    const unitOf = this.#norms?.unitOf ?? this.#planOf;
     const jobs: (Job | undefined)[] = [];
     const items: StepItem[] = slots.map(([slot, grad]) => {
-      const u = unitOf(slot);
+      const u = unitOf[slot];
       const plan = this.#plans[this.#planOf[slot]];
       jobs[u] ??= { scalars: checkedScalars(plan, t, lr, gradScale), flags: plan.flags };
       const ownFlags = this.keepsEma(slot) && !this.#emaStarted[slot] ? KernelFlag.emaInit : 0;

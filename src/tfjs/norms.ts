@@ -17,6 +17,8 @@ export interface NormPlan {
   units: StepUnit[];
   /** Each unit's slots, in the order of its elements. */
   members: number[][];
+  /** Each slot's unit. */
+  unitOf: number[];
   /** Each slot's first element, in createRmsprop's numbering (its tensor's offset). */
   start: number[];
   /** options.globalClipNorm, or null. */
@@ -32,7 +34,9 @@ export function planNorms(plans: readonly GroupPlan[], slotOf: ReadonlyMap<strin
   const members = units.map((u) =>
     u.plan.tensors.filter((t) => t.offset >= u.offset && t.offset < u.offset + u.size).map((t) => slotOf.get(t.name)!),
   );
-  return { units, members, start, globalClipNorm };
+  const unitOf: number[] = [];
+  members.forEach((slots, u) => slots.forEach((slot) => (unitOf[slot] = u)));
+  return { units, members, unitOf, start, globalClipNorm };
 }
 
 const f32 = Math.fround;
@@ -87,8 +91,6 @@ export interface NormOutcome {
  */
 export function scanNorms(np: NormPlan, items: readonly StepItem[], s: Staged, jobs: readonly (Job | undefined)[], check: boolean): NormOutcome {
   const at = new Map(items.map((item, k) => [item.slot, s.grads[k]]));
-  const unitOf = new Map<number, number>();
-  np.members.forEach((slots, u) => slots.forEach((slot) => unitOf.set(slot, u)));
   // The gradient scale a unit's norm is taken after: |gSign|, the f32 gradScale.
   const scales = np.units.map((_, u) => Math.abs(jobs[u]?.scalars.gSign ?? 1));
   const squares: number[] = [];
@@ -105,7 +107,7 @@ export function scanNorms(np: NormPlan, items: readonly StepItem[], s: Staged, j
   const gradNorm = Math.sqrt(total);
   if (check && !finite) {
     for (let k = 0; k < items.length; k++) {
-      const scale = scales[unitOf.get(items[k].slot)!];
+      const scale = scales[np.unitOf[items[k].slot]];
       const base = s.grads[k] >>> 2;
       for (let i = 0; i < s.sizes[items[k].slot]; i++) {
         const g = s.f32[base + i];
