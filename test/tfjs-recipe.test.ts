@@ -210,6 +210,31 @@ describe.each(["cpu", "wasm"])("the recipe on tfjs-backend-%s", (backend) => {
     other.dispose();
   });
 
+  it("state saved without the EMA loads into an optimizer that keeps one: it starts from θ at the next step", async () => {
+    await useBackend(backend);
+    const v = tf.variable(tf.tensor1d([1, -2, 3, 0.5]), true, `noema${backend}/v`);
+    const grad = () => ({ [v.name]: tf.tensor1d([1, 2, -1, 0.25]) });
+    const before = await tfjsRmsprop([v], { lr: 0.1, momentum: 0.5 });
+    before.applyGradients(grad());
+    before.applyGradients(grad());
+    const saved = (await before.getWeights()).map((w) => ({ name: w.name, tensor: w.tensor.clone() }));
+    expect(saved.map((w) => w.name)).toEqual(["iter", `${v.name}/rms`, `${v.name}/momentum`]);
+    before.dispose();
+    const after = await tfjsRmsprop([v], { lr: 0.1, momentum: 0.5, emaDecay: 0.25 });
+    await after.setWeights(saved);
+    const theta0 = v.dataSync().slice() as Float32Array;
+    after.applyGradients(grad());
+    const theta1 = v.dataSync() as Float32Array;
+    const f = Math.fround;
+    const want = theta0.map((x, k) => f(f(f(0.25) * x) + f(f(0.75) * theta1[k])));
+    const weights = await after.getWeights();
+    expect(weights.map((w) => w.name)).toEqual(["iter", `${v.name}/rms`, `${v.name}/momentum`, `${v.name}/ema`]);
+    expect(bits(weights[3].tensor.dataSync() as Float32Array)).toEqual(bits(want));
+    expect(after.iterations).toBe(3);
+    after.dispose();
+    v.dispose();
+  });
+
   it("model.fit with globalClipNorm and the EMA: the recipe transcribed in f64 within 1e-5, and createRmsprop's bits", async () => {
     await useBackend(backend);
     const data = dataset(64, 21);

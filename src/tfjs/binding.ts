@@ -70,9 +70,12 @@ export class Binding {
     return this.needs[slot].options.emaDecay !== null;
   }
 
-  /** After state was restored: the EMAs of a run that has taken steps have started. */
-  restored(iterations: number): void {
-    this.#emaStarted.fill(iterations > 0);
+  /**
+   * After state was restored: the EMAs of a run that has taken steps have started, unless
+   * the restored state had none (they start from θ at the next step).
+   */
+  restored(iterations: number, withEma: boolean): void {
+    this.#emaStarted.fill(iterations > 0 && withEma);
   }
 
   /**

@@ -112,14 +112,15 @@ export class TfjsRmsprop extends tf.Optimizer {
     }
     const binding = new Binding(this.#resolved, variables, heap, module);
     if (this.#pending) {
+      let restored: { ema: boolean };
       try {
-        checkStateEntries(this.#pending, binding.variables, binding.needs);
+        restored = checkStateEntries(this.#pending, binding.variables, binding.needs);
       } catch (error) {
         binding.engine.free();
         throw error;
       }
       writeStateEntries(binding.engine, this.#pending, binding.needs);
-      binding.restored(this.iterations);
+      binding.restored(this.iterations, restored.ema);
       this.#pending = undefined;
     }
     this.#binding = binding;
@@ -189,7 +190,9 @@ export class TfjsRmsprop extends tf.Optimizer {
   /**
    * Restores what getWeights() returned (here or in a saved model). Every tensor is checked
    * against the variables (by position, as tfjs does: names change when a model is loaded
-   * twice) before anything is written. Also compiles the kernel, like ready().
+   * twice) before anything is written. State saved without the EMA (by an optimizer
+   * without `emaDecay`) loads too: the EMA then starts from θ at the next step. Also
+   * compiles the kernel, like ready().
    */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     await this.ready();
@@ -206,9 +209,9 @@ export class TfjsRmsprop extends tf.Optimizer {
     this.#use();
     const b = this.#binding;
     if (b) {
-      checkStateEntries(entries, b.variables, b.needs);
+      const restored = checkStateEntries(entries, b.variables, b.needs);
       writeStateEntries(b.engine, entries, b.needs);
-      b.restored(iter);
+      b.restored(iter, restored.ema);
     } else {
       this.#pending = entries;
     }

@@ -34,9 +34,23 @@ export function stateTensors(engine: SlotEngine, variables: readonly tf.Variable
   }));
 }
 
-/** Throws unless `entries` is exactly the state these variables keep, in order (by position: names change on reload). */
-export function checkStateEntries(entries: readonly StateEntry[], variables: readonly tf.Variable[], needs: readonly SlotNeeds[]): void {
-  const want = stateList(needs);
+/**
+ * The state list that `entries` follow: every array these variables keep, or all but the
+ * EMA, which state saved before the EMA was kept lacks (it then starts from θ at the next
+ * step, as on a first step). By position: names change when a model is loaded twice.
+ */
+function restoredList(entries: readonly StateEntry[], needs: readonly SlotNeeds[]) {
+  const full = stateList(needs);
+  const withoutEma = full.filter((e) => e.state !== "ema");
+  return entries.length === withoutEma.length && withoutEma.length < full.length ? withoutEma : full;
+}
+
+/**
+ * Throws unless `entries` is the state these variables keep, in order (the EMA may be
+ * missing); returns whether it holds the EMA.
+ */
+export function checkStateEntries(entries: readonly StateEntry[], variables: readonly tf.Variable[], needs: readonly SlotNeeds[]): { ema: boolean } {
+  const want = restoredList(entries, needs);
   if (entries.length !== want.length) {
     throw new RangeError(
       `setWeights: got ${entries.length} state tensors, but ${variables.length} variables with these options keep ${want.length}; nothing was changed`,
@@ -51,9 +65,10 @@ export function checkStateEntries(entries: readonly StateEntry[], variables: rea
       );
     }
   });
+  return { ema: want.some((e) => e.state === "ema") };
 }
 
 /** Writes entries checked by checkStateEntries into the engine's state. */
 export function writeStateEntries(engine: SlotEngine, entries: readonly StateEntry[], needs: readonly SlotNeeds[]): void {
-  stateList(needs).forEach(({ state, slot }, k) => engine.state(slot, state)!.set(entries[k].values));
+  restoredList(entries, needs).forEach(({ state, slot }, k) => engine.state(slot, state)!.set(entries[k].values));
 }
