@@ -386,6 +386,25 @@ describe("the recipe's options on bad input", () => {
     v.dispose();
   });
 
+  it("applyGradients(grads, { gradScale }) is options.gradScale for one step, except in a group that sets its own", async () => {
+    await useBackend("cpu");
+    const make = (tag: string) => [tf.variable(tf.tensor1d([1, 2]), true, `${tag}/kernel`), tf.variable(tf.tensor1d([3]), true, `${tag}/bias`)];
+    const grads = (vs: tf.Variable[]) => ({ [vs[0].name]: tf.tensor1d([4, -8]), [vs[1].name]: tf.tensor1d([2]) });
+    const group = { match: ["/bias"], gradScale: 0.25 };
+    const [byOption, byOverride] = [make("scale-option"), make("scale-override")];
+    const a = await tfjsRmsprop(byOption, { gradScale: 0.5, globalClipNorm: 1, variableGroups: [group] });
+    const b = await tfjsRmsprop(byOverride, { globalClipNorm: 1, variableGroups: [group] });
+    a.applyGradients(grads(byOption));
+    b.applyGradients(grads(byOverride), { gradScale: 0.5 });
+    expect(byOverride.map((v) => bits(v.dataSync() as Float32Array))).toEqual(byOption.map((v) => bits(v.dataSync() as Float32Array)));
+    // The norm after gradScale: √((4·0.5)² + (8·0.5)² + (2·0.25)²).
+    expect(b.lastGradNorm).toBeCloseTo(Math.hypot(2, 4, 0.5), 12);
+    expect(b.lastGradNorm).toBe(a.lastGradNorm);
+    a.dispose();
+    b.dispose();
+    tf.dispose([...byOption, ...byOverride]);
+  });
+
   it("docs/tfjs.md lists exactly the options the code refuses", () => {
     const page = readFileSync(new URL("../docs/tfjs.md", import.meta.url), "utf8");
     const section = page.slice(page.indexOf("<!-- refused options -->"), page.indexOf("<!-- /refused options -->"));
