@@ -1,34 +1,28 @@
 // The tf.Optimizer subclass: tfjs's optimizer conventions (a registered className,
 // applyGradients in both forms, getWeights/setWeights with the iteration count first,
-// getConfig/fromConfig) over the rmsprop-wasm kernel.
+// getConfig/fromConfig), as tfjs-core's own RMSPropOptimizer has them, over the
+// rmsprop-wasm kernel. The work lives beside it: the options (./options.ts), the bound
+// variables and their step (./binding.ts), the engine (./engine.ts), the norms
+// (./norms.ts) and the state as tfjs lists it (./weights.ts).
 import * as tf from "@tensorflow/tfjs-core";
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend, type KernelBuild } from "../backend.ts";
-import { checkedScalars, planGroups, type GroupPlan } from "../groups.ts";
-import type { StepScalars } from "../kernel-abi.ts";
-import { checkRange, resolveOptions, type ResolvedOptions } from "../options.ts";
+import { checkRange, resolveOptions, resolveOverrides, type ResolvedOptions } from "../options.ts";
 import { checkedBackendName, currentWasmHeap, type WasmHeap } from "./backends.ts";
-import { createEngine, type SlotEngine, type StepItem } from "./engine.ts";
-import { fromConfigDict, groupVariables, resolveTfjsOptions, toConfig, type TfjsResolved, type TfjsRmspropOptions } from "./options.ts";
-import { checkVariables, type TfjsVariableLike } from "./variables.ts";
-import { checkStateEntries, stateTensors, writeStateEntries, type NamedTensor, type StateEntry, type StateNeeds } from "./weights.ts";
+import { Binding, type GradientEntry } from "./binding.ts";
+import { fromConfigDict, resolveTfjsOptions, toConfig, type TfjsResolved, type TfjsRmspropOptions } from "./options.ts";
+import { checkVariables, variablesNamed, type TfjsVariableLike } from "./variables.ts";
+import { checkStateEntries, stateTensors, writeStateEntries, type NamedTensor, type StateEntry } from "./weights.ts";
 
 // Compiled kernel builds, kept where a synchronous applyGradients can reach them.
 const compiledBuilds = new Map<KernelBuild, WebAssembly.Module>();
 
-/** The variables an optimizer steps, with the plan of each one's group. */
-interface Binding {
-  variables: tf.Variable[];
-  shapes: number[][];
-  slotOf: Map<string, number>;
-  plans: GroupPlan[];
-  /** Index into `plans` per slot. */
-  planOf: number[];
-  engine: SlotEngine;
-  heap: WasmHeap | undefined;
-  /** Which state each slot keeps. */
-  needs: StateNeeds[];
+/** Per-call overrides of {@link TfjsRmsprop.applyGradients}. */
+export interface TfjsStepOverrides {
+  /** η for this step only, in every variable group that does not set its own lr. */
+  lr?: number;
+  /** gradScale for this step only, in every variable group that does not set its own. */
+  gradScale?: number;
 }
-
 
 /**
  * RMSProp for TensorFlow.js, stepped by the rmsprop-wasm kernel. Create it with
@@ -51,6 +45,7 @@ export class TfjsRmsprop extends tf.Optimizer {
   readonly #options: ResolvedOptions;
   readonly #backend: ConcreteBackend;
   #lr: number;
+  #lastGradNorm: number | null = null;
   #binding: Binding | undefined;
   /** State handed to setWeights() before the optimizer knew its variables. */
   #pending: StateEntry[] | undefined;
@@ -76,6 +71,15 @@ export class TfjsRmsprop extends tf.Optimizer {
   }
   set learningRate(lr: number) {
     this.#lr = checkRange("learningRate", lr, 0);
+  }
+
+  /**
+   * The joint L2 norm of the gradients of the last step that computed one (with `clipNorm`
+   * or `globalClipNorm`), after gradScale and before clipping, as PyTorch's
+   * `clip_grad_norm_` returns it; null before then. Set by skipped steps too.
+   */
+  get lastGradNorm(): number | null {
+    return this.#lastGradNorm;
   }
 
   /** Compiles the kernel for the current tfjs backend (once per process and build). */
@@ -106,113 +110,70 @@ export class TfjsRmsprop extends tf.Optimizer {
     if (build && !module) {
       throw new Error(`the rmsprop-wasm kernel (${build}) is not compiled yet: await optimizer.ready() before the first step`);
     }
-    const groups = groupVariables(
-      this.#resolved,
-      variables.map((v) => ({ name: v.name, shape: v.shape })),
-    );
-    const plans = planGroups(resolveOptions({ ...this.#resolved.top, groups }), variables.reduce((a, v) => a + v.size, 0));
-    const slotOf = new Map(variables.map((v, i) => [v.name, i]));
-    const planOf: number[] = new Array(variables.length);
-    plans.forEach((plan, p) => plan.tensors.forEach((t) => (planOf[slotOf.get(t.name)!] = p)));
-    const needs = variables.map((v, i) => {
-      const o = plans[planOf[i]].options;
-      return { size: v.size, momentumBuffer: o.momentum > 0, gradAvg: o.centered, initialScale: o.initialScale };
-    });
-    if (this.#pending) checkStateEntries(this.#pending, variables, needs);
-    const engine = createEngine(heap, needs, module);
-    this.#binding = { variables: [...variables], shapes: variables.map((v) => [...v.shape]), slotOf, plans, planOf, engine, heap, needs };
+    const binding = new Binding(this.#resolved, variables, heap, module);
     if (this.#pending) {
-      writeStateEntries(engine, this.#pending, needs);
+      let restored: { ema: boolean };
+      try {
+        restored = checkStateEntries(this.#pending, binding.variables, binding.needs);
+      } catch (error) {
+        binding.engine.free();
+        throw error;
+      }
+      writeStateEntries(binding.engine, this.#pending, binding.needs);
+      binding.restored(this.iterations, restored.ema);
       this.#pending = undefined;
     }
+    this.#binding = binding;
   }
 
   /**
    * Applies one step. `variableGradients` maps variable names to gradients, or lists
-   * `{ name, tensor }`. A null gradient leaves its variable alone, as in tfjs. Throws,
-   * with nothing applied, for a variable it does not own, a changed shape, a non-float32
-   * gradient, a GPU backend, or (with `nonFinite: "throw"`) a NaN/±∞ gradient.
+   * `{ name, tensor }`. A null gradient leaves its variable alone, as in tfjs. `overrides`
+   * sets lr or gradScale for this step only. Throws, with nothing applied, for a variable
+   * it does not own, a changed shape, a non-float32 gradient, a GPU backend, or (with
+   * `nonFinite: "throw"`) a NaN/±∞ gradient.
    */
-  override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+  override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[], overrides?: TfjsStepOverrides): void {
     this.#use();
-    const entries: [string, tf.Tensor | null | undefined][] = Array.isArray(variableGradients)
+    const entries: GradientEntry[] = Array.isArray(variableGradients)
       ? variableGradients.map((g) => [g.name, g.tensor])
       : Object.entries(variableGradients);
     const backend = checkedBackendName();
-    if (!this.#binding) {
-      const registered = tf.engine().registeredVariables;
-      const named = entries.filter(([, g]) => g != null).map(([name]) => {
-        if (!registered[name]) throw new Error(`applyGradients: a gradient for "${name}", but no variable has that name`);
-        return registered[name];
-      });
-      this.bindVariables(checkVariables(named));
-    }
+    const { lr, gradScale } = resolveOverrides(overrides, { ...this.#options, lr: this.#lr });
+    if (!this.#binding) this.bindVariables(variablesNamed(entries));
     const b = this.#binding!;
-    if (b.heap && (!b.heap.alive() || tf.backend() !== b.heap.backend)) {
-      throw new Error(
-        `this optimizer keeps its state in the heap of the tfjs "wasm" backend it started on, but the backend is now ` +
-          `"${backend}" (or that wasm backend was disposed); create a new optimizer after switching backends`,
-      );
-    }
-    const t = this.iterations + 1;
-    const scalars = new Map<number, StepScalars>();
-    const scalarsOf = (p: number): StepScalars => {
-      let s = scalars.get(p);
-      if (!s) {
-        const plan = b.plans[p];
-        s = checkedScalars(plan, t, this.#lr);
-        scalars.set(p, s);
-      }
-      return s;
-    };
-    const items: StepItem[] = [];
-    const seen = new Set<number>();
-    for (const [name, grad] of entries) {
-      if (grad == null) continue;
-      const slot = b.slotOf.get(name);
-      if (slot === undefined) {
-        throw new Error(
-          `applyGradients: a gradient for variable "${name}", which this optimizer does not own (it owns ${[...b.slotOf.keys()].map((n) => `"${n}"`).join(", ")}); nothing was applied`,
-        );
-      }
-      if (seen.has(slot)) throw new Error(`applyGradients: two gradients for variable "${name}"; nothing was applied`);
-      seen.add(slot);
-      items.push({ slot, variable: this.#checkedVariable(b, slot, grad), grad, flags: b.plans[b.planOf[slot]].flags, scalars: scalarsOf(b.planOf[slot]) });
-    }
-    const bad = b.engine.step(items, this.#options.nonFinite !== "ignore");
+    b.checkPlace(backend);
+    const { bad, gradNorm } = b.step(entries, this.iterations + 1, lr, gradScale, this.#options.nonFinite !== "ignore");
+    if (gradNorm !== undefined) this.#lastGradNorm = gradNorm;
     if (bad) {
       if (this.#options.nonFinite === "skip") return;
+      const scaled = Number.isFinite(bad.value) ? ", which overflows f32 when multiplied by gradScale" : "";
       throw new RangeError(
-        `the gradient of variable "${bad.item.variable.name}" is ${bad.value} at index ${bad.index}; the step was not applied ` +
+        `the gradient of variable "${bad.item.variable.name}" is ${bad.value} at index ${bad.index}${scaled}; the step was not applied ` +
           `and no variable or state changed (options.nonFinite is "throw"; "skip" skips such steps, "ignore" lets IEEE arithmetic propagate)`,
       );
     }
     this.incrementIterations();
   }
 
-  /** The variable of `slot`, checked to still be the one bound, with its shape, and `grad` to fit it. */
-  #checkedVariable(b: Binding, slot: number, grad: tf.Tensor): tf.Variable {
-    const v = b.variables[slot];
-    const shape = b.shapes[slot];
-    const same = (s: readonly number[]) => s.length === shape.length && s.every((d, i) => d === shape[i]);
-    if (v.isDisposed || tf.engine().registeredVariables[v.name] !== v) {
-      throw new Error(`variable "${v.name}" was disposed or replaced since this optimizer took it; nothing was applied`);
-    }
-    if (!same(v.shape)) {
-      throw new RangeError(`variable "${v.name}" changed shape from [${shape}] to [${v.shape}] since this optimizer took it; nothing was applied`);
-    }
-    if (grad.dtype !== "float32") {
-      throw new TypeError(`the gradient of variable "${v.name}" is ${grad.dtype}; it must be float32; nothing was applied`);
-    }
-    if (!same(grad.shape)) {
-      throw new RangeError(`the gradient of variable "${v.name}" has shape [${grad.shape}], the variable [${shape}]; nothing was applied`);
-    }
-    return v;
+  /**
+   * Exchanges each variable's value and its EMA (`emaDecay`), bit for bit: evaluate or save
+   * the averaged weights, then call it again to train on. A variable not stepped yet is its
+   * own EMA and stays as it is.
+   */
+  swapEma(): void {
+    this.#use();
+    const keeps = this.#binding
+      ? this.#binding.needs.some((n) => n.options.emaDecay !== null)
+      : this.#options.emaDecay !== null || this.#resolved.groups.some((g) => g.emaDecay != null);
+    if (!keeps) throw new Error("swapEma(): this optimizer keeps no EMA of the weights; set options.emaDecay (or a variable group's) to keep one");
+    this.#binding?.swapEma();
   }
 
   /**
    * The iteration count, then the state as named tensors: every variable's `<name>/rms`
-   * (S), then `<name>/momentum` (M) and `<name>/mg` (G) where kept, as tfjs orders them.
+   * (S), then `<name>/momentum` (M), `<name>/mg` (G) and `<name>/ema` where kept, in the
+   * order of the table of state arrays (tfjs's own order for the first three).
    * The tensors stay valid until the next getWeights() call or dispose().
    */
   override async getWeights(): Promise<NamedTensor[]> {
@@ -229,7 +190,9 @@ export class TfjsRmsprop extends tf.Optimizer {
   /**
    * Restores what getWeights() returned (here or in a saved model). Every tensor is checked
    * against the variables (by position, as tfjs does: names change when a model is loaded
-   * twice) before anything is written. Also compiles the kernel, like ready().
+   * twice) before anything is written. State saved without the EMA (by an optimizer
+   * without `emaDecay`) loads too: the EMA then starts from θ at the next step. Also
+   * compiles the kernel, like ready().
    */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     await this.ready();
@@ -246,8 +209,9 @@ export class TfjsRmsprop extends tf.Optimizer {
     this.#use();
     const b = this.#binding;
     if (b) {
-      checkStateEntries(entries, b.variables, b.needs);
+      const restored = checkStateEntries(entries, b.variables, b.needs);
       writeStateEntries(b.engine, entries, b.needs);
+      b.restored(iter, restored.ema);
     } else {
       this.#pending = entries;
     }
@@ -285,8 +249,12 @@ tf.serialization.registerClass(TfjsRmsprop);
 /**
  * An RMSProp `tf.Optimizer` that owns `variables` and steps them with the rmsprop-wasm
  * kernel: in place in tfjs-backend-wasm's heap, or with one copy each way on other
- * CPU-side backends. Takes every `createRmsprop` option but `memory`, `offset` and
- * `threads`; `variableGroups` pick variables by name (see {@link TfjsGroupSpec}).
+ * CPU-side backends. Takes every `createRmsprop` option but those that place memory or
+ * threads (`memory`, `offset`, `threads`, `minParamsPerThread`, `threadSpinMs`) and
+ * `groups`, whose place `variableGroups` take: they pick variables by name (see
+ * {@link TfjsGroupSpec}). The training recipe (`gradScale`, `clipValue`, `clipNorm` per
+ * variable, `globalClipNorm` over each step's variables, `emaDecay`) works as in
+ * createRmsprop; see {@link TfjsRmsprop.swapEma} and {@link TfjsRmsprop.lastGradNorm}.
  *
  * @example
  * ```ts

@@ -32,7 +32,11 @@ export interface TfjsResolved {
   groups: (UpdateOptions & { name: string; match: string[] })[];
 }
 
-const refused: Record<string, string> = {
+/**
+ * The createRmsprop options tfjsRmsprop refuses, each with the reason its TypeError gives
+ * (docs/tfjs.md lists exactly these; test/tfjs-recipe.test.ts compares the two).
+ */
+export const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
   groups: "the groups of tfjsRmsprop pick variables by name: use variableGroups: [{ match: [\"/bias\"], ...options }]",
   memory: "the adapter decides where the arrays live (in place in tfjs-backend-wasm's heap, or in a memory of its own)",
   offset: "the adapter decides where the arrays live",
@@ -45,26 +49,39 @@ const refused: Record<string, string> = {
 export function resolveTfjsOptions(options: unknown): TfjsResolved {
   if (options !== null && typeof options === "object") {
     for (const key of Object.keys(options)) {
-      if (key in refused) throw new TypeError(`options.${key} is not an option of tfjsRmsprop: ${refused[key]}`);
+      if (key in REFUSED_OPTIONS) throw new TypeError(`options.${key} is not an option of tfjsRmsprop: ${REFUSED_OPTIONS[key]}`);
     }
   }
-  const known = [...Object.keys(defaultOptions).filter((k) => !(k in refused)), "variableGroups"];
+  const known = [...Object.keys(defaultOptions).filter((k) => !(k in REFUSED_OPTIONS)), "variableGroups"];
   const { variableGroups: given, ...top } = checkKeys("options", options, known) as RmspropOptions & { variableGroups?: unknown };
   const groups = normalizeGroups(given);
   // The createRmsprop rules judge every value, with each group standing in as one tensor.
-  resolveOptions({ ...top, groups: groups.map(({ match: _, ...own }) => ({ ...own, size: 1 })) });
+  try {
+    resolveOptions({ ...top, groups: groups.map(({ match: _, ...own }) => ({ ...own, size: 1 })) });
+  } catch (error) {
+    // Name the group as the caller wrote it.
+    if (error instanceof Error) error.message = error.message.replaceAll("options.groups[", "options.variableGroups[");
+    throw error;
+  }
   return { top, groups };
 }
 
-const topLevelOnly = ["groups", "backend", "nonFinite"];
+/** Options of the whole optimizer, which a variable group cannot set. */
+const topLevelOnly = ["groups", "backend", "nonFinite", "globalClipNorm"];
 
 function normalizeGroups(value: unknown): TfjsResolved["groups"] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new TypeError("options.variableGroups must be an array of { match, ...options }");
   return value.map((group: unknown, g) => {
     const at = `options.variableGroups[${g}]`;
+    if (group !== null && typeof group === "object" && "globalClipNorm" in group) {
+      throw new TypeError(
+        `${at}.globalClipNorm: globalClipNorm clips the gradients of all variables of a step together, so it is set at the ` +
+          "top level only; a variable group may set clipNorm (per variable) or clipValue",
+      );
+    }
     const { match, name = `group${g}`, ...own } = checkKeys(at, group, [
-      ...Object.keys(defaultOptions).filter((k) => !(k in refused) && !topLevelOnly.includes(k)),
+      ...Object.keys(defaultOptions).filter((k) => !(k in REFUSED_OPTIONS) && !topLevelOnly.includes(k)),
       "name",
       "match",
     ]) as UpdateOptions & { name?: unknown; match?: unknown };

@@ -1,8 +1,11 @@
 // Where each variable's arrays live: one slot per variable, with its StepArgs block and its
-// state arrays, laid out in one block of memory. In tfjs-backend-wasm's heap the block holds
-// only the state (θ and g are the tensors' own data); in a memory of the adapter's own it
-// also holds a copy of θ and g.
-import { STEP_ARGS_BYTES, type ArrayOffsets } from "../kernel-abi.ts";
+// state arrays, laid out in one block of memory, plus a scratch area for the f64 block sums
+// of gradient norms. In tfjs-backend-wasm's heap the block holds only the state (θ and g are
+// the tensors' own data); in a memory of the adapter's own it also holds a copy of θ and g.
+// Which arrays a slot keeps, and their initial values, come from the table of state arrays.
+import { NORM_BLOCK, STEP_ARGS_BYTES } from "../kernel-abi.ts";
+import type { ResolvedOptions } from "../options.ts";
+import { STATE_ARRAYS, STATE_VIEWS, type ArrayName } from "../state-arrays.ts";
 
 /** v128 loads are fastest on 16-byte boundaries. */
 export const SLOT_ALIGN = 16;
@@ -10,36 +13,45 @@ export const SLOT_ALIGN = 16;
 const alignUp = (x: number, to: number): number => Math.ceil(x / to) * to;
 
 /** Byte offsets of one variable's StepArgs block and arrays (0: not in the block). */
-export interface SlotOffsets extends ArrayOffsets {
-  args: number;
-}
+export type SlotOffsets = Record<ArrayName, number> & { args: number };
 
-/** What one variable needs: its element count and which optional state it keeps. */
+/** What one variable needs: its element count and its group's options (which pick its state arrays). */
 export interface SlotNeeds {
   size: number;
-  momentumBuffer: boolean;
-  gradAvg: boolean;
+  options: ResolvedOptions;
+}
+
+/** The state arrays (beside θ and g) a slot with these needs keeps, in table order. */
+export const keptState = (need: SlotNeeds) => STATE_VIEWS.filter((a) => a.needed(need.options));
+
+/** The layout of one engine's block: the slots, the norm scratch area, and the end. */
+export interface SlotLayout {
+  slots: SlotOffsets[];
+  /** Byte offset of room for `normBlocks` f64 block sums (0 when there is none). */
+  scratch: number;
+  end: number;
 }
 
 /**
  * Lays the slots out from byte `base` (a multiple of SLOT_ALIGN) on; `withTheta` adds θ
- * and g for each. Returns the offsets and the end of the block.
+ * and g for each; `norms` adds room for the block sums of the largest variable.
  */
-export function layoutSlots(needs: readonly SlotNeeds[], withTheta: boolean, base: number): { slots: SlotOffsets[]; end: number } {
+export function layoutSlots(needs: readonly SlotNeeds[], withTheta: boolean, base: number, norms: boolean): SlotLayout {
   let at = base + alignUp(needs.length * STEP_ARGS_BYTES, SLOT_ALIGN);
-  const next = (size: number, wanted: boolean): number => {
-    if (!wanted) return 0;
+  const next = (bytes: number): number => {
     const start = at;
-    at += alignUp(size * 4, SLOT_ALIGN);
+    at += alignUp(bytes, SLOT_ALIGN);
     return start;
   };
-  const slots = needs.map((need, i) => ({
-    args: base + i * STEP_ARGS_BYTES,
-    params: next(need.size, withTheta),
-    grads: next(need.size, withTheta),
-    sqAvg: next(need.size, true),
-    momentumBuffer: next(need.size, need.momentumBuffer),
-    gradAvg: next(need.size, need.gradAvg),
-  }));
-  return { slots, end: at };
+  const slots = needs.map((need, i) => {
+    const slot = { args: base + i * STEP_ARGS_BYTES } as SlotOffsets;
+    for (const a of STATE_ARRAYS) {
+      const wanted = a.inState ? a.needed(need.options) : withTheta;
+      slot[a.name] = wanted ? next(need.size * 4) : 0;
+    }
+    return slot;
+  });
+  const blocks = norms ? Math.max(...needs.map((n) => Math.ceil(n.size / NORM_BLOCK))) : 0;
+  const scratch = blocks ? next(blocks * 8) : 0;
+  return { slots, scratch, end: at };
 }

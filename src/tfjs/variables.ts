@@ -38,3 +38,13 @@ export function checkVariables(variables: unknown): tf.Variable[] {
   }
   return out;
 }
+
+/** The registered variables named by the non-null gradients of a first applyGradients call. */
+export function variablesNamed(entries: readonly [string, unknown][]): tf.Variable[] {
+  const registered = tf.engine().registeredVariables;
+  const named = entries.filter(([, g]) => g != null).map(([name]) => {
+    if (!registered[name]) throw new Error(`applyGradients: a gradient for "${name}", but no variable has that name`);
+    return registered[name];
+  });
+  return checkVariables(named);
+}

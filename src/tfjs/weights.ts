@@ -1,8 +1,12 @@
 // The optimizer state as tfjs lists it in getWeights()/setWeights(): after the iteration
-// count, every variable's S as "<name>/rms", then M as "<name>/momentum" and G as "<name>/mg"
-// for the variables that keep them (tfjs's RMSProp order, so model.save stores it).
+// count, the state arrays in the order of the table of state arrays (src/state-arrays.ts),
+// each as "<variable>/<tfjsSuffix>" for every variable that keeps it: S as "/rms", then M as
+// "/momentum" and G as "/mg" (tfjs's RMSProp order, so model.save stores it), then the EMA
+// as "/ema".
 import * as tf from "@tensorflow/tfjs-core";
-import type { SlotEngine, StateName } from "./engine.ts";
+import { STATE_VIEWS, type ArrayName } from "../state-arrays.ts";
+import type { SlotEngine } from "./engine.ts";
+import type { SlotNeeds } from "./slots.ts";
 
 /** A named tensor, as getWeights() lists them (tfjs-core exports only the map form). */
 export type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -10,37 +14,43 @@ export type NamedTensor = { name: string; tensor: tf.Tensor };
 /** One state tensor's name and values, as setWeights() received them. */
 export type StateEntry = { name: string; values: Float32Array };
 
-/** Which state each slot keeps, and how many values. */
-export type StateNeeds = { size: number; momentumBuffer: boolean; gradAvg: boolean };
-
-const STATE_SUFFIXES: readonly [StateName, string][] = [
-  ["sqAvg", "rms"],
-  ["momentumBuffer", "momentum"],
-  ["gradAvg", "mg"],
-];
-
-/** The state tensors of these variables, in order: the slot and state of each. */
-function stateList(needs: readonly StateNeeds[]): { state: StateName; suffix: string; slot: number }[] {
-  const list: { state: StateName; suffix: string; slot: number }[] = [];
-  for (const [state, suffix] of STATE_SUFFIXES) {
+/** The state tensors of these variables, in order: the slot, array and suffix of each. */
+function stateList(needs: readonly SlotNeeds[]): { state: ArrayName; suffix: string; slot: number }[] {
+  const list: { state: ArrayName; suffix: string; slot: number }[] = [];
+  for (const row of STATE_VIEWS) {
+    if (row.tfjsSuffix === null) continue;
     needs.forEach((need, slot) => {
-      if (state === "sqAvg" || need[state]) list.push({ state, suffix, slot });
+      if (row.needed(need.options)) list.push({ state: row.name, suffix: row.tfjsSuffix!, slot });
     });
   }
   return list;
 }
 
 /** The engine's state as new named tensors (copies), in order. */
-export function stateTensors(engine: SlotEngine, variables: readonly tf.Variable[], needs: readonly StateNeeds[]): NamedTensor[] {
+export function stateTensors(engine: SlotEngine, variables: readonly tf.Variable[], needs: readonly SlotNeeds[]): NamedTensor[] {
   return stateList(needs).map(({ state, suffix, slot }) => ({
     name: `${variables[slot].name}/${suffix}`,
     tensor: tf.tensor(engine.state(slot, state)!.slice(), variables[slot].shape, "float32"),
   }));
 }
 
-/** Throws unless `entries` is exactly the state these variables keep, in order (by position: names change on reload). */
-export function checkStateEntries(entries: readonly StateEntry[], variables: readonly tf.Variable[], needs: readonly StateNeeds[]): void {
-  const want = stateList(needs);
+/**
+ * The state list that `entries` follow: every array these variables keep, or all but the
+ * EMA, which state saved before the EMA was kept lacks (it then starts from θ at the next
+ * step, as on a first step). By position: names change when a model is loaded twice.
+ */
+function restoredList(entries: readonly StateEntry[], needs: readonly SlotNeeds[]) {
+  const full = stateList(needs);
+  const withoutEma = full.filter((e) => e.state !== "ema");
+  return entries.length === withoutEma.length && withoutEma.length < full.length ? withoutEma : full;
+}
+
+/**
+ * Throws unless `entries` is the state these variables keep, in order (the EMA may be
+ * missing); returns whether it holds the EMA.
+ */
+export function checkStateEntries(entries: readonly StateEntry[], variables: readonly tf.Variable[], needs: readonly SlotNeeds[]): { ema: boolean } {
+  const want = restoredList(entries, needs);
   if (entries.length !== want.length) {
     throw new RangeError(
       `setWeights: got ${entries.length} state tensors, but ${variables.length} variables with these options keep ${want.length}; nothing was changed`,
@@ -55,9 +65,10 @@ export function checkStateEntries(entries: readonly StateEntry[], variables: rea
       );
     }
   });
+  return { ema: want.some((e) => e.state === "ema") };
 }
 
 /** Writes entries checked by checkStateEntries into the engine's state. */
-export function writeStateEntries(engine: SlotEngine, entries: readonly StateEntry[], needs: readonly StateNeeds[]): void {
-  stateList(needs).forEach(({ state, slot }, k) => engine.state(slot, state)!.set(entries[k].values));
+export function writeStateEntries(engine: SlotEngine, entries: readonly StateEntry[], needs: readonly SlotNeeds[]): void {
+  restoredList(entries, needs).forEach(({ state, slot }, k) => engine.state(slot, state)!.set(entries[k].values));
 }

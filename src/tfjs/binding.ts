@@ -1,0 +1,171 @@
+// The variables an optimizer steps, bound once: their groups' plans, their slots in the
+// engine, the norm plan when clipping needs one, and which EMAs have started. Turns the
+// gradients of one applyGradients call into checked step items with their jobs.
+import * as tf from "@tensorflow/tfjs-core";
+import { checkedScalars, planGroups, type GroupPlan } from "../groups.ts";
+import { KernelFlag } from "../kernel-abi.ts";
+import { resolveOptions } from "../options.ts";
+import type { WasmHeap } from "./backends.ts";
+import { createEngine, finiteScan, type Job, type NonFinite, type SlotEngine, type StepItem } from "./engine.ts";
+import { planNorms, scanNorms, type NormPlan } from "./norms.ts";
+import { groupVariables, type TfjsResolved } from "./options.ts";
+import type { SlotNeeds } from "./slots.ts";
+
+/** One gradient as applyGradients received it. */
+export type GradientEntry = [name: string, grad: tf.Tensor | null | undefined];
+
+/** What one step did: the first bad gradient that stopped it, and the norm when it computed one. */
+export interface StepOutcome {
+  bad: NonFinite | undefined;
+  gradNorm: number | undefined;
+}
+
+export class Binding {
+  readonly variables: tf.Variable[];
+  readonly needs: SlotNeeds[];
+  readonly engine: SlotEngine;
+  readonly heap: WasmHeap | undefined;
+  readonly #shapes: number[][];
+  readonly #slotOf: Map<string, number>;
+  readonly #plans: GroupPlan[];
+  /** Index into #plans per slot. */
+  readonly #planOf: number[];
+  readonly #norms: NormPlan | undefined;
+  /** Per slot: whether its EMA has started (it starts as θ on the slot's first step). */
+  readonly #emaStarted: boolean[];
+
+  /** Plans the groups of `variables` and allocates their state (in `heap`, or in a memory of its own). */
+  constructor(resolved: TfjsResolved, variables: readonly tf.Variable[], heap: WasmHeap | undefined, module: WebAssembly.Module | undefined) {
+    const groups = groupVariables(
+      resolved,
+      variables.map((v) => ({ name: v.name, shape: v.shape })),
+    );
+    const top = resolveOptions({ ...resolved.top, groups });
+    this.#plans = planGroups(top, variables.reduce((a, v) => a + v.size, 0));
+    this.#slotOf = new Map(variables.map((v, i) => [v.name, i]));
+    this.#planOf = new Array(variables.length);
+    this.#plans.forEach((plan, p) => plan.tensors.forEach((t) => (this.#planOf[this.#slotOf.get(t.name)!] = p)));
+    this.#norms = planNorms(this.#plans, this.#slotOf, top.globalClipNorm);
+    this.needs = variables.map((v, i) => ({ size: v.size, options: this.#plans[this.#planOf[i]].options }));
+    this.variables = [...variables];
+    this.#shapes = variables.map((v) => [...v.shape]);
+    this.#emaStarted = variables.map(() => false);
+    this.heap = heap;
+    this.engine = createEngine(heap, this.needs, module, this.#norms !== undefined);
+  }
+
+  /** Throws unless the state is still reachable: a heap's backend must be the current one, and alive. */
+  checkPlace(backend: string): void {
+    const heap = this.heap;
+    if (heap && (!heap.alive() || tf.backend() !== heap.backend)) {
+      throw new Error(
+        `this optimizer keeps its state in the heap of the tfjs "wasm" backend it started on, but the backend is now ` +
+          `"${backend}" (or that wasm backend was disposed); create a new optimizer after switching backends`,
+      );
+    }
+  }
+
+  /** Whether the slot keeps an EMA of its variable. */
+  keepsEma(slot: number): boolean {
+    return this.needs[slot].options.emaDecay !== null;
+  }
+
+  /**
+   * After state was restored: the EMAs of a run that has taken steps have started, unless
+   * the restored state had none (they start from θ at the next step).
+   */
+  restored(iterations: number, withEma: boolean): void {
+    this.#emaStarted.fill(iterations > 0 && withEma);
+  }
+
+  /**
+   * One step of step number `t`: checks every gradient, computes the scalars of each unit,
+   * scans (norms and clipping factors, or the non-finite check) and steps. Throws, with
+   * nothing applied, for a gradient this binding cannot take.
+   */
+  step(entries: readonly GradientEntry[], t: number, lr: number, gradScale: number | undefined, check: boolean): StepOutcome {
+    const slots = this.#checkedSlots(entries);
+    // One job per unit (a unit of the norms, or a group), made when one of its variables steps.
+    const unitOf = this.#norms?.unitOf ?? this.#planOf;
+    const jobs: (Job | undefined)[] = [];
+    const items: StepItem[] = slots.map(([slot, grad]) => {
+      const u = unitOf[slot];
+      const plan = this.#plans[this.#planOf[slot]];
+      jobs[u] ??= { scalars: checkedScalars(plan, t, lr, gradScale), flags: plan.flags };
+      const ownFlags = this.keepsEma(slot) && !this.#emaStarted[slot] ? KernelFlag.emaInit : 0;
+      return { slot, variable: this.variables[slot], grad, job: jobs[u]!, ownFlags };
+    });
+    let gradNorm: number | undefined;
+    const norms = this.#norms;
+    const bad = this.engine.step(
+      items,
+      norms
+        ? (its, staged) => {
+            const outcome = scanNorms(norms, its, staged, jobs, check);
+            gradNorm = outcome.gradNorm;
+            return outcome.bad;
+          }
+        : check
+          ? finiteScan
+          : undefined,
+    );
+    if (!bad) for (const item of items) this.#emaStarted[item.slot] ||= this.keepsEma(item.slot);
+    return { bad, gradNorm };
+  }
+
+  /** The slot and gradient of every non-null entry, each checked against its variable. */
+  #checkedSlots(entries: readonly GradientEntry[]): [number, tf.Tensor][] {
+    const out: [number, tf.Tensor][] = [];
+    const seen = new Set<number>();
+    for (const [name, grad] of entries) {
+      if (grad == null) continue;
+      const slot = this.#slotOf.get(name);
+      if (slot === undefined) {
+        throw new Error(
+          `applyGradients: a gradient for variable "${name}", which this optimizer does not own (it owns ${[...this.#slotOf.keys()].map((n) => `"${n}"`).join(", ")}); nothing was applied`,
+        );
+      }
+      if (seen.has(slot)) throw new Error(`applyGradients: two gradients for variable "${name}"; nothing was applied`);
+      seen.add(slot);
+      this.#check(slot, grad);
+      out.push([slot, grad]);
+    }
+    return out;
+  }
+
+  /** Throws unless the variable of `slot` is still the one bound, with its shape, and `grad` fits it. */
+  #check(slot: number, grad: tf.Tensor): void {
+    const v = this.variables[slot];
+    const shape = this.#shapes[slot];
+    const same = (s: readonly number[]) => s.length === shape.length && s.every((d, i) => d === shape[i]);
+    if (v.isDisposed || tf.engine().registeredVariables[v.name] !== v) {
+      throw new Error(`variable "${v.name}" was disposed or replaced since this optimizer took it; nothing was applied`);
+    }
+    if (!same(v.shape)) {
+      throw new RangeError(`variable "${v.name}" changed shape from [${shape}] to [${v.shape}] since this optimizer took it; nothing was applied`);
+    }
+    if (grad.dtype !== "float32") {
+      throw new TypeError(`the gradient of variable "${v.name}" is ${grad.dtype}; it must be float32; nothing was applied`);
+    }
+    if (!same(grad.shape)) {
+      throw new RangeError(`the gradient of variable "${v.name}" has shape [${grad.shape}], the variable [${shape}]; nothing was applied`);
+    }
+  }
+
+  /**
+   * Exchanges every EMA-keeping variable's value and its EMA, bit for bit. The variable
+   * gets a new tensor (so no tensor anyone holds changes); the EMA takes the old values.
+   */
+  swapEma(): void {
+    this.variables.forEach((v, slot) => {
+      // An EMA that has not started yet is the variable itself: nothing to exchange.
+      if (!this.keepsEma(slot) || !this.#emaStarted[slot]) return;
+      const theta = tf.tensor(this.engine.state(slot, "ema")!.slice(), v.shape, "float32");
+      const old = v.dataSync() as Float32Array;
+      // Read the view after the tensor exists: its allocation may have grown the heap.
+      this.engine.state(slot, "ema")!.set(old);
+      v.assign(theta);
+      theta.dispose();
+    });
+  }
+}
