@@ -3,7 +3,7 @@
 // flag constants (assembly/abi.ts), the C struct, its static asserts and the #defines
 // (include/rmsprop-wasm.h), and the tables of docs/embedding.md, which must be exactly what
 // the table renders (paste the expected text from a failure to update the page).
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { KERNEL_FLAGS, STEP_ARGS_BYTES, STEP_ARGS_FIELDS, STEP_ARGS_V1_BYTES } from "../src/kernel-abi.ts";
 import { STATE_ARRAYS } from "../src/state-arrays.ts";
@@ -75,5 +75,25 @@ describe("the kernel ABI, written once", () => {
     const want = docsTables();
     expect(block("flags")).toBe(want.flags);
     expect(block("fields")).toBe(want.fields);
+  });
+});
+
+describe("one place per state array", () => {
+  it("an array's name appears only in its table row, the ABI, the kernel, the reference and the header", () => {
+    // src/state-arrays.ts drives the layout, the views, checkpoints, groups, the executors and
+    // the tfjs adapter; only these files may name an array (docs/architecture.md's change map).
+    const allowed = [
+      "src/state-arrays.ts", "src/kernel-abi.ts", "src/reference.ts", "assembly/abi.ts", "assembly/rmsprop.ts", "include/rmsprop-wasm.h",
+    ];
+    const files = ["src", "src/tfjs", "assembly", "include"].flatMap((dir) =>
+      readdirSync(new URL(`../${dir}`, import.meta.url), { withFileTypes: true })
+        .filter((e) => e.isFile() && /\.(ts|h)$/.test(e.name))
+        .map((e) => `${dir}/${e.name}`),
+    );
+    for (const name of ["gradAvg", "momentumBuffer"]) {
+      const naming = files.filter((f) => read(f).includes(name));
+      expect(naming.filter((f) => !allowed.includes(f)), name).toEqual([]);
+      expect(naming.length).toBeLessThanOrEqual(6);
+    }
   });
 });
