@@ -18,10 +18,50 @@ export const VARIANTS = [
   { name: "loss scale, global clip, EMA", options: { lr: 0.01, gradScale: 0.25, globalClipNorm: 0.05, emaDecay: 0.9 } },
 ];
 
-/** Compiles model.c (cached per process) and instantiates it with the kernel on one memory. */
-let bytes;
-export async function loadModel({ backend = "auto" } = {}) {
-  bytes ??= clangWasm({
+/**
+ * The perceptron's runner for any language's build of it (C here; examples/rust-model and
+ * examples/zig-model reuse it): `compile()` gives the module's bytes, compiled once.
+ */
+export function perceptronExample(compile) {
+  let bytes;
+  /** Instantiates the model with the kernel on one memory. */
+  async function loadModel({ backend = "auto" } = {}) {
+    bytes ??= compile();
+    const memory = new WebAssembly.Memory({ initial: MODEL_PAGES });
+    const kernel = await instantiateKernel(memory, { backend });
+    const { instance } = await WebAssembly.instantiate(bytes, { env: { memory }, "rmsprop-wasm": kernel });
+    return { memory, model: instance.exports };
+  }
+
+  /** Trains one variant for `steps` full-batch steps; returns the loss curve and the accuracy. */
+  async function train({ variant = 0, steps = 400, seed = 1 } = {}) {
+    const { model } = await loadModel();
+    model.model_init(variant, seed);
+    const losses = [];
+    for (let t = 0; t < steps; t++) {
+      losses.push(model.model_loss_and_grad());
+      const status = model.model_step();
+      if (status !== -1) throw new Error(`model_step returned ${status} at step ${t + 1}`);
+    }
+    return { losses, finalLoss: model.model_loss_and_grad(), accuracy: model.model_accuracy() };
+  }
+
+  /** Trains each of `variants` and prints its loss curve and accuracy. */
+  async function printVariants(variants) {
+    for (const [variant, { name }] of variants.entries()) {
+      const { losses, finalLoss, accuracy } = await train({ variant });
+      const curve = [0, 100, 200, 300].map((t) => losses[t].toFixed(3)).join(" → ");
+      console.log(`${name.padEnd(34)} loss ${curve} → ${finalLoss.toFixed(3)}, accuracy ${(100 * accuracy).toFixed(1)}%`);
+    }
+  }
+  return { loadModel, train, printVariants };
+}
+
+/** The variants of the first version of the block (72 bytes), which the Rust and Zig ports bind. */
+export const PORTED_VARIANTS = VARIANTS.filter((v) => !("globalClipNorm" in v.options));
+
+const c = perceptronExample(() =>
+  clangWasm({
     source: new URL("model.c", import.meta.url),
     name: "c-model",
     pages: MODEL_PAGES,
@@ -29,30 +69,8 @@ export async function loadModel({ backend = "auto" } = {}) {
       "model_variant_count", "model_param_count", "model_params", "model_grads", "model_sq_avg",
       "model_momentum_buffer", "model_grad_avg", "model_ema", "model_grad_norm", "model_init", "model_loss_and_grad", "model_step", "model_accuracy",
     ],
-  });
-  const memory = new WebAssembly.Memory({ initial: MODEL_PAGES });
-  const kernel = await instantiateKernel(memory, { backend });
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory }, "rmsprop-wasm": kernel });
-  return { memory, model: instance.exports };
-}
+  }),
+);
+export const { loadModel, train } = c;
 
-/** Trains one variant for `steps` full-batch steps; returns the loss curve and the accuracy. */
-export async function train({ variant = 0, steps = 400, seed = 1 } = {}) {
-  const { model } = await loadModel();
-  model.model_init(variant, seed);
-  const losses = [];
-  for (let t = 0; t < steps; t++) {
-    losses.push(model.model_loss_and_grad());
-    const status = model.model_step();
-    if (status !== -1) throw new Error(`model_step returned ${status} at step ${t + 1}`);
-  }
-  return { losses, finalLoss: model.model_loss_and_grad(), accuracy: model.model_accuracy() };
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const [variant, { name }] of VARIANTS.entries()) {
-    const { losses, finalLoss, accuracy } = await train({ variant });
-    const curve = [0, 100, 200, 300].map((t) => losses[t].toFixed(3)).join(" → ");
-    console.log(`${name.padEnd(34)} loss ${curve} → ${finalLoss.toFixed(3)}, accuracy ${(100 * accuracy).toFixed(1)}%`);
-  }
-}
+if (import.meta.url === `file://${process.argv[1]}`) await c.printVariants(VARIANTS);
