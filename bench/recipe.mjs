@@ -6,24 +6,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
 import { createRmsprop, createTrafficProbe } from "rmsprop-wasm";
 import { seededArray } from "./data.mjs";
-import { median } from "./stats.mjs";
-import { roundRatios } from "./shares.mjs";
 
-export const RECIPE = "recipe";
+import { R, RECIPE, two } from "./recipe-targets.mjs";
+
+export { RECIPE };
 const MAX_NORM = 1;
 const DECAY = 0.999;
-
-export const R = {
-  default: "default step",
-  global: "globalClipNorm",
-  clipValue: "clipValue",
-  ema: "emaDecay (EMA)",
-  whole: "global clip + step + EMA",
-  plain: "global clip + step + EMA, plain JS passes",
-  tfjs: "global clip + step + EMA, tfjs ops (wasm)",
-  probe: "traffic probe (no math)",
-};
-const two = (name) => `${name}, 2 threads`;
 
 // Bytes per parameter: a default step moves 20 and its NaN scan (the norm's sum, with a
 // norm) reads g once more; the EMA reads and writes 8 more.
@@ -130,42 +118,3 @@ export async function recipeContenders(n) {
   return list;
 }
 
-/** The recipe's targets, from the rows of the section (median over rounds of per-round ratios). */
-export function recipeSummary(rows) {
-  const lines = [];
-  const at = (n, name) => rows.find((r) => r.section === RECIPE && r.n === n && r.name === name);
-  const ratio = (a, b) => median(roundRatios(b, a)); // time of a / time of b = rate of b / rate of a
-  const check = (label, value, limit, atMost, bound) => {
-    const met = atMost ? value <= limit : value >= limit;
-    lines.push(`target: ${label} ${atMost ? "≤" : "≥"} ${limit}×: ${value.toFixed(2)}× — ${met ? "met" : `MISSED; bound: ${bound}`}`);
-  };
-  for (const n of [...new Set(rows.filter((r) => r.section === RECIPE).map((r) => r.n))]) {
-    const label = n >= 1e7 ? "1e7" : n >= 1e6 ? "1e6" : String(n);
-    for (const name of [(x) => x, two]) {
-      const base = at(n, name(R.default)), global = at(n, name(R.global)), value = at(n, name(R.clipValue));
-      if (!base || !global || !value) continue;
-      const threads = base.threads;
-      check(
-        `globalClipNorm step time / default step at n = ${label}, ${threads} thread${threads > 1 ? "s" : ""}`,
-        ratio(global, base), n >= 1e7 ? 1.05 : 1.1, true,
-        threads > 1 ? "the norm is summed by the calling thread before the region, one pass over g on one core" : "the f64 sum of squares in the scan",
-      );
-      check(
-        `clipValue step time / default step at n = ${label}, ${threads} thread${threads > 1 ? "s" : ""}`,
-        ratio(value, base), 1.03, true,
-        "a multiply and two clamps per element in a loop the divider already keeps busy",
-      );
-    }
-    const ema = at(n, R.ema), probe = at(n, R.probe);
-    if (ema && probe) {
-      // The probe moves 20 bytes per parameter; the EMA step 28 (with the scan 32): its
-      // ceiling is the probe's byte rate spread over the EMA step's bytes.
-      const share = median(ema.roundRates.map((rate, r) => rate / ((probe.roundRates[r] * 20) / ema.bytesPerParam)));
-      lines.push(`EMA step at n = ${label}: ${(100 * share).toFixed(0)}% of its own traffic ceiling (${ema.bytesPerParam} bytes per parameter)`);
-    }
-    const whole = at(n, R.whole), plain = at(n, R.plain), tfjsRow = at(n, R.tfjs);
-    if (whole && plain) check(`the fused recipe against plain JS passes at n = ${label}`, ratio(plain, whole), 5, false, "memory traffic of the fused step against four JS passes");
-    if (whole && tfjsRow) check(`the fused recipe against tfjs ops at n = ${label}`, ratio(tfjsRow, whole), 8, false, "tfjs's own passes over the tensors");
-  }
-  return lines;
-}

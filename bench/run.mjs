@@ -14,7 +14,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { defaultOptions } from "rmsprop-wasm";
-import { RECIPE, recipeContenders, recipeSummary } from "./recipe.mjs";
+import { RECIPE, recipeContenders } from "./recipe.mjs";
 import { groupContenders, sizeContenders, threadContenders, trainingContenders, variantContenders } from "./contenders.mjs";
 import { measure } from "./measure.mjs";
 import { createProgress } from "./progress.mjs";
@@ -110,7 +110,7 @@ const machine = {
   sectionSeconds,
 };
 printTable(rows, machine);
-const summary = [...summaryLines(rows, machine.defaults), ...recipeSummary(rows)];
+const summary = summaryLines(rows, machine.defaults);
 for (const line of summary) console.log(line);
 const tfjsReport = tfjs ? `\n## tfjs adapter\n\n\`\`\`\n${tfjsTable(tfjs.rows)}\n\`\`\`\n\n${tfjs.summary.join("\n")}\n` : "";
 console.log(tfjsReport);

@@ -7,6 +7,7 @@ import {
   TWO_THREADS_FORCED, VARIANT_PREFIX, WARM,
 } from "./names.mjs";
 import { fmt } from "./report.mjs";
+import { recipeSummary } from "./recipe-targets.mjs";
 
 /**
  * One target's line. A missed one says in the same line what bounds it on this machine, so
@@ -168,6 +169,7 @@ function ceilingLines(rows) {
         `a JS→wasm call alone costs ${fmt.pct(median(calls))} of one probe call`,
     );
   }
+  lines.push(...recipeSummary(rows));
   return lines;
 }
 
