@@ -9,6 +9,7 @@
 // found one: it returns the first bad index, or −1 when the step was applied. The
 // optimizer (src/rmsprop.ts) keeps the state and the views and applies the policy.
 import type { GroupPlan } from "./groups.ts";
+import { checkGuard } from "./guard.ts";
 import { writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
 import { referenceFirstNonFinite, referenceStep, type StepArrays } from "./reference.ts";
@@ -98,15 +99,44 @@ export function referenceExecutor(check: boolean): StepExecutor {
 
 /** The kernel on the calling thread; `grads` is the byte offset of all n gradients. */
 export function kernelExecutor(kernel: KernelExports, grads: number, n: number, check: boolean): StepExecutor {
+  // Dropped at dispose(): the kernel's instance pins the memory.
+  let k: KernelExports | undefined = kernel;
   return {
     run(heap, scalars) {
-      const bad = check ? kernel.first_nonfinite_f32(grads, n) : -1;
+      if (!k) throw disposed();
+      const bad = check ? k.first_nonfinite_f32(grads, n) : -1;
       if (bad >= 0) return bad;
       writeArgs(heap, scalars);
-      for (const g of heap.groups) kernel.step(g.plan.flags, g.slices[0].args);
+      for (const g of heap.groups) k.step(g.plan.flags, g.slices[0].args);
       return -1;
     },
-    dispose() {},
+    dispose() {
+      k = undefined;
+    },
+  };
+}
+
+function disposed(): Error {
+  return new Error("this rmsprop-wasm optimizer was disposed; create a new one with createRmsprop()");
+}
+
+/**
+ * Checks the guard at byte `control` (src/guard.ts) before every step of `inner`, and
+ * drops `inner` at dispose(), so that a disposed optimizer pins nothing.
+ */
+export function guardedExecutor(inner: StepExecutor, control: number): StepExecutor {
+  let executor: StepExecutor | undefined = inner;
+  return {
+    run(heap, scalars) {
+      if (!executor) throw disposed();
+      checkGuard(heap.u32, control);
+      return executor.run(heap, scalars);
+    },
+    dispose() {
+      const e = executor;
+      executor = undefined;
+      e?.dispose();
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import { isSharedBuffer, threadsUnavailable } from "./features.ts";
 import { checkedScalars, neededArrays, planGroups, type GroupPlan } from "./groups.ts";
 import {
   groupSlices,
+  guardedExecutor,
   kernelExecutor,
   poolExecutor,
   referenceExecutor,
@@ -26,6 +27,8 @@ import {
 } from "./options.ts";
 import type { StepArrays } from "./reference.ts";
 import { shareCount } from "./thread-pool.ts";
+import { armGuard } from "./guard.ts";
+import { reservePlacement } from "./placements.ts";
 
 /** Live views of the optimizer state. */
 export interface RmspropState {
@@ -123,6 +126,13 @@ export interface Rmsprop {
  */
 const disposeSymbol: typeof Symbol.dispose =
   (Symbol as { dispose?: typeof Symbol.dispose }).dispose ?? (Symbol.for("Symbol.dispose") as typeof Symbol.dispose);
+
+const disposedExecutor: StepExecutor = {
+  run: () => {
+    throw disposedError();
+  },
+  dispose() {},
+};
 
 function disposedError(): Error {
   return new Error("this rmsprop-wasm optimizer was disposed; create a new one with createRmsprop()");
@@ -224,6 +234,8 @@ interface Engine {
   slices: Slice[][];
   /** A memory the caller owns (options.memory): views follow it when it grows. */
   external?: WebAssembly.Memory;
+  /** Frees the optimizer's place in an external memory (src/placements.ts). */
+  release?: () => void;
 }
 
 class RmspropImpl implements Rmsprop {
@@ -235,7 +247,8 @@ class RmspropImpl implements Rmsprop {
   #layout: Layout;
   #plans: GroupPlan[];
   readonly #slices: Slice[][];
-  readonly #executor: StepExecutor;
+  #executor: StepExecutor;
+  #release: (() => void) | undefined;
   #external: WebAssembly.Memory | undefined;
   #live: Live | undefined;
   #stepCount = 0;
@@ -251,6 +264,7 @@ class RmspropImpl implements Rmsprop {
     this.#slices = engine.slices;
     this.#executor = engine.executor;
     this.#external = engine.external;
+    this.#release = engine.release;
     this.#byteLength = engine.external ? layout.bytes - layout.control : engine.buffer.byteLength;
     const live = this.#attach(engine.buffer);
     this.#live = live;
@@ -349,9 +363,11 @@ class RmspropImpl implements Rmsprop {
   }
 
   step(overrides?: StepOverrides): StepResult | Promise<StepResult> {
-    const live = this.#use();
+    this.#use();
     this.#idle("step()");
     const { lr } = resolveOverrides(overrides, this.#options);
+    // Again: a getter of `overrides` may have disposed the optimizer.
+    const live = this.#use();
     const t = this.#stepCount + 1;
     // Every constant of this step, per group, checked before anything is read or written.
     const scalars = live.groups.map((g) => checkedScalars(g.plan, t, lr));
@@ -420,11 +436,17 @@ class RmspropImpl implements Rmsprop {
     this.#stepCount = content.stepCount;
   }
 
-  /** Ends the workers and drops the views; an external memory stays with its owner. */
+  /**
+   * Ends the workers and drops every reference to the memory (views, kernel, pool), so a
+   * disposed optimizer that is still referenced holds almost nothing; an external memory
+   * stays with its owner. A step still running (a Promise) rejects.
+   */
   dispose(): void {
     if (!this.#live) return; // idempotent, like every Disposable
-    this.#idle("dispose()");
     this.#executor.dispose();
+    this.#executor = disposedExecutor;
+    this.#release?.();
+    this.#release = undefined;
     this.#live = undefined;
     this.#external = undefined;
   }
@@ -483,20 +505,30 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
     if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
     if (external) throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
     const buffer = allocate(layout, backend, false) as ArrayBuffer;
-    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor: referenceExecutor(check), slices });
+    armGuard(buffer, layout.control);
+    const executor = guardedExecutor(referenceExecutor(check), layout.control);
+    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor, slices });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
   if (external) checkExternal(external, layout, shared, resolved.threads);
   const module = await kernelModule(kernelBuild(backend, shared));
-  const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
-  // Someone else's memory may hold anything: clear our header (the threads' control block
-  // among it) before a worker reads it.
-  if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
-  const executor =
-    threads > 1
-      ? await poolExecutor(module, memory, layout, slices, plans, { threads, check, spinMs: resolved.threadSpinMs })
-      : kernelExecutor(bindKernel(module, memory), layout.grads, layout.n, check);
-  return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, slices, external });
+  // Refused before anything is written: an overlap would zero another optimizer's arrays.
+  const release = external ? reservePlacement(external, layout.control, layout.bytes) : undefined;
+  try {
+    const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
+    // Someone else's memory may hold anything: clear our header.
+    if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
+    armGuard(memory.buffer, layout.control);
+    const inner =
+      threads > 1
+        ? await poolExecutor(module, memory, layout, slices, plans, { threads, check, spinMs: resolved.threadSpinMs })
+        : kernelExecutor(bindKernel(module, memory), layout.grads, layout.n, check);
+    const executor = guardedExecutor(inner, layout.control);
+    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, slices, external, release });
+  } catch (error) {
+    release?.();
+    throw error;
+  }
 }
 
 /** An external memory must already hold the whole block, and be shared for threads. */

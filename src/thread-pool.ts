@@ -6,6 +6,11 @@
 // "throw" and "skip" still change nothing when any gradient is bad, and a step costs one
 // wake, not two.
 //
+// Two parts, as in pthreadpool: the mechanism (threadProgram: spin, sleep, claim, barrier,
+// faults) and the work of one share (shareWork: scan it, step it). The mechanism never
+// looks inside a share; a share's work gets the kernel, the share's jobs, its index and the
+// region, and may read and write the shared memories (see ShareContext).
+//
 // Shares are claimed, not owned: a thread runs its own range of shares first, then takes
 // unclaimed shares of the others from the far end, where their owners come last. A worker
 // still waking from its futex when the caller is done with its own range finds part of
@@ -18,27 +23,49 @@
 // workers are asleep within that time, costing no CPU (OpenMP's blocktime, XNNPACK's
 // pthreadpool). No message crosses threads per step.
 //
-// Control block words (Int32, at layout.control, CONTROL_WORDS long):
-//   REGION          the region number, bumped once per step; workers wait on it
-//   SCANNED         shares scanned in this region: the barrier
-//   STEPPED         shares stepped in this region: the end of the region
-//   STOP            non-zero tells workers to exit
-//   FIRST_BAD       the smallest non-finite index found in this region, or −1
-//   SLEEPERS        workers asleep on REGION (or about to be): whether waking is a choice
-//   EXITED          workers that saw STOP and left: each one's last write
-//   SCAN_CLAIM + t  the last region whose scan of share t was claimed
-//   STEP_CLAIM + t  the last region whose step of share t was claimed (or cancelled)
+// The control block lives in a small shared memory of the pool's own, out of reach of the
+// optimizer's views (a write through opt.params.buffer cannot touch it). Hot words sit on
+// cache lines of their own (docs/threads.md, "Design: many cores"):
+//   line 0          REGION: the region number, bumped once per step; workers wait on it
+//   line 1          STOP: non-zero tells workers to exit
+//   line 2          SCANNED: the last region whose every scan is done (the barrier)
+//   line 3          STEPPED: the last region whose every step is done (the end)
+//   line 4          FIRST_BAD: the smallest non-finite index found in this region, or −1
+//   line 5          SLEEPERS: workers asleep on REGION (or about to be)
+//   line 6          EXITED: workers that saw STOP and left: each one's last write
+//   lines 7–23      FAULT: the first failure of a thread, with its share and its text
+//   line 32 + t     share t: its scan claim and done words, step claim and done words,
+//                   and the thread that claimed it last
 // A claim is a compare-exchange from an older region number to this one, so a worker that
 // wakes late, still holding an old region number, can never claim work of a newer region.
-
-/** How long dispose() waits at most for the workers to leave (ms). */
-const EXIT_WAIT_MS = 100;
+// No counter is shared by all shares: a thread that finishes a share marks the share's
+// own line, and only the thread that finds every share marked writes SCANNED or STEPPED.
+//
+// Nothing hangs: the caller waits in bounded slices, and a worker that fails (an
+// exception, a trap, process.exit) writes what happened into the FAULT lines before it
+// goes, so the blocked caller, which cannot receive a worker's error event, reads it there
+// and throws. A worker that holds a share past STALL_MS is reported the same way. Either
+// way the pool is stopped and the optimizer refuses further steps: the failed share may be
+// half-written.
 
 /** Most shares a step is cut into. */
 const MAX_SHARES = 64;
 
-/** Words in the control block: 16 fixed, then two claim words per share. */
+/**
+ * Words the layout reserves at the start of an optimizer's block (src/layout.ts). The
+ * control block moved to the pool's own memory; these words are now the guard that catches
+ * writes through opt.params.buffer (src/guard.ts).
+ */
 export const CONTROL_WORDS = 16 + 2 * MAX_SHARES;
+
+/** Words of the pool's control block (see above), a page of its own memory. */
+const POOL_WORDS = 16 * (32 + MAX_SHARES);
+
+/**
+ * Limits of the pool, in ms: how long a share may be held before its thread is reported as
+ * stalled, and how long dispose() waits at most for the workers to leave. Tests lower them.
+ */
+export const poolLimits = { stallMs: 5000, exitWaitMs: 100 };
 
 /**
  * Shares per thread: enough that a thread waking late still takes part in a step, few
@@ -64,38 +91,90 @@ export type Job = readonly [flags: number, args: number];
 /** A share of the scan: byte offset of its slice of grads, its length, its first index. */
 export type ScanJob = readonly [ptr: number, n: number, base: number];
 
-/** One share of every region: its slice of the scan and its step jobs (one per group). */
+/**
+ * One share of every region, as plain data (it is posted to the workers): its slice of the
+ * scan and its step jobs (one per group). More fields may be added for new per-share work.
+ */
 export interface ShareJobs {
   scan: ScanJob;
   steps: Job[];
 }
 
 /** The kernel exports a thread runs (each thread instantiates its own). */
-interface Kernel {
+export interface Kernel {
   step(flags: number, args: number): void;
   first_nonfinite_f32(ptr: number, n: number): number;
 }
 
+/** What one share's work may use: its thread's kernel, the memories, and the verdict. */
+export interface ShareContext {
+  kernel: Kernel;
+  /** The optimizer's memory (arrays and StepArgs blocks). */
+  memory: WebAssembly.Memory;
+  /** The pool's control block. */
+  ctrl: Int32Array;
+  /** Records a non-finite gradient at `index`: the region steps nothing. */
+  recordBad(index: number): void;
+}
+
 /**
- * The region's code, written once and run by both sides: the caller calls it, and the
+ * The work of one share, the part of a region that is not mechanism: scan share t's
+ * gradients, step share t of every group. Like threadProgram, it is sent to the workers
+ * as source text, so the same rules hold (self-contained, no named functions).
+ */
+function shareWork() {
+  return {
+    scan(cx: ShareContext, jobs: ShareJobs, _t: number, _region: number): void {
+      const scan = jobs.scan;
+      const bad = cx.kernel.first_nonfinite_f32(scan[0], scan[1]);
+      if (bad >= 0) cx.recordBad(scan[2] + bad);
+    },
+    step(cx: ShareContext, jobs: ShareJobs, _t: number, _region: number): void {
+      const steps = jobs.steps;
+      for (let j = 0; j < steps.length; j++) cx.kernel.step(steps[j][0], steps[j][1]);
+    },
+  };
+}
+
+type Work = ReturnType<typeof shareWork>;
+
+/**
+ * The region's mechanism, written once and run by both sides: the caller calls it, and the
  * workers get its source text. So it must be self-contained (no outer names, which a
  * minifier would rename), use only syntax no bundler rewrites with helpers (no
  * destructuring, spread or `??` inside), and name no function (see `p`).
- * test/thread-pool.test.ts runs it through esbuild.
+ * test/threads.test.ts runs it through esbuild.
  */
-function threadProgram(spinMs: number, maxShares: number) {
-  const REGION = 0, SCANNED = 1, STEPPED = 2, STOP = 3, FIRST_BAD = 4, SLEEPERS = 5, EXITED = 6, SCAN_CLAIM = 16, STEP_CLAIM = 16 + maxShares;
+function threadProgram(spinMs: number) {
+  const LINE = 16;
+  const REGION = 0, STOP = 16, SCANNED = 32, STEPPED = 48, FIRST_BAD = 64, SLEEPERS = 80, EXITED = 96;
+  // FAULT: 0, −1 while a thread writes its report, or the failed thread + 1.
+  const FAULT = 112, FAULT_SHARE = 113, FAULT_PHASE = 114, FAULT_LENGTH = 115, FAULT_TEXT = 128, FAULT_CHARS = 256;
+  const SHARE = 512;
+  // Words of share t's line: phase 0 is the scan, phase 1 the step.
+  const CLAIM = [0, 2], DONE = [1, 3], OWNER = 4;
 
   // One object literal of methods, not named functions: esbuild's keepNames follows every
   // named function with a call to the bundle's `__name` helper, which the workers' copy of
   // this source does not have; a method's name is its key and needs none. Methods call
   // each other through `p`.
   const p = {
+    REGION,
+    STOP,
     SCANNED,
     STEPPED,
-    STOP,
     FIRST_BAD,
+    SLEEPERS,
     EXITED,
+    FAULT,
+    SHARE,
+    LINE,
+    CLAIM,
+    DONE,
+    OWNER,
+    /** The share this thread is working on, or −1: what a fault report names. */
+    holding: -1,
+    phase: 0,
 
     /**
      * The order in which thread `self` of `threads` tries the shares: its own range first,
@@ -125,18 +204,14 @@ function threadProgram(spinMs: number, maxShares: number) {
       }
     },
 
-    /** Blocks until ctrl[index] === target: spin first, then sleep on the futex. */
-    waitUntil(ctrl: Int32Array, index: number, target: number): void {
-      for (let v = Atomics.load(ctrl, index); v !== target; v = Atomics.load(ctrl, index)) {
-        if (!p.spin(() => Atomics.load(ctrl, index) !== v)) Atomics.wait(ctrl, index, v);
-      }
-    },
-
-    /** Claims a share's scan or step for `region`; false if someone already did. */
+    /**
+     * Moves ctrl[word] forward to `region` (claims a share, or marks a phase done); false
+     * if it already was there or past it. Region numbers wrap: compare the difference.
+     */
     claim(ctrl: Int32Array, word: number, region: number): boolean {
       for (;;) {
         const last = Atomics.load(ctrl, word);
-        if (((region - last) | 0) <= 0) return false; // region numbers wrap: compare the difference
+        if (((region - last) | 0) <= 0) return false;
         if (Atomics.compareExchange(ctrl, word, last, region) === last) return true;
       }
     },
@@ -150,44 +225,46 @@ function threadProgram(spinMs: number, maxShares: number) {
       }
     },
 
-    /** Scans what this thread can claim, in its order; the last scan opens the barrier. */
-    scanShares(kernel: Kernel, ctrl: Int32Array, order: readonly number[], shares: readonly ShareJobs[], region: number): void {
-      const count = shares.length;
-      for (let i = 0; i < count; i++) {
-        const t = order[i];
-        if (!p.claim(ctrl, SCAN_CLAIM + t, region)) continue;
-        const scan = shares[t].scan;
-        const bad = kernel.first_nonfinite_f32(scan[0], scan[1]);
-        if (bad >= 0) p.recordBad(ctrl, scan[2] + bad);
-        if (Atomics.add(ctrl, SCANNED, 1) + 1 === count) Atomics.notify(ctrl, SCANNED);
-      }
+    /** Whether every share's `phase` is done for `region`. */
+    allDone(ctrl: Int32Array, count: number, phase: number, region: number): boolean {
+      for (let t = count - 1; t >= 0; t--) if (Atomics.load(ctrl, SHARE + LINE * t + DONE[phase]) !== region) return false;
+      return true;
     },
 
-    /** Steps what this thread can claim, in its order; the last step ends the region. */
-    stepShares(kernel: Kernel, ctrl: Int32Array, order: readonly number[], shares: readonly ShareJobs[], region: number): void {
-      const count = shares.length;
+    /**
+     * Runs `phase` of every share this thread can claim, in its order, by calling
+     * `work(t)`. The thread that completes the last share moves the phase's word (SCANNED
+     * or STEPPED) to the region and wakes whoever waits on it.
+     */
+    runShares(ctrl: Int32Array, order: readonly number[], region: number, self: number, phase: number, work: (t: number) => void): void {
+      const end = phase === 0 ? SCANNED : STEPPED;
+      const count = order.length;
+      p.phase = phase;
       for (let i = 0; i < count; i++) {
+        if (Atomics.load(ctrl, STOP) !== 0) return;
         const t = order[i];
-        if (!p.claim(ctrl, STEP_CLAIM + t, region)) continue;
-        const steps = shares[t].steps;
-        for (let j = 0; j < steps.length; j++) kernel.step(steps[j][0], steps[j][1]);
-        if (Atomics.add(ctrl, STEPPED, 1) + 1 === count) Atomics.notify(ctrl, STEPPED);
+        const line = SHARE + LINE * t;
+        if (!p.claim(ctrl, line + CLAIM[phase], region)) continue;
+        Atomics.store(ctrl, line + OWNER, self);
+        p.holding = t;
+        work(t);
+        p.holding = -1;
+        Atomics.store(ctrl, line + DONE[phase], region);
+        if (p.allDone(ctrl, count, phase, region) && p.claim(ctrl, end, region)) Atomics.notify(ctrl, end);
       }
     },
 
     /** After a bad scan: claims every step for the region, so no late worker can run one. */
     cancelSteps(ctrl: Int32Array, count: number, region: number): void {
-      for (let t = 0; t < count; t++) p.claim(ctrl, STEP_CLAIM + t, region);
+      for (let t = 0; t < count; t++) p.claim(ctrl, SHARE + LINE * t + CLAIM[1], region);
     },
 
     /**
-     * Resets the counters and opens the next region to the workers that are awake (spinning
+     * Resets the verdict and opens the next region to the workers that are awake (spinning
      * ones see it at once). Returns the region number. Waking sleeping ones is the caller's
      * choice (see `wake`): it costs the caller a system call.
      */
     open(ctrl: Int32Array): number {
-      Atomics.store(ctrl, SCANNED, 0);
-      Atomics.store(ctrl, STEPPED, 0);
       Atomics.store(ctrl, FIRST_BAD, -1);
       return (Atomics.add(ctrl, REGION, 1) + 1) | 0;
     },
@@ -205,69 +282,144 @@ function threadProgram(spinMs: number, maxShares: number) {
       Atomics.notify(ctrl, REGION);
     },
 
+    /** Wakes everyone who may wait on a word, so that they see STOP or a fault. */
+    wakeAll(ctrl: Int32Array): void {
+      Atomics.notify(ctrl, REGION);
+      Atomics.notify(ctrl, SCANNED);
+      Atomics.notify(ctrl, STEPPED);
+      Atomics.notify(ctrl, EXITED);
+    },
+
     /** Tells the workers to exit, and wakes anyone waiting so that they see it. */
     stop(ctrl: Int32Array): void {
       Atomics.store(ctrl, STOP, 1);
       Atomics.add(ctrl, REGION, 1);
-      Atomics.notify(ctrl, REGION);
-      Atomics.notify(ctrl, SCANNED);
-      Atomics.notify(ctrl, STEPPED);
+      p.wakeAll(ctrl);
+    },
+
+    /**
+     * Publishes this thread's failure: the first one wins, later ones are dropped. Written
+     * before the thread goes, so a caller blocked at the barrier reads it without events.
+     */
+    fault(ctrl: Int32Array, self: number, text: string): void {
+      if (Atomics.compareExchange(ctrl, FAULT, 0, -1) === 0) {
+        Atomics.store(ctrl, FAULT_SHARE, p.holding);
+        Atomics.store(ctrl, FAULT_PHASE, p.phase);
+        const length = Math.min(text.length, FAULT_CHARS);
+        for (let i = 0; i < length; i++) Atomics.store(ctrl, FAULT_TEXT + i, text.charCodeAt(i));
+        Atomics.store(ctrl, FAULT_LENGTH, length);
+        Atomics.store(ctrl, FAULT, self + 1);
+      }
+      p.wakeAll(ctrl);
+    },
+
+    /** The published failure: [thread, share (or −1), phase, text], or undefined. */
+    faultOf(ctrl: Int32Array): [thread: number, share: number, phase: number, text: string] | undefined {
+      const who = Atomics.load(ctrl, FAULT);
+      if (who <= 0) return undefined;
+      let text = "";
+      const length = Atomics.load(ctrl, FAULT_LENGTH);
+      for (let i = 0; i < length; i++) text += String.fromCharCode(Atomics.load(ctrl, FAULT_TEXT + i));
+      return [who - 1, Atomics.load(ctrl, FAULT_SHARE), Atomics.load(ctrl, FAULT_PHASE), text];
+    },
+
+    /** A share of `phase` claimed for `region` and not done: [share, thread], or undefined. */
+    held(ctrl: Int32Array, count: number, phase: number, region: number): [share: number, thread: number] | undefined {
+      for (let t = 0; t < count; t++) {
+        const line = SHARE + LINE * t;
+        if (Atomics.load(ctrl, line + CLAIM[phase]) === region && Atomics.load(ctrl, line + DONE[phase]) !== region) {
+          return [t, Atomics.load(ctrl, line + OWNER)];
+        }
+      }
+      return undefined;
+    },
+
+    /** Describes a thrown value in a line. */
+    describe(error: unknown): string {
+      if (error instanceof Error) return error.name + ": " + error.message;
+      return "threw " + String(error);
     },
 
     /** A worker's life after it instantiated the kernel: its part of every region. */
     workerMain(
-      kernel: Kernel,
-      ctrl: Int32Array,
+      cx: ShareContext,
       self: number,
       threads: number,
       shares: readonly ShareJobs[],
       check: boolean,
+      work: Work,
       ready: () => void,
     ): void {
+      const ctrl = cx.ctrl;
       const count = shares.length;
       const order = p.claimOrder(self, threads, count);
       let seen = Atomics.load(ctrl, REGION);
+      let region = seen;
       ready();
-      for (;;) {
-        if (!p.spin(() => Atomics.load(ctrl, REGION) !== seen)) {
-          Atomics.add(ctrl, SLEEPERS, 1);
-          Atomics.wait(ctrl, REGION, seen);
-          Atomics.sub(ctrl, SLEEPERS, 1);
-        }
-        // REGION before STOP: stop() sets STOP before it bumps REGION, so a number read here
-        // with STOP still 0 is one that open() gave out. The other way round, a worker delayed
-        // between the two loads could take stop()'s bump for a region and claim its shares
-        // (their words hold the last real region, an older one): without `check`, it would
-        // step every share once more after dispose(), in a memory that may be the user's.
-        const region = Atomics.load(ctrl, REGION);
-        if (Atomics.load(ctrl, STOP) !== 0) {
-          // The last write: stop() waits for it, so that no worker touches the control
-          // block once dispose() has returned (it may be the user's memory, soon reused).
-          Atomics.add(ctrl, EXITED, 1);
-          Atomics.notify(ctrl, EXITED);
-          return;
-        }
-        if (region === seen) continue;
-        seen = region;
-        if (check) {
-          p.scanShares(kernel, ctrl, order, shares, region);
-          // The barrier; a worker that finds the region already over leaves it.
-          let scanned = Atomics.load(ctrl, SCANNED);
-          while (scanned !== count && Atomics.load(ctrl, REGION) === region) {
-            const v = scanned;
-            if (!p.spin(() => Atomics.load(ctrl, SCANNED) !== v || Atomics.load(ctrl, REGION) !== region)) {
-              Atomics.wait(ctrl, SCANNED, v);
-            }
-            scanned = Atomics.load(ctrl, SCANNED);
+      try {
+        for (;;) {
+          if (!p.spin(() => Atomics.load(ctrl, REGION) !== seen)) {
+            Atomics.add(ctrl, SLEEPERS, 1);
+            Atomics.wait(ctrl, REGION, seen);
+            Atomics.sub(ctrl, SLEEPERS, 1);
           }
-          if (Atomics.load(ctrl, REGION) !== region || Atomics.load(ctrl, FIRST_BAD) >= 0) continue;
+          // REGION before STOP: stop() sets STOP before it bumps REGION, so a number read here
+          // with STOP still 0 is one that open() gave out. The other way round, a worker delayed
+          // between the two loads could take stop()'s bump for a region and claim its shares
+          // (their words hold the last real region, an older one): without `check`, it would
+          // step every share once more after dispose(), in a memory that may be the user's.
+          region = Atomics.load(ctrl, REGION);
+          if (Atomics.load(ctrl, STOP) !== 0) {
+            // The last write: stop() waits for it, so that no worker touches the optimizer's
+            // memory once dispose() has returned (it may be the user's memory, soon reused).
+            Atomics.add(ctrl, EXITED, 1);
+            Atomics.notify(ctrl, EXITED);
+            return;
+          }
+          if (region === seen) continue;
+          seen = region;
+          if (check) {
+            // Arrows passed inline, never assigned to a name (see `p`).
+            p.runShares(ctrl, order, region, self, 0, (t) => work.scan(cx, shares[t], t, region));
+            // The barrier; a worker that finds the region over, or the pool stopped, leaves it.
+            for (;;) {
+              if (Atomics.load(ctrl, SCANNED) === region || Atomics.load(ctrl, REGION) !== region) break;
+              if (!p.spin(() => Atomics.load(ctrl, SCANNED) === region || Atomics.load(ctrl, REGION) !== region)) {
+                const v = Atomics.load(ctrl, SCANNED);
+                if (v !== region && Atomics.load(ctrl, REGION) === region) Atomics.wait(ctrl, SCANNED, v);
+              }
+            }
+            if (Atomics.load(ctrl, REGION) !== region || Atomics.load(ctrl, FIRST_BAD) >= 0) continue;
+          }
+          p.runShares(ctrl, order, region, self, 1, (t) => work.step(cx, shares[t], t, region));
         }
-        p.stepShares(kernel, ctrl, order, shares, region);
+      } catch (error) {
+        // An exception or a trap (a RuntimeError) in this thread: report it and leave.
+        p.fault(ctrl, self, p.describe(error));
       }
     },
   };
   return p;
 }
+
+type Program = ReturnType<typeof threadProgram>;
+
+/**
+ * A failure to inject into a worker, for tests: thread `thread` fails in the first share of
+ * `phase` it claims in region `region` or later. Set `testing.fault` before creating the
+ * optimizer.
+ */
+export interface InjectedFault {
+  thread: number;
+  phase: "scan" | "step";
+  region: number;
+  kind: "throw" | "exit" | "trap" | "stall";
+  /** How long a "stall" holds the share (ms). */
+  ms?: number;
+}
+
+/** Test hooks: a fault the next pool's workers carry. */
+export const testing: { fault: InjectedFault | undefined } = { fault: undefined };
 
 /**
  * The worker's source, so that it runs from a Blob URL in browsers and from `eval` in
@@ -276,16 +428,27 @@ function threadProgram(spinMs: number, maxShares: number) {
 const workerSource = `
 "use strict";
 const threadProgram = ${threadProgram.toString()};
+const shareWork = ${shareWork.toString()};
 // Node, Deno and Bun run this through node:worker_threads, browsers as a Web Worker. The
 // source may be evaluated as a script or, when the parent was itself eval'd ESM (node
 // --input-type=module -e), as a module without require: a dynamic import works in both.
 const node = typeof process === "object" && typeof process.versions?.node === "string";
 (node ? import("node:worker_threads").then((m) => m.parentPort) : Promise.resolve(self)).then((port) => {
-  const start = ({ module, memory, control, self: index, threads, shares, check, spinMs }) => {
-    const program = threadProgram(spinMs, ${MAX_SHARES});
+  const start = ({ module, memory, controlMemory, self: index, threads, shares, check, spinMs, fault }) => {
+    const program = threadProgram(spinMs);
     const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports;
-    const ctrl = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
-    program.workerMain(kernel, ctrl, index, threads, shares, check, () => port.postMessage("ready"));
+    const ctrl = new Int32Array(controlMemory.buffer, 0, ${POOL_WORDS});
+    const cx = { kernel, memory, ctrl, recordBad: (i) => program.recordBad(ctrl, i) };
+    // process.exit() in a worker ends the thread, not the process: report it first, unless
+    // the pool was stopped (then it is the parent ending the worker).
+    if (node && typeof process.on === "function") {
+      process.on("exit", (code) => {
+        if (Atomics.load(ctrl, program.STOP) === 0) program.fault(ctrl, index, "exited (process.exit(" + code + "))");
+      });
+    }
+    let work = shareWork();
+    if (fault && fault.thread === index) work = injectFault(work, fault);
+    program.workerMain(cx, index, threads, shares, check, work, () => port.postMessage("ready"));
     // Stopped. The parent terminates the worker; a browser worker may also close itself
     // (Node's parentPort.close() is not in Deno's, and is not needed).
     if (!node) self.close();
@@ -293,6 +456,19 @@ const node = typeof process === "object" && typeof process.versions?.node === "s
   if (node) port.once("message", start);
   else self.onmessage = (e) => start(e.data);
 });
+// Test hook: fails the first share of a phase claimed from a region on (see InjectedFault).
+const injectFault = (work, fault) => {
+  const wrap = (phase, run) => (cx, jobs, t, region) => {
+    if (phase === fault.phase && ((region - fault.region) | 0) >= 0) {
+      if (fault.kind === "throw") throw new Error("injected fault");
+      if (fault.kind === "exit") process.exit(3);
+      if (fault.kind === "trap") cx.kernel.first_nonfinite_f32(cx.memory.buffer.byteLength, 16);
+      if (fault.kind === "stall") Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, fault.ms);
+    }
+    run(cx, jobs, t, region);
+  };
+  return { scan: wrap("scan", work.scan), step: wrap("step", work.step) };
+};
 `;
 
 /** The parts of a Node Worker or a Web Worker this pool uses. */
@@ -315,12 +491,14 @@ function canBlock(): boolean {
 interface NodeWorker extends AnyWorker {
   unref(): void;
   once(event: "message" | "error", listener: (value: unknown) => void): void;
+  on(event: "error" | "exit", listener: (value: unknown) => void): void;
 }
 type NodeWorkerModule = { Worker: new (source: string, options: { eval: true }) => NodeWorker };
 
 const isNode = Boolean((globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node);
 
-async function startWorker(init: unknown): Promise<AnyWorker> {
+/** Starts a worker; `lost` hears of its death (an error event or an exit) after it started. */
+async function startWorker(init: unknown, lost: (why: string) => void): Promise<AnyWorker> {
   if (isNode) {
     // A variable specifier keeps bundlers from resolving a Node built-in for the browser.
     const specifier = "node:worker_threads";
@@ -332,6 +510,8 @@ async function startWorker(init: unknown): Promise<AnyWorker> {
       worker.once("error", reject);
       worker.postMessage(init);
     });
+    worker.on("error", (e) => lost(`failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`));
+    worker.on("exit", (code) => lost(`exited with code ${String(code)}`));
     return worker;
   }
   const url = URL.createObjectURL(new Blob([workerSource], { type: "text/javascript" }));
@@ -342,6 +522,7 @@ async function startWorker(init: unknown): Promise<AnyWorker> {
     worker.onerror = (e) => reject(new Error(`rmsprop-wasm worker failed to start: ${e.message}`));
     worker.postMessage(init);
   });
+  worker.onerror = (e) => lost(`failed: ${e.message}`);
   return worker;
 }
 
@@ -352,10 +533,10 @@ export interface ThreadPool {
    * Runs one step region. With the pool's `check`, every share is scanned first and no
    * share is stepped unless all are finite. Returns the first non-finite index (nothing
    * was written) or −1 (the step was applied); a Promise of it where this thread may not
-   * block.
+   * block. Throws (or rejects) when a thread failed or stalled, and on every later call.
    */
   run(): number | Promise<number>;
-  /** Stops and terminates the workers. */
+  /** Stops and terminates the workers; returns within exitWaitMs. */
   dispose(): void;
 }
 
@@ -368,113 +549,221 @@ export interface PoolSettings {
   spinMs: number;
 }
 
+/** The pools alive, by optimizer memory and block offset: for tests that inspect a control block. */
+const controlBlocks = new WeakMap<WebAssembly.Memory, Map<number, Int32Array>>();
+
+/** The control block of the pool running the optimizer at `offset` of `memory` (tests). */
+export function controlBlockOf(memory: WebAssembly.Memory, offset = 0): Int32Array | undefined {
+  return controlBlocks.get(memory)?.get(offset);
+}
+
+/** Named words of the control block, for tests. */
+export const CONTROL = (() => {
+  const p = threadProgram(0);
+  return { REGION: p.REGION, SLEEPERS: p.SLEEPERS, SHARE: p.SHARE, LINE: p.LINE, words: POOL_WORDS };
+})();
+
+/** What the user can do after a failure in a step's writes (the step phase). */
+const RECOVER =
+  "; this optimizer is unusable: the step may have been half-written. Restore a checkpoint into a new optimizer " +
+  "(restoreRmsprop(bytes)), or create a new one";
+/** ... and after a failure before any write (the scan, or between steps). */
+const RECOVER_INTACT =
+  "; this optimizer is unusable, but its params and state are intact (nothing of this step was written): " +
+  "save() it and restore the checkpoint into a new optimizer (restoreRmsprop(bytes))";
+
 /**
  * Starts `threads − 1` workers, thread 0 being the caller, for `shareCount(threads)` shares.
- * The StepArgs blocks the shares point at must be written before each `run`.
+ * The StepArgs blocks the shares point at must be written before each `run`. `offset` is
+ * the optimizer's block in `memory` (it names the pool for tests).
  */
 export async function startThreadPool(
   module: WebAssembly.Module,
   memory: WebAssembly.Memory,
-  control: number,
+  offset: number,
   shares: ShareJobs[],
   { threads, check, spinMs }: PoolSettings,
 ): Promise<ThreadPool> {
-  const ctrl = new Int32Array(memory.buffer, control, CONTROL_WORDS);
+  const controlMemory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  let ctrl = new Int32Array(controlMemory.buffer, 0, POOL_WORDS);
   const count = shares.length;
   const blocking = canBlock();
-  const program = threadProgram(blocking ? spinMs : Math.min(spinMs, SPIN_MS), MAX_SHARES);
+  const program: Program = threadProgram(blocking ? spinMs : Math.min(spinMs, SPIN_MS));
+  const work = shareWork();
   const own = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernel;
+  const cx: ShareContext = { kernel: own, memory, ctrl, recordBad: (i) => program.recordBad(ctrl, i) };
+  /** The first failure, once known: every later run throws it. */
+  let broken: Error | undefined;
+  let stopped = false;
+  const gone = new Set<number>();
+  const fault = testing.fault;
   const started = await Promise.allSettled(
     Array.from({ length: threads - 1 }, (_, k) =>
-      startWorker({ module, memory, control, self: k + 1, threads, shares, check, spinMs }),
+      startWorker({ module, memory, controlMemory, self: k + 1, threads, shares, check, spinMs, fault }, (why) => {
+        if (stopped) return;
+        gone.add(k + 1);
+        broken ??= new Error(`rmsprop-wasm worker ${k + 1} ${why} between steps${RECOVER_INTACT}`);
+      }),
     ),
   );
   const running = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  const { SCANNED, STEPPED, STOP, FIRST_BAD, spin, waitUntil, scanShares, stepShares, cancelSteps, open, sleeping, wake } = program;
+  const { SCANNED, STEPPED, STOP, FIRST_BAD } = program;
   const order = program.claimOrder(0, threads, count);
+  let blocks = controlBlocks.get(memory);
+  if (!blocks) controlBlocks.set(memory, (blocks = new Map()));
+  blocks.set(offset, ctrl);
+
+  /** Ends the workers; bounded, and idempotent. Drops every reference to the memories. */
   const stop = () => {
+    if (stopped) return;
+    stopped = true;
     program.stop(ctrl); // a caller waiting asynchronously wakes, sees STOP, and gives up
-    // Wait until every worker has left its loop (they are awake within tens of µs), so
-    // none writes the control block after dispose() returns. Bounded: a thread that may
-    // block waits up to EXIT_WAIT_MS, a browser window's main thread polls for SPIN_MS.
-    const deadline = performance.now() + (blocking ? EXIT_WAIT_MS : SPIN_MS);
-    for (let v = Atomics.load(ctrl, program.EXITED); v < running.length; v = Atomics.load(ctrl, program.EXITED)) {
+    // Wait until every live worker has left its loop (they are awake within tens of µs), so
+    // none writes the optimizer's memory after dispose() returns. Bounded: a thread that
+    // may block waits up to exitWaitMs, a browser window's main thread polls for SPIN_MS.
+    const faulted = program.faultOf(ctrl);
+    if (faulted) gone.add(faulted[0]);
+    const live = running.length - gone.size;
+    const deadline = performance.now() + (blocking ? poolLimits.exitWaitMs : SPIN_MS);
+    for (let v = Atomics.load(ctrl, program.EXITED); v < live; v = Atomics.load(ctrl, program.EXITED)) {
       const left = deadline - performance.now();
       if (left <= 0) break;
       if (blocking) Atomics.wait(ctrl, program.EXITED, v, left);
     }
     for (const w of running) w.terminate();
+    running.length = 0;
+    blocks.delete(offset);
+    // A disposed optimizer that is still referenced holds none of this.
+    cx.memory = undefined as unknown as WebAssembly.Memory;
+    cx.kernel = undefined as unknown as Kernel;
+    ctrl = new Int32Array(0);
+    shares.length = 0;
   };
   if (failed) {
     stop();
     throw new Error(`rmsprop-wasm could not start its worker threads: ${String(failed.reason)}`, { cause: failed.reason });
   }
-  const wakeChoice = new WakeChoice();
-  /** Opens a region, wakes sleeping workers if that pays; the choice to time, or undefined. */
-  const begin = (): [region: number, choice: boolean | undefined] => {
-    const region = open(ctrl);
-    if (!sleeping(ctrl)) return [region, undefined];
-    const woke = wakeChoice.choose();
-    if (woke) wake(ctrl);
-    return [region, woke];
+
+  /** Marks the pool failed with `error`, stops it, and returns the error to throw. */
+  const fail = (error: Error): Error => {
+    broken ??= error;
+    stop();
+    return broken;
   };
-  /** After the barrier: the first bad index (and no step may run), or −1. */
-  const verdict = (region: number): number => {
-    const bad = Atomics.load(ctrl, FIRST_BAD);
-    if (bad >= 0) cancelSteps(ctrl, count, region);
-    return bad;
+  /** The failure a worker published, as the Error to throw, or undefined. */
+  const published = (): Error | undefined => {
+    const f = program.faultOf(ctrl);
+    if (!f) return undefined;
+    const [thread, share, phase, text] = f;
+    const where = share >= 0 ? ` while it ${phase === 0 ? "scanned" : "stepped"} share ${share}` : "";
+    return new Error(`rmsprop-wasm worker ${thread} failed${where}: ${text}${share >= 0 && phase === 0 ? RECOVER_INTACT : RECOVER}`);
+  };
+  /** Why the caller may not wait any longer for `word` to reach `region`, or undefined. */
+  const stuck = (word: number, region: number, since: number): Error | undefined => {
+    if (Atomics.load(ctrl, STOP) !== 0) return new Error("the thread pool was stopped (the optimizer was disposed)");
+    const f = published();
+    if (f) return f;
+    if (performance.now() - since < poolLimits.stallMs) return undefined;
+    const phase = word === SCANNED ? 0 : 1;
+    const held = program.held(ctrl, count, phase, region);
+    const what = held ? `worker ${held[1]} has held share ${held[0]}` : "a share has been held";
+    return new Error(
+      `rmsprop-wasm ${what} of this step for over ${poolLimits.stallMs} ms without finishing it (a stalled or dead thread)` +
+        (phase === 0 ? RECOVER_INTACT : RECOVER),
+    );
   };
 
-  if (blocking) {
-    return {
-      threads,
-      run() {
-        const started = performance.now();
-        const [region, woke] = begin();
-        if (check) {
-          scanShares(own, ctrl, order, shares, region);
-          waitUntil(ctrl, SCANNED, count);
-          const bad = verdict(region);
-          if (bad >= 0) return bad;
-        }
-        stepShares(own, ctrl, order, shares, region);
-        waitUntil(ctrl, STEPPED, count);
-        if (woke !== undefined) wakeChoice.record(woke, performance.now() - started);
-        return -1;
-      },
-      dispose: stop,
-    };
+  const wakeChoice = new WakeChoice();
+  /**
+   * One region, as a generator: it yields [word, region] where the caller must wait until
+   * ctrl[word] reaches the region, so that a blocking and an awaiting driver run the same
+   * body. Returns the first bad index, or −1.
+   */
+  function* region(): Generator<[word: number, region: number], number, void> {
+    const start = performance.now();
+    const r = program.open(ctrl);
+    let woke: boolean | undefined;
+    if (program.sleeping(ctrl)) {
+      woke = wakeChoice.choose();
+      if (woke) program.wake(ctrl);
+    }
+    if (check) {
+      program.runShares(ctrl, order, r, 0, 0, (t) => work.scan(cx, shares[t], t, r));
+      yield [SCANNED, r];
+      const bad = Atomics.load(ctrl, FIRST_BAD);
+      if (bad >= 0) {
+        program.cancelSteps(ctrl, count, r);
+        return bad;
+      }
+    }
+    program.runShares(ctrl, order, r, 0, 1, (t) => work.step(cx, shares[t], t, r));
+    yield [STEPPED, r];
+    if (woke !== undefined) wakeChoice.record(woke, performance.now() - start);
+    return -1;
   }
+
+  /** Blocks until ctrl[word] is `target`: spin, then sleep in bounded slices. */
+  const block = (word: number, target: number): void => {
+    const since = performance.now();
+    for (let v = Atomics.load(ctrl, word); v !== target; v = Atomics.load(ctrl, word)) {
+      const why = stuck(word, target, since);
+      if (why) throw why;
+      if (!program.spin(() => Atomics.load(ctrl, word) !== v || Atomics.load(ctrl, program.FAULT) > 0)) {
+        Atomics.wait(ctrl, word, v, poolLimits.stallMs / 4);
+      }
+    }
+  };
 
   // A browser window's main thread must not block: it runs what it can claim, polls for
   // SPIN_MS, and then awaits Atomics.waitAsync (or a timer where that is missing).
-  const settle = async (index: number, target: number): Promise<void> => {
-    for (let v = Atomics.load(ctrl, index); v !== target; v = Atomics.load(ctrl, index)) {
-      if (Atomics.load(ctrl, STOP) !== 0) throw new Error("the thread pool was stopped (the optimizer was disposed)");
-      if (spin(() => Atomics.load(ctrl, index) !== v)) continue;
-      const wait = (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number) => { value: unknown } }).waitAsync;
-      if (wait) await wait(ctrl, index, v).value;
+  const settle = async (word: number, target: number): Promise<void> => {
+    const since = performance.now();
+    for (let v = Atomics.load(ctrl, word); v !== target; v = Atomics.load(ctrl, word)) {
+      const why = stuck(word, target, since);
+      if (why) throw why;
+      if (program.spin(() => Atomics.load(ctrl, word) !== v)) continue;
+      const wait = (Atomics as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { value: unknown } }).waitAsync;
+      if (wait) await wait(ctrl, word, v, poolLimits.stallMs / 4).value;
       else await new Promise((resolve) => setTimeout(resolve, 0));
     }
   };
-  // The result is always a Promise here, even when the workers finished within the
-  // polling: one return type per thread kind, as the optimizer's step() documents.
+
+  /** Wraps a failure of this thread, or a worker's, as the pool's failure. */
+  const failure = (error: unknown): Error => {
+    if (error === broken || stopped) return error instanceof Error ? error : new Error(String(error));
+    if (error instanceof Error && error.message.startsWith("rmsprop-wasm")) return fail(error);
+    return fail(new Error(`rmsprop-wasm thread 0 (the caller) failed: ${program.describe(error)}${RECOVER}`, { cause: error }));
+  };
+
   return {
     threads,
-    async run() {
-      const started = performance.now();
-      const [region, woke] = begin();
-      if (check) {
-        scanShares(own, ctrl, order, shares, region);
-        await settle(SCANNED, count);
-        const bad = verdict(region);
-        if (bad >= 0) return bad;
+    run() {
+      if (broken) throw broken;
+      if (stopped) throw new Error("the thread pool was stopped (the optimizer was disposed)");
+      const g = region();
+      if (blocking) {
+        try {
+          for (let next = g.next(); ; next = g.next()) {
+            if (next.done) return next.value;
+            block(next.value[0], next.value[1]);
+          }
+        } catch (error) {
+          throw failure(error);
+        }
       }
-      stepShares(own, ctrl, order, shares, region);
-      await settle(STEPPED, count);
-      if (woke !== undefined) wakeChoice.record(woke, performance.now() - started);
-      return -1;
+      // The result is always a Promise here, even when the workers finished within the
+      // polling: one return type per thread kind, as the optimizer's step() documents.
+      return (async () => {
+        try {
+          for (let next = g.next(); ; next = g.next()) {
+            if (next.done) return next.value;
+            await settle(next.value[0], next.value[1]);
+          }
+        } catch (error) {
+          throw failure(error);
+        }
+      })();
     },
     dispose: stop,
   };
