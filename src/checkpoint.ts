@@ -29,8 +29,56 @@ export interface CheckpointContent {
   n: number;
   stepCount: number;
   options: Record<string, unknown>;
-  /** Views of the arrays present, each n f32. */
+  /** The arrays present, each n f32; decoding may return views of the bytes decoded (copy them to keep them). */
   arrays: Partial<Record<CheckpointArray, Float32Array>>;
+}
+
+/**
+ * What a real run can leave in each state array, as a test of one value's bits (u32) and a
+ * description for the error. One rule per named array; an array without a rule may hold
+ * anything. The rules hold with every nonFinite policy but "ignore", which lets NaN/±∞
+ * gradients into the state (IEEE arithmetic), so under "ignore" only finiteness of the
+ * step count is checked. Each rule is closed under a step: a state that passes gives,
+ * after any steps, a state that passes, so save() never writes what load() refuses.
+ */
+const STATE_RULES: Partial<Record<string, { holds: (bits: number) => boolean; rule: string }>> = {
+  // β·S + (1 − β)·g²: never negative or NaN from finite gradients (+∞ when g² overflows f32).
+  sqAvg: {
+    holds: (bits) => bits <= 0x7f800000 || bits === 0x80000000,
+    rule: "an average of squared gradients is ≥ 0 and never NaN",
+  },
+  // β·G + (1 − β)·g: ±∞ at worst (an overflow), never NaN.
+  gradAvg: { holds: (bits) => (bits & 0x7fffffff) <= 0x7f800000, rule: "an average of finite gradients is never NaN" },
+};
+
+/** The first value of `a` that breaks its array's rule: [index, value], or undefined. */
+function firstBroken(a: Float32Array, holds: (bits: number) => boolean): [number, number] | undefined {
+  const bits = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  for (let i = 0; i < bits.length; i++) if (!holds(bits[i])) return [i, a[i]];
+  return undefined;
+}
+
+/**
+ * Refuses state that no run produces (a step count at 2^53 − 1, a negative or NaN sqAvg,
+ * …), naming the field, the index and the rule. `options` are the checkpoint's own.
+ */
+function checkState(content: CheckpointContent): void {
+  const { stepCount } = content;
+  // A step adds one; at Number.MAX_SAFE_INTEGER it would leave the safe integers.
+  if (!Number.isSafeInteger(stepCount) || stepCount < 0 || stepCount >= Number.MAX_SAFE_INTEGER) {
+    throw checkpointError(`step count ${stepCount} is not one a run reaches (an integer from 0 to 2^53 − 2)`);
+  }
+  if (content.options.nonFinite === "ignore") return;
+  for (const [name, a] of Object.entries(content.arrays)) {
+    const rule = STATE_RULES[name];
+    const broken = a && rule ? firstBroken(a, rule.holds) : undefined;
+    if (broken) {
+      throw checkpointError(
+        `${name}[${broken[0]}] is ${Object.is(broken[1], -0) ? "-0" : broken[1]}, which no run produces (${rule!.rule}; ` +
+          'only nonFinite "ignore" lets NaN/±∞ gradients into the state)',
+      );
+    }
+  }
 }
 
 function checkpointError(message: string): Error {
@@ -81,8 +129,15 @@ function writeF32LE(view: DataView, at: number, a: Float32Array): void {
   }
 }
 
+/**
+ * The n f32 at byte `at`: a view of the checkpoint's own bytes where the platform is
+ * little-endian and they are 4-byte aligned (no copy: the caller copies them into the
+ * optimizer once, so a load moves each byte once), else a copy.
+ */
 function readF32LE(view: DataView, at: number, n: number): Float32Array {
-  if (littleEndian) return new Float32Array(view.buffer.slice(view.byteOffset + at, view.byteOffset + at + 4 * n));
+  const start = view.byteOffset + at;
+  if (littleEndian && start % 4 === 0) return new Float32Array(view.buffer, start, n);
+  if (littleEndian) return new Float32Array(view.buffer.slice(start, start + 4 * n));
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = view.getFloat32(at + 4 * i, true);
   return a;
@@ -120,7 +175,6 @@ export function decodeCheckpoint(bytes: unknown): CheckpointContent {
     throw checkpointError("checksum mismatch (the bytes are corrupted)");
   }
   const stepCount = view.getFloat64(24, true);
-  if (!Number.isSafeInteger(stepCount) || stepCount < 0) throw checkpointError(`step count ${stepCount}`);
   let options: unknown;
   try {
     options = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(
@@ -139,5 +193,7 @@ export function decodeCheckpoint(bytes: unknown): CheckpointContent {
     arrays[name] = readF32LE(view, at, n);
     at += n * 4;
   }
-  return { n, stepCount, options: options as Record<string, unknown>, arrays };
+  const content = { n, stepCount, options: options as Record<string, unknown>, arrays };
+  checkState(content);
+  return content;
 }
