@@ -73,8 +73,13 @@ export interface RmspropOptions extends UpdateOptions {
   groups?: readonly GroupSpec[];
   /** Implementation: "auto" picks SIMD where the engine validates it, else scalar. */
   backend?: Backend;
-  /** Worker threads sharing one memory. Default 1. */
-  threads?: number;
+  /**
+   * Threads that run each step, the caller included, sharing one memory: a number from 1
+   * to 64, or "auto" for the machine's cores (os.availableParallelism,
+   * navigator.hardwareConcurrency). Either way at most the machine's cores, and fewer for
+   * a small n (see minParamsPerThread); `opt.threads` says how many run. Default 1.
+   */
+  threads?: number | "auto";
   /**
    * Fewest parameters worth a thread: with fewer than `threads × minParamsPerThread`
    * parameters, fewer threads run (a region's fixed cost is more than a share saves).
@@ -361,7 +366,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const r: ResolvedOptions = {
     ...update,
     backend: oneOf("options.backend", orDefault(given.backend, defaultOptions.backend), ["auto", "simd", "scalar", "js"] as const),
-    threads: checkInteger("options.threads", orDefault(given.threads, defaultOptions.threads), 1, 64),
+    threads: given.threads === "auto" ? "auto" : checkInteger("options.threads", orDefault(given.threads, defaultOptions.threads), 1, 64, ' or "auto"'),
     minParamsPerThread: checkInteger(
       "options.minParamsPerThread",
       orDefault(given.minParamsPerThread, defaultOptions.minParamsPerThread),

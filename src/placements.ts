@@ -24,3 +24,19 @@ export function reservePlacement(memory: WebAssembly.Memory, start: number, end:
   ranges.add(range);
   return () => void ranges.delete(range);
 }
+
+/**
+ * Tells the collector that `bytes` of memory just became garbage. V8 schedules a collection
+ * by the external memory of ArrayBuffers, but does not count a shared WebAssembly.Memory
+ * there: 60 optimizers of 120 MB created and disposed in a loop reached 3.9 GB before one
+ * ran. An ArrayBuffer of the same size, allocated and dropped at once, is counted: it costs
+ * a mapping of untouched (so never resident) pages, and brings the collection that frees
+ * the disposed memory along with it (the same loop stays near 400 MB).
+ */
+export function hintReleased(bytes: number): void {
+  try {
+    new ArrayBuffer(bytes);
+  } catch {
+    // no room for the hint: the memory is still freed, later
+  }
+}

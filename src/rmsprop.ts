@@ -28,7 +28,9 @@ import {
 import type { StepArrays } from "./reference.ts";
 import { shareCount } from "./thread-pool.ts";
 import { armGuard } from "./guard.ts";
-import { reservePlacement } from "./placements.ts";
+import { requestedThreads } from "./machine.ts";
+import { hintReleased, reservePlacement } from "./placements.ts";
+import { spawnWorkers } from "./thread-pool.ts";
 
 /** Live views of the optimizer state. */
 export interface RmspropState {
@@ -145,17 +147,22 @@ function checkN(n: unknown, o: ResolvedOptions): number {
   }
   const set = neededArrays(o);
   const why = ` (the parameter count; ${arrayCount(set)} f32 arrays of n must fit in 4 GiB of wasm32 memory)`;
-  const jobs = { groups: Math.max(1, o.groups.length), shares: shareCount(o.threads) };
+  const jobs = { groups: Math.max(1, o.groups.length), shares: shareCount(requestedThreads(o.threads)) };
   return checkInteger("n", n, 1, maxParams(set, jobs, o.offset), why);
 }
 
-/** Threads worth using for n parameters: at most the ones asked for, each with enough work. */
-function effectiveThreads(o: ResolvedOptions, n: number): number {
-  return Math.max(1, Math.min(o.threads, Math.floor(n / o.minParamsPerThread)));
+/**
+ * Threads worth using for n parameters: at most the ones asked for and the machine's cores
+ * (src/machine.ts), each with enough work.
+ */
+function effectiveThreads(o: ResolvedOptions, n: number, backend: ConcreteBackend): number {
+  // "auto" takes what works here: one thread where threads cannot run.
+  if (o.threads === "auto" && (backend === "js" || threadsUnavailable() || (o.memory && !isSharedBuffer(o.memory.buffer)))) return 1;
+  return Math.max(1, Math.min(requestedThreads(o.threads), Math.floor(n / o.minParamsPerThread)));
 }
 
 function checkThreads(o: ResolvedOptions, backend: ConcreteBackend): void {
-  if (o.threads === 1) return;
+  if (o.threads === 1 || o.threads === "auto") return;
   if (backend === "js") {
     throw new RangeError(`options.threads = ${o.threads} needs a wasm backend; options.backend is "js"`);
   }
@@ -169,7 +176,8 @@ function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): Ar
     return new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared });
   } catch (cause) {
     throw new RangeError(
-      `n = ${layout.n} needs ${layout.bytes} bytes of memory, which this engine could not allocate`,
+      `n = ${layout.n} needs ${layout.bytes} bytes of memory, which this engine could not allocate` +
+        (shared ? " (a shared memory also reserves address space, about 10 GiB in V8, which a limit such as ulimit -v may refuse)" : ""),
       { cause },
     );
   }
@@ -447,6 +455,9 @@ class RmspropImpl implements Rmsprop {
     this.#executor = disposedExecutor;
     this.#release?.();
     this.#release = undefined;
+    // A shared memory of our own is freed when the collector finds it unreachable, which
+    // V8 does not hurry to do for shared memories: tell it (src/placements.ts).
+    if (!this.#external && this.#threads > 1) hintReleased(this.#byteLength);
     this.#live = undefined;
     this.#external = undefined;
   }
@@ -496,7 +507,7 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   const backend = chooseBackend(resolved.backend);
   checkThreads(resolved, backend);
   const external = resolved.memory ?? undefined;
-  const threads = effectiveThreads(resolved, count);
+  const threads = effectiveThreads(resolved, count, backend);
   const shares = shareCount(threads);
   const layout = computeLayout(count, neededArrays(resolved), { groups: plans.length, shares }, resolved.offset);
   const slices = plans.map((plan, i) => groupSlices(plan, i, layout, shares));
@@ -510,22 +521,26 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
     return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor, slices });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
-  if (external) checkExternal(external, layout, shared, resolved.threads);
+  if (external) checkExternal(external, layout, shared, threads);
   const module = await kernelModule(kernelBuild(backend, shared));
   // Refused before anything is written: an overlap would zero another optimizer's arrays.
   const release = external ? reservePlacement(external, layout.control, layout.bytes) : undefined;
+  // The workers' isolates first, the memory second (see spawnWorkers).
+  let spawned: Awaited<ReturnType<typeof spawnWorkers>> = [];
   try {
+    if (threads > 1) spawned = await spawnWorkers(threads - 1);
     const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
     // Someone else's memory may hold anything: clear our header.
     if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
     armGuard(memory.buffer, layout.control);
     const inner =
       threads > 1
-        ? await poolExecutor(module, memory, layout, slices, plans, { threads, check, spinMs: resolved.threadSpinMs })
+        ? await poolExecutor(module, memory, layout, slices, plans, { threads, check, spinMs: resolved.threadSpinMs }, spawned)
         : kernelExecutor(bindKernel(module, memory), layout.grads, layout.n, check);
     const executor = guardedExecutor(inner, layout.control);
     return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, slices, external, release });
   } catch (error) {
+    for (const s of spawned) s.worker.terminate();
     release?.();
     throw error;
   }

@@ -23,7 +23,7 @@
 // workers are asleep within that time, costing no CPU (OpenMP's blocktime, XNNPACK's
 // pthreadpool). No message crosses threads per step.
 //
-// The control block lives in a small shared memory of the pool's own, out of reach of the
+// The control block lives in a small shared buffer of the pool's own, out of reach of the
 // optimizer's views (a write through opt.params.buffer cannot touch it). Hot words sit on
 // cache lines of their own (docs/threads.md, "Design: many cores"):
 //   line 0          REGION: the region number, bumped once per step; workers wait on it
@@ -437,7 +437,7 @@ const node = typeof process === "object" && typeof process.versions?.node === "s
   const start = ({ module, memory, controlMemory, self: index, threads, shares, check, spinMs, fault }) => {
     const program = threadProgram(spinMs);
     const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports;
-    const ctrl = new Int32Array(controlMemory.buffer, 0, ${POOL_WORDS});
+    const ctrl = new Int32Array(controlMemory, 0, ${POOL_WORDS});
     const cx = { kernel, memory, ctrl, recordBad: (i) => program.recordBad(ctrl, i) };
     // process.exit() in a worker ends the thread, not the process: report it first, unless
     // the pool was stopped (then it is the parent ending the worker).
@@ -490,40 +490,75 @@ function canBlock(): boolean {
 /** The slice of node:worker_threads used here (typed locally: the browser build has no Node types). */
 interface NodeWorker extends AnyWorker {
   unref(): void;
-  once(event: "message" | "error", listener: (value: unknown) => void): void;
+  once(event: "message" | "error" | "online", listener: (value: unknown) => void): void;
   on(event: "error" | "exit", listener: (value: unknown) => void): void;
 }
 type NodeWorkerModule = { Worker: new (source: string, options: { eval: true }) => NodeWorker };
 
 const isNode = Boolean((globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node);
 
-/** Starts a worker; `lost` hears of its death (an error event or an exit) after it started. */
-async function startWorker(init: unknown, lost: (why: string) => void): Promise<AnyWorker> {
+/** A worker thread started before its optimizer's memory exists (see spawnWorkers). */
+export interface Spawned {
+  readonly worker: AnyWorker;
+}
+
+/**
+ * Starts `count` worker threads, each an isolate of its own, and waits until they run:
+ * before the optimizer allocates its memory, so that where address space is limited (ulimit
+ * -v) it is the allocation that fails, with a RangeError, and not the isolate's reservation
+ * of its code space, which V8 cannot survive (it aborts the process).
+ */
+export async function spawnWorkers(count: number): Promise<Spawned[]> {
+  const started = await Promise.allSettled(Array.from({ length: count }, () => spawnWorker()));
+  const workers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) {
+    for (const w of workers) w.worker.terminate();
+    throw new Error(`rmsprop-wasm could not start its worker threads: ${String(failed.reason)}`, { cause: failed.reason });
+  }
+  return workers;
+}
+
+async function spawnWorker(): Promise<Spawned> {
   if (isNode) {
     // A variable specifier keeps bundlers from resolving a Node built-in for the browser.
     const specifier = "node:worker_threads";
     const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as NodeWorkerModule;
     const worker = new Worker(workerSource, { eval: true });
-    worker.unref(); // a forgotten dispose() must not keep the process alive
     await new Promise<void>((resolve, reject) => {
-      worker.once("message", () => resolve());
+      worker.once("online", () => resolve());
       worker.once("error", reject);
-      worker.postMessage(init);
     });
-    worker.on("error", (e) => lost(`failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`));
-    worker.on("exit", (code) => lost(`exited with code ${String(code)}`));
-    return worker;
+    // Only now: an unreferenced worker that is still starting would let the process exit.
+    worker.unref(); // a forgotten dispose() must not keep the process alive
+    return { worker };
   }
   const url = URL.createObjectURL(new Blob([workerSource], { type: "text/javascript" }));
   const worker = new Worker(url);
   URL.revokeObjectURL(url);
+  return { worker };
+}
+
+/** Sends a spawned worker its part; `lost` hears of its death (an error event or an exit) after that. */
+async function initWorker({ worker }: Spawned, init: unknown, lost: (why: string) => void): Promise<void> {
+  if (isNode) {
+    const w = worker as NodeWorker;
+    await new Promise<void>((resolve, reject) => {
+      w.once("message", () => resolve());
+      w.once("error", reject);
+      w.postMessage(init);
+    });
+    w.on("error", (e) => lost(`failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`));
+    w.on("exit", (code) => lost(`exited with code ${String(code)}`));
+    return;
+  }
+  const w = worker as Worker;
   await new Promise<void>((resolve, reject) => {
-    worker.onmessage = () => resolve();
-    worker.onerror = (e) => reject(new Error(`rmsprop-wasm worker failed to start: ${e.message}`));
-    worker.postMessage(init);
+    w.onmessage = () => resolve();
+    w.onerror = (e) => reject(new Error(`rmsprop-wasm worker failed to start: ${e.message}`));
+    w.postMessage(init);
   });
-  worker.onerror = (e) => lost(`failed: ${e.message}`);
-  return worker;
+  w.onerror = (e) => lost(`failed: ${e.message}`);
 }
 
 export interface ThreadPool {
@@ -563,6 +598,18 @@ export const CONTROL = (() => {
   return { REGION: p.REGION, SLEEPERS: p.SLEEPERS, SHARE: p.SHARE, LINE: p.LINE, words: POOL_WORDS };
 })();
 
+/**
+ * The memory of a pool's control block: a SharedArrayBuffer of a few KiB, or, where the
+ * engine hides that constructor (WebKit does, even where a shared wasm memory works), the
+ * buffer of a one-page shared WebAssembly.Memory. Not a wasm memory by choice: V8 reserves
+ * about 10 GiB of address space for each, which an address-space limit may not allow.
+ */
+function controlBuffer(): SharedArrayBuffer {
+  const Shared = (globalThis as { SharedArrayBuffer?: typeof SharedArrayBuffer }).SharedArrayBuffer;
+  if (typeof Shared === "function") return new Shared(4 * POOL_WORDS);
+  return new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer as unknown as SharedArrayBuffer;
+}
+
 /** What the user can do after a failure in a step's writes (the step phase). */
 const RECOVER =
   "; this optimizer is unusable: the step may have been half-written. Restore a checkpoint into a new optimizer " +
@@ -573,9 +620,10 @@ const RECOVER_INTACT =
   "save() it and restore the checkpoint into a new optimizer (restoreRmsprop(bytes))";
 
 /**
- * Starts `threads − 1` workers, thread 0 being the caller, for `shareCount(threads)` shares.
- * The StepArgs blocks the shares point at must be written before each `run`. `offset` is
- * the optimizer's block in `memory` (it names the pool for tests).
+ * Runs `threads` threads, the caller as thread 0 and `spawned` (threads − 1 of them) as the
+ * others, for `shareCount(threads)` shares. The StepArgs blocks the shares point at must be
+ * written before each `run`. `offset` is the optimizer's block in `memory` (it names the
+ * pool for tests).
  */
 export async function startThreadPool(
   module: WebAssembly.Module,
@@ -583,9 +631,10 @@ export async function startThreadPool(
   offset: number,
   shares: ShareJobs[],
   { threads, check, spinMs }: PoolSettings,
+  spawned: readonly Spawned[],
 ): Promise<ThreadPool> {
-  const controlMemory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-  let ctrl = new Int32Array(controlMemory.buffer, 0, POOL_WORDS);
+  const controlMemory = controlBuffer();
+  let ctrl: Int32Array = new Int32Array(controlMemory, 0, POOL_WORDS);
   const count = shares.length;
   const blocking = canBlock();
   const program: Program = threadProgram(blocking ? spinMs : Math.min(spinMs, SPIN_MS));
@@ -597,16 +646,16 @@ export async function startThreadPool(
   let stopped = false;
   const gone = new Set<number>();
   const fault = testing.fault;
+  const running = spawned.map((s) => s.worker);
   const started = await Promise.allSettled(
-    Array.from({ length: threads - 1 }, (_, k) =>
-      startWorker({ module, memory, controlMemory, self: k + 1, threads, shares, check, spinMs, fault }, (why) => {
+    spawned.map((s, k) =>
+      initWorker(s, { module, memory, controlMemory, self: k + 1, threads, shares, check, spinMs, fault }, (why) => {
         if (stopped) return;
         gone.add(k + 1);
         broken ??= new Error(`rmsprop-wasm worker ${k + 1} ${why} between steps${RECOVER_INTACT}`);
       }),
     ),
   );
-  const running = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
   const { SCANNED, STEPPED, STOP, FIRST_BAD } = program;
   const order = program.claimOrder(0, threads, count);

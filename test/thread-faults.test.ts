@@ -4,10 +4,12 @@
 // clear Error within a bounded time, never a hang, and dispose() always returns.
 import { afterEach, describe, expect, it } from "vitest";
 import { createRmsprop, type Rmsprop, type RmspropOptions } from "../src/index.ts";
+import { machineOverride } from "../src/machine.ts";
 import { poolLimits, testing, type InjectedFault } from "../src/thread-pool.ts";
 import { awkwardFloats } from "./helpers/data.ts";
 
 const limits = { ...poolLimits };
+machineOverride.threads = 64; // 2 threads even on a 1-core machine
 afterEach(() => {
   testing.fault = undefined;
   Object.assign(poolLimits, limits);

@@ -38,7 +38,7 @@ export async function train({ m = 2000, d = 16, epochs = 300, lr = 0.05, modelBy
   // its exp; its memory import asks for that one page), then the data, then the
   // optimizer's block (64-byte aligned).
   const xAt = PAGE;
-  const yAt = x.byteLength;
+  const yAt = xAt + x.byteLength;
   const optAt = Math.ceil((yAt + y.byteLength) / 64) * 64;
   const memory = new WebAssembly.Memory({ initial: Math.ceil((optAt + 4096 + 16 * (d + 1) + 4096) / PAGE) });
   new Float32Array(memory.buffer, xAt, x.length).set(x);
