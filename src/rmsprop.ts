@@ -447,10 +447,11 @@ class RmspropImpl implements Rmsprop {
   /**
    * Ends the workers and drops every reference to the memory (views, kernel, pool), so a
    * disposed optimizer that is still referenced holds almost nothing; an external memory
-   * stays with its owner. A step still running (a Promise) rejects.
+   * stays with its owner.
    */
   dispose(): void {
     if (!this.#live) return; // idempotent, like every Disposable
+    this.#idle("dispose()");
     this.#executor.dispose();
     this.#executor = disposedExecutor;
     this.#release?.();

@@ -145,7 +145,7 @@ type Work = ReturnType<typeof shareWork>;
  * destructuring, spread or `??` inside), and name no function (see `p`).
  * test/threads.test.ts runs it through esbuild.
  */
-function threadProgram(spinMs: number) {
+export function threadProgram(spinMs: number) {
   const LINE = 16;
   const REGION = 0, STOP = 16, SCANNED = 32, STEPPED = 48, FIRST_BAD = 64, SLEEPERS = 80, EXITED = 96;
   // FAULT: 0, −1 while a thread writes its report, or the failed thread + 1.
@@ -634,7 +634,7 @@ export async function startThreadPool(
   spawned: readonly Spawned[],
 ): Promise<ThreadPool> {
   const controlMemory = controlBuffer();
-  let ctrl: Int32Array = new Int32Array(controlMemory, 0, POOL_WORDS);
+  const ctrl = new Int32Array(controlMemory, 0, POOL_WORDS);
   const count = shares.length;
   const blocking = canBlock();
   const program: Program = threadProgram(blocking ? spinMs : Math.min(spinMs, SPIN_MS));
@@ -686,7 +686,6 @@ export async function startThreadPool(
     // A disposed optimizer that is still referenced holds none of this.
     cx.memory = undefined as unknown as WebAssembly.Memory;
     cx.kernel = undefined as unknown as Kernel;
-    ctrl = new Int32Array(0);
     shares.length = 0;
   };
   if (failed) {
