@@ -731,11 +731,7 @@ export async function startThreadPool(
   function* region(): Generator<[word: number, region: number], number, void> {
     const start = performance.now();
     const r = program.open(ctrl);
-    let woke: boolean | undefined;
-    if (program.sleeping(ctrl)) {
-      woke = wakeChoice.choose();
-      if (woke) program.wake(ctrl);
-    }
+    if (program.sleeping(ctrl) && wakeChoice.next()) program.wake(ctrl);
     if (check) {
       program.runShares(ctrl, order, r, 0, 0, (t) => work.scan(cx, shares[t], t, r));
       yield [SCANNED, r];
@@ -747,7 +743,7 @@ export async function startThreadPool(
     }
     program.runShares(ctrl, order, r, 0, 1, (t) => work.step(cx, shares[t], t, r));
     yield [STEPPED, r];
-    if (woke !== undefined) wakeChoice.record(woke, performance.now() - start);
+    wakeChoice.stepped(performance.now() - start);
     return -1;
   }
 
@@ -818,14 +814,17 @@ export async function startThreadPool(
 }
 
 /**
- * Whether to wake workers that sleep when a step comes, decided by measurement. Waking
+ * Whether to wake workers that sleep when a step comes, decided by measurement of what
+ * each way costs per step, from the step that chose to the next step that must choose. Waking
  * one costs the caller a futex system call, tens of microseconds to a fraction of a
  * millisecond on a virtual machine, and the worker as long again before it runs: for a
  * small step the caller is faster alone (sleeping workers never block a step: shares are
- * claimed, and they take none). So the pool times the steps that found workers asleep,
- * with and without the wake, keeps a moving average of each, and takes the faster; every
- * EXPLORE-th such step tries the other, so the choice follows the machine's load. Steps
- * that find the workers awake (back-to-back) involve no choice.
+ * claimed, and they take none). But a wake also buys the steps after it: workers that are
+ * awake stay awake while steps come back to back (a batch of one optimizer's steps while
+ * another one's wait). So the pool scores each choice by the mean time per step from the
+ * step that made it to the next step that finds workers asleep (one step when it ran
+ * alone), keeps a moving average of each way, and takes the faster; every EXPLORE-th
+ * choice tries the other, so the choice follows the machine's load.
  */
 export class WakeChoice {
   static readonly EXPLORE = 16;
@@ -834,6 +833,28 @@ export class WakeChoice {
   #ms: [alone: number, woken: number] = [-1, -1];
   #samples: [alone: number, woken: number] = [0, 0];
   #count = 0;
+
+  /** The choice in force and its steps so far (none yet: 0 steps). */
+  #episode = { woke: false, ms: 0, steps: 0 };
+
+  /**
+   * A step found workers asleep: scores the previous choice by the mean time of its steps
+   * (from its step up to this one) and makes the next. True: wake them.
+   */
+  next(): boolean {
+    const e = this.#episode;
+    if (e.steps > 0) this.record(e.woke, e.ms / e.steps);
+    e.woke = this.choose();
+    e.ms = 0;
+    e.steps = 0;
+    return e.woke;
+  }
+
+  /** A step applied under the choice in force took `ms`. */
+  stepped(ms: number): void {
+    this.#episode.ms += ms;
+    this.#episode.steps++;
+  }
 
   /** True: wake them. Each way is tried first, twice (see `record`). */
   choose(): boolean {
