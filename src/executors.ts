@@ -13,7 +13,7 @@ import { checkGuard } from "./guard.ts";
 import { writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
 import { referenceFirstNonFinite, referenceStep, type StepArrays } from "./reference.ts";
-import { startThreadPool, type PoolSettings, type ShareJobs, type Spawned } from "./thread-pool.ts";
+import { startThreadPool, type PoolSettings, type ShareJobs } from "./thread-pool.ts";
 
 /** One share of a group: where its StepArgs block is, its arrays and its length. */
 export interface Slice {
@@ -151,7 +151,6 @@ export async function poolExecutor(
   slices: readonly Slice[][],
   plans: readonly GroupPlan[],
   settings: PoolSettings,
-  spawned: readonly Spawned[],
 ): Promise<StepExecutor> {
   const count = slices[0].length;
   const shares = Array.from({ length: count }, (_, s): ShareJobs => {
@@ -161,7 +160,7 @@ export async function poolExecutor(
       steps: plans.map((plan, g) => [plan.flags, slices[g][s].args] as const),
     };
   });
-  const pool = await startThreadPool(module, memory, layout.control, shares, settings, spawned);
+  const pool = await startThreadPool(module, memory, layout.control, shares, settings);
   return {
     run(heap, scalars) {
       writeArgs(heap, scalars);

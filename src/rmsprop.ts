@@ -30,7 +30,7 @@ import { shareCount } from "./thread-pool.ts";
 import { armGuard } from "./guard.ts";
 import { requestedThreads } from "./machine.ts";
 import { hintReleased, reservePlacement } from "./placements.ts";
-import { spawnWorkers } from "./thread-pool.ts";
+import { prepareThreads } from "./thread-pool.ts";
 
 /** Live views of the optimizer state. */
 export interface RmspropState {
@@ -526,22 +526,20 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   const module = await kernelModule(kernelBuild(backend, shared));
   // Refused before anything is written: an overlap would zero another optimizer's arrays.
   const release = external ? reservePlacement(external, layout.control, layout.bytes) : undefined;
-  // The workers' isolates first, the memory second (see spawnWorkers).
-  let spawned: Awaited<ReturnType<typeof spawnWorkers>> = [];
   try {
-    if (threads > 1) spawned = await spawnWorkers(threads - 1);
+    // The pool's workers first, the memory second (see prepareThreads).
+    if (threads > 1) await prepareThreads(threads);
     const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
     // Someone else's memory may hold anything: clear our header.
     if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
     armGuard(memory.buffer, layout.control);
     const inner =
       threads > 1
-        ? await poolExecutor(module, memory, layout, slices, plans, { threads, check, spinMs: resolved.threadSpinMs }, spawned)
+        ? await poolExecutor(module, memory, layout, slices, plans, { threads, check, spinMs: resolved.threadSpinMs })
         : kernelExecutor(bindKernel(module, memory), layout.grads, layout.n, check);
     const executor = guardedExecutor(inner, layout.control);
     return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, slices, external, release });
   } catch (error) {
-    for (const s of spawned) s.worker.terminate();
     release?.();
     throw error;
   }

@@ -1,6 +1,7 @@
-// Worker threads over one shared memory, the pthreadpool way: workers start once per
-// optimizer, and each step is ONE parallel region. The caller bumps the region number
-// once; the work is cut into a few shares per thread (SHARES_PER_THREAD), and every thread
+// Worker threads, the pthreadpool way: one pool per process (ProcessPool), whose workers
+// every threaded optimizer shares, each registering its memory, kernel and shares with the
+// workers it uses as a job; and each step is ONE parallel region of that job. The caller
+// bumps the region number once; the work is cut into a few shares per thread (SHARES_PER_THREAD), and every thread
 // (the caller is thread 0) first scans shares of grads for NaN/±∞, meets the others at a
 // barrier in memory, and, only if every share was finite, steps shares of every group. So
 // "throw" and "skip" still change nothing when any gradient is bad, and a step costs one
@@ -26,7 +27,10 @@
 // The control block lives in a small shared buffer of the pool's own, out of reach of the
 // optimizer's views (a write through opt.params.buffer cannot touch it). Hot words sit on
 // cache lines of their own (docs/threads.md, "Design: many cores"):
-//   line 0          REGION: the region number, bumped once per step; workers wait on it
+//   line 0          REGION: the region number, bumped once per step; workers wait on it;
+//                   TICKET: the region's job (which optimizer), written before REGION
+//   line 32 + 2·64…  worker k: the mail posted to it and the mail it has read (it reads
+//                   messages, job registrations, between regions, in its event loop)
 //   line 1          STOP: non-zero tells workers to exit
 //   line 2          SCANNED: the last region whose every scan is done (the barrier)
 //   line 3          STEPPED: the last region whose every step is done (the end)
@@ -59,7 +63,7 @@ const MAX_SHARES = 64;
 export const CONTROL_WORDS = 16 + 2 * MAX_SHARES;
 
 /** Words of the pool's control block (see above), a page of its own memory. */
-const POOL_WORDS = 16 * (32 + MAX_SHARES);
+const POOL_WORDS = 16 * (32 + 2 * MAX_SHARES);
 
 /**
  * Limits of the pool, in ms: how long a share may be held before its thread is reported as
@@ -149,10 +153,16 @@ export function threadProgram(spinMs: number) {
   const LINE = 16;
   const REGION = 0, STOP = 16, SCANNED = 32, STEPPED = 48, FIRST_BAD = 64, SLEEPERS = 80, EXITED = 96;
   // FAULT: 0, −1 while a thread writes its report, or the failed thread + 1.
-  const FAULT = 112, FAULT_SHARE = 113, FAULT_PHASE = 114, FAULT_LENGTH = 115, FAULT_TEXT = 128, FAULT_CHARS = 256;
+  const FAULT = 112, FAULT_SHARE = 113, FAULT_PHASE = 114, FAULT_LENGTH = 115, FAULT_JOB = 116, FAULT_TEXT = 128, FAULT_CHARS = 256;
+  // TICKET (a 64-bit word on REGION's line, words 2–3): the region and the job it runs,
+  // written together before the region is opened, so a worker never pairs a region with
+  // another region's job.
+  const TICKET = 1; // in 64-bit words
   const SHARE = 512;
   // Words of share t's line: phase 0 is the scan, phase 1 the step.
   const CLAIM = [0, 2], DONE = [1, 3], OWNER = 4;
+  // Worker k's line: [mail posted to it, mail it has read].
+  const WORKER = SHARE + LINE * 64;
 
   // One object literal of methods, not named functions: esbuild's keepNames follows every
   // named function with a call to the bundle's `__name` helper, which the workers' copy of
@@ -172,9 +182,13 @@ export function threadProgram(spinMs: number) {
     CLAIM,
     DONE,
     OWNER,
-    /** The share this thread is working on, or −1: what a fault report names. */
+    WORKER,
+    /** How long this thread polls before it sleeps (the job's threadSpinMs). */
+    spinMs,
+    /** The share this thread is working on, or −1, its phase and its job: what a fault report names. */
     holding: -1,
     phase: 0,
+    job: 0,
 
     /**
      * The order in which thread `self` of `threads` tries the shares: its own range first,
@@ -198,7 +212,7 @@ export function threadProgram(spinMs: number) {
         if (done()) return true;
         if ((i & 63) === 0) {
           const now = performance.now();
-          if (deadline < 0) deadline = now + spinMs;
+          if (deadline < 0) deadline = now + p.spinMs;
           else if (now > deadline) return done();
         }
       }
@@ -259,14 +273,29 @@ export function threadProgram(spinMs: number) {
       for (let t = 0; t < count; t++) p.claim(ctrl, SHARE + LINE * t + CLAIM[1], region);
     },
 
+    /** The job of `region`, or 0 when the ticket is of another region (or no job's). */
+    jobOf(ctrl: Int32Array, region: number): number {
+      const ticket = Atomics.load(new BigInt64Array(ctrl.buffer, ctrl.byteOffset, 2), TICKET);
+      return Number(ticket & BigInt(0xffffffff)) === region >>> 0 ? Number(ticket >> BigInt(32)) : 0;
+    },
+
     /**
-     * Resets the verdict and opens the next region to the workers that are awake (spinning
-     * ones see it at once). Returns the region number. Waking sleeping ones is the caller's
-     * choice (see `wake`): it costs the caller a system call.
+     * Opens the next region for `job` (0: none, only a wake for mail) to the workers that
+     * are awake (spinning ones see it at once). Returns the region number. Waking sleeping
+     * ones is the caller's choice (see `wake`): it costs the caller a system call.
      */
-    open(ctrl: Int32Array): number {
+    open(ctrl: Int32Array, job: number): number {
       Atomics.store(ctrl, FIRST_BAD, -1);
-      return (Atomics.add(ctrl, REGION, 1) + 1) | 0;
+      return p.bump(ctrl, job);
+    },
+
+    /** Moves REGION on to a region of `job`, its ticket first. */
+    bump(ctrl: Int32Array, job: number): number {
+      const region = (Atomics.load(ctrl, REGION) + 1) | 0;
+      const ticket = (BigInt(job) << BigInt(32)) | BigInt(region >>> 0);
+      Atomics.store(new BigInt64Array(ctrl.buffer, ctrl.byteOffset, 2), TICKET, ticket);
+      Atomics.store(ctrl, REGION, region);
+      return region;
     },
 
     /**
@@ -305,6 +334,7 @@ export function threadProgram(spinMs: number) {
       if (Atomics.compareExchange(ctrl, FAULT, 0, -1) === 0) {
         Atomics.store(ctrl, FAULT_SHARE, p.holding);
         Atomics.store(ctrl, FAULT_PHASE, p.phase);
+        Atomics.store(ctrl, FAULT_JOB, p.holding >= 0 ? p.job : 0);
         const length = Math.min(text.length, FAULT_CHARS);
         for (let i = 0; i < length; i++) Atomics.store(ctrl, FAULT_TEXT + i, text.charCodeAt(i));
         Atomics.store(ctrl, FAULT_LENGTH, length);
@@ -313,14 +343,14 @@ export function threadProgram(spinMs: number) {
       p.wakeAll(ctrl);
     },
 
-    /** The published failure: [thread, share (or −1), phase, text], or undefined. */
-    faultOf(ctrl: Int32Array): [thread: number, share: number, phase: number, text: string] | undefined {
+    /** The published failure: [thread, share (or −1), phase, text, job], or undefined. */
+    faultOf(ctrl: Int32Array): [thread: number, share: number, phase: number, text: string, job: number] | undefined {
       const who = Atomics.load(ctrl, FAULT);
       if (who <= 0) return undefined;
       let text = "";
       const length = Atomics.load(ctrl, FAULT_LENGTH);
       for (let i = 0; i < length; i++) text += String.fromCharCode(Atomics.load(ctrl, FAULT_TEXT + i));
-      return [who - 1, Atomics.load(ctrl, FAULT_SHARE), Atomics.load(ctrl, FAULT_PHASE), text];
+      return [who - 1, Atomics.load(ctrl, FAULT_SHARE), Atomics.load(ctrl, FAULT_PHASE), text, Atomics.load(ctrl, FAULT_JOB)];
     },
 
     /** A share of `phase` claimed for `region` and not done: [share, thread], or undefined. */
@@ -340,27 +370,23 @@ export function threadProgram(spinMs: number) {
       return "threw " + String(error);
     },
 
-    /** A worker's life after it instantiated the kernel: its part of every region. */
-    workerMain(
-      cx: ShareContext,
-      self: number,
-      threads: number,
-      shares: readonly ShareJobs[],
-      check: boolean,
-      work: Work,
-      ready: () => void,
-    ): void {
-      const ctrl = cx.ctrl;
-      const count = shares.length;
-      const order = p.claimOrder(self, threads, count);
+    /**
+     * A worker's loop: its part of every region of a job it holds (`jobs`, by id), until
+     * STOP ("stop") or until mail waits for it ("mail": it returns to its event loop to read
+     * it; `read` is how much it has read). A job is what one optimizer registered.
+     */
+    workerMain(ctrl: Int32Array, self: number, jobs: Map<number, WorkerJob>, read: number): string {
+      const mail = WORKER + LINE * self;
       let seen = Atomics.load(ctrl, REGION);
       let region = seen;
-      ready();
       try {
         for (;;) {
-          if (!p.spin(() => Atomics.load(ctrl, REGION) !== seen)) {
+          // Mail is posted before REGION is bumped for it: a bump this thread missed (it
+          // read `seen` after it) leaves the mail count changed, seen here.
+          if (Atomics.load(ctrl, mail) !== read) return "mail";
+          if (!p.spin(() => Atomics.load(ctrl, REGION) !== seen || Atomics.load(ctrl, mail) !== read)) {
             Atomics.add(ctrl, SLEEPERS, 1);
-            Atomics.wait(ctrl, REGION, seen);
+            if (Atomics.load(ctrl, mail) === read) Atomics.wait(ctrl, REGION, seen);
             Atomics.sub(ctrl, SLEEPERS, 1);
           }
           // REGION before STOP: stop() sets STOP before it bumps REGION, so a number read here
@@ -370,17 +396,24 @@ export function threadProgram(spinMs: number) {
           // step every share once more after dispose(), in a memory that may be the user's.
           region = Atomics.load(ctrl, REGION);
           if (Atomics.load(ctrl, STOP) !== 0) {
-            // The last write: stop() waits for it, so that no worker touches the optimizer's
-            // memory once dispose() has returned (it may be the user's memory, soon reused).
+            // The last write: stop() waits for it.
             Atomics.add(ctrl, EXITED, 1);
             Atomics.notify(ctrl, EXITED);
-            return;
+            return "stop";
           }
+          if (Atomics.load(ctrl, mail) !== read) return "mail";
           if (region === seen) continue;
           seen = region;
-          if (check) {
+          const job = jobs.get(p.jobOf(ctrl, region));
+          if (job === undefined) continue; // a wake for mail, or a job this thread has no part in
+          p.spinMs = job.spinMs;
+          p.job = job.id;
+          const cx = job.cx;
+          const shares = job.shares;
+          const work = job.work;
+          if (job.check) {
             // Arrows passed inline, never assigned to a name (see `p`).
-            p.runShares(ctrl, order, region, self, 0, (t) => work.scan(cx, shares[t], t, region));
+            p.runShares(ctrl, job.order, region, self, 0, (t) => work.scan(cx, shares[t], t, region));
             // The barrier; a worker that finds the region over, or the pool stopped, leaves it.
             for (;;) {
               if (Atomics.load(ctrl, SCANNED) === region || Atomics.load(ctrl, REGION) !== region) break;
@@ -391,11 +424,12 @@ export function threadProgram(spinMs: number) {
             }
             if (Atomics.load(ctrl, REGION) !== region || Atomics.load(ctrl, FIRST_BAD) >= 0) continue;
           }
-          p.runShares(ctrl, order, region, self, 1, (t) => work.step(cx, shares[t], t, region));
+          p.runShares(ctrl, job.order, region, self, 1, (t) => work.step(cx, shares[t], t, region));
         }
       } catch (error) {
         // An exception or a trap (a RuntimeError) in this thread: report it and leave.
         p.fault(ctrl, self, p.describe(error));
+        return "fault";
       }
     },
   };
@@ -404,10 +438,21 @@ export function threadProgram(spinMs: number) {
 
 type Program = ReturnType<typeof threadProgram>;
 
+/** What a worker keeps of a job (one optimizer): its kernel instance and its shares. */
+interface WorkerJob {
+  id: number;
+  cx: ShareContext;
+  shares: readonly ShareJobs[];
+  order: readonly number[];
+  check: boolean;
+  spinMs: number;
+  work: Work;
+}
+
 /**
  * A failure to inject into a worker, for tests: thread `thread` fails in the first share of
- * `phase` it claims in region `region` or later. Set `testing.fault` before creating the
- * optimizer.
+ * `phase` it claims in the job's `region`-th region or later. Set `testing.fault` before
+ * creating the optimizer.
  */
 export interface InjectedFault {
   thread: number;
@@ -418,7 +463,7 @@ export interface InjectedFault {
   ms?: number;
 }
 
-/** Test hooks: a fault the next pool's workers carry. */
+/** Test hooks: a fault the next optimizer's job carries. */
 export const testing: { fault: InjectedFault | undefined } = { fault: undefined };
 
 /**
@@ -434,32 +479,64 @@ const shareWork = ${shareWork.toString()};
 // --input-type=module -e), as a module without require: a dynamic import works in both.
 const node = typeof process === "object" && typeof process.versions?.node === "string";
 (node ? import("node:worker_threads").then((m) => m.parentPort) : Promise.resolve(self)).then((port) => {
-  const start = ({ module, memory, controlMemory, self: index, threads, shares, check, spinMs, fault }) => {
-    const program = threadProgram(spinMs);
-    const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports;
-    const ctrl = new Int32Array(controlMemory, 0, ${POOL_WORDS});
-    const cx = { kernel, memory, ctrl, recordBad: (i) => program.recordBad(ctrl, i) };
-    // process.exit() in a worker ends the thread, not the process: report it first, unless
-    // the pool was stopped (then it is the parent ending the worker).
-    if (node && typeof process.on === "function") {
-      process.on("exit", (code) => {
-        if (Atomics.load(ctrl, program.STOP) === 0) program.fault(ctrl, index, "exited (process.exit(" + code + "))");
-      });
+  let program, ctrl, index = 0, read = 0, done = false;
+  const jobs = new Map();
+  // Between messages the worker lives in workerMain; it comes back here for its mail.
+  const loop = () => {
+    if (done || read !== Atomics.load(ctrl, program.WORKER + program.LINE * index)) return;
+    const why = program.workerMain(ctrl, index, jobs, read);
+    if (why === "stop" || why === "fault") {
+      done = true;
+      // The parent terminates the worker; a browser worker may also close itself (Node's
+      // parentPort.close() is not in Deno's, and is not needed).
+      if (!node) self.close();
     }
-    let work = shareWork();
-    if (fault && fault.thread === index) work = injectFault(work, fault);
-    program.workerMain(cx, index, threads, shares, check, work, () => port.postMessage("ready"));
-    // Stopped. The parent terminates the worker; a browser worker may also close itself
-    // (Node's parentPort.close() is not in Deno's, and is not needed).
-    if (!node) self.close();
   };
-  if (node) port.once("message", start);
-  else self.onmessage = (e) => start(e.data);
+  const handle = (m) => {
+    if (m.type === "init") {
+      program = threadProgram(m.spinMs);
+      ctrl = new Int32Array(m.control, 0, ${POOL_WORDS});
+      index = m.self;
+      // process.exit() in a worker ends the thread, not the process: report it first,
+      // unless the pool was stopped (then it is the parent ending the worker).
+      if (node && typeof process.on === "function") {
+        process.on("exit", (code) => {
+          if (Atomics.load(ctrl, program.STOP) === 0) program.fault(ctrl, index, "exited (process.exit(" + code + "))");
+        });
+      }
+    } else if (m.type === "register") {
+      const kernel = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
+      let work = shareWork();
+      if (m.fault && m.fault.thread === index) work = injectFault(work, m.fault, Atomics.load(ctrl, program.REGION));
+      jobs.set(m.id, {
+        id: m.id,
+        cx: { kernel, memory: m.memory, ctrl, recordBad: (i) => program.recordBad(ctrl, i) },
+        shares: m.shares,
+        order: program.claimOrder(index, m.threads, m.shares.length),
+        check: m.check,
+        spinMs: m.spinMs,
+        work,
+      });
+    } else if (m.type === "unregister") {
+      const job = jobs.get(m.id);
+      jobs.delete(m.id);
+      // The collector does not count a shared memory as the external memory it schedules
+      // by: an untouched buffer of its size, dropped at once, is counted (src/placements.ts).
+      if (job) try { new ArrayBuffer(job.cx.memory.buffer.byteLength); } catch {}
+    }
+    read++;
+    Atomics.store(ctrl, program.WORKER + program.LINE * index + 1, read);
+    Atomics.notify(ctrl, program.WORKER + program.LINE * index + 1);
+    // Through the event loop, so that the collector's tasks run before the worker blocks.
+    setTimeout(loop, 0);
+  };
+  if (node) port.on("message", handle);
+  else self.onmessage = (e) => handle(e.data);
 });
-// Test hook: fails the first share of a phase claimed from a region on (see InjectedFault).
-const injectFault = (work, fault) => {
+// Test hook: fails the first share of a phase claimed from the job's region on (see InjectedFault).
+const injectFault = (work, fault, base) => {
   const wrap = (phase, run) => (cx, jobs, t, region) => {
-    if (phase === fault.phase && ((region - fault.region) | 0) >= 0) {
+    if (phase === fault.phase && ((region - base - fault.region) | 0) >= 0) {
       if (fault.kind === "throw") throw new Error("injected fault");
       if (fault.kind === "exit") process.exit(3);
       if (fault.kind === "trap") cx.kernel.first_nonfinite_f32(cx.memory.buffer.byteLength, 16);
@@ -490,113 +567,40 @@ function canBlock(): boolean {
 /** The slice of node:worker_threads used here (typed locally: the browser build has no Node types). */
 interface NodeWorker extends AnyWorker {
   unref(): void;
-  once(event: "message" | "error" | "online", listener: (value: unknown) => void): void;
   on(event: "error" | "exit", listener: (value: unknown) => void): void;
 }
 type NodeWorkerModule = { Worker: new (source: string, options: { eval: true }) => NodeWorker };
 
 const isNode = Boolean((globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node);
 
-/** A worker thread started before its optimizer's memory exists (see spawnWorkers). */
-export interface Spawned {
-  readonly worker: AnyWorker;
-}
-
-/**
- * Starts `count` worker threads, each an isolate of its own, and waits until they run:
- * before the optimizer allocates its memory, so that where address space is limited (ulimit
- * -v) it is the allocation that fails, with a RangeError, and not the isolate's reservation
- * of its code space, which V8 cannot survive (it aborts the process).
- */
-export async function spawnWorkers(count: number): Promise<Spawned[]> {
-  const started = await Promise.allSettled(Array.from({ length: count }, () => spawnWorker()));
-  const workers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-  const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  if (failed) {
-    for (const w of workers) w.worker.terminate();
-    throw new Error(`rmsprop-wasm could not start its worker threads: ${String(failed.reason)}`, { cause: failed.reason });
-  }
-  return workers;
-}
-
-async function spawnWorker(): Promise<Spawned> {
+/** Starts one worker thread (an isolate of its own); it runs once it answers its first message. */
+async function spawnWorker(): Promise<AnyWorker> {
   if (isNode) {
     // A variable specifier keeps bundlers from resolving a Node built-in for the browser.
     const specifier = "node:worker_threads";
     const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as NodeWorkerModule;
     const worker = new Worker(workerSource, { eval: true });
-    await new Promise<void>((resolve, reject) => {
-      worker.once("online", () => resolve());
-      worker.once("error", reject);
-    });
-    // Only now: an unreferenced worker that is still starting would let the process exit.
-    worker.unref(); // a forgotten dispose() must not keep the process alive
-    return { worker };
+    // Idle pool threads must not keep the process alive. The caller waits for each new
+    // worker's answer to its first message (ProcessPool.grow), on a timer that does.
+    worker.unref();
+    return worker;
   }
   const url = URL.createObjectURL(new Blob([workerSource], { type: "text/javascript" }));
   const worker = new Worker(url);
   URL.revokeObjectURL(url);
-  return { worker };
+  return worker;
 }
 
-/** Sends a spawned worker its part; `lost` hears of its death (an error event or an exit) after that. */
-async function initWorker({ worker }: Spawned, init: unknown, lost: (why: string) => void): Promise<void> {
+/** Listens for a worker's death (an error event or an exit) once it runs. */
+function watch(worker: AnyWorker, lost: (why: string) => void): void {
   if (isNode) {
     const w = worker as NodeWorker;
-    await new Promise<void>((resolve, reject) => {
-      w.once("message", () => resolve());
-      w.once("error", reject);
-      w.postMessage(init);
-    });
     w.on("error", (e) => lost(`failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`));
     w.on("exit", (code) => lost(`exited with code ${String(code)}`));
-    return;
+  } else {
+    (worker as Worker).onerror = (e) => lost(`failed: ${e.message}`);
   }
-  const w = worker as Worker;
-  await new Promise<void>((resolve, reject) => {
-    w.onmessage = () => resolve();
-    w.onerror = (e) => reject(new Error(`rmsprop-wasm worker failed to start: ${e.message}`));
-    w.postMessage(init);
-  });
-  w.onerror = (e) => lost(`failed: ${e.message}`);
 }
-
-export interface ThreadPool {
-  /** Threads per region, the caller included. */
-  readonly threads: number;
-  /**
-   * Runs one step region. With the pool's `check`, every share is scanned first and no
-   * share is stepped unless all are finite. Returns the first non-finite index (nothing
-   * was written) or −1 (the step was applied); a Promise of it where this thread may not
-   * block. Throws (or rejects) when a thread failed or stalled, and on every later call.
-   */
-  run(): number | Promise<number>;
-  /** Stops and terminates the workers; returns within exitWaitMs. */
-  dispose(): void;
-}
-
-/** How a pool runs: its thread count, whether a region scans first, how long threads poll. */
-export interface PoolSettings {
-  threads: number;
-  /** Scan grads before each step (any nonFinite policy but "ignore"). */
-  check: boolean;
-  /** options.threadSpinMs. */
-  spinMs: number;
-}
-
-/** The pools alive, by optimizer memory and block offset: for tests that inspect a control block. */
-const controlBlocks = new WeakMap<WebAssembly.Memory, Map<number, Int32Array>>();
-
-/** The control block of the pool running the optimizer at `offset` of `memory` (tests). */
-export function controlBlockOf(memory: WebAssembly.Memory, offset = 0): Int32Array | undefined {
-  return controlBlocks.get(memory)?.get(offset);
-}
-
-/** Named words of the control block, for tests. */
-export const CONTROL = (() => {
-  const p = threadProgram(0);
-  return { REGION: p.REGION, SLEEPERS: p.SLEEPERS, SHARE: p.SHARE, LINE: p.LINE, words: POOL_WORDS };
-})();
 
 /**
  * The memory of a pool's control block: a SharedArrayBuffer of a few KiB, or, where the
@@ -614,16 +618,181 @@ function controlBuffer(): SharedArrayBuffer {
 const RECOVER =
   "; this optimizer is unusable: the step may have been half-written. Restore a checkpoint into a new optimizer " +
   "(restoreRmsprop(bytes)), or create a new one";
-/** ... and after a failure before any write (the scan, or between steps). */
+/** ... and after a failure before any write (the scan, another optimizer's step, or between steps). */
 const RECOVER_INTACT =
   "; this optimizer is unusable, but its params and state are intact (nothing of this step was written): " +
   "save() it and restore the checkpoint into a new optimizer (restoreRmsprop(bytes))";
 
+const sleepMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * Runs `threads` threads, the caller as thread 0 and `spawned` (threads − 1 of them) as the
- * others, for `shareCount(threads)` shares. The StepArgs blocks the shares point at must be
- * written before each `run`. `offset` is the optimizer's block in `memory` (it names the
- * pool for tests).
+ * The process's thread pool (pthreadpool's and ONNX Runtime's model: one pool that every
+ * operator shares): one control block and up to a worker per core but the caller's, started
+ * when an optimizer first needs them and kept, asleep, for the next. Each threaded optimizer
+ * registers a job with the workers it uses (its memory, kernel and shares), and each of its
+ * steps is a region of that job. A failure of any thread stops the pool: every optimizer on
+ * it refuses further steps, and the next optimizer created starts a new pool.
+ */
+class ProcessPool {
+  readonly buffer = controlBuffer();
+  readonly ctrl = new Int32Array(this.buffer, 0, POOL_WORDS);
+  readonly program: Program = threadProgram(0);
+  readonly workers: AnyWorker[] = [];
+  /** Workers being started: concurrent creations share them. */
+  #growing: Promise<void> = Promise.resolve();
+  broken: Error | undefined;
+  stopped = false;
+  #nextJob = 1;
+  /** Regions of an awaiting caller run one at a time (a browser window's main thread). */
+  queue: Promise<unknown> = Promise.resolve();
+
+  newJob(): number {
+    return this.#nextJob++;
+  }
+
+  /** Grows the pool to `count` workers, each started and initialised (thread k is worker k − 1). */
+  grow(count: number): Promise<void> {
+    // After the last growth, failed or not: a failure is its caller's, not the next one's.
+    this.#growing = this.#growing.catch(() => undefined).then(async () => {
+      const missing = count - this.workers.length;
+      if (missing <= 0 || this.broken) return;
+      const started = await Promise.allSettled(Array.from({ length: missing }, () => spawnWorker()));
+      const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+      for (const s of started) if (s.status === "fulfilled") {
+        const k = this.workers.push(s.value);
+        watch(s.value, (why) => this.lose(k, why));
+        this.post(k, { type: "init", control: this.buffer, self: k, spinMs: SPIN_MS });
+      }
+      if (failed) throw new Error(`rmsprop-wasm could not start its worker threads: ${String(failed.reason)}`, { cause: failed.reason });
+      await this.acked(Array.from({ length: this.workers.length }, (_, i) => i + 1));
+    });
+    return this.#growing;
+  }
+
+  /** A worker died outside a region (its events arrive only when no step runs). */
+  lose(k: number, why: string): void {
+    if (this.stopped) return;
+    this.broken ??= new Error(`rmsprop-wasm worker ${k} ${why} between steps${RECOVER_INTACT}`);
+    this.stop();
+  }
+
+  /** Sends worker k a message; it reads it between regions (a mail bump wakes it). */
+  post(k: number, message: unknown): void {
+    this.workers[k - 1].postMessage(message);
+    Atomics.add(this.ctrl, this.program.WORKER + this.program.LINE * k, 1);
+  }
+
+  /** Wakes the workers to read their mail, with a region of no job. */
+  deliver(): void {
+    // Not open(): a region of another optimizer may be in flight (an awaiting caller), and
+    // its verdict must stay. It only loses the workers' help for the rest of it.
+    this.program.bump(this.ctrl, 0);
+    this.program.wakeAll(this.ctrl);
+  }
+
+  /** Waits until workers `ks` have read all their mail (bounded by stallMs). */
+  async acked(ks: readonly number[]): Promise<void> {
+    const { ctrl, program } = this;
+    this.deliver();
+    const since = performance.now();
+    for (;;) {
+      if (this.broken) throw this.broken;
+      const waiting = ks.filter((k) => {
+        const line = program.WORKER + program.LINE * k;
+        return Atomics.load(ctrl, line + 1) !== Atomics.load(ctrl, line);
+      });
+      if (waiting.length === 0) return;
+      if (performance.now() - since > poolLimits.stallMs) {
+        throw new Error(`rmsprop-wasm worker ${waiting[0]} did not answer within ${poolLimits.stallMs} ms`);
+      }
+      await sleepMs(1);
+    }
+  }
+
+  /** Ends the workers; bounded. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    const { ctrl, program } = this;
+    program.stop(ctrl);
+    const faulted = program.faultOf(ctrl);
+    const live = this.workers.length - (faulted ? 1 : 0);
+    const deadline = performance.now() + (canBlock() ? poolLimits.exitWaitMs : SPIN_MS);
+    for (let v = Atomics.load(ctrl, program.EXITED); v < live; v = Atomics.load(ctrl, program.EXITED)) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      if (canBlock()) Atomics.wait(ctrl, program.EXITED, v, left);
+    }
+    for (const w of this.workers) w.terminate();
+    if (processPool === this) processPool = undefined;
+  }
+}
+
+let processPool: ProcessPool | undefined;
+
+/** The process's pool, a new one if there is none or the last one failed. */
+function sharedPool(): ProcessPool {
+  if (!processPool || processPool.broken || processPool.stopped) processPool = new ProcessPool();
+  return processPool;
+}
+
+/**
+ * Makes sure the process's pool has the workers for `threads` threads (the caller is one),
+ * starting those it lacks: before the optimizer allocates its memory, so that where address
+ * space is limited (ulimit -v) it is the allocation that fails, with a RangeError, and not a
+ * new isolate's reservation of its code space, which V8 cannot survive (it aborts).
+ */
+export async function prepareThreads(threads: number): Promise<void> {
+  await sharedPool().grow(threads - 1);
+}
+
+/** Worker threads the process's pool runs now (tests). */
+export function poolWorkers(): number {
+  return processPool && !processPool.stopped ? processPool.workers.length : 0;
+}
+
+export interface ThreadPool {
+  /** Threads per region, the caller included. */
+  readonly threads: number;
+  /**
+   * Runs one step region. With the pool's `check`, every share is scanned first and no
+   * share is stepped unless all are finite. Returns the first non-finite index (nothing
+   * was written) or −1 (the step was applied); a Promise of it where this thread may not
+   * block. Throws (or rejects) when a thread failed or stalled, and on every later call.
+   */
+  run(): number | Promise<number>;
+  /** Leaves the pool: the workers drop this optimizer's kernel and memory. Returns at once. */
+  dispose(): void;
+}
+
+/** How a pool runs: its thread count, whether a region scans first, how long threads poll. */
+export interface PoolSettings {
+  threads: number;
+  /** Scan grads before each step (any nonFinite policy but "ignore"). */
+  check: boolean;
+  /** options.threadSpinMs. */
+  spinMs: number;
+}
+
+/** The control block of the pool running the optimizer at `offset` of `memory` (tests). */
+const controlBlocks = new WeakMap<WebAssembly.Memory, Map<number, Int32Array>>();
+
+/** The control block of the pool running the optimizer at `offset` of `memory` (tests). */
+export function controlBlockOf(memory: WebAssembly.Memory, offset = 0): Int32Array | undefined {
+  return controlBlocks.get(memory)?.get(offset);
+}
+
+/** Named words of the control block, for tests. */
+export const CONTROL = (() => {
+  const p = threadProgram(0);
+  return { REGION: p.REGION, SLEEPERS: p.SLEEPERS, SHARE: p.SHARE, LINE: p.LINE, words: POOL_WORDS };
+})();
+
+/**
+ * Runs an optimizer's steps on the process's pool (see prepareThreads): `threads` threads,
+ * the caller as thread 0 and workers 1 … threads − 1, for `shareCount(threads)` shares. The
+ * StepArgs blocks the shares point at must be written before each `run`. `offset` is the
+ * optimizer's block in `memory` (it names the pool for tests).
  */
 export async function startThreadPool(
   module: WebAssembly.Module,
@@ -631,87 +800,63 @@ export async function startThreadPool(
   offset: number,
   shares: ShareJobs[],
   { threads, check, spinMs }: PoolSettings,
-  spawned: readonly Spawned[],
 ): Promise<ThreadPool> {
-  const controlMemory = controlBuffer();
-  const ctrl = new Int32Array(controlMemory, 0, POOL_WORDS);
-  const count = shares.length;
+  const pool = sharedPool();
+  await pool.grow(threads - 1);
+  const { ctrl } = pool;
   const blocking = canBlock();
   const program: Program = threadProgram(blocking ? spinMs : Math.min(spinMs, SPIN_MS));
+  const count = shares.length;
   const work = shareWork();
   const own = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernel;
   const cx: ShareContext = { kernel: own, memory, ctrl, recordBad: (i) => program.recordBad(ctrl, i) };
-  /** The first failure, once known: every later run throws it. */
-  let broken: Error | undefined;
-  let stopped = false;
-  const gone = new Set<number>();
+  const job = pool.newJob();
+  const helpers = Array.from({ length: threads - 1 }, (_, i) => i + 1);
   const fault = testing.fault;
-  const running = spawned.map((s) => s.worker);
-  const started = await Promise.allSettled(
-    spawned.map((s, k) =>
-      initWorker(s, { module, memory, controlMemory, self: k + 1, threads, shares, check, spinMs, fault }, (why) => {
-        if (stopped) return;
-        gone.add(k + 1);
-        broken ??= new Error(`rmsprop-wasm worker ${k + 1} ${why} between steps${RECOVER_INTACT}`);
-      }),
-    ),
-  );
-  const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  const { SCANNED, STEPPED, STOP, FIRST_BAD } = program;
-  const order = program.claimOrder(0, threads, count);
+  for (const k of helpers) pool.post(k, { type: "register", id: job, module, memory, shares, threads, check, spinMs, fault });
+  await pool.acked(helpers);
   let blocks = controlBlocks.get(memory);
   if (!blocks) controlBlocks.set(memory, (blocks = new Map()));
   blocks.set(offset, ctrl);
+  /** This optimizer's own failure (its thread 0), once known. */
+  let broken: Error | undefined;
+  let left = false;
+  const { SCANNED, STEPPED, STOP, FIRST_BAD } = program;
+  const order = program.claimOrder(0, threads, count);
 
-  /** Ends the workers; bounded, and idempotent. Drops every reference to the memories. */
-  const stop = () => {
-    if (stopped) return;
-    stopped = true;
-    program.stop(ctrl); // a caller waiting asynchronously wakes, sees STOP, and gives up
-    // Wait until every live worker has left its loop (they are awake within tens of µs), so
-    // none writes the optimizer's memory after dispose() returns. Bounded: a thread that
-    // may block waits up to exitWaitMs, a browser window's main thread polls for SPIN_MS.
-    const faulted = program.faultOf(ctrl);
-    if (faulted) gone.add(faulted[0]);
-    const live = running.length - gone.size;
-    const deadline = performance.now() + (blocking ? poolLimits.exitWaitMs : SPIN_MS);
-    for (let v = Atomics.load(ctrl, program.EXITED); v < live; v = Atomics.load(ctrl, program.EXITED)) {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      if (blocking) Atomics.wait(ctrl, program.EXITED, v, left);
+  /** Leaves the pool: unregisters the job, drops every reference to the memory. */
+  const leave = () => {
+    if (left) return;
+    left = true;
+    if (!pool.stopped) {
+      for (const k of helpers) pool.post(k, { type: "unregister", id: job });
+      // Delivered with the next region, or now if none runs (no region is in flight here:
+      // dispose() refuses while a step runs).
+      pool.deliver();
     }
-    for (const w of running) w.terminate();
-    running.length = 0;
     blocks.delete(offset);
     // A disposed optimizer that is still referenced holds none of this.
     cx.memory = undefined as unknown as WebAssembly.Memory;
     cx.kernel = undefined as unknown as Kernel;
     shares.length = 0;
   };
-  if (failed) {
-    stop();
-    throw new Error(`rmsprop-wasm could not start its worker threads: ${String(failed.reason)}`, { cause: failed.reason });
-  }
 
-  /** Marks the pool failed with `error`, stops it, and returns the error to throw. */
-  const fail = (error: Error): Error => {
-    broken ??= error;
-    stop();
-    return broken;
-  };
-  /** The failure a worker published, as the Error to throw, or undefined. */
+  /** The failure a thread published, as the Error this optimizer throws, or undefined. */
   const published = (): Error | undefined => {
     const f = program.faultOf(ctrl);
     if (!f) return undefined;
-    const [thread, share, phase, text] = f;
+    const [thread, share, phase, text, faultJob] = f;
+    if (faultJob !== job && share >= 0) {
+      return new Error(`rmsprop-wasm worker ${thread} failed in another optimizer's step: ${text}; the thread pool is stopped${RECOVER_INTACT}`);
+    }
     const where = share >= 0 ? ` while it ${phase === 0 ? "scanned" : "stepped"} share ${share}` : "";
-    return new Error(`rmsprop-wasm worker ${thread} failed${where}: ${text}${share >= 0 && phase === 0 ? RECOVER_INTACT : RECOVER}`);
+    return new Error(`rmsprop-wasm worker ${thread} failed${where}: ${text}${share >= 0 && phase === 0 ? RECOVER_INTACT : share >= 0 ? RECOVER : RECOVER_INTACT}`);
   };
   /** Why the caller may not wait any longer for `word` to reach `region`, or undefined. */
   const stuck = (word: number, region: number, since: number): Error | undefined => {
-    if (Atomics.load(ctrl, STOP) !== 0) return new Error("the thread pool was stopped (the optimizer was disposed)");
     const f = published();
     if (f) return f;
+    if (Atomics.load(ctrl, STOP) !== 0) return pool.broken ?? new Error("the thread pool was stopped");
     if (performance.now() - since < poolLimits.stallMs) return undefined;
     const phase = word === SCANNED ? 0 : 1;
     const held = program.held(ctrl, count, phase, region);
@@ -730,7 +875,7 @@ export async function startThreadPool(
    */
   function* region(): Generator<[word: number, region: number], number, void> {
     const start = performance.now();
-    const r = program.open(ctrl);
+    const r = program.open(ctrl, job);
     if (program.sleeping(ctrl) && wakeChoice.next()) program.wake(ctrl);
     if (check) {
       program.runShares(ctrl, order, r, 0, 0, (t) => work.scan(cx, shares[t], t, r));
@@ -773,20 +918,32 @@ export async function startThreadPool(
     }
   };
 
-  /** Wraps a failure of this thread, or a worker's, as the pool's failure. */
+  /** Records a failure: the pool is stopped (a failed thread poisons it for every optimizer). */
   const failure = (error: unknown): Error => {
-    if (error === broken || stopped) return error instanceof Error ? error : new Error(String(error));
-    if (error instanceof Error && error.message.startsWith("rmsprop-wasm")) return fail(error);
-    return fail(new Error(`rmsprop-wasm thread 0 (the caller) failed: ${program.describe(error)}${RECOVER}`, { cause: error }));
+    if (!broken) {
+      broken =
+        error instanceof Error && error.message.startsWith("rmsprop-wasm")
+          ? error
+          : new Error(`rmsprop-wasm thread 0 (the caller) failed: ${program.describe(error)}${RECOVER}`, { cause: error });
+      pool.broken ??= broken;
+      pool.stop();
+    }
+    return broken;
+  };
+
+  /** Before a region: this optimizer's failure, the pool's, or a fault published since the last step. */
+  const refusal = (): Error | undefined => {
+    if (left) return new Error("the thread pool was stopped (the optimizer was disposed)");
+    return broken ?? published() ?? pool.broken;
   };
 
   return {
     threads,
     run() {
-      if (broken) throw broken;
-      if (stopped) throw new Error("the thread pool was stopped (the optimizer was disposed)");
-      const g = region();
+      const refused = refusal();
+      if (refused) throw failure(refused);
       if (blocking) {
+        const g = region();
         try {
           for (let next = g.next(); ; next = g.next()) {
             if (next.done) return next.value;
@@ -797,8 +954,12 @@ export async function startThreadPool(
         }
       }
       // The result is always a Promise here, even when the workers finished within the
-      // polling: one return type per thread kind, as the optimizer's step() documents.
-      return (async () => {
+      // polling: one return type per thread kind, as the optimizer's step() documents. Two
+      // optimizers' regions run one after the other.
+      const run = pool.queue.then(async () => {
+        const again = refusal();
+        if (again) throw failure(again);
+        const g = region();
         try {
           for (let next = g.next(); ; next = g.next()) {
             if (next.done) return next.value;
@@ -807,9 +968,11 @@ export async function startThreadPool(
         } catch (error) {
           throw failure(error);
         }
-      })();
+      });
+      pool.queue = run.catch(() => undefined);
+      return run;
     },
-    dispose: stop,
+    dispose: leave,
   };
 }
 

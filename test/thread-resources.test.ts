@@ -2,6 +2,7 @@
 // dispose() releasing the memory at once (no forced collection), a failed feature check
 // asked again, and creation under an address-space limit throwing instead of aborting.
 import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -10,6 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createRmsprop } from "../src/index.ts";
 import { sharedMemoryCheck } from "../src/features.ts";
 import { machineOverride } from "../src/machine.ts";
+import { poolWorkers } from "../src/thread-pool.ts";
 
 afterEach(() => {
   machineOverride.threads = undefined;
@@ -37,6 +39,29 @@ describe("thread resources", () => {
     const js = await createRmsprop(1_000_000, { threads: "auto", backend: "js" });
     expect(js.threads).toBe(1); // "auto" takes what works: the js backend has no threads
     for (const opt of [auto, small, many, three, js]) opt.dispose();
+  });
+
+  it("100 threaded optimizers run on the process's one pool: no thread starts per optimizer", async () => {
+    machineOverride.threads = 2;
+    const osThreads = () => readdirSync("/proc/self/task").length;
+    const one = await createRmsprop(4096, { momentum: 0.9 });
+    const first = await createRmsprop(4096, { threads: 2, minParamsPerThread: 1, momentum: 0.9 });
+    const before = osThreads();
+    const workers = poolWorkers();
+    expect(workers).toBeGreaterThanOrEqual(1);
+    const opts = await Promise.all(Array.from({ length: 100 }, () => createRmsprop(4096, { threads: 2, minParamsPerThread: 1, momentum: 0.9 })));
+    expect(poolWorkers()).toBe(workers);
+    expect(osThreads()).toBeLessThanOrEqual(before + 1); // not 100 more (a runtime thread may come and go)
+    // Each one steps on the pool with its own memory, bit for bit as one thread.
+    for (const opt of [one, first, ...opts]) {
+      opt.params.fill(1);
+      opt.grads.fill(0.25);
+      opt.step();
+      opt.step();
+    }
+    for (const opt of [first, ...opts]) expect(opt.params).toEqual(one.params);
+    expect(opts.every((opt) => opt.threads === 2)).toBe(true);
+    for (const opt of [one, first, ...opts]) opt.dispose();
   });
 
   it("a disposed threaded optimizer that is still referenced holds none of its memory", async () => {

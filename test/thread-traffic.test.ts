@@ -39,13 +39,13 @@ describe("control block traffic", () => {
     const ctrl = new Int32Array(new SharedArrayBuffer(4 * CONTROL.words));
     const order = Array.from({ length: shares }, (_, t) => t);
     const writes = countWrites(() => {
-      const region = p.open(ctrl);
+      const region = p.open(ctrl, 1);
       p.runShares(ctrl, order, region, 0, 0, () => {}); // the scan
       p.runShares(ctrl, order, region, 0, 1, () => {}); // the step
     });
     const line = (word: number) => word >> 4;
     const expected = new Map<number, number>([
-      [line(p.REGION), 1], // the caller opens the region
+      [line(p.REGION), 2], // the caller opens the region: its ticket (region and job), then REGION
       [line(p.FIRST_BAD), 1], // the verdict, reset once
       [line(p.SCANNED), 1], // the barrier: written by whoever finishes the last scan
       [line(p.STEPPED), 1], // the end: by whoever finishes the last step
