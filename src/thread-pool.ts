@@ -517,6 +517,8 @@ const node = typeof process === "object" && typeof process.versions?.node === "s
         spinMs: m.spinMs,
         work,
       });
+    } else if (m.type === "exit") {
+      process.exit(3); // test hook: a worker that dies between steps
     } else if (m.type === "unregister") {
       const job = jobs.get(m.id);
       jobs.delete(m.id);
@@ -744,6 +746,12 @@ function sharedPool(): ProcessPool {
  */
 export async function prepareThreads(threads: number): Promise<void> {
   await sharedPool().grow(threads - 1);
+}
+
+/** Test hook: worker k of the process's pool calls process.exit(3) between steps, as a crash would. */
+export function exitWorkerForTests(k: number): void {
+  processPool?.post(k, { type: "exit" });
+  processPool?.deliver();
 }
 
 /** Worker threads the process's pool runs now (tests). */

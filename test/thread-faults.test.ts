@@ -3,9 +3,9 @@
 // optimizers placed over each other, dispose() in the middle of a step. Each one ends in a
 // clear Error within a bounded time, never a hang, and dispose() always returns.
 import { afterEach, describe, expect, it } from "vitest";
-import { createRmsprop, type Rmsprop, type RmspropOptions } from "../src/index.ts";
+import { createRmsprop, restoreRmsprop, type Rmsprop, type RmspropOptions } from "../src/index.ts";
 import { machineOverride } from "../src/machine.ts";
-import { poolLimits, testing, type InjectedFault } from "../src/thread-pool.ts";
+import { exitWorkerForTests, poolLimits, testing, type InjectedFault } from "../src/thread-pool.ts";
 import { awkwardFloats } from "./helpers/data.ts";
 
 const limits = { ...poolLimits };
@@ -74,6 +74,31 @@ describe("thread faults", () => {
     expect(error?.message).toMatch(/Restore a checkpoint/);
     expect(() => opt.step()).toThrow(error!.message);
     opt.dispose(); // returns at once, with the stalled worker terminated
+  });
+
+  it("a worker that dies between steps makes the next step throw; the state is intact, saved and restored it continues", async () => {
+    const opt = await createRmsprop(4096, { threads: 2, minParamsPerThread: 1, momentum: 0.9 });
+    const one = await createRmsprop(4096, { momentum: 0.9 });
+    for (const o of [opt, one]) {
+      o.params.set(awkwardFloats(4096, 8));
+      o.grads.set(awkwardFloats(4096, 9));
+      o.step();
+    }
+    exitWorkerForTests(1);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the worker's exit, and its event
+    expect(() => opt.step()).toThrow(/rmsprop-wasm worker 1 (failed: exited \(process\.exit\(3\)\)|exited with code 3).*params and state are intact.*save\(\) it/);
+    expect(opt.stepCount).toBe(1);
+    const restored = await restoreRmsprop(opt.save()); // on a new pool
+    opt.dispose();
+    for (const o of [restored, one]) {
+      o.grads.set(awkwardFloats(4096, 10)); // grads are not state: a checkpoint has none
+      o.step();
+    }
+    expect(restored.threads).toBe(2);
+    expect(restored.params).toEqual(one.params);
+    expect(restored.state.momentumBuffer).toEqual(one.state.momentumBuffer);
+    restored.dispose();
+    one.dispose();
   });
 
   it.each([
