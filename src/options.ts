@@ -358,6 +358,13 @@ function checkMemory(value: unknown): WebAssembly.Memory | null {
 /** Only undefined means "the default"; null is a value, and the checks judge it. */
 const orDefault = (value: unknown, fallback: unknown): unknown => (value === undefined ? fallback : value);
 
+/** options.threads: an integer in [1, 64] or "auto". */
+function checkThreadsOption(value: unknown): number | "auto" {
+  if (value === "auto") return value;
+  if (typeof value === "string") throw new TypeError(`options.threads must be an integer in [1, 64] or "auto"; got ${describe(value)}`);
+  return checkInteger("options.threads", orDefault(value, defaultOptions.threads), 1, 64, ' or "auto"');
+}
+
 /** Validates `options` against every rule and fills in the defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   const given = checkKeys("options", options, optionKeys);
@@ -366,7 +373,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const r: ResolvedOptions = {
     ...update,
     backend: oneOf("options.backend", orDefault(given.backend, defaultOptions.backend), ["auto", "simd", "scalar", "js"] as const),
-    threads: given.threads === "auto" ? "auto" : checkInteger("options.threads", orDefault(given.threads, defaultOptions.threads), 1, 64, ' or "auto"'),
+    threads: checkThreadsOption(given.threads),
     minParamsPerThread: checkInteger(
       "options.minParamsPerThread",
       orDefault(given.minParamsPerThread, defaultOptions.minParamsPerThread),

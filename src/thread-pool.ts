@@ -782,7 +782,7 @@ export interface PoolSettings {
   spinMs: number;
 }
 
-/** The control block of the pool running the optimizer at `offset` of `memory` (tests). */
+/** The control block each live threaded optimizer runs on, by its memory and block offset (tests). */
 const controlBlocks = new WeakMap<WebAssembly.Memory, Map<number, Int32Array>>();
 
 /** The control block of the pool running the optimizer at `offset` of `memory` (tests). */

@@ -39,6 +39,9 @@ describe("thread resources", () => {
     const js = await createRmsprop(1_000_000, { threads: "auto", backend: "js" });
     expect(js.threads).toBe(1); // "auto" takes what works: the js backend has no threads
     for (const opt of [auto, small, many, three, js]) opt.dispose();
+    await expect(createRmsprop(10, { threads: "all" as unknown as number })).rejects.toThrow(
+      /options\.threads must be an integer in \[1, 64\] or "auto"; got "all"/,
+    );
   });
 
   it("100 threaded optimizers run on the process's one pool: no thread starts per optimizer", async () => {
