@@ -51,7 +51,23 @@ async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer> {
   if (typeof DecompressionStream !== "function") {
     throw new Error("rmsprop-wasm needs DecompressionStream to unpack its wasm kernel, which this engine lacks (Node >= 18 and current browsers have it)");
   }
-  return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+  // Read by hand, not through `new Response(stream)`: in Node, Response is undici's, whose
+  // first use instantiates its own wasm HTTP parser and so reserves address space for a
+  // memory (about 10 GiB in V8) that a process under a limit (ulimit -v) needs for threads.
+  const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip")).getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    chunks.push(r.value);
+    length += r.value.length;
+  }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out.buffer;
 }
 
 async function compileBuild(build: KernelBuild): Promise<WebAssembly.Module> {

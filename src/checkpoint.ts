@@ -33,8 +33,39 @@ export interface CheckpointContent {
   n: number;
   stepCount: number;
   options: Record<string, unknown>;
-  /** Views of the arrays present, each n f32. */
+  /** The arrays present, each n f32; decoding may return views of the bytes decoded (copy them to keep them). */
   arrays: Partial<Record<CheckpointArray, Float32Array>>;
+}
+
+/** The first value of `a` that breaks its array's rule: [index, value], or undefined. */
+function firstBroken(a: Float32Array, holds: (bits: number) => boolean): [number, number] | undefined {
+  const bits = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  for (let i = 0; i < bits.length; i++) if (!holds(bits[i])) return [i, a[i]];
+  return undefined;
+}
+
+/**
+ * Refuses state that no run produces (a step count at 2^53 − 1, a negative or NaN sqAvg,
+ * …), naming the field, the index and the rule. `options` are the checkpoint's own.
+ */
+function checkState(content: CheckpointContent): void {
+  const { stepCount } = content;
+  // A step adds one; at Number.MAX_SAFE_INTEGER it would leave the safe integers.
+  if (!Number.isSafeInteger(stepCount) || stepCount < 0 || stepCount >= Number.MAX_SAFE_INTEGER) {
+    throw checkpointError(`step count ${stepCount} is not one a run reaches (an integer from 0 to 2^53 − 2)`);
+  }
+  if (content.options.nonFinite === "ignore") return;
+  for (const [name, a] of Object.entries(content.arrays)) {
+    // What a real run can leave in each array: the `saved` rule of its row, if it has one.
+    const rule = ROWS.find((row) => row.name === name)?.saved;
+    const broken = a && rule ? firstBroken(a, rule.holds) : undefined;
+    if (broken) {
+      throw checkpointError(
+        `${name}[${broken[0]}] is ${Object.is(broken[1], -0) ? "-0" : broken[1]}, which no run produces (${rule!.rule}; ` +
+          'only nonFinite "ignore" lets NaN/±∞ gradients into the state)',
+      );
+    }
+  }
 }
 
 function checkpointError(message: string): Error {
@@ -85,8 +116,15 @@ function writeF32LE(view: DataView, at: number, a: Float32Array): void {
   }
 }
 
+/**
+ * The n f32 at byte `at`: a view of the checkpoint's own bytes where the platform is
+ * little-endian and they are 4-byte aligned (no copy: the caller copies them into the
+ * optimizer once, so a load moves each byte once), else a copy.
+ */
 function readF32LE(view: DataView, at: number, n: number): Float32Array {
-  if (littleEndian) return new Float32Array(view.buffer.slice(view.byteOffset + at, view.byteOffset + at + 4 * n));
+  const start = view.byteOffset + at;
+  if (littleEndian && start % 4 === 0) return new Float32Array(view.buffer, start, n);
+  if (littleEndian) return new Float32Array(view.buffer.slice(start, start + 4 * n));
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = view.getFloat32(at + 4 * i, true);
   return a;
@@ -124,7 +162,6 @@ export function decodeCheckpoint(bytes: unknown): CheckpointContent {
     throw checkpointError("checksum mismatch (the bytes are corrupted)");
   }
   const stepCount = view.getFloat64(24, true);
-  if (!Number.isSafeInteger(stepCount) || stepCount < 0) throw checkpointError(`step count ${stepCount}`);
   let options: unknown;
   try {
     options = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(
@@ -143,5 +180,7 @@ export function decodeCheckpoint(bytes: unknown): CheckpointContent {
     arrays[name] = readF32LE(view, at, n);
     at += n * 4;
   }
-  return { n, stepCount, options: options as Record<string, unknown>, arrays };
+  const content = { n, stepCount, options: options as Record<string, unknown>, arrays };
+  checkState(content);
+  return content;
 }

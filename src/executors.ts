@@ -11,11 +11,12 @@
 // finite exactly when every term is), and the factors go into the jobs before they run.
 // The optimizer (src/rmsprop.ts) keeps the state and the views and applies the policy.
 import { needsNormOf, type StepUnit, unitSquaredNorm } from "./groups.ts";
+import { checkGuard } from "./guard.ts";
 import { KernelFlag, NORM_BLOCK, writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
 import { STATE_ARRAYS } from "./state-arrays.ts";
 import { clipFactor, withClipFactor } from "./step-scalars.ts";
-import type { PoolSettings, ShareJobs } from "./thread-pool.ts";
+import type { NormJobs, NormPiece, PoolSettings, ShareJobs } from "./thread-pool.ts";
 
 /** One share of a unit: where its StepArgs block is, its arrays and its length. */
 export interface Slice {
@@ -154,51 +155,106 @@ function prepare(kernel: KernelExports, heap: Heap, work: Work, jobs: UnitJob[],
 /** A kernel (wasm, or the reference behind the same ABI) on the calling thread. */
 export function kernelExecutor(kernel: KernelExports, work: Work): StepExecutor {
   const norm = needsNormOf(work.units, work.globalClipNorm);
+  // Dropped at dispose(): the kernel's instance pins the memory.
+  let k: KernelExports | undefined = kernel;
   return {
     run(heap, jobs) {
-      const bad = prepare(kernel, heap, work, jobs, norm);
+      if (!k) throw disposed();
+      const bad = prepare(k, heap, work, jobs, norm);
       if (bad >= 0) return bad;
       writeArgs(heap, work.units, jobs);
-      for (const u of work.units) kernel.step(KernelFlag.flagsInArgs, u.slices[0].args);
+      for (const u of work.units) k.step(KernelFlag.flagsInArgs, u.slices[0].args);
       return -1;
     },
-    dispose() {},
+    dispose() {
+      k = undefined;
+    },
   };
+}
+
+function disposed(): Error {
+  return new Error("this rmsprop-wasm optimizer was disposed; create a new one with createRmsprop()");
+}
+
+/**
+ * Checks the guard at byte `control` (src/guard.ts) before every step of `inner`, and
+ * drops `inner` at dispose(), so that a disposed optimizer pins nothing.
+ */
+export function guardedExecutor(inner: StepExecutor, control: number): StepExecutor {
+  let executor: StepExecutor | undefined = inner;
+  return {
+    run(heap, jobs) {
+      if (!executor) throw disposed();
+      checkGuard(heap.u32, control);
+      return executor.run(heap, jobs);
+    },
+    dispose() {
+      const e = executor;
+      executor = undefined;
+      e?.dispose();
+    },
+  };
+}
+
+/**
+ * The norm scan cut into `count` shares: every unit's blocks in order, share s taking a
+ * contiguous run of them, so that no block is split and the sums do not depend on the
+ * thread count.
+ */
+export function normPieces(work: Work, count: number): NormPiece[][] {
+  const { layout, units } = work;
+  const total = units.reduce((sum, u) => sum + u.unit.blocks, 0);
+  const shares: NormPiece[][] = Array.from({ length: count }, () => []);
+  for (let s = 0; s < count; s++) {
+    const first = Math.floor((total * s) / count), end = Math.floor((total * (s + 1)) / count);
+    for (const { unit, slices } of units) {
+      const from = Math.max(first, unit.firstBlock), to = Math.min(end, unit.firstBlock + unit.blocks);
+      if (from >= to) continue;
+      const start = (from - unit.firstBlock) * NORM_BLOCK;
+      const n = Math.min(unit.size, (to - unit.firstBlock) * NORM_BLOCK) - start;
+      const base = unit.offset + start;
+      // gSign, byte 40 of the unit's first block: ±gradScale until a factor joins it.
+      shares[s].push([layout.grads + 4 * base, n, layout.normSums + 8 * from, slices[0].args + 40, base]);
+    }
+  }
+  return shares;
 }
 
 /**
  * The thread pool: share s is slice s of all n gradients (the scan) and slice s of every
  * unit (the step), run by `threads` threads in one region per step (src/thread-pool.ts).
  * Every job takes its flags from its block (FLAGS_IN_ARGS), so the first EMA step and the
- * clipping variant need no new jobs. With norm clipping the caller sums the norms before
- * the region, and the region only steps.
+ * clipping variant need no new jobs. With norm clipping the scan sums the squares of share
+ * s's blocks, and every thread derives the factors from the sums after the barrier.
  */
 export async function poolExecutor(
   module: WebAssembly.Module,
   memory: WebAssembly.Memory,
-  kernel: KernelExports,
   work: Work,
   settings: Omit<PoolSettings, "check">,
 ): Promise<StepExecutor> {
   const { layout, units } = work;
-  const norm = needsNormOf(units, work.globalClipNorm);
   const count = units[0].slices.length;
+  const norm = needsNormOf(units, work.globalClipNorm);
+  const pieces = norm ? normPieces(work, count) : [];
+  const normUnits = units.map(({ unit }) => [unit.firstBlock, unit.blocks, unit.plan.options.clipNorm] as const);
   const shares = Array.from({ length: count }, (_, s): ShareJobs => {
     const [start, length] = shareSlice(layout.n, count, s);
+    const normJobs: NormJobs | undefined = norm
+      ? { pieces: pieces[s], units: normUnits, sums: layout.normSums, globalClipNorm: work.globalClipNorm, check: work.check }
+      : undefined;
     return {
       scan: [layout.grads + 4 * start, length, start],
       steps: units.map((u) => [KernelFlag.flagsInArgs, u.slices[s].args] as const),
+      ...(normJobs && { norm: normJobs }),
     };
   });
   // Loaded here, not at the top: a page on one thread never downloads the pool's code.
   const { startThreadPool } = await import("./thread-pool.ts");
-  const pool = await startThreadPool(module, memory, layout.control, shares, { ...settings, check: work.check && !norm });
+  // With norms the scan always runs: it is where the sums are made.
+  const pool = await startThreadPool(module, memory, layout.control, shares, { ...settings, check: work.check || norm });
   return {
     run(heap, jobs) {
-      if (norm) {
-        const bad = prepare(kernel, heap, work, jobs, norm);
-        if (bad >= 0) return bad;
-      }
       writeArgs(heap, units, jobs);
       return pool.run();
     },

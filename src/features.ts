@@ -66,7 +66,10 @@ function sharedMemoryProblem(): string | undefined {
   return undefined;
 }
 
-let sharedMemory: { problem: string | undefined } | undefined;
+/** True once shared memory worked here; a failure is not remembered (it may be a brief shortage). */
+let sharedMemoryWorks = false;
+
+const isNodeLike = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
 
 /**
  * Why threads cannot run here, or undefined when they can. They need what the code uses,
@@ -82,8 +85,22 @@ export function threadsUnavailable(): string | undefined {
   }
   if (typeof Atomics !== "object" || typeof Atomics.wait !== "function") return "this engine has no Atomics.wait";
   if (!WebAssembly.validate(sharedMemoryProbe)) return "this engine does not validate WebAssembly shared memory";
-  sharedMemory ??= { problem: sharedMemoryProblem() };
-  return sharedMemory.problem;
+  // Node, Deno and Bun (node:worker_threads) send shared memories; the probe is for browsers
+  // that ship with SharedArrayBuffer off. It costs a wasm memory, which V8 backs with about
+  // 10 GiB of address space until a GC: not worth it where the answer is known.
+  if (isNodeLike && typeof SharedArrayBuffer === "function") return undefined;
+  return sharedMemoryCheck();
+}
+
+/**
+ * What keeps shared memory from working, probed until it works once: a failure is asked
+ * again next time (an allocation may fail in a brief shortage), a success is remembered.
+ */
+export function sharedMemoryCheck(): string | undefined {
+  if (sharedMemoryWorks) return undefined;
+  const problem = sharedMemoryProblem();
+  sharedMemoryWorks = problem === undefined;
+  return problem;
 }
 
 /** True in Node, and in Deno and Bun, which answer to process.versions.node too. */

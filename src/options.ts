@@ -96,8 +96,13 @@ export interface RmspropOptions extends UpdateOptions {
   groups?: readonly GroupSpec[];
   /** Implementation: "auto" picks SIMD where the engine validates it, else scalar. */
   backend?: Backend;
-  /** Worker threads sharing one memory. Default 1. */
-  threads?: number;
+  /**
+   * Threads that run each step, the caller included, sharing one memory: a number from 1
+   * to 64, or "auto" for the machine's cores (os.availableParallelism,
+   * navigator.hardwareConcurrency). Either way at most the machine's cores, and fewer for
+   * a small n (see minParamsPerThread); `opt.threads` says how many run. Default 1.
+   */
+  threads?: number | "auto";
   /**
    * Fewest parameters worth a thread: with fewer than `threads × minParamsPerThread`
    * parameters, fewer threads run (a region's fixed cost is more than a share saves).
@@ -426,6 +431,13 @@ function checkMemory(value: unknown): WebAssembly.Memory | null {
 /** Only undefined means "the default"; null is a value, and the checks judge it. */
 const orDefault = (value: unknown, fallback: unknown): unknown => (value === undefined ? fallback : value);
 
+/** options.threads: an integer in [1, 64] or "auto". */
+function checkThreadsOption(value: unknown): number | "auto" {
+  if (value === "auto") return value;
+  if (typeof value === "string") throw new TypeError(`options.threads must be an integer in [1, 64] or "auto"; got ${describe(value)}`);
+  return checkInteger("options.threads", orDefault(value, defaultOptions.threads), 1, 64, ' or "auto"');
+}
+
 /** Validates `options` against every rule and fills in the defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   const given = checkKeys("options", options, optionKeys);
@@ -434,7 +446,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const r: ResolvedOptions = {
     ...update,
     backend: oneOf("options.backend", orDefault(given.backend, defaultOptions.backend), ["auto", "simd", "scalar", "js"] as const),
-    threads: checkInteger("options.threads", orDefault(given.threads, defaultOptions.threads), 1, 64),
+    threads: checkThreadsOption(given.threads),
     minParamsPerThread: checkInteger(
       "options.minParamsPerThread",
       orDefault(given.minParamsPerThread, defaultOptions.minParamsPerThread),

@@ -1,11 +1,16 @@
 // The shape of the thread pool's work, apart from the pool itself: how many shares a step is
-// cut into and how long the control block is. The layout needs these for every optimizer;
-// the pool's code (src/thread-pool.ts) is loaded only when an optimizer has threads.
+// cut into, and the words every optimizer's block reserves at its start. The layout needs
+// these for every optimizer; the pool's code (src/thread-pool.ts) is loaded only when an
+// optimizer has threads.
 
 /** Most shares a step is cut into. */
 export const MAX_SHARES = 64;
 
-/** Words in the control block: 16 fixed, then two claim words per share. */
+/**
+ * Words the layout reserves at the start of an optimizer's block. They once held the
+ * threads' control block, which now lives in the pool's own memory; they hold the guard
+ * that catches writes through opt.params.buffer (src/guard.ts).
+ */
 export const CONTROL_WORDS = 16 + 2 * MAX_SHARES;
 
 /**

@@ -6,6 +6,7 @@ import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "
 import { isSharedBuffer, threadsUnavailable } from "./features.ts";
 import { checkedScalars, needsNorm, neededArrays, planGroups, planUnits, type GroupPlan } from "./groups.ts";
 import {
+  guardedExecutor,
   jointNorm,
   kernelExecutor,
   poolExecutor,
@@ -30,6 +31,9 @@ import type { StepArrays } from "./reference.ts";
 import { referenceKernel } from "./reference-kernel.ts";
 import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName, type RmspropState } from "./state-arrays.ts";
 import { shareCount } from "./pool-shape.ts";
+import { armGuard } from "./guard.ts";
+import { requestedThreads } from "./machine.ts";
+import { hintReleased, reservePlacement } from "./placements.ts";
 import { canBlock } from "./features.ts";
 import "./disposable.ts";
 
@@ -140,6 +144,13 @@ export interface Rmsprop {
 const disposeSymbol: typeof Symbol.dispose =
   (Symbol as { dispose?: typeof Symbol.dispose }).dispose ?? (Symbol.for("Symbol.dispose") as typeof Symbol.dispose);
 
+const disposedExecutor: StepExecutor = {
+  run: () => {
+    throw disposedError();
+  },
+  dispose() {},
+};
+
 function disposedError(): Error {
   return new Error("this rmsprop-wasm optimizer was disposed; create a new one with createRmsprop()");
 }
@@ -156,17 +167,22 @@ function checkN(n: unknown, o: ResolvedOptions): number {
   // An upper bound on the norm's block sums: one per NORM_BLOCK of the largest n, one more per unit.
   const norm = o.globalClipNorm !== null || o.clipNorm !== null || o.groups.some((g) => g.clipNorm != null);
   const normBlocks = norm ? Math.ceil(maxParams(set, { units, shares: 1 }) / NORM_BLOCK) + units : 0;
-  const jobs = { units, shares: shareCount(o.threads), normBlocks };
+  const jobs = { units, shares: shareCount(requestedThreads(o.threads)), normBlocks };
   return checkInteger("n", n, 1, maxParams(set, jobs, o.offset), why);
 }
 
-/** Threads worth using for n parameters: at most the ones asked for, each with enough work. */
-function effectiveThreads(o: ResolvedOptions, n: number): number {
-  return Math.max(1, Math.min(o.threads, Math.floor(n / o.minParamsPerThread)));
+/**
+ * Threads worth using for n parameters: at most the ones asked for and the machine's cores
+ * (src/machine.ts), each with enough work.
+ */
+function effectiveThreads(o: ResolvedOptions, n: number, backend: ConcreteBackend): number {
+  // "auto" takes what works here: one thread where threads cannot run.
+  if (o.threads === "auto" && (backend === "js" || threadsUnavailable() || (o.memory && !isSharedBuffer(o.memory.buffer)))) return 1;
+  return Math.max(1, Math.min(requestedThreads(o.threads), Math.floor(n / o.minParamsPerThread)));
 }
 
 function checkThreads(o: ResolvedOptions, backend: ConcreteBackend): void {
-  if (o.threads === 1) return;
+  if (o.threads === 1 || o.threads === "auto") return;
   if (backend === "js") {
     throw new RangeError(`options.threads = ${o.threads} needs a wasm backend; options.backend is "js"`);
   }
@@ -180,7 +196,8 @@ function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): Ar
     return new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared });
   } catch (cause) {
     throw new RangeError(
-      `n = ${layout.n} needs ${layout.bytes} bytes of memory, which this engine could not allocate`,
+      `n = ${layout.n} needs ${layout.bytes} bytes of memory, which this engine could not allocate` +
+        (shared ? " (a shared memory also reserves address space, about 10 GiB in V8, which a limit such as ulimit -v may refuse)" : ""),
       { cause },
     );
   }
@@ -238,6 +255,8 @@ interface Engine {
   work: Work;
   /** A memory the caller owns (options.memory): views follow it when it grows. */
   external?: WebAssembly.Memory;
+  /** Frees the optimizer's place in an external memory (src/placements.ts). */
+  release?: () => void;
 }
 
 /** The plain facts of an optimizer, fixed at creation. */
@@ -255,7 +274,8 @@ class RmspropImpl implements Rmsprop {
   #plans: GroupPlan[];
   readonly #work: Work;
   readonly #norm: boolean;
-  readonly #executor: StepExecutor;
+  #executor: StepExecutor;
+  #release: (() => void) | undefined;
   #external: WebAssembly.Memory | undefined;
   #live: Live | undefined;
   #stepCount = 0;
@@ -275,6 +295,7 @@ class RmspropImpl implements Rmsprop {
     this.#norm = engine.work.layout.normSums !== 0;
     this.#executor = engine.executor;
     this.#external = engine.external;
+    this.#release = engine.release;
     const live = this.#attach(engine.buffer);
     this.#live = live;
     // Every state array starts at its table's initial value (someone else's memory may
@@ -364,9 +385,11 @@ class RmspropImpl implements Rmsprop {
   }
 
   step(overrides?: StepOverrides): StepResult | Promise<StepResult> {
-    const live = this.#use();
+    this.#use();
     this.#idle("step()");
     const { lr, gradScale } = resolveOverrides(overrides, this.#facts.options);
+    // Again: a getter of `overrides` may have disposed the optimizer.
+    const live = this.#use();
     const t = this.#stepCount + 1;
     // Every constant of this step, per unit, checked before anything is read or written.
     const jobs = this.#work.units.map(({ unit }): UnitJob => {
@@ -484,11 +507,21 @@ class RmspropImpl implements Rmsprop {
     this.#stepCount = content.stepCount;
   }
 
-  /** Ends the workers and drops the views; an external memory stays with its owner. */
+  /**
+   * Leaves the pool and drops every reference to the memory (views, kernel, pool), so a
+   * disposed optimizer that is still referenced holds almost nothing; an external memory
+   * stays with its owner.
+   */
   dispose(): void {
     if (!this.#live) return; // idempotent, like every Disposable
     this.#idle("dispose()");
     this.#executor.dispose();
+    this.#executor = disposedExecutor;
+    this.#release?.();
+    this.#release = undefined;
+    // A shared memory of our own is freed when the collector finds it unreachable, which
+    // V8 does not hurry to do for shared memories: tell it (src/placements.ts).
+    if (!this.#external && this.#facts.threads > 1) hintReleased(this.#facts.byteLength);
     this.#live = undefined;
     this.#external = undefined;
   }
@@ -560,7 +593,7 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   const backend = chooseBackend(resolved.backend);
   checkThreads(resolved, backend);
   const external = resolved.memory ?? undefined;
-  const threads = effectiveThreads(resolved, count);
+  const threads = effectiveThreads(resolved, count, backend);
   const shares = shareCount(threads);
   const { units, normBlocks } = planUnits(plans, needsNorm(resolved, plans));
   const layout = computeLayout(count, neededArrays(resolved), { units: units.length, shares, normBlocks }, resolved.offset);
@@ -570,22 +603,33 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
     if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
     if (external) throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
     const buffer = allocate(layout, backend, false) as ArrayBuffer;
-    const executor = kernelExecutor(referenceKernel(buffer), work);
+    armGuard(buffer, layout.control);
+    const executor = guardedExecutor(kernelExecutor(referenceKernel(buffer), work), layout.control);
     return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor, work });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
-  if (external) checkExternal(external, layout, shared, resolved.threads);
+  if (external) checkExternal(external, layout, shared, threads);
   const module = await kernelModule(kernelBuild(backend, shared));
-  const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
-  // Someone else's memory may hold anything: clear our header (the threads' control block
-  // among it) before a worker reads it.
-  if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
-  const kernel = bindKernel(module, memory);
-  const executor =
-    threads > 1
-      ? await poolExecutor(module, memory, kernel, work, { threads, spinMs: resolved.threadSpinMs })
-      : kernelExecutor(kernel, work);
-  return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, work, external });
+  // Refused before anything is written: an overlap would zero another optimizer's arrays.
+  const release = external ? reservePlacement(external, layout.control, layout.bytes) : undefined;
+  try {
+    // The pool's workers first, the memory second (see prepareThreads); the pool's code is
+    // loaded only here, so a page on one thread never downloads it.
+    if (threads > 1) await (await import("./thread-pool.ts")).prepareThreads(threads);
+    const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
+    // Someone else's memory may hold anything: clear our header.
+    if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
+    armGuard(memory.buffer, layout.control);
+    const inner =
+      threads > 1
+        ? await poolExecutor(module, memory, work, { threads, spinMs: resolved.threadSpinMs })
+        : kernelExecutor(bindKernel(module, memory), work);
+    const executor = guardedExecutor(inner, layout.control);
+    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, work, external, release });
+  } catch (error) {
+    release?.();
+    throw error;
+  }
 }
 
 /** An external memory must already hold the whole block, and be shared for threads. */

@@ -23,6 +23,14 @@ export interface StateArraySpec {
   readonly initial: (o: ResolvedOptions) => number;
   /** Whether `opt.state` lists it (θ and g have views of their own). */
   readonly inState: boolean;
+  /**
+   * What a real run can leave in it, as a test of one value's bits (u32) and a description
+   * for the error: load() refuses a checkpoint that breaks it (src/checkpoint.ts). Each rule
+   * holds with every nonFinite policy but "ignore", which lets NaN/±∞ gradients into the
+   * state, and is closed under a step, so save() never writes what load() refuses. No rule:
+   * any value.
+   */
+  readonly saved?: { readonly holds: (bits: number) => boolean; readonly rule: string };
 }
 
 export type ArrayName = "params" | "grads" | "sqAvg" | "momentumBuffer" | "gradAvg" | "ema";
@@ -37,6 +45,8 @@ export const STATE_ARRAYS: readonly StateArraySpec[] = [
   {
     name: "sqAvg", symbol: "S", checkpointBit: 1, tfjsSuffix: "rms", c: "sq_avg",
     needed: always, initial: (o) => o.initialScale, inState: true,
+    // β·S + (1 − β)·g²: never negative or NaN from finite gradients (+∞ when g² overflows f32).
+    saved: { holds: (bits) => bits <= 0x7f800000 || bits === 0x80000000, rule: "an average of squared gradients is ≥ 0 and never NaN" },
   },
   {
     name: "momentumBuffer", symbol: "M", checkpointBit: 2, tfjsSuffix: "momentum", c: "momentum_buffer",
@@ -45,6 +55,8 @@ export const STATE_ARRAYS: readonly StateArraySpec[] = [
   {
     name: "gradAvg", symbol: "G", checkpointBit: 3, tfjsSuffix: "mg", c: "grad_avg",
     needed: (o) => o.centered, initial: zero, inState: true,
+    // β·G + (1 − β)·g: ±∞ at worst (an overflow), never NaN.
+    saved: { holds: (bits) => (bits & 0x7fffffff) <= 0x7f800000, rule: "an average of finite gradients is never NaN" },
   },
   {
     name: "ema", symbol: "Θ̄", checkpointBit: 4, tfjsSuffix: "ema", c: "ema",

@@ -54,12 +54,21 @@ describe("memory", () => {
     expect(peak - before).toBeLessThan(600e6);
   });
 
-  it("optimizers with threads can be created and disposed repeatedly", async () => {
+  it("optimizers with threads can be created, stepped and disposed repeatedly, each one right", async () => {
+    // One default step from θ = 1, g = 1, S = 0: S = (1 − β)·1, θ = 1 − η·1/√(S + ε), in f32.
+    const f = Math.fround;
+    const s = f(f(0.9 * 0) + f(f(1 - 0.9) * 1));
+    const expected = f(1 - f(f(0.01) * f(1 / f(Math.sqrt(f(s + f(1e-8)))))));
     for (let i = 0; i < 20; i++) {
       const opt = await createRmsprop(4096, { threads: 2, minParamsPerThread: 1 });
+      expect(opt.threads).toBe(2);
+      opt.params.fill(1);
       opt.grads.fill(1);
-      opt.step();
+      expect(opt.step()).toEqual({ applied: true, nonFiniteIndex: -1, stepCount: 1 });
+      expect(opt.state.sqAvg.every((v) => v === s)).toBe(true);
+      expect(opt.params.every((v) => v === expected)).toBe(true);
       opt.dispose();
+      expect(() => opt.params).toThrow(/disposed/);
     }
   });
 });

@@ -1,9 +1,92 @@
-// Worker threads over shared memory: bit-identical to one thread for every variant and
-// size, the non-finite policies across slices, the crossover, and dispose.
+// Worker threads over shared memory, in one place: bit-identical to one thread for every
+// variant and size, the non-finite policies across shares, the crossover, steps with random
+// gaps (the workers spin, sleep, are woken or not), region numbers that wrap, the spin,
+// dispose, and the pool's source run through bundlers. Failures: test/thread-faults.test.ts.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRmsprop, type Rmsprop, type RmspropOptions } from "../src/index.ts";
-import { awkwardFloats, bitReport } from "./helpers/data.ts";
+import { machineOverride } from "../src/machine.ts";
+import { CONTROL, controlBlockOf, poolWorkers } from "../src/thread-pool.ts";
+import { awkwardFloats, bitReport, rng } from "./helpers/data.ts";
 import { everyKernelVariant } from "./helpers/optimizers.ts";
+
+// 3 and 4 threads on a machine of fewer cores: the shares and claims are what is tested.
+machineOverride.threads = 64;
+const scratch = mkdtempSync(join(tmpdir(), "rmsprop-wasm-pool-"));
+afterAll(() => {
+  machineOverride.threads = undefined;
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+// A threaded optimizer against a one-thread one, skips included; prints "same" when the bits agree.
+const program = `
+import { createRmsprop } from ${JSON.stringify(resolve("src/index.ts"))};
+import { machineOverride } from ${JSON.stringify(resolve("src/machine.ts"))};
+machineOverride.threads = 64;
+const n = 3000;
+const one = await createRmsprop(n, { nonFinite: "skip" });
+const three = await createRmsprop(n, { nonFinite: "skip", threads: 3, minParamsPerThread: 1 });
+for (const opt of [one, three]) opt.params.fill(0.5);
+const results = [[], []];
+for (let t = 0; t < 20; t++) {
+  [one, three].forEach((opt, k) => {
+    for (let i = 0; i < n; i++) opt.grads[i] = Math.sin(i + t);
+    if (t % 5 === 2) opt.grads[(t * 131) % n] = NaN;
+    results[k].push(JSON.stringify(opt.step()));
+  });
+}
+const same = three.threads === 3 && results[0].join() === results[1].join() && one.params.every((v, i) => Object.is(v, three.params[i]));
+console.log(same ? "same" : "different");
+one.dispose();
+three.dispose();
+`;
+
+/** Blocks this thread for about `ms`: the workers keep spinning, or fall asleep on the futex. */
+function pause(ms: number): void {
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Every state array's bits, as a list of differences (empty when `got` equals `want`). */
+function stateReport(got: Rmsprop, want: Rmsprop): string[] {
+  const names = ["sqAvg", "momentumBuffer", "gradAvg"] as const;
+  return [
+    bitReport("params", got.params, want.params),
+    ...names.map((name) => (want.state[name] ? bitReport(name, got.state[name]!, want.state[name]!) : "")),
+  ].filter(Boolean);
+}
+
+/**
+ * `regions` steps of `many` and of the one-thread `one` from the same grads, with random
+ * gaps between them: none (the workers spin), a short busy loop, or a futex sleep past the
+ * spin (they sleep, and are woken or not). About one step in six has a NaN or ±∞ at a
+ * random index. Returns the first step whose result differs, or −1.
+ */
+function race(one: Rmsprop, many: Rmsprop, regions: number, seed: number): number {
+  const random = rng(seed);
+  const n = one.n;
+  const base = awkwardFloats(n, seed);
+  for (const opt of [one, many]) opt.params.set(awkwardFloats(n, seed + 1));
+  for (let t = 0; t < regions; t++) {
+    const gap = random();
+    if (gap < 0.3) pause(random() * 1.5);
+    else if (gap < 0.6) for (const end = performance.now() + random() * 0.3; performance.now() < end; );
+    const flip = Math.floor(random() * n);
+    const bad = random() < 1 / 6 ? Math.floor(random() * n) : -1;
+    const value = [NaN, Infinity, -Infinity][t % 3];
+    const results = [one, many].map((opt) => {
+      opt.grads.set(base);
+      opt.grads[flip] *= -1.5;
+      if (bad >= 0) opt.grads[bad] = value;
+      return JSON.stringify(opt.step());
+    });
+    if (results[0] !== results[1]) return t;
+  }
+  return -1;
+}
 
 const made: Rmsprop[] = [];
 afterAll(() => {
@@ -34,13 +117,7 @@ async function expectSameAsOneThread(n: number, options: RmspropOptions, threads
       await opt.step(t === 1 ? { lr: 0.002 } : undefined);
     }
   }
-  const report = [
-    bitReport("params", many.params, one.params),
-    bitReport("sqAvg", many.state.sqAvg, one.state.sqAvg),
-    one.state.momentumBuffer ? bitReport("momentumBuffer", many.state.momentumBuffer!, one.state.momentumBuffer) : "",
-    one.state.gradAvg ? bitReport("gradAvg", many.state.gradAvg!, one.state.gradAvg) : "",
-  ].filter(Boolean);
-  expect(report, `${JSON.stringify(options)}, n = ${n}, threads = ${threads}`).toEqual([]);
+  expect(stateReport(many, one), `${JSON.stringify(options)}, n = ${n}, threads = ${threads}`).toEqual([]);
   one.dispose();
   many.dispose();
 }
@@ -95,67 +172,128 @@ describe("threads", () => {
     expect(opt.stepCount).toBe(2);
   });
 
-  it("thousands of back-to-back regions, with bad gradients among them, keep the bits of 1 thread", async () => {
-    // Exercises the barrier and the counters while the workers stay awake (spinning).
-    const n = 777;
-    const one = await make(n, { nonFinite: "skip", centered: true });
-    const three = await make(n, { nonFinite: "skip", centered: true, threads: 3 });
-    expect(three.threads).toBe(3);
-    const base = awkwardFloats(n, 5);
-    for (const opt of [one, three]) opt.params.set(awkwardFloats(n, 6));
-    const skipped: number[][] = [[], []];
-    for (let t = 0; t < 3000; t++) {
-      const bad = t % 7 === 3 ? (t * 131) % n : -1;
-      [one, three].forEach((opt, k) => {
-        opt.grads.set(base);
-        opt.grads[(t * 17) % n] *= -1;
-        if (bad >= 0) opt.grads[bad] = Infinity;
-        const result = opt.step() as { applied: boolean; nonFiniteIndex: number };
-        if (!result.applied) skipped[k].push(result.nonFiniteIndex);
-      });
+  // keepNames follows each named function with a call to a helper of the bundle, which
+  // the workers' copy of threadProgram would not have.
+  it.each([
+    ["minify", { minify: true }],
+    ["minify and keepNames", { minify: true, keepNames: true }],
+    ["keepNames", { keepNames: true }],
+  ] as const)("runs bit for bit as one thread when bundled by esbuild with %s", async (_, options) => {
+    const outfile = join(scratch, `${Object.keys(options).join("-")}.mjs`);
+    await build({
+      stdin: { contents: program, resolveDir: process.cwd(), loader: "js" },
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      outfile,
+      logLevel: "silent",
+      ...options,
+    });
+    const output = execFileSync(process.execPath, [outfile], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(output.trim()).toBe("same");
+  });
+
+  it.each([
+    [2, { nonFinite: "skip" }],
+    [3, { nonFinite: "skip", momentum: 0.9, centered: true }],
+    [4, { nonFinite: "ignore" }],
+    [3, { nonFinite: "skip", groups: [{ size: 301, momentum: 0.5 }, { size: 2, lr: 0.1 }, { size: 700, centered: true }] }],
+  ] as const)("%i threads, %j: steps with random gaps and bad gradients keep the bits of 1 thread", async (threads, options) => {
+    const n = 1003;
+    const one = await createRmsprop(n, options as RmspropOptions);
+    const many = await createRmsprop(n, { ...(options as RmspropOptions), threads, minParamsPerThread: 1 });
+    try {
+      expect(many.threads).toBe(threads);
+      expect(race(one, many, 400, 17 * threads)).toBe(-1);
+      expect(stateReport(many, one)).toEqual([]);
+    } finally {
+      one.dispose();
+      many.dispose();
     }
-    expect(skipped[1]).toEqual(skipped[0]);
-    expect(skipped[0].length).toBe(429);
-    expect(bitReport("params", three.params, one.params)).toBe("");
-    expect(bitReport("gradAvg", three.state.gradAvg!, one.state.gradAvg!)).toBe("");
   });
 
-  it("steps far apart wake sleeping workers, or run without them, and keep the bits of 1 thread", async () => {
-    // Past the bounded spin the workers sleep on the futex. The caller then usually does
-    // a sleeping worker's share itself, and the worker wakes to a region already over: it
-    // must claim nothing, also after a skipped step, whose shares no one may step late.
-    const n = 2053;
-    const one = await make(n, { nonFinite: "skip", momentum: 0.9 });
-    const three = await make(n, { nonFinite: "skip", momentum: 0.9, threads: 3 });
-    for (const opt of [one, three]) opt.params.set(awkwardFloats(n, 8));
-    for (let t = 0; t < 24; t++) {
-      if (t % 2 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
-      const grads = awkwardFloats(n, 20 + t);
-      if (t % 3 === 1) grads[(t * 97) % n] = NaN;
-      const results = [one, three].map((opt) => {
-        opt.grads.set(grads);
-        return opt.step();
-      });
-      expect(results[1]).toEqual(results[0]);
+  it("fewer parameters than shares (empty shares) keep the bits of 1 thread", async () => {
+    // 4 threads cut a step into 16 shares of 4 elements: 6 parameters leave 14 empty.
+    const one = await createRmsprop(6, { nonFinite: "skip" });
+    const many = await createRmsprop(6, { nonFinite: "skip", threads: 4, minParamsPerThread: 1 });
+    try {
+      expect(race(one, many, 200, 3)).toBe(-1);
+      expect(stateReport(many, one)).toEqual([]);
+    } finally {
+      one.dispose();
+      many.dispose();
     }
-    expect(three.stepCount).toBe(16);
-    expect(bitReport("params", three.params, one.params)).toBe("");
-    expect(bitReport("sqAvg", three.state.sqAvg, one.state.sqAvg)).toBe("");
-    expect(bitReport("momentumBuffer", three.state.momentumBuffer!, one.state.momentumBuffer!)).toBe("");
   });
 
-  it("an idle threaded optimizer costs no CPU: its workers stop spinning and sleep", async () => {
-    const opt = await make(100_000, { threads: 2 });
-    opt.grads.fill(0.5);
-    for (let t = 0; t < 50; t++) opt.step();
-    await new Promise((resolve) => setTimeout(resolve, 20)); // past the spin
-    const before = process.cpuUsage();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const used = process.cpuUsage(before);
-    // A worker that kept spinning would burn the whole 300 ms of a core.
-    expect((used.user + used.system) / 1000).toBeLessThan(60);
+
+  it("region numbers wrap past 2^31 − 1 and claims still work", async () => {
+    // Move the region number and every share's claim and done words (those first, so no
+    // worker can claim with the new number) to 20 regions before Int32 overflow.
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
+    const n = 2000;
+    const one = await createRmsprop(n, { nonFinite: "skip", momentum: 0.9 });
+    const many = await createRmsprop(n, { nonFinite: "skip", momentum: 0.9, threads: 3, minParamsPerThread: 1, memory });
+    try {
+      const ctrl = controlBlockOf(memory)!;
+      const start = 0x7fffffff - 20;
+      Atomics.store(ctrl, 32, start); // SCANNED
+      Atomics.store(ctrl, 48, start); // STEPPED
+      for (let t = 0; t < 64; t++) for (let w = 0; w < 4; w++) Atomics.store(ctrl, CONTROL.SHARE + CONTROL.LINE * t + w, start);
+      Atomics.store(ctrl, CONTROL.REGION, start);
+      expect(race(one, many, 120, 5)).toBe(-1);
+      expect(Atomics.load(ctrl, CONTROL.REGION)).toBe(-0x80000000 + 99); // 120 regions: 21 up to 2^31 − 1, 99 after the wrap
+      expect(stateReport(many, one)).toEqual([]);
+    } finally {
+      one.dispose();
+      many.dispose();
+    }
   });
 
+  it("threadSpinMs decides whether workers are still awake when the next step comes", async () => {
+    // SLEEPERS counts the pool's workers asleep on the futex: an idle optimizer's workers
+    // cost no CPU. The pool is the process's: it may have more workers than this optimizer uses.
+    const sleepers = async (threadSpinMs: number | undefined) => {
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+      const opt = await createRmsprop(1000, { threads: 3, minParamsPerThread: 1, memory, threadSpinMs });
+      opt.grads.fill(0.5);
+      const seen: number[] = [];
+      for (let t = 0; t < 5; t++) {
+        opt.step();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        seen.push(Atomics.load(controlBlockOf(memory)!, CONTROL.SLEEPERS));
+      }
+      opt.dispose();
+      return seen;
+    };
+    const all = poolWorkers();
+    expect(await sleepers(undefined)).toEqual([all, all, all, all, all]); // 0.2 ms: all asleep 50 ms later
+    // Its 2 workers still spin (once the first steps woke them); the pool's others sleep.
+    expect((await sleepers(500)).slice(2)).toEqual(Array(3).fill(all - 2));
+  });
+
+  it("after dispose() no worker writes an external memory", async () => {
+    // With nonFinite "ignore" a worker that mistook dispose()'s wake for a region would step
+    // every share once more; with momentum, params keep moving on the same grads.
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
+    const random = rng(9);
+    for (let k = 0; k < 20; k++) {
+      const opt = await createRmsprop(2000, { threads: 2 + (k % 3), minParamsPerThread: 1, momentum: 0.9, memory });
+      opt.params.fill(1);
+      opt.grads.fill(0.5);
+      const steps = 1 + Math.floor(random() * 20);
+      for (let t = 0; t < steps; t++) {
+        if (random() < 0.3) pause(random());
+        opt.step();
+      }
+      const before = new Uint8Array(memory.buffer).slice();
+      opt.dispose();
+      pause(2);
+      // dispose() waits for every worker's last write: nothing changes once it returned.
+      const after = new Uint8Array(memory.buffer);
+      expect(after.every((b, i) => b === before[i])).toBe(true);
+    }
+  });
   it("refuses threads with the js backend, and dispose ends the workers", async () => {
     await expect(createRmsprop(10, { threads: 2, backend: "js" })).rejects.toThrow(/options.threads = 2 needs a wasm backend/);
     const opt = await make(1000, { threads: 4 });

@@ -43,4 +43,28 @@ describe("WakeChoice", () => {
     choice.record(true, 0.3);
     expect(choice.choose()).toBe(true);
   });
+
+  it("scores a wake by the steps it buys: a woken batch of 8 beats running alone, though its first step is the slowest", () => {
+    // Batches of 8 back-to-back steps, each batch finding the workers asleep. Woken: the
+    // first step pays 1 ms, the other 7 run on 2 threads at 0.1 ms. Alone: 0.3 ms each.
+    const choice = new WakeChoice();
+    const picks: boolean[] = [];
+    for (let batch = 0; batch < 40; batch++) {
+      const woke = choice.next();
+      picks.push(woke);
+      if (woke) for (let k = 0; k < 8; k++) choice.stepped(k === 0 ? 1 : 0.1);
+      else {
+        choice.stepped(0.3); // alone: the next step finds them asleep again and chooses
+        for (let k = 1; k < 8; k++) {
+          picks.push(choice.next());
+          choice.stepped(0.3);
+        }
+      }
+    }
+    // Per step, woken costs (1 + 7 × 0.1) / 8 = 0.2125 ms: after trying both, it wakes,
+    // exploring running alone once every 16 choices.
+    const settled = picks.slice(16);
+    expect(settled.filter((woke) => !woke).length).toBeLessThanOrEqual(Math.ceil(settled.length / 16) * 8);
+    expect(picks.slice(-4)).toEqual([true, true, true, true]);
+  });
 });

@@ -1,0 +1,133 @@
+// What threads cost and how many run: threads "auto" and the clamp to the machine's cores,
+// dispose() releasing the memory at once (no forced collection), a failed feature check
+// asked again, and creation under an address-space limit throwing instead of aborting.
+import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { afterEach, describe, expect, it } from "vitest";
+import { createRmsprop } from "../src/index.ts";
+import { sharedMemoryCheck } from "../src/features.ts";
+import { machineOverride } from "../src/machine.ts";
+import { poolWorkers } from "../src/thread-pool.ts";
+
+afterEach(() => {
+  machineOverride.threads = undefined;
+});
+
+/** The collector, for the test that proves a disposed optimizer is collectable. */
+function collector(): () => void {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+}
+
+describe("thread resources", () => {
+  it('threads "auto" runs on every core, fewer for a small n; a larger number is clamped to the cores', async () => {
+    const cores = Math.min(64, availableParallelism());
+    const auto = await createRmsprop(1_000_000, { threads: "auto", minParamsPerThread: 1 });
+    expect(auto.threads).toBe(cores);
+    expect(auto.options.threads).toBe("auto");
+    const small = await createRmsprop(100, { threads: "auto" });
+    expect(small.threads).toBe(1); // below minParamsPerThread
+    const many = await createRmsprop(1_000_000, { threads: 64, minParamsPerThread: 1 });
+    expect(many.threads).toBe(cores);
+    machineOverride.threads = 3; // a 3-core machine
+    const three = await createRmsprop(1_000_000, { threads: "auto", minParamsPerThread: 1 });
+    expect(three.threads).toBe(3);
+    const js = await createRmsprop(1_000_000, { threads: "auto", backend: "js" });
+    expect(js.threads).toBe(1); // "auto" takes what works: the js backend has no threads
+    for (const opt of [auto, small, many, three, js]) opt.dispose();
+    await expect(createRmsprop(10, { threads: "all" as unknown as number })).rejects.toThrow(
+      /options\.threads must be an integer in \[1, 64\] or "auto"; got "all"/,
+    );
+  });
+
+  it("100 threaded optimizers run on the process's one pool: no thread starts per optimizer", async () => {
+    machineOverride.threads = 2;
+    const osThreads = () => readdirSync("/proc/self/task").length;
+    const one = await createRmsprop(4096, { momentum: 0.9 });
+    const first = await createRmsprop(4096, { threads: 2, minParamsPerThread: 1, momentum: 0.9 });
+    const before = osThreads();
+    const workers = poolWorkers();
+    expect(workers).toBeGreaterThanOrEqual(1);
+    const opts = await Promise.all(Array.from({ length: 100 }, () => createRmsprop(4096, { threads: 2, minParamsPerThread: 1, momentum: 0.9 })));
+    expect(poolWorkers()).toBe(workers);
+    expect(osThreads()).toBeLessThanOrEqual(before + 1); // not 100 more (a runtime thread may come and go)
+    // Each one steps on the pool with its own memory, bit for bit as one thread.
+    for (const opt of [one, first, ...opts]) {
+      opt.params.fill(1);
+      opt.grads.fill(0.25);
+      opt.step();
+      opt.step();
+    }
+    for (const opt of [first, ...opts]) expect(opt.params).toEqual(one.params);
+    expect(opts.every((opt) => opt.threads === 2)).toBe(true);
+    for (const opt of [one, first, ...opts]) opt.dispose();
+  });
+
+  it("a disposed threaded optimizer that is still referenced holds none of its memory", async () => {
+    const gc = collector();
+    const opts = await Promise.all(Array.from({ length: 3 }, () => createRmsprop(100_000, { threads: 2, minParamsPerThread: 1 })));
+    const buffers = opts.map((opt) => {
+      opt.grads.fill(1);
+      opt.step();
+      return new WeakRef(opt.params.buffer);
+    });
+    for (const opt of opts) opt.dispose();
+    await new Promise((r) => setTimeout(r, 0)); // WeakRefs hold their target to the end of the job
+    gc();
+    expect(buffers.map((b) => b.deref())).toEqual([undefined, undefined, undefined]);
+    expect(opts.length).toBe(3); // still referenced
+  });
+
+  it("60 create/step/dispose cycles of n = 1e7 on 2 threads stay under 1 GiB of RSS without a forced collection", async () => {
+    machineOverride.threads = 2;
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    for (let i = 0; i < 60; i++) {
+      const opt = await createRmsprop(10_000_000, { threads: 2 });
+      opt.grads.fill(0.5);
+      opt.step();
+      opt.dispose();
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    // Each optimizer is 120 MB: 60 kept would be 7.2 GB.
+    expect(peak - before).toBeLessThan(2 ** 30);
+  });
+
+  it("a failed shared-memory check is asked again, not remembered", () => {
+    const Memory = WebAssembly.Memory;
+    let calls = 0;
+    (WebAssembly as { Memory: unknown }).Memory = function (descriptor: WebAssembly.MemoryDescriptor) {
+      if (calls++ === 0) throw new RangeError("WebAssembly.Memory(): could not allocate memory");
+      return new Memory(descriptor);
+    };
+    try {
+      expect(sharedMemoryCheck()).toMatch(/cannot create a shared WebAssembly.Memory/);
+      expect(sharedMemoryCheck()).toBeUndefined();
+      expect(calls).toBe(2);
+    } finally {
+      (WebAssembly as { Memory: unknown }).Memory = Memory;
+    }
+  });
+
+  it("under an address-space limit, creation throws a RangeError instead of aborting the process", () => {
+    // V8 reserves about 10 GiB of address space for a shared memory and more for each
+    // isolate: with 12 GB, the workers start and the memory is what does not fit.
+    const program = `
+      import { createRmsprop } from ${JSON.stringify(resolve("dist/index.js"))};
+      try {
+        const opt = await createRmsprop(1e6, { threads: 2 });
+        console.log("created", opt.threads);
+        opt.dispose();
+      } catch (e) {
+        console.log(e.name + ": " + e.message);
+      }`;
+    const output = execFileSync("bash", ["-c", 'ulimit -v 12000000 && exec "$0" --input-type=module -e "$1"', process.execPath, program], {
+      encoding: "utf8",
+    });
+    expect(output).toMatch(/^(RangeError: n = 1000000 needs \d+ bytes of memory.*ulimit -v|created 2)/);
+  });
+});
