@@ -3,26 +3,14 @@
 // match createRmsprop fed the same gradients bit for bit, for every variant it carries.
 // Also instantiateKernel's own contract.
 import { describe, expect, it } from "vitest";
-import { createRmsprop, defaultOptions, instantiateKernel, KernelFlag, referenceStep, stepScalars } from "../src/index.ts";
+import { defaultOptions, instantiateKernel, KernelFlag, referenceStep, stepScalars } from "../src/index.ts";
 import { writeStepArgs } from "../src/kernel-abi.ts";
 import { awkwardFloats, bitReport } from "./helpers/data.ts";
+import { expectVariantBits, type ModelExports } from "./helpers/wasm-model.ts";
 // @ts-expect-error: a plain .mjs example without types
 import { loadModel, train, VARIANTS } from "../examples/c-model/train.mjs";
 
-interface Model {
-  model_variant_count(): number;
-  model_param_count(): number;
-  model_params(): number;
-  model_grads(): number;
-  model_sq_avg(): number;
-  model_momentum_buffer(): number;
-  model_grad_avg(): number;
-  model_ema(): number;
-  model_grad_norm(): number;
-  model_init(variant: number, seed: number): void;
-  model_loss_and_grad(): number;
-  model_step(): number;
-}
+type Model = ModelExports;
 
 describe("examples/c-model", () => {
   it("trains the C perceptron from a loss above 1 to below 0.06 and 98% accuracy", async () => {
@@ -35,30 +23,7 @@ describe("examples/c-model", () => {
 
   it.each((VARIANTS as { name: string }[]).map((v, i) => [v.name, i, (["auto", "simd", "scalar"] as const)[i % 3]] as const))(
     "%s: the C model's own steps give createRmsprop's bits on the same gradients (kernel %s)",
-    async (_, variant, backend) => {
-      const { memory, model } = (await loadModel({ backend })) as { memory: WebAssembly.Memory; model: Model };
-      expect(model.model_variant_count()).toBe(VARIANTS.length);
-      const n = model.model_param_count();
-      const view = (at: number) => new Float32Array(memory.buffer, at, n);
-      model.model_init(variant, 7);
-      const opt = await createRmsprop(n, VARIANTS[variant].options);
-      opt.params.set(view(model.model_params()));
-      for (let t = 1; t <= 150; t++) {
-        model.model_loss_and_grad();
-        opt.grads.set(view(model.model_grads()));
-        expect(model.model_step()).toBe(-1);
-        const result = await opt.step();
-        if (result.gradNorm !== undefined) expect(model.model_grad_norm(), `gradNorm at step ${t}`).toBe(result.gradNorm);
-        expect(bitReport(`params at step ${t}`, view(model.model_params()), opt.params)).toBe("");
-        expect(bitReport(`sqAvg at step ${t}`, view(model.model_sq_avg()), opt.state.sqAvg)).toBe("");
-        if (opt.state.momentumBuffer) {
-          expect(bitReport(`momentumBuffer at step ${t}`, view(model.model_momentum_buffer()), opt.state.momentumBuffer)).toBe("");
-        }
-        if (opt.state.gradAvg) expect(bitReport(`gradAvg at step ${t}`, view(model.model_grad_avg()), opt.state.gradAvg)).toBe("");
-        if (opt.state.ema) expect(bitReport(`ema at step ${t}`, view(model.model_ema()), opt.state.ema)).toBe("");
-      }
-      opt.dispose();
-    },
+    (_, variant, backend) => expectVariantBits({ loadModel }, VARIANTS, variant, backend),
     60_000,
   );
 

@@ -15,6 +15,9 @@ export interface ModelExports {
   model_sq_avg(): number;
   model_momentum_buffer(): number;
   model_grad_avg(): number;
+  /** The C model's only: the EMA array and the last step's gradient norm (the recipe variant). */
+  model_ema?(): number;
+  model_grad_norm?(): number;
   model_init(variant: number, seed: number): void;
   model_loss_and_grad(): number;
   model_step(): number;
@@ -50,28 +53,7 @@ export function exampleModelTests(example: ExampleModel): void {
   const ported = PORTED_VARIANTS as Variant[];
   it.each(ported.map((v, i) => [v.name, i, (["auto", "simd", "scalar"] as const)[i % 3]] as const))(
     "%s: the model's own steps give createRmsprop's bits on the same gradients (kernel %s)",
-    async (_, variant, backend) => {
-      const { memory, model } = await example.loadModel({ backend });
-      expect(model.model_variant_count()).toBe(ported.length);
-      const n = model.model_param_count();
-      const view = (at: number) => new Float32Array(memory.buffer, at, n);
-      model.model_init(variant, 7);
-      const opt = await createRmsprop(n, ported[variant].options);
-      opt.params.set(view(model.model_params()));
-      for (let t = 1; t <= 150; t++) {
-        model.model_loss_and_grad();
-        opt.grads.set(view(model.model_grads()));
-        expect(model.model_step()).toBe(-1);
-        opt.stepSync();
-        expect(bitReport(`params at step ${t}`, view(model.model_params()), opt.params)).toBe("");
-        expect(bitReport(`sqAvg at step ${t}`, view(model.model_sq_avg()), opt.state.sqAvg)).toBe("");
-        if (opt.state.momentumBuffer) {
-          expect(bitReport(`momentumBuffer at step ${t}`, view(model.model_momentum_buffer()), opt.state.momentumBuffer)).toBe("");
-        }
-        if (opt.state.gradAvg) expect(bitReport(`gradAvg at step ${t}`, view(model.model_grad_avg()), opt.state.gradAvg)).toBe("");
-      }
-      opt.dispose();
-    },
+    (_, variant, backend) => expectVariantBits(example, ported, variant, backend),
   );
 
   it("skips a step with a NaN gradient through first_nonfinite_f32, changing nothing", async () => {
@@ -84,6 +66,43 @@ export function exampleModelTests(example: ExampleModel): void {
     expect(model.model_step()).toBe(77);
     expect(before.equals(Buffer.from(memory.buffer))).toBe(true);
   });
+}
+
+/**
+ * Steps variant `variant` of `variants` (the model's own list, in its order) 150 times in
+ * the model and in createRmsprop fed the same gradients, and compares every array (and the
+ * gradient norm, where the model reports one) bit for bit after each step.
+ */
+export async function expectVariantBits(
+  example: Pick<ExampleModel, "loadModel">,
+  variants: readonly Variant[],
+  variant: number,
+  backend: "auto" | "simd" | "scalar",
+): Promise<void> {
+  const { memory, model } = await example.loadModel({ backend });
+  expect(model.model_variant_count()).toBe(variants.length);
+  const n = model.model_param_count();
+  const view = (at: number) => new Float32Array(memory.buffer, at, n);
+  model.model_init(variant, 7);
+  const opt = await createRmsprop(n, variants[variant].options);
+  opt.params.set(view(model.model_params()));
+  const arrays: [string, () => number][] = [
+    ["sqAvg", model.model_sq_avg], ["momentumBuffer", model.model_momentum_buffer], ["gradAvg", model.model_grad_avg],
+    ...(model.model_ema ? [["ema", model.model_ema] as [string, () => number]] : []),
+  ];
+  for (let t = 1; t <= 150; t++) {
+    model.model_loss_and_grad();
+    opt.grads.set(view(model.model_grads()));
+    expect(model.model_step()).toBe(-1);
+    const result = opt.stepSync();
+    if (result.gradNorm !== undefined) expect(model.model_grad_norm!(), `gradNorm at step ${t}`).toBe(result.gradNorm);
+    expect(bitReport(`params at step ${t}`, view(model.model_params()), opt.params)).toBe("");
+    const state = opt.state as unknown as Record<string, Float32Array | undefined>;
+    for (const [name, at] of arrays) {
+      if (state[name]) expect(bitReport(`${name} at step ${t}`, view(at()), state[name])).toBe("");
+    }
+  }
+  opt.dispose();
 }
 
 /** The fenced code block of `lang` under the README heading `heading` (the first such block). */
