@@ -106,9 +106,11 @@ export interface RmspropOptions extends UpdateOptions {
   /**
    * Fewest parameters worth a thread: with fewer than `threads × minParamsPerThread`
    * parameters, fewer threads run (a region's fixed cost is more than a share saves).
-   * Default 16384: back-to-back steps on 2 threads win from about 8192 per thread on the
-   * 2-core machine of `npm run bench` (its threads section), and a step that finds the
-   * workers asleep runs alone when waking them does not pay.
+   * Default 32768: back-to-back steps on 2 threads win from about 10^4 per thread on the
+   * 2-core machine of `npm run bench` (its threads section), but a step that finds the
+   * workers asleep (after a forward and backward pass of a millisecond or more) costs more
+   * on the pool than alone below about 3·10^4 per thread (`npm run bench:patterns`, "busy
+   * gap"), so never slower than one thread wins over the small back-to-back gain.
    */
   minParamsPerThread?: number;
   /**
@@ -187,7 +189,7 @@ export const defaultOptions: Readonly<ResolvedOptions> = Object.freeze({
   emaDecay: null,
   backend: "auto",
   threads: 1,
-  minParamsPerThread: 16384,
+  minParamsPerThread: 32768,
   threadSpinMs: 0.2,
   nonFinite: "throw",
   globalClipNorm: null,

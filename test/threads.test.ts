@@ -142,12 +142,12 @@ describe("threads", () => {
   });
 
   it("a large n runs on 2 threads by default crossover, a small one on 1", async () => {
-    const big = await createRmsprop(32_768, { threads: 2 });
-    const small = await createRmsprop(32_767, { threads: 2 });
+    const big = await createRmsprop(65_536, { threads: 2 });
+    const small = await createRmsprop(65_535, { threads: 2 });
     made.push(big, small);
     expect(big.threads).toBe(2);
     expect(small.threads).toBe(1);
-    expect(big.options.minParamsPerThread).toBe(16384);
+    expect(big.options.minParamsPerThread).toBe(32768);
   });
 
   it.each(["throw", "skip"] as const)('nonFinite "%s" finds the first bad gradient in any slice and changes nothing', async (nonFinite) => {
