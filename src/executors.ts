@@ -10,7 +10,7 @@
 // clipping, the scan that finds bad gradients is the one that sums their squares (a sum is
 // finite exactly when every term is), and the factors go into the jobs before they run.
 // The optimizer (src/rmsprop.ts) keeps the state and the views and applies the policy.
-import { needsNormOf, type StepUnit, unitSquaredNorm } from "./groups.ts";
+import { type StepUnit, unitSquaredNorm } from "./groups.ts";
 import { checkGuard } from "./guard.ts";
 import { KernelFlag, NORM_BLOCK, writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
@@ -64,6 +64,8 @@ export interface Work {
   check: boolean;
   /** options.globalClipNorm, or null. */
   globalClipNorm: number | null;
+  /** Whether a step computes norms (clipNorm or globalClipNorm somewhere): see needsNorm. */
+  norm: boolean;
 }
 
 /**
@@ -142,8 +144,8 @@ function applyFactors(heap: Heap, work: Work, jobs: UnitJob[]): void {
 }
 
 /** The scan before a step on the calling thread: norms (and factors) or the non-finite check. */
-function prepare(kernel: KernelExports, heap: Heap, work: Work, jobs: UnitJob[], norm: boolean): number {
-  if (norm) {
+function prepare(kernel: KernelExports, heap: Heap, work: Work, jobs: UnitJob[]): number {
+  if (work.norm) {
     const bad = scanNorms(kernel, heap, work, jobs);
     if (bad >= 0) return bad;
     applyFactors(heap, work, jobs);
@@ -154,13 +156,12 @@ function prepare(kernel: KernelExports, heap: Heap, work: Work, jobs: UnitJob[],
 
 /** A kernel (wasm, or the reference behind the same ABI) on the calling thread. */
 export function kernelExecutor(kernel: KernelExports, work: Work): StepExecutor {
-  const norm = needsNormOf(work.units, work.globalClipNorm);
   // Dropped at dispose(): the kernel's instance pins the memory.
   let k: KernelExports | undefined = kernel;
   return {
     run(heap, jobs) {
       if (!k) throw disposed();
-      const bad = prepare(k, heap, work, jobs, norm);
+      const bad = prepare(k, heap, work, jobs);
       if (bad >= 0) return bad;
       writeArgs(heap, work.units, jobs);
       for (const u of work.units) k.step(KernelFlag.flagsInArgs, u.slices[0].args);
@@ -235,7 +236,7 @@ export async function poolExecutor(
 ): Promise<StepExecutor> {
   const { layout, units } = work;
   const count = units[0].slices.length;
-  const norm = needsNormOf(units, work.globalClipNorm);
+  const { norm } = work;
   const pieces = norm ? normPieces(work, count) : [];
   const normUnits = units.map(({ unit }) => [unit.firstBlock, unit.blocks, unit.plan.options.clipNorm] as const);
   const shares = Array.from({ length: count }, (_, s): ShareJobs => {

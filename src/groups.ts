@@ -86,11 +86,6 @@ export function needsNorm(o: ResolvedOptions, plans: readonly GroupPlan[]): bool
   return o.globalClipNorm !== null || plans.some((p) => p.options.clipNorm !== null);
 }
 
-/** Whether these units' steps compute norms: a global clip, or a unit whose group clips by norm. */
-export function needsNormOf(units: readonly { unit: StepUnit }[], globalClipNorm: number | null): boolean {
-  return globalClipNorm !== null || units.some((u) => u.unit.plan.options.clipNorm !== null);
-}
-
 /** The step units of these groups, and the f64 block sums their norms need (0 without norms). */
 export function planUnits(plans: readonly GroupPlan[], norm: boolean): { units: StepUnit[]; normBlocks: number } {
   const units: StepUnit[] = [];

@@ -273,7 +273,6 @@ class RmspropImpl implements Rmsprop {
   #layout: Layout;
   #plans: GroupPlan[];
   readonly #work: Work;
-  readonly #norm: boolean;
   #executor: StepExecutor;
   #release: (() => void) | undefined;
   #external: WebAssembly.Memory | undefined;
@@ -292,7 +291,6 @@ class RmspropImpl implements Rmsprop {
     this.#layout = layout;
     this.#plans = plans;
     this.#work = engine.work;
-    this.#norm = engine.work.layout.normSums !== 0;
     this.#executor = engine.executor;
     this.#external = engine.external;
     this.#release = engine.release;
@@ -423,7 +421,7 @@ class RmspropImpl implements Rmsprop {
    * index is a skip or a throw, as options.nonFinite says (nothing was written either way).
    */
   #outcome(bad: number, t: number): StepResult {
-    const gradNorm = this.#norm ? { gradNorm: jointNorm(this.#use(), this.#work) } : {};
+    const gradNorm = this.#work.norm ? { gradNorm: jointNorm(this.#use(), this.#work) } : {};
     if (bad < 0) {
       this.#stepCount = t;
       return { applied: true, nonFiniteIndex: -1, stepCount: t, ...gradNorm };
@@ -595,10 +593,11 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   const external = resolved.memory ?? undefined;
   const threads = effectiveThreads(resolved, count, backend);
   const shares = shareCount(threads);
-  const { units, normBlocks } = planUnits(plans, needsNorm(resolved, plans));
+  const norm = needsNorm(resolved, plans);
+  const { units, normBlocks } = planUnits(plans, norm);
   const layout = computeLayout(count, neededArrays(resolved), { units: units.length, shares, normBlocks }, resolved.offset);
   const runtimes: UnitRuntime[] = units.map((unit, i) => ({ unit, slices: unitSlices(unit, i, layout, shares) }));
-  const work: Work = { layout, units: runtimes, check: resolved.nonFinite !== "ignore", globalClipNorm: resolved.globalClipNorm };
+  const work: Work = { layout, units: runtimes, check: resolved.nonFinite !== "ignore", globalClipNorm: resolved.globalClipNorm, norm };
   if (backend === "js") {
     if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
     if (external) throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
