@@ -12,7 +12,7 @@
 // The optimizer (src/rmsprop.ts) keeps the state and the views and applies the policy.
 import { type StepUnit, unitSquaredNorm } from "./groups.ts";
 import { checkGuard } from "./guard.ts";
-import { KernelFlag, NORM_BLOCK, writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
+import { copyStepArgs, KernelFlag, NORM_BLOCK, writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
 import { STATE_ARRAYS } from "./state-arrays.ts";
 import { clipFactor, withClipFactor } from "./step-scalars.ts";
@@ -95,7 +95,12 @@ export function unitSlices(unit: StepUnit, index: number, layout: Layout, shares
 function writeArgs(heap: Heap, units: readonly UnitRuntime[], jobs: readonly UnitJob[]): void {
   units.forEach((u, i) => {
     const { scalars, flags } = jobs[i];
-    for (const slice of u.slices) writeStepArgs(heap.u32, heap.f32, slice.args, slice.offsets, slice.n, scalars, flags);
+    const first = u.slices[0];
+    writeStepArgs(heap.u32, heap.f32, first.args, first.offsets, first.n, scalars, flags);
+    for (let s = 1; s < u.slices.length; s++) {
+      const slice = u.slices[s];
+      copyStepArgs(heap.u32, first.args, slice.args, slice.offsets, slice.n);
+    }
   });
 }
 

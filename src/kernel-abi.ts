@@ -161,6 +161,18 @@ export type BlockValues = ArrayOffsets & StepScalars & { n: number; flags: numbe
 /** Each field's word index and whether it is an f32, in ABI order (made once). */
 const WORDS = STEP_ARGS_FIELDS.map((f) => [f.name as keyof BlockValues, f.offset >>> 2, f.type === "f32"] as const);
 
+// The fields by kind, as parallel arrays walked by index: a step writes a block per share
+// and unit, and a keyed lookup per field was most of a small step's time. Every f32 field
+// is a scalar; every u32 field but n and flags is an array's byte offset.
+const isArray = ([name, , isFloat]: (typeof WORDS)[number]) => !isFloat && name !== "n" && name !== "flags";
+const SCALAR_KEYS = WORDS.filter(([, , isFloat]) => isFloat).map(([name]) => name as keyof StepScalars);
+const SCALAR_WORDS = WORDS.filter(([, , isFloat]) => isFloat).map(([, word]) => word);
+const ARRAY_KEYS = WORDS.filter(isArray).map(([name]) => name as keyof ArrayOffsets);
+const ARRAY_WORDS = WORDS.filter(isArray).map(([, word]) => word);
+const N_WORD = argsOffset("n") >>> 2;
+const FLAGS_WORD = argsOffset("flags") >>> 2;
+const BLOCK_WORDS = STEP_ARGS_BYTES >>> 2;
+
 /**
  * Writes a StepArgs block at byte offset `at` (a multiple of 4), field by field from the
  * table. `u32` and `f32` are views of the whole memory, made once by the caller, so a step
@@ -176,12 +188,24 @@ export function writeStepArgs(
   flags = 0,
 ): void {
   const w = at >>> 2;
-  for (const [name, word, isFloat] of WORDS) {
-    const value =
-      name === "n" ? n : name === "flags" ? flags : name in s ? s[name as keyof StepScalars] : (arrays[name as keyof ArrayOffsets] ?? 0);
-    if (isFloat) f32[w + word] = value;
-    else u32[w + word] = value;
-  }
+  for (let i = 0; i < SCALAR_KEYS.length; i++) f32[w + SCALAR_WORDS[i]] = s[SCALAR_KEYS[i]];
+  u32[w + FLAGS_WORD] = flags;
+  writeStepArrays(u32, at, arrays, n);
+}
+
+/**
+ * Makes the block at byte `at` a copy of the block at `from` with other arrays and n: the
+ * shares of one unit differ only there.
+ */
+export function copyStepArgs(u32: Uint32Array, from: number, at: number, arrays: ArrayOffsets, n: number): void {
+  u32.copyWithin(at >>> 2, from >>> 2, (from >>> 2) + BLOCK_WORDS);
+  writeStepArrays(u32, at, arrays, n);
+}
+
+function writeStepArrays(u32: Uint32Array, at: number, arrays: ArrayOffsets, n: number): void {
+  const w = at >>> 2;
+  for (let i = 0; i < ARRAY_KEYS.length; i++) u32[w + ARRAY_WORDS[i]] = arrays[ARRAY_KEYS[i]] ?? 0;
+  u32[w + N_WORD] = n;
 }
 
 /** Reads the StepArgs block at byte offset `at` back into named values (the reference kernel, tests). */
