@@ -5,7 +5,8 @@
 // (the caller is thread 0) first scans shares of grads for NaN/±∞, meets the others at a
 // barrier in memory, and, only if every share was finite, steps shares of every group. So
 // "throw" and "skip" still change nothing when any gradient is bad, and a step costs one
-// wake, not two.
+// wake, not two. Or the step runs alone on the caller, when the threads have lately cost
+// more than they saved (ThreadChoice, at the end of this file).
 //
 // Two parts, as in pthreadpool: the mechanism (threadProgram: spin, sleep, claim, barrier,
 // faults) and the work of one share (shareWork: scan it, step it). The mechanism never
@@ -30,12 +31,12 @@
 //   line 0          REGION: the region number, bumped once per step; workers wait on it;
 //                   TICKET: the region's job (which optimizer), written before REGION
 //   line 32 + 2·64…  worker k: the mail posted to it and the mail it has read (it reads
-//                   messages, job registrations, between regions, in its event loop)
+//                   messages, job registrations, between regions, in its event loop),
+//                   and whether it sleeps on REGION (or is about to)
 //   line 1          STOP: non-zero tells workers to exit
 //   line 2          SCANNED: the last region whose every scan is done (the barrier)
 //   line 3          STEPPED: the last region whose every step is done (the end)
 //   line 4          FIRST_BAD: the smallest non-finite index found in this region, or −1
-//   line 5          SLEEPERS: workers asleep on REGION (or about to be)
 //   line 6          EXITED: workers that saw STOP and left: each one's last write
 //   lines 7–23      FAULT: the first failure of a thread, with its share and its text
 //   line 32 + t     share t: its scan claim and done words, step claim and done words,
@@ -226,18 +227,22 @@ type Work = ReturnType<typeof shareWork>;
  */
 export function threadProgram(spinMs: number) {
   const LINE = 16;
-  const REGION = 0, STOP = 16, SCANNED = 32, STEPPED = 48, FIRST_BAD = 64, SLEEPERS = 80, EXITED = 96;
+  const REGION = 0, STOP = 16, SCANNED = 32, STEPPED = 48, FIRST_BAD = 64, EXITED = 96;
   // FAULT: 0, −1 while a thread writes its report, or the failed thread + 1.
   const FAULT = 112, FAULT_SHARE = 113, FAULT_PHASE = 114, FAULT_LENGTH = 115, FAULT_JOB = 116, FAULT_TEXT = 128, FAULT_CHARS = 256;
   // TICKET (a 64-bit word on REGION's line, words 2–3): the region and the job it runs,
   // written together before the region is opened, so a worker never pairs a region with
   // another region's job.
   const TICKET = 1; // in 64-bit words
+  // The job of a region that the caller runs alone: the workers go to sleep (see ThreadChoice).
+  const NAP = -1;
+  // How long a worker polls at least for the others inside a region (ms; see meet).
+  const REGION_SPIN_MS = 5;
   const SHARE = 512;
   // Words of share t's line: phase 0 is the scan, phase 1 the step.
   const CLAIM = [0, 2], DONE = [1, 3], OWNER = 4;
-  // Worker k's line: [mail posted to it, mail it has read].
-  const WORKER = SHARE + LINE * 64;
+  // Worker k's line: [mail posted to it, mail it has read, asleep on REGION].
+  const WORKER = SHARE + LINE * 64, ASLEEP = 2;
 
   // One object literal of methods, not named functions: esbuild's keepNames follows every
   // named function with a call to the bundle's `__name` helper, which the workers' copy of
@@ -245,11 +250,11 @@ export function threadProgram(spinMs: number) {
   // each other through `p`.
   const p = {
     REGION,
+    NAP,
     STOP,
     SCANNED,
     STEPPED,
     FIRST_BAD,
-    SLEEPERS,
     EXITED,
     FAULT,
     SHARE,
@@ -258,6 +263,7 @@ export function threadProgram(spinMs: number) {
     DONE,
     OWNER,
     WORKER,
+    ASLEEP,
     /** How long this thread polls before it sleeps (the job's threadSpinMs). */
     spinMs,
     /** The share this thread is working on, or −1, its phase and its job: what a fault report names. */
@@ -276,6 +282,25 @@ export function threadProgram(spinMs: number) {
       for (let s = self * per; s < (self + 1) * per; s++) order.push(s);
       for (let s = count - 1; s >= 0; s--) if (s < self * per || s >= (self + 1) * per) order.push(s);
       return order;
+    },
+
+    /**
+     * Waits in a region until ctrl[word] (SCANNED or STEPPED) reaches it, or the region is
+     * over (the pool stopped). It polls for the longer of spinMs and REGION_SPIN_MS: the
+     * others' last shares take a while at a large n, and a thread asleep here must be
+     * woken by the one that finishes (a system call), and then runs late. Then it sleeps.
+     */
+    meet(ctrl: Int32Array, word: number, region: number): void {
+      const ms = p.spinMs;
+      p.spinMs = Math.max(ms, REGION_SPIN_MS);
+      for (;;) {
+        if (Atomics.load(ctrl, word) === region || Atomics.load(ctrl, REGION) !== region) break;
+        if (!p.spin(() => Atomics.load(ctrl, word) === region || Atomics.load(ctrl, REGION) !== region)) {
+          const v = Atomics.load(ctrl, word);
+          if (v !== region && Atomics.load(ctrl, REGION) === region) Atomics.wait(ctrl, word, v);
+        }
+      }
+      p.spinMs = ms;
     },
 
     /** Polls `done` for at most spinMs; its last answer. */
@@ -374,16 +399,24 @@ export function threadProgram(spinMs: number) {
     },
 
     /**
-     * Whether a worker sleeps on the futex. Read after `open`: a worker counts itself before
-     * it sleeps on the old region number, so one missed here finds the number changed and
-     * does not sleep (every access is sequentially consistent).
+     * Whether any of `workers` sleeps on the futex, or is about to: each marks itself before
+     * it sleeps. Only ThreadChoice reads this; waking does not depend on it (see wake).
      */
-    sleeping(ctrl: Int32Array): boolean {
-      return Atomics.load(ctrl, SLEEPERS) > 0;
+    sleeping(ctrl: Int32Array, workers: readonly number[]): boolean {
+      for (let i = 0; i < workers.length; i++) if (Atomics.load(ctrl, WORKER + LINE * workers[i] + ASLEEP) !== 0) return true;
+      return false;
     },
 
-    wake(ctrl: Int32Array): void {
+    /**
+     * Wakes the workers asleep on REGION, and marks `workers` awake at once: a woken worker
+     * may take longer to run than a small step, and the next step should not count it as
+     * asleep (a new choice, see ThreadChoice). The marks are for that choice only, and may
+     * be wrong for a moment (a worker that falls asleep again before they are cleared):
+     * every threaded region wakes whoever waits.
+     */
+    wake(ctrl: Int32Array, workers: readonly number[]): void {
       Atomics.notify(ctrl, REGION);
+      for (let i = 0; i < workers.length; i++) Atomics.store(ctrl, WORKER + LINE * workers[i] + ASLEEP, 0);
     },
 
     /** Wakes everyone who may wait on a word, so that they see STOP or a fault. */
@@ -454,15 +487,18 @@ export function threadProgram(spinMs: number) {
       const mail = WORKER + LINE * self;
       let seen = Atomics.load(ctrl, REGION);
       let region = seen;
+      // A NAP region (a step the caller runs alone) sends this thread to sleep at once:
+      // polling would only take a core from the caller and from other processes.
+      let nap = false;
       try {
         for (;;) {
           // Mail is posted before REGION is bumped for it: a bump this thread missed (it
           // read `seen` after it) leaves the mail count changed, seen here.
           if (Atomics.load(ctrl, mail) !== read) return "mail";
-          if (!p.spin(() => Atomics.load(ctrl, REGION) !== seen || Atomics.load(ctrl, mail) !== read)) {
-            Atomics.add(ctrl, SLEEPERS, 1);
+          if (nap || !p.spin(() => Atomics.load(ctrl, REGION) !== seen || Atomics.load(ctrl, mail) !== read)) {
+            Atomics.store(ctrl, mail + ASLEEP, 1);
             if (Atomics.load(ctrl, mail) === read) Atomics.wait(ctrl, REGION, seen);
-            Atomics.sub(ctrl, SLEEPERS, 1);
+            Atomics.store(ctrl, mail + ASLEEP, 0);
           }
           // REGION before STOP: stop() sets STOP before it bumps REGION, so a number read here
           // with STOP still 0 is one that open() gave out. The other way round, a worker delayed
@@ -477,9 +513,15 @@ export function threadProgram(spinMs: number) {
             return "stop";
           }
           if (Atomics.load(ctrl, mail) !== read) return "mail";
+          nap = false;
           if (region === seen) continue;
           seen = region;
-          const job = jobs.get(p.jobOf(ctrl, region));
+          const id = p.jobOf(ctrl, region);
+          if (id === NAP) {
+            nap = true;
+            continue;
+          }
+          const job = jobs.get(id);
           if (job === undefined) continue; // a wake for mail, or a job this thread has no part in
           p.spinMs = job.spinMs;
           p.job = job.id;
@@ -489,17 +531,12 @@ export function threadProgram(spinMs: number) {
           if (job.check) {
             // Arrows passed inline, never assigned to a name (see `p`).
             p.runShares(ctrl, job.order, region, self, 0, (t) => work.scan(cx, shares[t], t, region));
-            // The barrier; a worker that finds the region over, or the pool stopped, leaves it.
-            for (;;) {
-              if (Atomics.load(ctrl, SCANNED) === region || Atomics.load(ctrl, REGION) !== region) break;
-              if (!p.spin(() => Atomics.load(ctrl, SCANNED) === region || Atomics.load(ctrl, REGION) !== region)) {
-                const v = Atomics.load(ctrl, SCANNED);
-                if (v !== region && Atomics.load(ctrl, REGION) === region) Atomics.wait(ctrl, SCANNED, v);
-              }
-            }
+            p.meet(ctrl, SCANNED, region); // the barrier
             if (Atomics.load(ctrl, REGION) !== region || Atomics.load(ctrl, FIRST_BAD) >= 0) continue;
           }
           p.runShares(ctrl, job.order, region, self, 1, (t) => work.step(cx, shares[t], t, region));
+          // The region's end: threadSpinMs counts from there, not from this thread's last share.
+          p.meet(ctrl, STEPPED, region);
         }
       } catch (error) {
         // An exception or a trap (a RuntimeError) in this thread: report it and leave.
@@ -538,8 +575,11 @@ export interface InjectedFault {
   ms?: number;
 }
 
-/** Test hooks: a fault the next optimizer's job carries. */
-export const testing: { fault: InjectedFault | undefined } = { fault: undefined };
+/**
+ * Test hooks: a fault the next optimizer's job carries, and a fixed choice of every step
+ * between the threads (true) and the caller alone (false) instead of ThreadChoice's.
+ */
+export const testing: { fault: InjectedFault | undefined; threads: boolean | undefined } = { fault: undefined, threads: undefined };
 
 /**
  * The worker's source, so that it runs from a Blob URL in browsers and from `eval` in
@@ -819,6 +859,14 @@ export function exitWorkerForTests(k: number): void {
   processPool?.deliver();
 }
 
+/** Workers of the process's pool asleep on the futex, or about to be (tests). */
+export function sleepingWorkers(): number {
+  const pool = processPool;
+  if (!pool || pool.stopped) return 0;
+  const { ctrl, program } = pool;
+  return pool.workers.filter((_, i) => program.sleeping(ctrl, [i + 1])).length;
+}
+
 /** Worker threads the process's pool runs now (tests). */
 export function poolWorkers(): number {
   return processPool && !processPool.stopped ? processPool.workers.length : 0;
@@ -858,7 +906,7 @@ export function controlBlockOf(memory: WebAssembly.Memory, offset = 0): Int32Arr
 /** Named words of the control block, for tests. */
 export const CONTROL = (() => {
   const p = threadProgram(0);
-  return { REGION: p.REGION, SLEEPERS: p.SLEEPERS, SHARE: p.SHARE, LINE: p.LINE, words: POOL_WORDS };
+  return { REGION: p.REGION, SHARE: p.SHARE, LINE: p.LINE, words: POOL_WORDS };
 })();
 
 /**
@@ -940,16 +988,21 @@ export async function startThreadPool(
     );
   };
 
-  const wakeChoice = new WakeChoice();
+  const choice = new ThreadChoice();
   /**
    * One region, as a generator: it yields [word, region] where the caller must wait until
    * ctrl[word] reaches the region, so that a blocking and an awaiting driver run the same
-   * body. Returns the first bad index, or −1.
+   * body. Returns the first bad index, or −1. A region the caller runs alone (see
+   * ThreadChoice) is a NAP region: the workers go to sleep, and the caller claims every
+   * share, which gives the same bits.
    */
   function* region(): Generator<[word: number, region: number], number, void> {
     const start = performance.now();
-    const r = program.open(ctrl, job);
-    if (program.sleeping(ctrl) && wakeChoice.next()) program.wake(ctrl);
+    const shared = testing.threads ?? choice.next(program.sleeping(ctrl, helpers));
+    const r = program.open(ctrl, shared ? job : program.NAP);
+    // Always: a notify that finds nobody waiting costs tens of nanoseconds, and the flags
+    // may be a moment late (see wake).
+    if (shared) program.wake(ctrl, helpers);
     if (check) {
       program.runShares(ctrl, order, r, 0, 0, (t) => work.scan(cx, shares[t], t, r));
       yield [SCANNED, r];
@@ -961,7 +1014,7 @@ export async function startThreadPool(
     }
     program.runShares(ctrl, order, r, 0, 1, (t) => work.step(cx, shares[t], t, r));
     yield [STEPPED, r];
-    wakeChoice.stepped(performance.now() - start);
+    choice.stepped(performance.now() - start);
     return -1;
   }
 
@@ -1050,62 +1103,102 @@ export async function startThreadPool(
 }
 
 /**
- * Whether to wake workers that sleep when a step comes, decided by measurement of what
- * each way costs per step, from the step that chose to the next step that must choose. Waking
- * one costs the caller a futex system call, tens of microseconds to a fraction of a
- * millisecond on a virtual machine, and the worker as long again before it runs: for a
- * small step the caller is faster alone (sleeping workers never block a step: shares are
- * claimed, and they take none). But a wake also buys the steps after it: workers that are
- * awake stay awake while steps come back to back (a batch of one optimizer's steps while
- * another one's wait). So the pool scores each choice by the mean time per step from the
- * step that made it to the next step that finds workers asleep (one step when it ran
- * alone), keeps a moving average of each way, and takes the faster; every EXPLORE-th
- * choice tries the other, so the choice follows the machine's load.
+ * Whether a step runs on the pool's threads or on the caller alone, decided by what each
+ * way has cost per step lately: the pthreadpool idea of a parallel region, with the choice
+ * OpenMP leaves to the user made by measurement. Threads lose where their fixed costs
+ * exceed the work they take: a wake is a futex system call for the caller, tens of
+ * microseconds to a fraction of a millisecond on a virtual machine, and as long again
+ * before the worker runs; and on a machine whose other cores are busy (another process),
+ * a worker that polls for work takes a core's time slices from the caller, and a worker
+ * preempted while it holds a share makes the step wait for it. A step alone opens a NAP
+ * region, which sends polling workers to sleep at once, so that they stop competing.
+ *
+ * The choice holds for an episode, and each episode is scored by its mean time per step:
+ * EPISODE steps, or fewer when a threaded episode finds the workers asleep (the next step
+ * would pay a wake: a new choice, so that a wake is judged by the steps it buys, as the
+ * back-to-back steps after it). Each way keeps a moving average of its scores, and the
+ * faster one is taken. The other is tried again after EXPLORE choices at the least (its
+ * score then replaces that way's average, which is as old as the last try), so the
+ * choice follows the machine's load; a try stops once it has cost half an episode more
+ * than the faster way would have, and the next try waits until the steps since have taken
+ * 1/TRY_SHARE times what the last one lost, so tries cost about TRY_SHARE of the time.
  */
-export class WakeChoice {
+export class ThreadChoice {
   static readonly EXPLORE = 16;
-  /** A sample counts at most this many times the average it joins (a GC pause, say). */
-  static readonly OUTLIER = 4;
-  #ms: [alone: number, woken: number] = [-1, -1];
-  #samples: [alone: number, woken: number] = [0, 0];
-  #count = 0;
+  static readonly TRY_SHARE = 0.02;
+  static readonly EPISODE = 8;
+  /**
+   * A score counts at most this many times the average it joins (a GC pause, a worker
+   * preempted in a share), so that one slow episode does not turn the choice; a lasting
+   * change still moves the average a quarter of the way per episode.
+   */
+  static readonly OUTLIER = 2;
+  #ms: [alone: number, threads: number] = [-1, -1];
+  #samples: [alone: number, threads: number] = [0, 0];
+  /** Choices until the slower way may be tried again, and step time (ms) until it may. */
+  #untilTry = ThreadChoice.EXPLORE;
+  #waitMs = 0;
 
-  /** The choice in force and its steps so far (none yet: 0 steps). */
-  #episode = { woke: false, ms: 0, steps: 0 };
+  /** The choice in force, whether it tries the slower way, and its steps so far (none yet: 0 steps). */
+  #episode = { threads: false, trying: false, ms: 0, steps: 0 };
 
   /**
-   * A step found workers asleep: scores the previous choice by the mean time of its steps
-   * (from its step up to this one) and makes the next. True: wake them.
+   * Before a step: true to run it on the threads, false to run it alone. `asleep`: some
+   * workers sleep (the step would wake them). Ends the episode in force when it is due,
+   * scores it, and makes the next choice.
    */
-  next(): boolean {
+  next(asleep: boolean): boolean {
     const e = this.#episode;
-    if (e.steps > 0) this.record(e.woke, e.ms / e.steps);
-    e.woke = this.choose();
+    if (!this.#due(asleep)) return e.threads;
+    if (e.steps > 0) this.#score();
+    e.threads = this.choose();
+    e.trying = this.#samples[0] >= 2 && e.threads !== (this.#ms[1] <= this.#ms[0]);
     e.ms = 0;
     e.steps = 0;
-    return e.woke;
+    return e.threads;
   }
 
-  /** A step applied under the choice in force took `ms`. */
+  /** A step under the choice in force took `ms`. */
   stepped(ms: number): void {
     this.#episode.ms += ms;
     this.#episode.steps++;
+    this.#waitMs -= ms;
   }
 
-  /** True: wake them. Each way is tried first, twice (see `record`). */
+  #due(asleep: boolean): boolean {
+    const e = this.#episode;
+    if (e.steps === 0 || e.steps >= ThreadChoice.EPISODE || (e.threads && asleep)) return true;
+    if (!e.trying) return false;
+    // A try of the slower way stops once it has cost half an episode more than the faster.
+    const best = this.#ms[e.threads ? 0 : 1];
+    return e.ms - e.steps * best > (ThreadChoice.EPISODE / 2) * best;
+  }
+
+  #score(): void {
+    const e = this.#episode;
+    const ms = e.ms / e.steps;
+    // What a try lost sets the wait for the next one; a try that wins sets none.
+    if (e.trying) this.#waitMs = Math.max(0, e.ms - e.steps * this.#ms[e.threads ? 0 : 1]) / ThreadChoice.TRY_SHARE;
+    // A try replaces the average of its way, which is as old as the last try.
+    this.record(e.threads, ms, e.trying);
+  }
+
+  /** True: threads. Each way is tried first, twice (see `record`). */
   choose(): boolean {
-    const [alone, woken] = this.#samples;
-    if (woken < 2) return true;
+    const [alone, threads] = this.#samples;
+    if (threads < 2) return true;
     if (alone < 2) return false;
     const faster = this.#ms[1] <= this.#ms[0];
-    return ++this.#count % WakeChoice.EXPLORE === 0 ? !faster : faster;
+    if (--this.#untilTry > 0 || this.#waitMs > 0) return faster;
+    this.#untilTry = ThreadChoice.EXPLORE;
+    return !faster;
   }
 
-  record(woke: boolean, ms: number): void {
-    const i = woke ? 1 : 0;
+  record(threads: boolean, ms: number, fresh = false): void {
+    const i = threads ? 1 : 0;
     const n = ++this.#samples[i];
-    // The first sample of each way is replaced by the second: it pays for a cold JIT.
-    if (n <= 2) this.#ms[i] = ms;
-    else this.#ms[i] = 0.75 * this.#ms[i] + 0.25 * Math.min(ms, WakeChoice.OUTLIER * this.#ms[i]);
+    // The first score of each way is replaced by the second: it pays for a cold JIT.
+    if (n <= 2 || fresh) this.#ms[i] = ms;
+    else this.#ms[i] = 0.75 * this.#ms[i] + 0.25 * Math.min(ms, ThreadChoice.OUTLIER * this.#ms[i]);
   }
 }

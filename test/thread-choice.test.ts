@@ -1,10 +1,10 @@
-// The thread pool's choice between waking sleeping workers and running a step alone.
+// The thread pool's choice between running a step on its threads and running it alone.
 import { describe, expect, it } from "vitest";
-import { WakeChoice } from "../src/thread-pool.ts";
+import { ThreadChoice } from "../src/thread-pool.ts";
 
 /** A choice that has tried each way twice: woken at `woken` ms, alone at `alone` ms. */
-function tried(woken: number, alone: number): WakeChoice {
-  const choice = new WakeChoice();
+function tried(woken: number, alone: number): ThreadChoice {
+  const choice = new ThreadChoice();
   for (const [expected, ms] of [[true, 50], [true, woken], [false, 50], [false, alone]] as const) {
     expect(choice.choose()).toBe(expected);
     choice.record(expected, ms);
@@ -12,7 +12,7 @@ function tried(woken: number, alone: number): WakeChoice {
   return choice;
 }
 
-describe("WakeChoice", () => {
+describe("ThreadChoice", () => {
   it("tries each way twice, keeps the second sample (the first pays for a cold JIT), then takes the faster", () => {
     const choice = tried(1.0, 0.25); // the first samples (50 ms each) are forgotten
     const picks = Array.from({ length: 32 }, () => choice.choose());
@@ -32,39 +32,111 @@ describe("WakeChoice", () => {
     }
   });
 
-  it("counts an outlier at most 4 times the average it joins", () => {
+  it("counts an outlier at most twice the average it joins: one slow episode does not turn the choice, three do", () => {
     const choice = tried(0.3, 0.5);
     expect(choice.choose()).toBe(true);
-    // A 100 ms pause in a woken step counts as 1.2 ms: 0.75·0.3 + 0.25·1.2 = 0.525 > 0.5.
+    // A 100 ms pause in a threaded episode counts as 0.6 ms: 0.75·0.3 + 0.25·0.6 = 0.375 < 0.5.
+    choice.record(true, 100);
+    expect(choice.choose()).toBe(true);
+    // A lasting change: 0.75·0.375 + 0.25·0.75 = 0.469, then 0.586 > 0.5.
+    choice.record(true, 100);
+    expect(choice.choose()).toBe(true);
     choice.record(true, 100);
     expect(choice.choose()).toBe(false);
-    // Two ordinary woken steps bring it back below: 0.461, then 0.421.
-    choice.record(true, 0.27);
-    choice.record(true, 0.3);
-    expect(choice.choose()).toBe(true);
+  });
+
+  it("holds a choice for EPISODE steps, and ends a threaded episode early when it finds the workers asleep", () => {
+    const choice = new ThreadChoice();
+    expect(choice.next(true)).toBe(true); // first try: threads
+    for (let k = 1; k < ThreadChoice.EPISODE; k++) {
+      choice.stepped(1);
+      expect(choice.next(false)).toBe(true); // the workers are awake: the episode holds
+    }
+    choice.stepped(1);
+    expect(choice.next(false)).toBe(true); // EPISODE steps: scored (1 ms), the second try of threads
+    choice.stepped(2);
+    expect(choice.next(true)).toBe(false); // asleep: scored after 1 step (2 ms); now alone
+    for (let k = 1; k < ThreadChoice.EPISODE; k++) {
+      choice.stepped(3);
+      expect(choice.next(true)).toBe(false); // alone does not care whether they sleep
+    }
+    choice.stepped(3);
+    expect(choice.next(true)).toBe(false); // the second try of alone
+    for (let k = 0; k < ThreadChoice.EPISODE; k++) choice.stepped(3);
+    expect(choice.next(true)).toBe(true); // threads (2 ms) beat alone (3 ms)
   });
 
   it("scores a wake by the steps it buys: a woken batch of 8 beats running alone, though its first step is the slowest", () => {
     // Batches of 8 back-to-back steps, each batch finding the workers asleep. Woken: the
     // first step pays 1 ms, the other 7 run on 2 threads at 0.1 ms. Alone: 0.3 ms each.
-    const choice = new WakeChoice();
+    const choice = new ThreadChoice();
     const picks: boolean[] = [];
-    for (let batch = 0; batch < 40; batch++) {
-      const woke = choice.next();
-      picks.push(woke);
-      if (woke) for (let k = 0; k < 8; k++) choice.stepped(k === 0 ? 1 : 0.1);
-      else {
-        choice.stepped(0.3); // alone: the next step finds them asleep again and chooses
-        for (let k = 1; k < 8; k++) {
-          picks.push(choice.next());
-          choice.stepped(0.3);
-        }
+    for (let batch = 0; batch < 60; batch++) {
+      for (let k = 0; k < 8; k++) {
+        // The first step of a batch finds the workers asleep; later ones find them as the
+        // last step left them: awake after a threaded step, asleep after a NAP.
+        const threads = choice.next(k === 0 || !picks[picks.length - 1]);
+        picks.push(threads);
+        choice.stepped(threads ? (k === 0 ? 1 : 0.1) : 0.3);
       }
     }
     // Per step, woken costs (1 + 7 × 0.1) / 8 = 0.2125 ms: after trying both, it wakes,
-    // exploring running alone once every 16 choices.
-    const settled = picks.slice(16);
-    expect(settled.filter((woke) => !woke).length).toBeLessThanOrEqual(Math.ceil(settled.length / 16) * 8);
-    expect(picks.slice(-4)).toEqual([true, true, true, true]);
+    // exploring running alone (an episode of 8 steps) once every 16 choices.
+    const settled = picks.slice(64);
+    expect(settled.filter((threads) => !threads).length).toBeLessThanOrEqual(Math.ceil(settled.length / 16));
+    expect(picks.slice(-8)).toEqual(Array(8).fill(true));
+  });
+
+  it("runs alone where threads cost more per step (another process keeps a core busy), exploring threads once every 16 choices", () => {
+    // Back-to-back steps, the workers awake: threads 0.15 ms a step, alone 0.1 ms.
+    const choice = new ThreadChoice();
+    const picks: boolean[] = [];
+    for (let k = 0; k < 800; k++) {
+      const threads = choice.next(false);
+      picks.push(threads);
+      choice.stepped(threads ? 0.15 : 0.1);
+    }
+    const settled = picks.slice(64);
+    const threaded = settled.filter((threads) => threads).length;
+    // One threaded episode (8 steps) in every 16 choices (16 × 8 steps).
+    expect(threaded).toBeGreaterThan(0);
+    expect(threaded).toBeLessThanOrEqual(Math.ceil(settled.length / (16 * ThreadChoice.EPISODE)) * ThreadChoice.EPISODE);
+  });
+
+  it("cuts a losing try short and waits the longer for the next one, the more it lost", () => {
+    // A busy machine: threads cost 1 ms a step, alone 0.1 ms. A try of threads stops after
+    // one step (0.9 ms lost > half an episode alone, 0.4 ms), and the next waits until the
+    // steps since took 0.9 / TRY_SHARE = 45 ms: 450 steps alone.
+    const choice = new ThreadChoice();
+    const picks: boolean[] = [];
+    for (let k = 0; k < 3000; k++) {
+      const threads = choice.next(false);
+      picks.push(threads);
+      choice.stepped(threads ? 1 : 0.1);
+    }
+    const settled = picks.slice(100);
+    const tries = settled.filter((threads, k) => threads && !settled[k - 1]).length;
+    expect(settled.filter((threads) => threads)).toHaveLength(tries); // each try: one step
+    expect(tries).toBeGreaterThanOrEqual(4);
+    expect(tries).toBeLessThanOrEqual(7);
+  });
+
+  it("goes back to threads at the first try that wins, whatever the old average said", () => {
+    const choice = new ThreadChoice();
+    let threadsMs = 1; // busy: threads lose
+    const picks: boolean[] = [];
+    for (let k = 0; k < 4000; k++) {
+      if (k === 1000) threadsMs = 0.05; // the other process ended
+      const threads = choice.next(false);
+      picks.push(threads);
+      choice.stepped(threads ? threadsMs : 0.1);
+    }
+    expect(picks.slice(900, 1000).filter((threads) => threads).length).toBeLessThanOrEqual(1);
+    // The next try comes within 450 steps (see above) and wins; from then on, threads,
+    // trying alone (an episode of 8 steps) once every 16 choices.
+    const first = picks.indexOf(true, 1000);
+    expect(first - 1000).toBeLessThanOrEqual(460);
+    const after = picks.slice(first);
+    expect(after.filter((threads) => !threads).length).toBeLessThanOrEqual(Math.ceil(after.length / 128) * 8);
   });
 });

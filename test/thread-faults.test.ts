@@ -10,6 +10,7 @@ import { awkwardFloats } from "./helpers/data.ts";
 
 const limits = { ...poolLimits };
 machineOverride.threads = 64; // 2 threads even on a 1-core machine
+testing.threads = true; // every step on the threads: the faults are in the workers' shares
 afterEach(() => {
   testing.fault = undefined;
   Object.assign(poolLimits, limits);

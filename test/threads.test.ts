@@ -10,7 +10,7 @@ import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRmsprop, type Rmsprop, type RmspropOptions } from "../src/index.ts";
 import { machineOverride } from "../src/machine.ts";
-import { CONTROL, controlBlockOf, poolWorkers } from "../src/thread-pool.ts";
+import { CONTROL, controlBlockOf, poolWorkers, prepareThreads, sleepingWorkers, testing } from "../src/thread-pool.ts";
 import { awkwardFloats, bitReport, rng } from "./helpers/data.ts";
 import { everyKernelVariant } from "./helpers/optimizers.ts";
 
@@ -251,8 +251,10 @@ describe("threads", () => {
   });
 
   it("threadSpinMs decides whether workers are still awake when the next step comes", async () => {
-    // SLEEPERS counts the pool's workers asleep on the futex: an idle optimizer's workers
-    // cost no CPU. The pool is the process's: it may have more workers than this optimizer uses.
+    // The pool's workers asleep on the futex: an idle optimizer's workers cost no CPU. The
+    // pool is the process's: it may have more workers than this optimizer uses. Every step
+    // runs on the threads (for n = 1000, ThreadChoice would soon run them alone: a NAP).
+    testing.threads = true;
     const sleepers = async (threadSpinMs: number | undefined) => {
       const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
       const opt = await createRmsprop(1000, { threads: 3, minParamsPerThread: 1, memory, threadSpinMs });
@@ -261,15 +263,21 @@ describe("threads", () => {
       for (let t = 0; t < 5; t++) {
         opt.step();
         await new Promise((resolve) => setTimeout(resolve, 50));
-        seen.push(Atomics.load(controlBlockOf(memory)!, CONTROL.SLEEPERS));
+        seen.push(sleepingWorkers());
       }
       opt.dispose();
       return seen;
     };
-    const all = poolWorkers();
-    expect(await sleepers(undefined)).toEqual([all, all, all, all, all]); // 0.2 ms: all asleep 50 ms later
-    // Its 2 workers still spin (once the first steps woke them); the pool's others sleep.
-    expect((await sleepers(500)).slice(2)).toEqual(Array(3).fill(all - 2));
+    try {
+      await prepareThreads(4); // a pool of 3 workers, whichever tests ran before
+      const all = poolWorkers();
+      expect(all).toBeGreaterThanOrEqual(3);
+      expect(await sleepers(undefined)).toEqual([all, all, all, all, all]); // 0.2 ms: all asleep 50 ms later
+      // Its 2 workers still spin (once the first steps woke them); the pool's others sleep.
+      expect((await sleepers(500)).slice(2)).toEqual(Array(3).fill(all - 2));
+    } finally {
+      testing.threads = undefined;
+    }
   });
 
   it("after dispose() no worker writes an external memory", async () => {
