@@ -8,6 +8,7 @@
 //   groups         1,000 tensors in 2 groups against one flat step
 //   training loop  a 64 MiB scratch streamed between steps, as a forward and backward pass do
 //   recipe         clipping, an EMA, against the default step and the same recipe in JS and tfjs
+//   patterns       2 threads against 1 in every way a program steps, quiet and with a core busy
 // Shows progress on stderr (section, elapsed, an estimate of what is left), prints the
 // tables (120 columns wide) and the target checks on stdout, and writes bench/results/NAME.json, .md and .svg
 // (NAME is "latest", which git ignores; `npm run bench:readme` writes "readme").
@@ -22,6 +23,7 @@ import { fmt, printTable, resultsMarkdown } from "./report.mjs";
 import { summaryLines } from "./targets.mjs";
 import { throughputPlot } from "./plot.mjs";
 import { tfjsSection, tfjsTable } from "./tfjs.mjs";
+import { patternsMarkdown, patternsSection, patternsUnits } from "./patterns.mjs";
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -75,6 +77,13 @@ const tfjsAdapter = {
   run: (progress) => tfjsSection({ quick, onBackend: (backend) => progress.unit("tfjs", `tfjs-backend-${backend}`) }),
 };
 
+/** 2 threads against 1 in every pattern, under each load: its own table, ratios to 1 thread. */
+const patternsStudy = {
+  name: "patterns",
+  units: patternsUnits(quick),
+  run: (progress) => patternsSection({ quick, onUnit: (load, n) => progress.unit("patterns", `${load}, n = ${fmt.n(n)}`) }),
+};
+
 /** Seconds per section of the last run made the same way, for the progress estimate. */
 function previousSeconds() {
   try {
@@ -88,12 +97,15 @@ function previousSeconds() {
 const started = Date.now();
 const chosen = sections.filter((section) => !only || only.some((word) => section.name.startsWith(word)));
 const withTfjs = !only || only.includes(tfjsAdapter.name);
-const progress = createProgress([...chosen, ...(withTfjs ? [tfjsAdapter] : [])].map((s) => ({ section: s.name, units: s.units })), {
+const withPatterns = !only || only.includes(patternsStudy.name);
+const extra = [...(withTfjs ? [tfjsAdapter] : []), ...(withPatterns ? [patternsStudy] : [])];
+const progress = createProgress([...chosen, ...extra].map((s) => ({ section: s.name, units: s.units })), {
   previous: previousSeconds(),
 });
 const rows = [];
 for (const section of chosen) rows.push(...(await section.run(progress)));
 const tfjs = withTfjs ? await tfjsAdapter.run(progress) : undefined;
+const patterns = withPatterns ? await patternsStudy.run(progress) : undefined;
 const sectionSeconds = progress.finish();
 
 const machine = {
@@ -103,7 +115,7 @@ const machine = {
   node: process.version,
   platform: `${os.platform()} ${os.arch()}`,
   quick,
-  sections: only ?? [...sections, tfjsAdapter].map((s) => s.name),
+  sections: only ?? [...sections, tfjsAdapter, patternsStudy].map((s) => s.name),
   // What the summary compares the crossover with, as this build had it.
   defaults: { minParamsPerThread: defaultOptions.minParamsPerThread },
   seconds: Math.round((Date.now() - started) / 1000),
@@ -114,9 +126,11 @@ const summary = summaryLines(rows, machine.defaults);
 for (const line of summary) console.log(line);
 const tfjsReport = tfjs ? `\n## tfjs adapter\n\n\`\`\`\n${tfjsTable(tfjs.rows)}\n\`\`\`\n\n${tfjs.summary.join("\n")}\n` : "";
 console.log(tfjsReport);
+const patternsReport = patterns ? patternsMarkdown(patterns) : "";
+console.log(patternsReport);
 const base = `bench/results/${out}`;
 mkdirSync("bench/results", { recursive: true });
-writeFileSync(`${base}.json`, JSON.stringify({ machine, rows, tfjs }, null, 2) + "\n");
-writeFileSync(`${base}.md`, resultsMarkdown(rows, machine, summary) + tfjsReport);
+writeFileSync(`${base}.json`, JSON.stringify({ machine, rows, tfjs, patterns }, null, 2) + "\n");
+writeFileSync(`${base}.md`, resultsMarkdown(rows, machine, summary) + tfjsReport + patternsReport);
 writeFileSync(`${base}.svg`, throughputPlot(rows, machine));
 console.log(`\nwrote ${base}.json, .md and .svg`);

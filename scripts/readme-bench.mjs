@@ -10,6 +10,7 @@ import { readmeTable, resultsMarkdown, summaryTable } from "../bench/report.mjs"
 import { summaryLines } from "../bench/targets.mjs";
 import { throughputPlot } from "../bench/plot.mjs";
 import { tfjsTable } from "../bench/tfjs.mjs";
+import { patternsMarkdown, patternsTable } from "../bench/patterns.mjs";
 
 const RUN = "bench/results/readme.json";
 const PAGE = "docs/benchmark.md";
@@ -19,7 +20,7 @@ const PAGE = "docs/benchmark.md";
  * marked block, by file and marker name.
  */
 export function benchOutputs(run = JSON.parse(readFileSync(RUN, "utf8"))) {
-  const { machine, rows, tfjs } = run;
+  const { machine, rows, tfjs, patterns } = run;
   if (machine.quick || !machine.sections.includes("training loop") || !machine.sections.includes("sizes")) {
     throw new Error(`${RUN} is a --quick or partial run; the docs quote a full run (npm run bench:readme)`);
   }
@@ -27,6 +28,7 @@ export function benchOutputs(run = JSON.parse(readFileSync(RUN, "utf8"))) {
   const tfjsLines = tfjs ? ["```text", tfjsTable(tfjs.rows), "", ...tfjs.summary, "```"] : [];
   // The same tfjs report bench/run.mjs appends, so the full table has every row of the run.
   const tfjsReport = tfjs ? `\n## tfjs adapter\n\n${tfjsLines.join("\n")}\n` : "";
+  const patternsLines = patterns ? ["```text", patternsTable(patterns.rows), "", ...patterns.summary, "```"] : [];
   const headline = `Run of ${machine.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}`;
   const pageBlock = [
     `${headline}, ${machine.seconds} s in all. Warm: back-to-back steps. Training loop: 64 MiB streamed ` +
@@ -47,11 +49,12 @@ export function benchOutputs(run = JSON.parse(readFileSync(RUN, "utf8"))) {
     summaryTable(rows),
   ].join("\n");
   return {
-    resultsMarkdown: resultsMarkdown(rows, machine, summary) + tfjsReport,
+    resultsMarkdown: resultsMarkdown(rows, machine, summary) + tfjsReport + (patterns ? patternsMarkdown(patterns) : ""),
     plot: throughputPlot(rows, machine),
     blocks: [
       { file: PAGE, name: "bench", text: pageBlock },
       ...(tfjs ? [{ file: PAGE, name: "bench-tfjs", text: tfjsLines.join("\n") }] : []),
+      ...(patterns ? [{ file: PAGE, name: "bench-patterns", text: patternsLines.join("\n") }] : []),
       { file: "README.md", name: "bench-summary", text: readmeBlock },
     ],
   };

@@ -12,6 +12,8 @@ import { CONSOLE_COLUMNS, consoleTable, readmeTable, summaryTable } from "../ben
 import { throughputPlot } from "../bench/plot.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
 import { inTrainingLoop } from "../bench/evict.mjs";
+// @ts-expect-error: plain .mjs bench modules without types
+import { patternsSummary, patternsTable } from "../bench/patterns.mjs";
 // @ts-expect-error: a plain .mjs script without types
 import { benchOutputs, markedBlock } from "../scripts/readme-bench.mjs";
 
@@ -225,5 +227,27 @@ describe("bench: the tfjs section's targets", () => {
     const step = at("step: rmsprop-wasm/tfjs").medianMs;
     expect(cpu).toContain(`MISSED; bound: tfjs's forward and backward pass, ${(ours - step).toFixed(0)} ms of the ${ours.toFixed(0)} ms`);
     expect(cpu).toContain(`it would be ${(theirs / (ours - step)).toFixed(2)}×`);
+  });
+});
+
+describe("bench: the patterns section's targets", () => {
+  const row = (load: string, pattern: string, n: number, threads: number, ratio: number) => ({
+    load, pattern, spin: 0.2, n, threads, oneUs: 100, twoUs: 100 * ratio, ratio, ratioRange: [ratio - 0.05, ratio + 0.05],
+  });
+  it("checks the worst ratio of each load against its bound, and names the case", () => {
+    const rows = [
+      row("quiet", "back-to-back", 5e4, 1, 1.03),
+      row("quiet", "busy gap", 1e6, 2, 1.08),
+      row("busy", "alternate 8", 5e4, 1, 0.94),
+      row("busy", "alternate 1", 2e5, 2, 1.31),
+    ];
+    expect(patternsSummary(rows)).toEqual([
+      "target: threads: 2 at most 1.10× the time of threads: 1 in every pattern (quiet): worst 1.08× (busy gap, threadSpinMs 0.2, n = 1e+6) — met",
+      "target: threads: 2 at most 1.25× the time of threads: 1 in every pattern (one core busy): worst 1.31× " +
+        "(alternate 1, threadSpinMs 0.2, n = 2e+5) — MISSED; bound: noise: two 1-thread optimizers differed by up to 1.06× in this load",
+    ]);
+    const table: string[] = patternsTable(rows).split("\n");
+    expect(table).toHaveLength(2 + rows.length);
+    expect(table[5]).toMatch(/^one core busy\s+alternate 1\s+0\.2\s+2e\+5\s+2\s+100\.0\s+131\.0\s+1\.31×\s+1\.26–1\.36$/);
   });
 });
