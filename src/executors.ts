@@ -12,11 +12,11 @@
 // The optimizer (src/rmsprop.ts) keeps the state and the views and applies the policy.
 import { type StepUnit, unitSquaredNorm } from "./groups.ts";
 import { checkGuard } from "./guard.ts";
-import { copyStepArgs, KernelFlag, NORM_BLOCK, writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
+import { bindKernel, copyStepArgs, KernelFlag, NORM_BLOCK, writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
 import { STATE_ARRAYS } from "./state-arrays.ts";
 import { clipFactor, withClipFactor } from "./step-scalars.ts";
-import type { NormJobs, NormPiece, PoolSettings, ShareJobs } from "./thread-pool.ts";
+import type { NormJobs, NormPiece, PoolSettings, ShareJobs, StepWays } from "./thread-pool.ts";
 
 /** One share of a unit: where its StepArgs block is, its arrays and its length. */
 export interface Slice {
@@ -54,6 +54,11 @@ export interface StepExecutor {
   run(heap: Heap, jobs: UnitJob[]): number | Promise<number>;
   /** Ends the executor's threads, if it has any. */
   dispose(): void;
+}
+
+/** An executor that runs on the calling thread: its result is never a Promise. */
+export interface CallerExecutor extends StepExecutor {
+  run(heap: Heap, jobs: UnitJob[]): number;
 }
 
 /** What every executor needs to know about the optimizer's memory and work. */
@@ -160,7 +165,7 @@ function prepare(kernel: KernelExports, heap: Heap, work: Work, jobs: UnitJob[])
 }
 
 /** A kernel (wasm, or the reference behind the same ABI) on the calling thread. */
-export function kernelExecutor(kernel: KernelExports, work: Work): StepExecutor {
+export function kernelExecutor(kernel: KernelExports, work: Work): CallerExecutor {
   // Dropped at dispose(): the kernel's instance pins the memory.
   let k: KernelExports | undefined = kernel;
   return {
@@ -259,11 +264,25 @@ export async function poolExecutor(
   const { startThreadPool } = await import("./thread-pool.ts");
   // With norms the scan always runs: it is where the sums are made.
   const pool = await startThreadPool(module, memory, layout.control, shares, { ...settings, check: work.check || norm });
+  // The step alone (ThreadChoice): the one-thread step, each unit whole in its share-0
+  // block, which the next threaded step writes again. Cut into shares, a cold step ran
+  // up to a third slower than on one thread (a kernel call and claims per share).
+  const solo = kernelExecutor(bindKernel(module, memory), { ...work, units: units.map(({ unit }, i) => ({ unit, slices: unitSlices(unit, i, layout, 1) })) });
+  // This step's memory and jobs, for the two ways (made once: a step allocates nothing).
+  const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[] };
+  const ways: StepWays = {
+    share: () => writeArgs(step.heap, units, step.jobs),
+    alone: () => solo.run(step.heap, step.jobs),
+  };
   return {
     run(heap, jobs) {
-      writeArgs(heap, units, jobs);
-      return pool.run();
+      step.heap = heap;
+      step.jobs = jobs;
+      return pool.run(ways);
     },
-    dispose: () => pool.dispose(),
+    dispose: () => {
+      solo.dispose();
+      pool.dispose();
+    },
   };
 }

@@ -234,7 +234,7 @@ export function threadProgram(spinMs: number) {
   // written together before the region is opened, so a worker never pairs a region with
   // another region's job.
   const TICKET = 1; // in 64-bit words
-  // The job of a region that the caller runs alone: the workers go to sleep (see ThreadChoice).
+  // The job of a region of no work: the workers go to sleep (see nap).
   const NAP = -1;
   // How long a worker polls at least for the others inside a region (ms; see meet).
   const REGION_SPIN_MS = 5;
@@ -266,6 +266,8 @@ export function threadProgram(spinMs: number) {
     ASLEEP,
     /** How long this thread polls before it sleeps (the job's threadSpinMs). */
     spinMs,
+    /** The sleep marks wake() read (one per worker; reused, so that a step allocates nothing). */
+    marks: [] as number[],
     /** The share this thread is working on, or −1, its phase and its job: what a fault report names. */
     holding: -1,
     phase: 0,
@@ -389,6 +391,19 @@ export function threadProgram(spinMs: number) {
       return p.bump(ctrl, job);
     },
 
+    /**
+     * Sends polling workers to sleep at once (a region of no work, job NAP), when any of
+     * `workers` is awake: the caller runs a step alone, and they would only compete with it.
+     */
+    nap(ctrl: Int32Array, workers: readonly number[]): void {
+      for (let i = 0; i < workers.length; i++) {
+        if (Atomics.load(ctrl, WORKER + LINE * workers[i] + ASLEEP) === 0) {
+          p.bump(ctrl, NAP);
+          return;
+        }
+      }
+    },
+
     /** Moves REGION on to a region of `job`, its ticket first. */
     bump(ctrl: Int32Array, job: number): number {
       const region = (Atomics.load(ctrl, REGION) + 1) | 0;
@@ -411,12 +426,19 @@ export function threadProgram(spinMs: number) {
      * Wakes the workers asleep on REGION, and marks `workers` awake at once: a woken worker
      * may take longer to run than a small step, and the next step should not count it as
      * asleep (a new choice, see ThreadChoice). The marks are for that choice only, and may
-     * be wrong for a moment (a worker that falls asleep again before they are cleared):
-     * every threaded region wakes whoever waits.
+     * be late (a worker that marked itself and has not yet begun to wait), so every
+     * threaded region wakes whoever waits.
      */
     wake(ctrl: Int32Array, workers: readonly number[]): void {
+      // Each mark is the region its worker sleeps on (see workerMain), cleared only if it
+      // is still that one: a worker that woke, ran and fell asleep again meanwhile keeps
+      // its new mark.
+      const marks = p.marks;
+      for (let i = 0; i < workers.length; i++) marks[i] = Atomics.load(ctrl, WORKER + LINE * workers[i] + ASLEEP);
       Atomics.notify(ctrl, REGION);
-      for (let i = 0; i < workers.length; i++) Atomics.store(ctrl, WORKER + LINE * workers[i] + ASLEEP, 0);
+      for (let i = 0; i < workers.length; i++) {
+        if (marks[i] !== 0) Atomics.compareExchange(ctrl, WORKER + LINE * workers[i] + ASLEEP, marks[i], 0);
+      }
     },
 
     /** Wakes everyone who may wait on a word, so that they see STOP or a fault. */
@@ -496,7 +518,7 @@ export function threadProgram(spinMs: number) {
           // read `seen` after it) leaves the mail count changed, seen here.
           if (Atomics.load(ctrl, mail) !== read) return "mail";
           if (nap || !p.spin(() => Atomics.load(ctrl, REGION) !== seen || Atomics.load(ctrl, mail) !== read)) {
-            Atomics.store(ctrl, mail + ASLEEP, 1);
+            Atomics.store(ctrl, mail + ASLEEP, (seen & 0x3fffffff) + 1); // non-zero, and new for each region
             if (Atomics.load(ctrl, mail) === read) Atomics.wait(ctrl, REGION, seen);
             Atomics.store(ctrl, mail + ASLEEP, 0);
           }
@@ -876,14 +898,23 @@ export interface ThreadPool {
   /** Threads per region, the caller included. */
   readonly threads: number;
   /**
-   * Runs one step region. With the pool's `check`, every share is scanned first and no
-   * share is stepped unless all are finite. Returns the first non-finite index (nothing
-   * was written) or −1 (the step was applied); a Promise of it where this thread may not
-   * block. Throws (or rejects) when a thread failed or stalled, and on every later call.
+   * Runs one step: a region on the threads, or `ways.alone` on the caller (ThreadChoice).
+   * With the pool's `check`, every share is scanned first and no share is stepped unless
+   * all are finite. Returns the first non-finite index (nothing was written) or −1 (the
+   * step was applied); a Promise of it where this thread may not block. Throws (or
+   * rejects) when a thread failed or stalled, and on every later call.
    */
-  run(): number | Promise<number>;
+  run(ways: StepWays): number | Promise<number>;
   /** Leaves the pool: the workers drop this optimizer's kernel and memory. Returns at once. */
   dispose(): void;
+}
+
+/** The two ways a step can run, as the optimizer's executor provides them. */
+export interface StepWays {
+  /** Before a region: writes every share's StepArgs blocks. */
+  share(): void;
+  /** The whole step on the calling thread, as on one thread: the first bad index, or −1. */
+  alone(): number;
 }
 
 /** How a pool runs: its thread count, whether a region scans first, how long threads poll. */
@@ -992,17 +1023,23 @@ export async function startThreadPool(
   /**
    * One region, as a generator: it yields [word, region] where the caller must wait until
    * ctrl[word] reaches the region, so that a blocking and an awaiting driver run the same
-   * body. Returns the first bad index, or −1. A region the caller runs alone (see
-   * ThreadChoice) is a NAP region: the workers go to sleep, and the caller claims every
-   * share, which gives the same bits.
+   * body. Returns the first bad index, or −1. A step the caller runs alone (see
+   * ThreadChoice) opens no region: it is the one-thread step, with the same bits, after a
+   * NAP that sends polling workers to sleep.
    */
-  function* region(): Generator<[word: number, region: number], number, void> {
+  function* region(ways: StepWays): Generator<[word: number, region: number], number, void> {
     const start = performance.now();
-    const shared = testing.threads ?? choice.next(program.sleeping(ctrl, helpers));
-    const r = program.open(ctrl, shared ? job : program.NAP);
+    if (!(testing.threads ?? choice.next(program.sleeping(ctrl, helpers)))) {
+      program.nap(ctrl, helpers);
+      const bad = ways.alone();
+      if (bad < 0) choice.stepped(performance.now() - start);
+      return bad;
+    }
+    ways.share();
+    const r = program.open(ctrl, job);
     // Always: a notify that finds nobody waiting costs tens of nanoseconds, and the flags
     // may be a moment late (see wake).
-    if (shared) program.wake(ctrl, helpers);
+    program.wake(ctrl, helpers);
     if (check) {
       program.runShares(ctrl, order, r, 0, 0, (t) => work.scan(cx, shares[t], t, r));
       yield [SCANNED, r];
@@ -1065,11 +1102,11 @@ export async function startThreadPool(
 
   return {
     threads,
-    run() {
+    run(ways) {
       const refused = refusal();
       if (refused) throw failure(refused);
       if (blocking) {
-        const g = region();
+        const g = region(ways);
         try {
           for (let next = g.next(); ; next = g.next()) {
             if (next.done) return next.value;
@@ -1085,7 +1122,7 @@ export async function startThreadPool(
       const run = pool.queue.then(async () => {
         const again = refusal();
         if (again) throw failure(again);
-        const g = region();
+        const g = region(ways);
         try {
           for (let next = g.next(); ; next = g.next()) {
             if (next.done) return next.value;
@@ -1110,14 +1147,17 @@ export async function startThreadPool(
  * microseconds to a fraction of a millisecond on a virtual machine, and as long again
  * before the worker runs; and on a machine whose other cores are busy (another process),
  * a worker that polls for work takes a core's time slices from the caller, and a worker
- * preempted while it holds a share makes the step wait for it. A step alone opens a NAP
- * region, which sends polling workers to sleep at once, so that they stop competing.
+ * preempted while it holds a share makes the step wait for it. A step alone is the
+ * one-thread step; a NAP before it sends polling workers to sleep at once, so that they
+ * stop competing.
  *
  * The choice holds for an episode, and each episode is scored by its mean time per step:
- * EPISODE steps, or fewer when a threaded episode finds the workers asleep (the next step
+ * EPISODE steps (FIRST_EPISODES for the first two of each way, which only learn what it
+ * costs), or fewer when a threaded episode finds the workers asleep (the next step
  * would pay a wake: a new choice, so that a wake is judged by the steps it buys, as the
  * back-to-back steps after it). Each way keeps a moving average of its scores, and the
- * faster one is taken. The other is tried again after EXPLORE choices at the least (its
+ * faster one is taken. The other is tried again after EXPLORE choices at the least (after
+ * 2, 4 and 8 at first, so that a choice made on the first few scores is soon checked; its
  * score then replaces that way's average, which is as old as the last try), so the
  * choice follows the machine's load; a try stops once it has cost half an episode more
  * than the faster way would have, and the next try waits until the steps since have taken
@@ -1127,6 +1167,7 @@ export class ThreadChoice {
   static readonly EXPLORE = 16;
   static readonly TRY_SHARE = 0.02;
   static readonly EPISODE = 8;
+  static readonly FIRST_EPISODES = 2;
   /**
    * A score counts at most this many times the average it joins (a GC pause, a worker
    * preempted in a share), so that one slow episode does not turn the choice; a lasting
@@ -1135,8 +1176,13 @@ export class ThreadChoice {
   static readonly OUTLIER = 2;
   #ms: [alone: number, threads: number] = [-1, -1];
   #samples: [alone: number, threads: number] = [0, 0];
-  /** Choices until the slower way may be tried again, and step time (ms) until it may. */
-  #untilTry = ThreadChoice.EXPLORE;
+  /**
+   * Choices until the slower way may be tried again, and step time (ms) until it may. The
+   * first tries come sooner (after 2, 4, 8 choices): a choice made on the few scores of the
+   * first steps (a worker's first wake, a cold JIT) is soon checked.
+   */
+  #untilTry = 2;
+  #tryEvery = 2;
   #waitMs = 0;
 
   /** The choice in force, whether it tries the slower way, and its steps so far (none yet: 0 steps). */
@@ -1152,7 +1198,7 @@ export class ThreadChoice {
     if (!this.#due(asleep)) return e.threads;
     if (e.steps > 0) this.#score();
     e.threads = this.choose();
-    e.trying = this.#samples[0] >= 2 && e.threads !== (this.#ms[1] <= this.#ms[0]);
+    e.trying = this.#samples[0] >= 2 && e.threads !== this.threadsFaster;
     e.ms = 0;
     e.steps = 0;
     return e.threads;
@@ -1167,7 +1213,9 @@ export class ThreadChoice {
 
   #due(asleep: boolean): boolean {
     const e = this.#episode;
-    if (e.steps === 0 || e.steps >= ThreadChoice.EPISODE || (e.threads && asleep)) return true;
+    // The first two episodes of each way, which only learn what it costs, are short.
+    const length = this.#samples[e.threads ? 1 : 0] < 2 ? ThreadChoice.FIRST_EPISODES : ThreadChoice.EPISODE;
+    if (e.steps === 0 || e.steps >= length || (e.threads && asleep)) return true;
     if (!e.trying) return false;
     // A try of the slower way stops once it has cost half an episode more than the faster.
     const best = this.#ms[e.threads ? 0 : 1];
@@ -1183,14 +1231,20 @@ export class ThreadChoice {
     this.record(e.threads, ms, e.trying);
   }
 
+  /** Whether threads have cost less per step than the caller alone, lately. */
+  get threadsFaster(): boolean {
+    return this.#ms[1] <= this.#ms[0];
+  }
+
   /** True: threads. Each way is tried first, twice (see `record`). */
   choose(): boolean {
     const [alone, threads] = this.#samples;
     if (threads < 2) return true;
     if (alone < 2) return false;
-    const faster = this.#ms[1] <= this.#ms[0];
+    const faster = this.threadsFaster;
     if (--this.#untilTry > 0 || this.#waitMs > 0) return faster;
-    this.#untilTry = ThreadChoice.EXPLORE;
+    this.#tryEvery = Math.min(2 * this.#tryEvery, ThreadChoice.EXPLORE);
+    this.#untilTry = this.#tryEvery;
     return !faster;
   }
 

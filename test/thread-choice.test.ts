@@ -15,55 +15,55 @@ function tried(woken: number, alone: number): ThreadChoice {
 describe("ThreadChoice", () => {
   it("tries each way twice, keeps the second sample (the first pays for a cold JIT), then takes the faster", () => {
     const choice = tried(1.0, 0.25); // the first samples (50 ms each) are forgotten
-    const picks = Array.from({ length: 32 }, () => choice.choose());
-    // Alone is faster; every 16th choice explores waking.
-    expect(picks.filter((woke) => woke)).toHaveLength(2);
-    expect(picks[15]).toBe(true);
-    expect(picks[31]).toBe(true);
+    expect(choice.threadsFaster).toBe(false);
+    const picks = Array.from({ length: 64 }, () => choice.choose());
+    // Alone is faster. The other way is tried after 2, 4 and 8 choices, then every 16th.
+    const tries = picks.flatMap((threads, k) => (threads ? [k + 1] : []));
+    expect(tries).toEqual([2, 6, 14, 30, 46, 62]);
   });
 
   it("follows a change: the average moves a quarter of the way per measurement", () => {
     const choice = tried(1.0, 0.5);
-    expect(choice.choose()).toBe(false);
-    // Waking becomes cheap (the machine got quiet): 0.75·1 + 0.25·0.2 = 0.8, then 0.65, 0.5375, 0.453…
+    // Threads become cheap (the machine got quiet): 0.75·1 + 0.25·0.2 = 0.8, then 0.65, 0.5375, 0.453…
     for (const expected of [false, false, false, true]) {
       choice.record(true, 0.2);
-      expect(choice.choose()).toBe(expected);
+      expect(choice.threadsFaster).toBe(expected);
     }
   });
 
   it("counts an outlier at most twice the average it joins: one slow episode does not turn the choice, three do", () => {
     const choice = tried(0.3, 0.5);
-    expect(choice.choose()).toBe(true);
+    expect(choice.threadsFaster).toBe(true);
     // A 100 ms pause in a threaded episode counts as 0.6 ms: 0.75·0.3 + 0.25·0.6 = 0.375 < 0.5.
     choice.record(true, 100);
-    expect(choice.choose()).toBe(true);
+    expect(choice.threadsFaster).toBe(true);
     // A lasting change: 0.75·0.375 + 0.25·0.75 = 0.469, then 0.586 > 0.5.
     choice.record(true, 100);
-    expect(choice.choose()).toBe(true);
+    expect(choice.threadsFaster).toBe(true);
     choice.record(true, 100);
-    expect(choice.choose()).toBe(false);
+    expect(choice.threadsFaster).toBe(false);
   });
 
-  it("holds a choice for EPISODE steps, and ends a threaded episode early when it finds the workers asleep", () => {
+  it("holds a choice for an episode (FIRST_EPISODES steps while it learns, then EPISODE), and ends a threaded one early when it finds the workers asleep", () => {
     const choice = new ThreadChoice();
+    const episode = (threads: boolean, steps: number, ms: number, asleep = false) => {
+      for (let k = 1; k < steps; k++) {
+        choice.stepped(ms);
+        expect(choice.next(asleep)).toBe(threads); // the episode holds
+      }
+      choice.stepped(ms);
+    };
     expect(choice.next(true)).toBe(true); // first try: threads
-    for (let k = 1; k < ThreadChoice.EPISODE; k++) {
-      choice.stepped(1);
-      expect(choice.next(false)).toBe(true); // the workers are awake: the episode holds
-    }
-    choice.stepped(1);
-    expect(choice.next(false)).toBe(true); // EPISODE steps: scored (1 ms), the second try of threads
+    episode(true, ThreadChoice.FIRST_EPISODES, 1);
+    expect(choice.next(false)).toBe(true); // scored (1 ms); the second try of threads
     choice.stepped(2);
     expect(choice.next(true)).toBe(false); // asleep: scored after 1 step (2 ms); now alone
-    for (let k = 1; k < ThreadChoice.EPISODE; k++) {
-      choice.stepped(3);
-      expect(choice.next(true)).toBe(false); // alone does not care whether they sleep
-    }
-    choice.stepped(3);
+    episode(false, ThreadChoice.FIRST_EPISODES, 3, true); // alone does not care whether they sleep
     expect(choice.next(true)).toBe(false); // the second try of alone
-    for (let k = 0; k < ThreadChoice.EPISODE; k++) choice.stepped(3);
-    expect(choice.next(true)).toBe(true); // threads (2 ms) beat alone (3 ms)
+    episode(false, ThreadChoice.FIRST_EPISODES, 3);
+    expect(choice.next(false)).toBe(true); // threads (2 ms) beat alone (3 ms)
+    episode(true, ThreadChoice.EPISODE, 2); // learnt: a whole episode
+    expect(choice.next(false)).toBe(false); // 2 choices on: the first try of the slower way
   });
 
   it("scores a wake by the steps it buys: a woken batch of 8 beats running alone, though its first step is the slowest", () => {
