@@ -266,8 +266,6 @@ export function threadProgram(spinMs: number) {
     ASLEEP,
     /** How long this thread polls before it sleeps (the job's threadSpinMs). */
     spinMs,
-    /** The sleep marks wake() read (one per worker; reused, so that a step allocates nothing). */
-    marks: [] as number[],
     /** The share this thread is working on, or −1, its phase and its job: what a fault report names. */
     holding: -1,
     phase: 0,
@@ -415,30 +413,17 @@ export function threadProgram(spinMs: number) {
 
     /**
      * Whether any of `workers` sleeps on the futex, or is about to: each marks itself before
-     * it sleeps. Only ThreadChoice reads this; waking does not depend on it (see wake).
+     * it sleeps, and clears the mark when it wakes. Waking does not depend on it (every
+     * threaded region wakes whoever waits); a NAP does (see nap), and tests.
      */
     sleeping(ctrl: Int32Array, workers: readonly number[]): boolean {
       for (let i = 0; i < workers.length; i++) if (Atomics.load(ctrl, WORKER + LINE * workers[i] + ASLEEP) !== 0) return true;
       return false;
     },
 
-    /**
-     * Wakes the workers asleep on REGION, and marks `workers` awake at once: a woken worker
-     * may take longer to run than a small step, and the next step should not count it as
-     * asleep (a new choice, see ThreadChoice). The marks are for that choice only, and may
-     * be late (a worker that marked itself and has not yet begun to wait), so every
-     * threaded region wakes whoever waits.
-     */
-    wake(ctrl: Int32Array, workers: readonly number[]): void {
-      // Each mark is the region its worker sleeps on (see workerMain), cleared only if it
-      // is still that one: a worker that woke, ran and fell asleep again meanwhile keeps
-      // its new mark.
-      const marks = p.marks;
-      for (let i = 0; i < workers.length; i++) marks[i] = Atomics.load(ctrl, WORKER + LINE * workers[i] + ASLEEP);
+    /** Wakes the workers asleep on REGION. */
+    wake(ctrl: Int32Array): void {
       Atomics.notify(ctrl, REGION);
-      for (let i = 0; i < workers.length; i++) {
-        if (marks[i] !== 0) Atomics.compareExchange(ctrl, WORKER + LINE * workers[i] + ASLEEP, marks[i], 0);
-      }
     },
 
     /** Wakes everyone who may wait on a word, so that they see STOP or a fault. */
@@ -518,7 +503,7 @@ export function threadProgram(spinMs: number) {
           // read `seen` after it) leaves the mail count changed, seen here.
           if (Atomics.load(ctrl, mail) !== read) return "mail";
           if (nap || !p.spin(() => Atomics.load(ctrl, REGION) !== seen || Atomics.load(ctrl, mail) !== read)) {
-            Atomics.store(ctrl, mail + ASLEEP, (seen & 0x3fffffff) + 1); // non-zero, and new for each region
+            Atomics.store(ctrl, mail + ASLEEP, 1);
             if (Atomics.load(ctrl, mail) === read) Atomics.wait(ctrl, REGION, seen);
             Atomics.store(ctrl, mail + ASLEEP, 0);
           }
@@ -1029,7 +1014,7 @@ export async function startThreadPool(
    */
   function* region(ways: StepWays): Generator<[word: number, region: number], number, void> {
     const start = performance.now();
-    if (!(testing.threads ?? choice.next(program.sleeping(ctrl, helpers)))) {
+    if (!(testing.threads ?? choice.next())) {
       program.nap(ctrl, helpers);
       const bad = ways.alone();
       if (bad < 0) choice.stepped(performance.now() - start);
@@ -1037,9 +1022,8 @@ export async function startThreadPool(
     }
     ways.share();
     const r = program.open(ctrl, job);
-    // Always: a notify that finds nobody waiting costs tens of nanoseconds, and the flags
-    // may be a moment late (see wake).
-    program.wake(ctrl, helpers);
+    // Always: a notify that finds nobody waiting costs tens of nanoseconds.
+    program.wake(ctrl);
     if (check) {
       program.runShares(ctrl, order, r, 0, 0, (t) => work.scan(cx, shares[t], t, r));
       yield [SCANNED, r];
@@ -1153,9 +1137,9 @@ export async function startThreadPool(
  *
  * The choice holds for an episode, and each episode is scored by its mean time per step:
  * EPISODE steps (FIRST_EPISODES for the first two of each way, which only learn what it
- * costs), or fewer when a threaded episode finds the workers asleep (the next step
- * would pay a wake: a new choice, so that a wake is judged by the steps it buys, as the
- * back-to-back steps after it). Each way keeps a moving average of its scores, and the
+ * costs). A threaded step that finds the workers asleep wakes them, and its episode
+ * counts that wake with the steps it buys (the back-to-back steps after it), so a wake is
+ * judged by all of them, not by the one step it slows. Each way keeps a moving average of its scores, and the
  * faster one is taken. The other is tried again after EXPLORE choices at the least (after
  * 2, 4 and 8 at first, so that a choice made on the first few scores is soon checked; its
  * score then replaces that way's average, which is as old as the last try), so the
@@ -1189,13 +1173,12 @@ export class ThreadChoice {
   #episode = { threads: false, trying: false, ms: 0, steps: 0 };
 
   /**
-   * Before a step: true to run it on the threads, false to run it alone. `asleep`: some
-   * workers sleep (the step would wake them). Ends the episode in force when it is due,
-   * scores it, and makes the next choice.
+   * Before a step: true to run it on the threads, false to run it alone. Ends the episode
+   * in force when it is due, scores it, and makes the next choice.
    */
-  next(asleep: boolean): boolean {
+  next(): boolean {
     const e = this.#episode;
-    if (!this.#due(asleep)) return e.threads;
+    if (!this.#due()) return e.threads;
     if (e.steps > 0) this.#score();
     e.threads = this.choose();
     e.trying = this.#samples[0] >= 2 && e.threads !== this.threadsFaster;
@@ -1211,11 +1194,11 @@ export class ThreadChoice {
     this.#waitMs -= ms;
   }
 
-  #due(asleep: boolean): boolean {
+  #due(): boolean {
     const e = this.#episode;
     // The first two episodes of each way, which only learn what it costs, are short.
     const length = this.#samples[e.threads ? 1 : 0] < 2 ? ThreadChoice.FIRST_EPISODES : ThreadChoice.EPISODE;
-    if (e.steps === 0 || e.steps >= length || (e.threads && asleep)) return true;
+    if (e.steps === 0 || e.steps >= length) return true;
     if (!e.trying) return false;
     // A try of the slower way stops once it has cost half an episode more than the faster.
     const best = this.#ms[e.threads ? 0 : 1];
