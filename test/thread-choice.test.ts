@@ -12,6 +12,21 @@ function tried(woken: number, alone: number): ThreadChoice {
   return choice;
 }
 
+/**
+ * Runs `steps` steps under a fresh choice; `ms(threads, k, picks)` is what step k costs the
+ * way it was run (picks: the ways of the steps before it). Returns the ways, in order.
+ */
+function simulate(steps: number, ms: (threads: boolean, k: number, picks: readonly boolean[]) => number): boolean[] {
+  const choice = new ThreadChoice();
+  const picks: boolean[] = [];
+  for (let k = 0; k < steps; k++) {
+    const threads = choice.next();
+    choice.stepped(ms(threads, k, picks));
+    picks.push(threads);
+  }
+  return picks;
+}
+
 describe("ThreadChoice", () => {
   it("tries each way twice, keeps the second sample (the first pays for a cold JIT), then takes the faster", () => {
     const choice = tried(1.0, 0.25); // the first samples (50 ms each) are forgotten
@@ -70,16 +85,7 @@ describe("ThreadChoice", () => {
     // Batches of 8 back-to-back steps, each batch finding the workers asleep, as does a
     // threaded step after a step alone (a NAP). A step that wakes them costs 1 ms, one on
     // awake threads 0.1 ms, a step alone 0.3 ms.
-    const choice = new ThreadChoice();
-    const picks: boolean[] = [];
-    for (let batch = 0; batch < 100; batch++) {
-      for (let k = 0; k < 8; k++) {
-        const threads = choice.next();
-        const wakes = k === 0 || !picks[picks.length - 1];
-        picks.push(threads);
-        choice.stepped(threads ? (wakes ? 1 : 0.1) : 0.3);
-      }
-    }
+    const picks = simulate(800, (threads, k, before) => (threads ? (k % 8 === 0 || !before[k - 1] ? 1 : 0.1) : 0.3));
     // Per step, threads cost (1 + 7 × 0.1) / 8 = 0.2125 ms: after trying both, threads,
     // trying alone (an episode of 8 steps) once every 16 choices at most.
     const settled = picks.slice(128);
@@ -89,13 +95,7 @@ describe("ThreadChoice", () => {
 
   it("runs alone where threads cost more per step (another process keeps a core busy), exploring threads once every 16 choices", () => {
     // Back-to-back steps, the workers awake: threads 0.15 ms a step, alone 0.1 ms.
-    const choice = new ThreadChoice();
-    const picks: boolean[] = [];
-    for (let k = 0; k < 800; k++) {
-      const threads = choice.next();
-      picks.push(threads);
-      choice.stepped(threads ? 0.15 : 0.1);
-    }
+    const picks = simulate(800, (threads) => (threads ? 0.15 : 0.1));
     const settled = picks.slice(64);
     const threaded = settled.filter((threads) => threads).length;
     // One threaded episode (8 steps) in every 16 choices (16 × 8 steps).
@@ -107,13 +107,7 @@ describe("ThreadChoice", () => {
     // A busy machine: threads cost 1 ms a step, alone 0.1 ms. A try of threads stops after
     // one step (0.9 ms lost > half an episode alone, 0.4 ms), and the next waits until the
     // steps since took 0.9 / TRY_SHARE = 45 ms: 450 steps alone.
-    const choice = new ThreadChoice();
-    const picks: boolean[] = [];
-    for (let k = 0; k < 3000; k++) {
-      const threads = choice.next();
-      picks.push(threads);
-      choice.stepped(threads ? 1 : 0.1);
-    }
+    const picks = simulate(3000, (threads) => (threads ? 1 : 0.1));
     const settled = picks.slice(100);
     const tries = settled.filter((threads, k) => threads && !settled[k - 1]).length;
     expect(settled.filter((threads) => threads)).toHaveLength(tries); // each try: one step
@@ -122,15 +116,8 @@ describe("ThreadChoice", () => {
   });
 
   it("goes back to threads at the first try that wins, whatever the old average said", () => {
-    const choice = new ThreadChoice();
-    let threadsMs = 1; // busy: threads lose
-    const picks: boolean[] = [];
-    for (let k = 0; k < 4000; k++) {
-      if (k === 1000) threadsMs = 0.05; // the other process ended
-      const threads = choice.next();
-      picks.push(threads);
-      choice.stepped(threads ? threadsMs : 0.1);
-    }
+    // Busy: threads lose (1 ms a step against 0.1 alone), until the other process ends at step 1000.
+    const picks = simulate(4000, (threads, k) => (threads ? (k < 1000 ? 1 : 0.05) : 0.1));
     expect(picks.slice(900, 1000).filter((threads) => threads).length).toBeLessThanOrEqual(1);
     // The next try comes within 450 steps (see above) and wins; from then on, threads,
     // trying alone (an episode of 8 steps) once every 16 choices.
