@@ -17,6 +17,8 @@
 import { spawn } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { createRmsprop } from "rmsprop-wasm";
+import { textTable } from "./text-table.mjs";
+import { median } from "./stats.mjs";
 
 export const LOADS = { quiet: 1.1, busy: 1.25 };
 const LOAD_NAMES = { quiet: "quiet", busy: "one core busy" };
@@ -60,8 +62,6 @@ function alternate(a, b, steps, batch) {
   }
   return ms / (2 * Math.ceil(steps / batch) * batch);
 }
-
-const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
 async function pair(n, threads, threadSpinMs) {
   const make = async () => {
@@ -164,9 +164,7 @@ export function patternsTable(rows) {
     `${r.ratio.toFixed(2)}×`,
     `${r.ratioRange[0].toFixed(2)}–${r.ratioRange[1].toFixed(2)}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (c) => c.map((x, i) => (i < 2 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+  return textTable(header, body, 2);
 }
 
 /** The section as the results Markdown gets it (bench/run.mjs, scripts/readme-bench.mjs). */

@@ -15,6 +15,7 @@ import { tfjsRmsprop } from "rmsprop-wasm/tfjs";
 import { seededArray } from "./data.mjs";
 import { measure as measureRows } from "./measure.mjs";
 import { roundRatios, summary } from "./shares.mjs";
+import { textTable } from "./text-table.mjs";
 
 tf.env().set("PROD", true); // no debug checks, as in a production app
 // One thread for tfjs-backend-wasm, like our kernel (and its spinning pool would slow the
@@ -170,9 +171,7 @@ export function tfjsTable(rows) {
     ratio(r.vsPlainJs),
     `${ratio(r.vsPlainJsRange[0])}–${ratio(r.vsPlainJsRange[1])}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (c) => c.map((x, i) => (i < 2 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+  return textTable(header, body, 2);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

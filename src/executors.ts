@@ -263,11 +263,13 @@ export async function poolExecutor(
   // Loaded here, not at the top: a page on one thread never downloads the pool's code.
   const { startThreadPool } = await import("./thread-pool.ts");
   // With norms the scan always runs: it is where the sums are made.
-  const pool = await startThreadPool(module, memory, layout.control, shares, { ...settings, check: work.check || norm });
+  // The caller's kernel: its part of every region, and the step alone.
+  const kernel = bindKernel(module, memory);
+  const pool = await startThreadPool(module, memory, kernel, layout.control, shares, { ...settings, check: work.check || norm });
   // The step alone (ThreadChoice): the one-thread step, each unit whole in its share-0
   // block, which the next threaded step writes again. Cut into shares, a cold step ran
   // up to a third slower than on one thread (a kernel call and claims per share).
-  const solo = kernelExecutor(bindKernel(module, memory), { ...work, units: units.map(({ unit }, i) => ({ unit, slices: unitSlices(unit, i, layout, 1) })) });
+  const solo = kernelExecutor(kernel, { ...work, units: units.map(({ unit }, i) => ({ unit, slices: unitSlices(unit, i, layout, 1) })) });
   // This step's memory and jobs, for the two ways (made once: a step allocates nothing).
   const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[] };
   const ways: StepWays = {

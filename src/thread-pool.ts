@@ -928,12 +928,14 @@ export const CONTROL = (() => {
 /**
  * Runs an optimizer's steps on the process's pool (see prepareThreads): `threads` threads,
  * the caller as thread 0 and workers 1 … threads − 1, for `shareCount(threads)` shares. The
- * StepArgs blocks the shares point at must be written before each `run`. `offset` is the
- * optimizer's block in `memory` (it names the pool for tests).
+ * StepArgs blocks the shares point at must be written before each `run`. `own` is the
+ * caller's instance of the kernel on `memory` (the workers make theirs from `module`).
+ * `offset` is the optimizer's block in `memory` (it names the pool for tests).
  */
 export async function startThreadPool(
   module: WebAssembly.Module,
   memory: WebAssembly.Memory,
+  own: Kernel,
   offset: number,
   shares: ShareJobs[],
   { threads, check, spinMs }: PoolSettings,
@@ -945,7 +947,6 @@ export async function startThreadPool(
   const program: Program = threadProgram(blocking ? spinMs : Math.min(spinMs, SPIN_MS));
   const count = shares.length;
   const work = shareWork();
-  const own = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernel;
   const cx: ShareContext = { kernel: own, memory, ctrl, recordBad: (i) => program.recordBad(ctrl, i) };
   const job = pool.newJob();
   const helpers = Array.from({ length: threads - 1 }, (_, i) => i + 1);
