@@ -262,9 +262,9 @@ export async function poolExecutor(
   });
   // Loaded here, not at the top: a page on one thread never downloads the pool's code.
   const { startThreadPool } = await import("./thread-pool.ts");
-  // With norms the scan always runs: it is where the sums are made.
   // The caller's kernel: its part of every region, and the step alone.
   const kernel = bindKernel(module, memory);
+  // With norms the scan always runs: it is where the sums are made.
   const pool = await startThreadPool(module, memory, kernel, layout.control, shares, { ...settings, check: work.check || norm });
   // The step alone (ThreadChoice): the one-thread step, each unit whole in its share-0
   // block, which the next threaded step writes again. Cut into shares, a cold step ran
