@@ -3,19 +3,18 @@
 // optimizer object (src/rmsprop.ts). Nothing is allocated before every check has passed.
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "./backend.ts";
 import { decodeCheckpoint } from "./checkpoint.ts";
-import { guardedExecutor, kernelExecutor, poolExecutor, unitSlices, type UnitRuntime, type Work } from "./executors.ts";
-import { isSharedBuffer, threadsUnavailable } from "./features.ts";
+import { guardedExecutor, kernelExecutor, unitRuntime, type UnitRuntime, type Work } from "./executors.ts";
+import { isSharedBuffer } from "./features.ts";
 import { armGuard } from "./guard.ts";
 import { checkedScalars, needsNorm, neededArrays, planGroups, planUnits } from "./groups.ts";
 import { bindKernel, KernelFlag, NORM_BLOCK } from "./kernel-abi.ts";
 import { arrayCount, computeLayout, maxParams, type Layout } from "./layout.ts";
-import { requestedThreads } from "./machine.ts";
 import { checkInteger, resolveOptions, type ResolvedOptions, type RmspropOptions } from "./options.ts";
 import type { Rmsprop } from "./optimizer-types.ts";
 import { reservePlacement } from "./placements.ts";
-import { shareCount } from "./pool-shape.ts";
 import { referenceKernel } from "./reference-kernel.ts";
 import { RmspropImpl } from "./rmsprop.ts";
+import { startThreads, threadLimit } from "./thread-plan.ts";
 
 /**
  * Creates an RMSProp optimizer over `n` f32 parameters.
@@ -60,28 +59,9 @@ function checkN(n: unknown, o: ResolvedOptions): number {
   const units = Math.max(1, o.groups.reduce((sum, g) => sum + cut(g), 0));
   // An upper bound on the norm's block sums: one per NORM_BLOCK of the largest n, one more per unit.
   const norm = o.globalClipNorm !== null || o.clipNorm !== null || o.groups.some((g) => g.clipNorm != null);
-  const normBlocks = norm ? Math.ceil(maxParams(set, { units, shares: 1 }) / NORM_BLOCK) + units : 0;
-  const jobs = { units, shares: shareCount(requestedThreads(o.threads)), normBlocks };
+  const normBlocks = norm ? Math.ceil(maxParams(set, { units }) / NORM_BLOCK) + units : 0;
+  const jobs = { units, normBlocks };
   return checkInteger("n", n, 1, maxParams(set, jobs, o.offset), why);
-}
-
-/**
- * Threads worth using for n parameters: at most the ones asked for and the machine's cores
- * (src/machine.ts), each with enough work.
- */
-function effectiveThreads(o: ResolvedOptions, n: number, backend: ConcreteBackend): number {
-  // "auto" takes what works here: one thread where threads cannot run.
-  if (o.threads === "auto" && (backend === "js" || threadsUnavailable() || (o.memory && !isSharedBuffer(o.memory.buffer)))) return 1;
-  return Math.max(1, Math.min(requestedThreads(o.threads), Math.floor(n / o.minParamsPerThread)));
-}
-
-function checkThreads(o: ResolvedOptions, backend: ConcreteBackend): void {
-  if (o.threads === 1 || o.threads === "auto") return;
-  if (backend === "js") {
-    throw new RangeError(`options.threads = ${o.threads} needs a wasm backend; options.backend is "js"`);
-  }
-  const why = threadsUnavailable();
-  if (why) throw new Error(`options.threads = ${o.threads} needs shared WebAssembly memory, but ${why}`);
 }
 
 function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): ArrayBuffer | WebAssembly.Memory {
@@ -103,53 +83,47 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   const plans = planGroups(resolved, count).map((p) => (probe ? { ...p, flags: KernelFlag.trafficProbe } : p));
   for (const plan of plans) checkedScalars(plan, 1, resolved.lr); // η·λ must fit f32 too
   const backend = chooseBackend(resolved.backend);
-  checkThreads(resolved, backend);
+  if (probe && backend === "js") throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
   const external = resolved.memory ?? undefined;
-  const threads = effectiveThreads(resolved, count, backend);
-  const shares = shareCount(threads);
+  if (external && backend === "js") throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
+  const limit = threadLimit(resolved, count, backend);
   const norm = needsNorm(resolved, plans);
   const { units, normBlocks } = planUnits(plans, norm);
-  const layout = computeLayout(count, neededArrays(resolved), { units: units.length, shares, normBlocks }, resolved.offset);
-  const runtimes: UnitRuntime[] = units.map((unit, i) => ({ unit, slices: unitSlices(unit, i, layout, shares) }));
+  const layout = computeLayout(count, neededArrays(resolved), { units: units.length, normBlocks }, resolved.offset);
+  if (external) checkExternal(external, layout);
+  const runtimes: UnitRuntime[] = units.map((unit, i) => unitRuntime(unit, i, layout));
   const work: Work = { layout, units: runtimes, check: resolved.nonFinite !== "ignore", globalClipNorm: resolved.globalClipNorm, norm };
+  // The pool's workers first, the memory second (see prepareThreads); the pool's code is
+  // loaded only where threads run, so a page on one thread never downloads it.
+  const { threads, fallback } = await startThreads(limit);
+  const facts = { backend, threads, fallback };
   if (backend === "js") {
-    if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
-    if (external) throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
     const buffer = allocate(layout, backend, false) as ArrayBuffer;
     armGuard(buffer, layout.control);
     const executor = guardedExecutor(kernelExecutor(referenceKernel(buffer), work), layout.control);
-    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor, work });
+    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer, executor, work });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
-  if (external) checkExternal(external, layout, shared, threads);
   const module = await kernelModule(kernelBuild(backend, shared));
   // Refused before anything is written: an overlap would zero another optimizer's arrays.
   const release = external ? reservePlacement(external, layout.control, layout.bytes) : undefined;
   try {
-    // The pool's workers first, the memory second (see prepareThreads); the pool's code is
-    // loaded only here, so a page on one thread never downloads it.
-    if (threads > 1) await (await import("./thread-pool.ts")).prepareThreads(threads);
     const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
     // Someone else's memory may hold anything: clear our header.
     if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
     armGuard(memory.buffer, layout.control);
-    const inner =
-      threads > 1
-        ? await poolExecutor(module, memory, work, { threads, spinMs: resolved.threadSpinMs })
-        : kernelExecutor(bindKernel(module, memory), work);
-    const executor = guardedExecutor(inner, layout.control);
-    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, work, external, release });
+    const threaded =
+      threads > 1 ? await (await import("./threaded-executor.ts")).threadedExecutor(module, memory, work, { threads, spinMs: resolved.threadSpinMs }) : undefined;
+    const executor = guardedExecutor(threaded ?? kernelExecutor(bindKernel(module, memory), work), layout.control);
+    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer: memory.buffer, executor, threaded, work, external, release });
   } catch (error) {
     release?.();
     throw error;
   }
 }
 
-/** An external memory must already hold the whole block, and be shared for threads. */
-function checkExternal(memory: WebAssembly.Memory, layout: Layout, shared: boolean, threads: number): void {
-  if (threads > 1 && !shared) {
-    throw new RangeError(`options.threads = ${threads} needs options.memory to be shared (new WebAssembly.Memory({ shared: true, … }))`);
-  }
+/** An external memory must already hold the whole block. */
+function checkExternal(memory: WebAssembly.Memory, layout: Layout): void {
   const have = memory.buffer.byteLength;
   if (layout.bytes > have) {
     throw new RangeError(

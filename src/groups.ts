@@ -102,13 +102,6 @@ export function planUnits(plans: readonly GroupPlan[], norm: boolean): { units: 
   return { units, normBlocks: block };
 }
 
-/** Σ of a unit's f64 block sums, in block order: its squared norm. */
-export function unitSquaredNorm(sums: Float64Array, at: number, u: StepUnit): number {
-  let total = 0;
-  for (let b = 0; b < u.blocks; b++) total += sums[at + u.firstBlock + b];
-  return total;
-}
-
 /**
  * A group's constants for step t. Each option fits f32 on its own (validation sees to
  * that), but a product such as η·λ, or an lr override, may not: refuse the step then,

@@ -3,7 +3,8 @@
 // these offsets, and the tfjs adapter lays out its own slots in src/tfjs/slots.ts.)
 //
 //   0              control block: the i32 words the threads synchronise on
-//   +CONTROL       StepArgs blocks, one per (unit, share) job, STEP_ARGS_BYTES each
+//   +CONTROL       StepArgs blocks, one per unit, STEP_ARGS_BYTES each (threads share a unit's
+//                  block, each stepping a range of it)
 //   normSums       f64 partial sums of squared gradients, one per NORM_BLOCK (norm clipping)
 //   arraysStart    the arrays of src/state-arrays.ts that exist, in table order: θ, g
 //                  and S always, then the optional ones some group needs
@@ -15,7 +16,7 @@ import { STATE_ARRAYS, type ArrayName } from "./state-arrays.ts";
 import { CONTROL_WORDS } from "./pool-shape.ts";
 
 export const ARRAY_ALIGN = 64;
-/** The thread pool's control block. */
+/** The words every block reserves at its start (src/guard.ts). */
 export const CONTROL_BYTES = CONTROL_WORDS * 4;
 export const WASM_PAGE_BYTES = 65536;
 /** wasm32 addresses 4 GiB: 65536 pages of 64 KiB. */
@@ -26,8 +27,8 @@ export interface Layout extends Required<ArrayOffsets> {
   n: number;
   /** Byte offset of the control block. */
   control: number;
-  /** Byte offset of the StepArgs block of a (unit, share) job. */
-  argsAt(unit: number, share: number): number;
+  /** Byte offset of a unit's StepArgs block. */
+  argsAt(unit: number): number;
   /** Byte offset of the f64 block sums of the gradient norm (0 when there are none). */
   normSums: number;
   /** Bytes the memory must hold: the end of the last array. */
@@ -47,12 +48,10 @@ export type ArraySet = Partial<Record<ArrayName, boolean>>;
 const ALWAYS: readonly ArrayName[] = ["params", "grads", "sqAvg"];
 const present = (set: ArraySet) => STATE_ARRAYS.filter((a) => ALWAYS.includes(a.name) || set[a.name]);
 
-/** How the work is split: StepArgs blocks are needed for every (unit, share) pair. */
+/** How the work is split: a StepArgs block per unit, and the norm's block sums. */
 export interface Jobs {
   /** Step units: the groups, or their tensors where clipNorm needs a factor per tensor. */
   units: number;
-  /** Shares of each unit: 1 on one thread, a few per thread with threads (src/thread-pool.ts). */
-  shares: number;
   /** f64 sums the gradient norm needs (one per NORM_BLOCK of each segment), or 0. */
   normBlocks?: number;
 }
@@ -62,7 +61,7 @@ export function arrayCount(set: ArraySet): number {
 }
 
 function headerBytes(jobs: Jobs): number {
-  const args = alignUp(CONTROL_BYTES + jobs.units * jobs.shares * STEP_ARGS_BYTES, 8);
+  const args = alignUp(CONTROL_BYTES + jobs.units * STEP_ARGS_BYTES, 8);
   return alignUp(args + 8 * (jobs.normBlocks ?? 0), ARRAY_ALIGN);
 }
 
@@ -91,8 +90,8 @@ export function computeLayout(n: number, set: ArraySet, jobs: Jobs, base = 0): L
   return {
     n,
     control: base,
-    argsAt: (unit, share) => argsStart + (unit * jobs.shares + share) * STEP_ARGS_BYTES,
-    normSums: jobs.normBlocks ? alignUp(argsStart + jobs.units * jobs.shares * STEP_ARGS_BYTES, 8) : 0,
+    argsAt: (unit) => argsStart + unit * STEP_ARGS_BYTES,
+    normSums: jobs.normBlocks ? alignUp(argsStart + jobs.units * STEP_ARGS_BYTES, 8) : 0,
     ...offsets,
     bytes: at,
     pages: Math.ceil(at / WASM_PAGE_BYTES),

@@ -3,6 +3,8 @@
 import type { ConcreteBackend } from "./backend.ts";
 import type { ResolvedOptions, StepOverrides } from "./options.ts";
 import type { RmspropState } from "./state-arrays.ts";
+// Declares Symbol.dispose for projects whose lib lacks ESNext.Disposable (docs/typescript.md).
+import "./disposable.ts";
 
 export type { RmspropState } from "./state-arrays.ts";
 
@@ -47,6 +49,39 @@ export interface RmspropGroup {
   readonly tensors: readonly RmspropTensor[];
 }
 
+/** How an optimizer's threads run, as `opt.threading` tells it. */
+export interface Threading {
+  /** options.threads as given. */
+  readonly requested: number | "auto";
+  /** Threads a step may run on (`opt.threads`): the caller and the pool's workers. */
+  readonly threads: number;
+  /**
+   * Why fewer threads run than asked (for "auto": than the machine's cores): a small n (see
+   * minParamsPerThread), the machine's cores, the "js" backend, a memory that is not shared,
+   * a page without shared memory, or workers that could not start (a Content-Security-Policy,
+   * say), with the cause. Undefined when every thread asked for runs.
+   */
+  readonly fallback: string | undefined;
+  /**
+   * The last step with threads > 1: the threads it ran on (1: alone on the caller, which the
+   * choice takes where threads cost more than they save), whether it woke sleeping workers,
+   * and whether it was a try of a way that looked slower. Undefined before the first step.
+   */
+  readonly lastStep: { readonly threads: number; readonly woke: boolean; readonly trying: boolean } | undefined;
+  /**
+   * What each way has cost per step lately (ms; NaN until measured): alone, and on k threads
+   * with the workers awake (warm) or woken by the step (cold); and the back-to-back steps a
+   * wake buys on average. Undefined with one thread.
+   */
+  readonly estimates:
+    | {
+        readonly alone: number;
+        readonly threaded: readonly { readonly threads: number; readonly warm: number; readonly cold: number }[];
+        readonly warmRun: number;
+      }
+    | undefined;
+}
+
 /** An RMSProp optimizer over `n` f32 parameters. Create it with {@link createRmsprop}. */
 export interface Rmsprop {
   /** Parameter count. */
@@ -61,6 +96,8 @@ export interface Rmsprop {
   readonly stepCount: number;
   /** Threads that run each step: options.threads, fewer for small n (see minParamsPerThread). */
   readonly threads: number;
+  /** How the threads run: why fewer than asked, and how the last step ran (docs/threads.md). */
+  readonly threading: Threading;
   /** Bytes of memory this optimizer holds: its arrays, a small header, and page rounding. */
   readonly byteLength: number;
   /** The backend running the steps, after "auto" is resolved. */

@@ -9,7 +9,8 @@ import { checkedScalars, type GroupPlan } from "./groups.ts";
 import { KernelFlag } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
 import { resolveOverrides, type ResolvedOptions, type StepOverrides } from "./options.ts";
-import type { Rmsprop, RmspropGroup, RmspropTensor, StepResult } from "./optimizer-types.ts";
+import type { Rmsprop, RmspropGroup, RmspropTensor, StepResult, Threading } from "./optimizer-types.ts";
+import type { ThreadedExecutor } from "./threaded-executor.ts";
 import { hintReleased } from "./placements.ts";
 import type { StepArrays } from "./reference.ts";
 import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName, type RmspropState } from "./state-arrays.ts";
@@ -87,6 +88,10 @@ export interface Engine {
   external?: WebAssembly.Memory;
   /** Frees the optimizer's place in an external memory (src/placements.ts). */
   release?: () => void;
+  /** Why fewer threads run than asked (src/thread-plan.ts). */
+  fallback: string | undefined;
+  /** The threaded executor, whose choice opt.threading reports. */
+  threaded?: ThreadedExecutor;
 }
 
 /** The plain facts of an optimizer, fixed at creation. */
@@ -94,6 +99,7 @@ interface Facts {
   n: number;
   backend: ConcreteBackend;
   threads: number;
+  fallback: string | undefined;
   byteLength: number;
   options: Readonly<ResolvedOptions>;
 }
@@ -104,6 +110,7 @@ export class RmspropImpl implements Rmsprop {
   #plans: GroupPlan[];
   readonly #work: Work;
   #executor: StepExecutor;
+  #threaded: ThreadedExecutor | undefined;
   #release: (() => void) | undefined;
   #external: WebAssembly.Memory | undefined;
   #live: Live | undefined;
@@ -115,6 +122,7 @@ export class RmspropImpl implements Rmsprop {
       n: layout.n,
       backend: engine.backend,
       threads: engine.threads,
+      fallback: engine.fallback,
       byteLength: engine.external ? layout.bytes - layout.control : engine.buffer.byteLength,
       options: Object.freeze({ ...options }),
     });
@@ -122,6 +130,7 @@ export class RmspropImpl implements Rmsprop {
     this.#plans = plans;
     this.#work = engine.work;
     this.#executor = engine.executor;
+    this.#threaded = engine.threaded;
     this.#external = engine.external;
     this.#release = engine.release;
     const live = this.#attach(engine.buffer);
@@ -182,6 +191,19 @@ export class RmspropImpl implements Rmsprop {
   }
   get threads(): number {
     return this.#fact("threads");
+  }
+  get threading(): Threading {
+    this.#use();
+    const { threads, fallback, options } = this.#facts;
+    const threaded = this.#threaded;
+    const last = threaded?.decision;
+    return Object.freeze({
+      requested: options.threads,
+      threads,
+      fallback,
+      lastStep: last && Object.freeze({ ...last }),
+      estimates: threaded?.estimates,
+    });
   }
   get byteLength(): number {
     return this.#fact("byteLength");
@@ -345,6 +367,7 @@ export class RmspropImpl implements Rmsprop {
     this.#idle("dispose()");
     this.#executor.dispose();
     this.#executor = disposedExecutor;
+    this.#threaded = undefined;
     this.#release?.();
     this.#release = undefined;
     // A shared memory of our own is freed when the collector finds it unreachable, which

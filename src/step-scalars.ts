@@ -18,27 +18,6 @@ export function kernelFlags(o: ResolvedOptions): number {
 }
 
 /**
- * Puts a norm-clipping factor (already an f32) into a job's flags and scalars, for the
- * element order g·gradScale, then ·factor. A factor of 1 changes no bit and is left out;
- * with gradScale 1 the factor joins gSign, since fround(fround(g·±1)·c) = fround(g·±c);
- * otherwise the CLIP variant multiplies twice. Returns the flags.
- */
-export function withClipFactor(flags: number, s: StepScalars, factor: number): number {
-  if (factor === 1) return flags;
-  if (Math.abs(s.gSign) === 1 && (flags & KernelFlag.clip) === 0) {
-    s.gSign = s.gSign * factor;
-    return flags;
-  }
-  s.clipScale = factor;
-  return flags | KernelFlag.clip;
-}
-
-/** PyTorch's clip_grad_norm_ factor min(1, maxNorm / (norm + 1e-6)) in f64, rounded to f32 once. */
-export function clipFactor(maxNorm: number, norm: number): number {
-  return f32(Math.min(1, maxNorm / (norm + 1e-6)));
-}
-
-/**
  * base^t for an integer t ≥ 0 by binary exponentiation in f64. Math.pow may differ from a
  * C libm's pow in the last place, so both this and include/rmsprop-wasm.h use these same
  * squarings and products, and agree bit for bit.

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createRmsprop, defaultOptions } from "../src/index.ts";
 import { maxParams } from "../src/layout.ts";
 
-const one = { units: 1, shares: 1 };
+const one = { units: 1 };
 
 describe("n", () => {
   it.each([

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createRmsprop } from "../src/index.ts";
 import { sharedMemoryCheck } from "../src/features.ts";
 import { machineOverride } from "../src/machine.ts";
-import { poolWorkers } from "../src/thread-pool.ts";
+import { poolWorkers } from "../src/pool/testing.ts";
 
 afterEach(() => {
   machineOverride.threads = undefined;
