@@ -76,6 +76,13 @@ export function createProgress(plan, { stream = process.stderr, now = () => perf
     stream.write(`\r${line.length > width ? line.slice(0, width) : line}\x1b[K`);
   };
 
+  // Ctrl-C during a run: erase the line before the shell prints its prompt.
+  const interrupted = () => {
+    stream.write("\r\x1b[K");
+    process.exit(130);
+  };
+  if (tty) process.once("SIGINT", interrupted);
+
   const close = () => {
     const unit = estimate.unit;
     if (unit && since !== undefined) seconds.set(unit.section, (seconds.get(unit.section) ?? 0) + (now() - since) / 1000);
@@ -104,7 +111,10 @@ export function createProgress(plan, { stream = process.stderr, now = () => perf
       close();
       since = undefined;
       if (timer !== undefined) clearInterval(timer);
-      if (tty) stream.write("\r\x1b[K");
+      if (tty) {
+        stream.write("\r\x1b[K");
+        process.off("SIGINT", interrupted);
+      }
       return Object.fromEntries([...seconds].map(([s, t]) => [s, Math.round(t * 10) / 10]));
     },
   };

@@ -13,26 +13,7 @@ import { SCHEMA, benchDocument, parseDocument } from "../bench/document.mjs";
 import { HELP, UsageError, parseArgs } from "../bench/cli.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
 import { compareReport } from "../bench/compare.mjs";
-
-const G = 1e9;
-
-interface Row {
-  section: string;
-  n: number;
-  name: string;
-  threads: number;
-  role?: string;
-  tag?: string;
-  roundRates: number[];
-  msPerStep: number;
-  [key: string]: unknown;
-}
-
-/** A measured row as bench/measure.mjs makes it, from its per-round rates (params/s). */
-function row(section: string, n: number, name: string, threads: number, roundRates: number[], extra: Partial<Row> = {}): Row {
-  const rate = [...roundRates].sort((a, b) => a - b)[1];
-  return { section, n, name, threads, roundRates, work: n, paramsPerSec: rate, msPerStep: (n / rate) * 1000, spread: 0, ...extra };
-}
+import { G, type Row, row } from "./helpers/bench-rows.ts";
 
 /** The answer's group at n: the probes, ours on 1 and 2 threads, tfjs and plain JS. `one` is ours on 1 thread. */
 function answerGroup(n: number, one = [1.2 * G, 1.2 * G, 1.28 * G], scale = 1): Row[] {
@@ -170,9 +151,9 @@ describe("bench: the JSON document", () => {
   it("has every field the committed run holds described in docs/benchmark.md", () => {
     const saved = JSON.parse(readFileSync("bench/results/readme.json", "utf8"));
     const section = readFileSync("docs/benchmark.md", "utf8").split("## The JSON document")[1]?.split("\n## ")[0] ?? "";
-    const keys = [
+    const keys: string[] = [
       ...Object.keys(saved), ...Object.keys(saved.machine), ...Object.keys(saved.versions), ...Object.keys(saved.run),
-      ...new Set(saved.rows.flatMap((r: object) => Object.keys(r))),
+      ...new Set<string>(saved.rows.flatMap((r: object) => Object.keys(r))),
     ];
     for (const key of keys) expect(section, key).toContain(`\`${key}\``);
   });

@@ -18,36 +18,14 @@ import { patternsSummary, patternsTable } from "../bench/patterns.mjs";
 import { benchOutputs, markedBlock } from "../scripts/readme-bench.mjs";
 // @ts-expect-error: plain .mjs bench modules without types
 import { header } from "../bench/document.mjs";
-
-interface Row {
-  section: string;
-  n: number;
-  name: string;
-  threads: number;
-  role?: string;
-  roundRates: number[];
-  ceilingShare?: number;
-  ceilingShareRange?: number[];
-  vsPlainJs?: number;
-  vsPlainJsRange?: number[];
-  vsTfjsWasm?: number;
-  [key: string]: unknown;
-}
-
-const G = 1e9;
-
-/** A measured row as bench/measure.mjs makes it, from its per-round rates (params/s). */
-function row(section: string, n: number, name: string, threads: number, roundRates: number[], role?: string): Row {
-  const rate = [...roundRates].sort((a, b) => a - b)[1];
-  return { section, n, name, threads, role, roundRates, work: n, paramsPerSec: rate, msPerStep: (n / rate) * 1000, spread: 0 };
-}
+import { G, type Row, row } from "./helpers/bench-rows.ts";
 
 /** One warm group at n: the probes, the kernel on 1 and 2 threads, plain JS and tfjs. */
 function warmGroup(n: number, section = "sizes"): Row[] {
   return compareWithinGroup([
-    row(section, n, "compute probe (data in L1)", 1, [1.6 * G, 1.5 * G, 1.6 * G], "compute"),
-    row(section, n, "traffic probe (no math)", 1, [6 * G, 6 * G, 6 * G], "traffic"),
-    row(section, n, "traffic probe, 2 threads", 2, [3.2 * G, 3 * G, 2.8 * G], "traffic"),
+    row(section, n, "compute probe (data in L1)", 1, [1.6 * G, 1.5 * G, 1.6 * G], { role: "compute" }),
+    row(section, n, "traffic probe (no math)", 1, [6 * G, 6 * G, 6 * G], { role: "traffic" }),
+    row(section, n, "traffic probe, 2 threads", 2, [3.2 * G, 3 * G, 2.8 * G], { role: "traffic" }),
     row(section, n, "wasm SIMD (default)", 1, [1.2 * G, 1.2 * G, 1.28 * G]),
     row(section, n, "wasm SIMD, 2 threads", 2, [2.55 * G, 2.55 * G, 2.38 * G]),
     row(section, n, "wasm SIMD, nonFinite ignore, 2 threads", 2, [2.8 * G, 2.8 * G, 2.8 * G]),
