@@ -50,8 +50,9 @@ function answerRows(rows, n) {
 }
 
 /**
- * `lines` as a text table: `textColumns` left-aligned, the rest right-aligned, two spaces
- * apart. The second column gives way (cut with "…") if the table would pass `width`.
+ * `header` and `body` (rows of strings) as the lines of a text table: `textColumns`
+ * left-aligned, the rest right-aligned, two spaces apart. The second column gives way (cut
+ * with "…") if the table would pass `width`.
  */
 function fitTable(header, body, textColumns, width = ANSWER_COLUMNS) {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
@@ -102,7 +103,7 @@ function headline(rows, sizes) {
 // thread differ by on a quiet machine.
 const PAYS = 1.05;
 
-/** Per round, the time of 1 thread over the time of `many`: median and the pair's n and threads. */
+/** The speed-up of `many` over 1 thread (the median of the per-round ratios), with its n and threads. */
 function threadPair(many, one) {
   return { n: many.n, k: many.threads, x: median(roundRatios(many, one)) };
 }
