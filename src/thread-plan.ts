@@ -24,7 +24,7 @@ function blocker(o: ResolvedOptions, backend: ConcreteBackend): string | undefin
   if (backend === "js") return 'the "js" backend runs on the calling thread';
   if (o.memory && !isSharedBuffer(o.memory.buffer)) return "options.memory is not shared (new WebAssembly.Memory({ shared: true, … }))";
   const why = threadsUnavailable();
-  return why && `they need shared WebAssembly memory, but ${why}`;
+  return why && `threads need shared WebAssembly memory, but ${why}`;
 }
 
 /** What the options ask of threads before any is started: the count, or the reason for one. */

@@ -1,8 +1,15 @@
 // Memory: an optimizer holds its state arrays plus a small header, and creating and
 // disposing many optimizers does not grow the process without bound.
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createRmsprop } from "../src/index.ts";
 import { computeLayout, WASM_PAGE_BYTES } from "../src/layout.ts";
+import { machineOverride } from "../src/machine.ts";
+
+// Some tests here assert 2 threads: the core count is fixed, whatever this machine has.
+machineOverride.threads = 2;
+afterAll(() => {
+  machineOverride.threads = undefined;
+});
 
 describe("memory", () => {
   it("the wrapper adds a header of well under 1 KiB to the state arrays", () => {

@@ -80,6 +80,31 @@ describe("thread faults", () => {
     opt.dispose(); // returns at once, with the stalled worker terminated
   });
 
+  it("after a stall in one optimizer's step, another optimizer on the pool is told its state is intact, and it is", async () => {
+    poolLimits.stallMs = 200;
+    const bystander = await createRmsprop(4096, { threads: 2, minParamsPerThread: 1, momentum: 0.9 });
+    const one = await createRmsprop(4096, { momentum: 0.9 });
+    for (const o of [bystander, one]) {
+      o.params.set(awkwardFloats(4096, 11));
+      o.grads.set(awkwardFloats(4096, 12));
+      o.step();
+    }
+    const opt = await faulty({ thread: 1, phase: "step", region: 2, kind: "stall", ms: 3000 });
+    const [error] = stepUntilThrow(opt);
+    expect(error?.message).toMatch(/worker 1 has held share \d+ of this step/);
+    const refusal = /the thread pool is stopped; this optimizer is unusable, but its params and state are intact .*save\(\) it/;
+    expect(() => bystander.step()).toThrow(refusal);
+    expect(() => bystander.step()).not.toThrow(/half-written/);
+    expect(bystander.params).toEqual(one.params);
+    const restored = await restoreRmsprop(bystander.save());
+    for (const o of [restored, one]) {
+      o.grads.set(awkwardFloats(4096, 13)); // grads are not state: a checkpoint has none
+      o.step();
+    }
+    expect(restored.params).toEqual(one.params);
+    for (const o of [opt, bystander, restored, one]) o.dispose();
+  });
+
   it("a worker that dies between steps makes the next step throw; the state is intact, saved and restored it continues", async () => {
     const opt = await createRmsprop(4096, { threads: 2, minParamsPerThread: 1, momentum: 0.9 });
     const one = await createRmsprop(4096, { momentum: 0.9 });

@@ -4,8 +4,8 @@
 // optimizer registers a job (its kernel, memory and plan) with the workers it uses, in a
 // slot of the pool; each of its steps is a region of that job. A failure of any thread
 // stops the pool: every optimizer on it refuses further steps, and the next one created
-// starts a new pool. When the last job leaves, the workers are ended, so that nothing of a
-// disposed optimizer stays in a sleeping worker's heap (see retire).
+// starts a new pool. A worker that drops a job collects at once (src/pool/worker.ts,
+// collectSoon), so nothing of a disposed optimizer stays in a sleeping worker's heap.
 import { canBlock } from "../features.ts";
 import { Cadence, newEpoch } from "./cadence.ts";
 import { CONTROL_BLOCK_WORDS, CTRL, WORKER_WORDS } from "./control-block.ts";
@@ -79,10 +79,9 @@ export class ProcessPool {
     throw tooManyJobsError(MAX_JOBS);
   }
 
-  /** Gives a slot back; ends the workers when it was the last (see retire). */
+  /** Gives a slot back. */
   freeSlot(slot: number): void {
     this.#slots.delete(slot);
-    if (this.#slots.size === 0) this.retire();
   }
 
   /** Grows the pool to `count` workers, each started and initialised. */
@@ -121,7 +120,8 @@ export class ProcessPool {
         worker.terminate();
         Atomics.store(this.ctrl, WORKER_WORDS.mailPosted[k], 0);
         const csp = violations();
-        return `${way.name} ${lost ?? `did not answer within ${poolLimits.answerMs} ms`}${csp.length ? ` (${csp.join("; ")})` : ""}`;
+        if (csp.length > 0) return `${way.name} was refused: ${csp.join("; ")}`;
+        return `${way.name} ${(lost && (await way.explain?.())) ?? lost ?? `did not answer within ${poolLimits.answerMs} ms`}`;
       });
       if (why === undefined) return;
       causes.push(why);
@@ -171,17 +171,6 @@ export class ProcessPool {
       if (performance.now() - since > poolLimits.answerMs) throw unansweredError(waiting[0], poolLimits.answerMs);
       await sleepMs(1);
     }
-  }
-
-  /**
-   * Ends the workers when no optimizer uses them: an idle worker sleeps in Atomics.wait, its
-   * collector never runs there, and the kernel instances of disposed optimizers, which pin
-   * their memories, would stay in its heap (300 create/dispose cycles of 12 MB grew RSS by
-   * 3.2 GB). Ending the isolate frees everything at once; the next threaded optimizer
-   * starts the workers again (a few milliseconds each).
-   */
-  retire(): void {
-    this.stop(false);
   }
 
   /**

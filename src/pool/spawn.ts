@@ -30,10 +30,12 @@ type NodeWorkerModule = {
   Worker: new (source: string, options: { eval: true; resourceLimits?: { codeRangeSizeMb?: number } }) => NodeWorker;
 };
 
-/** A way to start a worker: its name in error messages, and how. */
+/** A way to start a worker: its name in error messages, how, and what to say when it failed to load. */
 export interface WorkerWay {
   readonly name: string;
   start(): Promise<AnyWorker>;
+  /** Why the worker did not load, where the way can find out more than the error event says. */
+  explain?(): Promise<string | undefined>;
 }
 
 /** Megabytes of code range a worker isolate reserves: its code is a few kilobytes of JS and one wasm module. */
@@ -62,6 +64,16 @@ const moduleWay: WorkerWay = {
   async start() {
     // The literal pattern bundlers look for: they emit the worker and rewrite the URL.
     return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  },
+  async explain() {
+    const url = new URL("./worker.js", import.meta.url);
+    try {
+      const response = await fetch(url, { method: "HEAD" });
+      if (!response.ok) return `was not found at ${url.href} (HTTP ${response.status}): serve the package's dist/pool/worker.js there, or use a bundler that copies it (Vite, webpack 5, Parcel)`;
+    } catch {
+      // the fetch was refused too: the error event is all there is
+    }
+    return undefined;
   },
 };
 
@@ -111,7 +123,8 @@ export async function withViolations<T>(run: (violations: () => string[]) => Pro
   };
   const listener = (e: Event) => {
     const v = e as Event & { violatedDirective?: string; effectiveDirective?: string; blockedURI?: string; originalPolicy?: string };
-    seen.push(`the page's Content-Security-Policy refused ${v.blockedURI || "a worker"} (${v.effectiveDirective ?? v.violatedDirective ?? "worker-src"})`);
+    const directive = v.effectiveDirective ?? v.violatedDirective ?? "worker-src";
+    seen.push(`the page's Content-Security-Policy (${directive}) does not allow ${v.blockedURI || "it"}: add blob: to ${directive}, or serve the package's dist/pool/worker.js from the page's origin`);
   };
   target.addEventListener?.("securitypolicyviolation", listener);
   try {
