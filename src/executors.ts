@@ -38,10 +38,16 @@ export interface Heap {
   f64: Float64Array;
 }
 
-/** One unit's job for this step: its scalars and flags, before any clipping factor. */
+/**
+ * One unit's job for this step: its scalars and flags, before any clipping factor, and the
+ * step's clipping bounds (each may change per step): the unit's own clipNorm and the global
+ * one, null where off.
+ */
 export interface UnitJob {
   scalars: StepScalars;
   flags: number;
+  clipNorm: number | null;
+  globalClipNorm: number | null;
 }
 
 export interface StepExecutor {
@@ -67,8 +73,8 @@ export interface Work {
   units: readonly UnitRuntime[];
   /** Scan grads for NaN/±∞ before a step (any nonFinite policy but "ignore"). */
   check: boolean;
-  /** options.globalClipNorm, or null. */
-  globalClipNorm: number | null;
+  /** Whether options.globalClipNorm is on (its value is each step's, in the jobs). */
+  globalClipNorm: boolean;
   /** Whether a step computes norms (clipNorm or globalClipNorm somewhere): see needsNorm. */
   norm: boolean;
 }
@@ -94,6 +100,16 @@ export function unitSlices(unit: StepUnit, index: number, layout: Layout, shares
     ) as unknown as ArrayOffsets;
     return { args: layout.argsAt(index, t), offsets, n };
   });
+}
+
+/**
+ * The step's clipping bounds where the pool's threads read them (layout.normLimits): each
+ * unit's clipNorm, then globalClipNorm; NaN for none.
+ */
+function writeLimits(heap: Heap, work: Work, jobs: readonly UnitJob[]): void {
+  const at = work.layout.normLimits >>> 3;
+  jobs.forEach((job, u) => (heap.f64[at + u] = job.clipNorm ?? NaN));
+  heap.f64[at + jobs.length] = jobs[0]?.globalClipNorm ?? NaN;
 }
 
 /** Every share's StepArgs blocks, written before the kernel (or the workers) read them. */
@@ -145,9 +161,10 @@ export function jointNorm(heap: Heap, work: Work): number {
 /** Puts each unit's clipping factor into its job: the global one, or its own norm's. */
 function applyFactors(heap: Heap, work: Work, jobs: UnitJob[]): void {
   const at = work.layout.normSums >>> 3;
-  const global = work.globalClipNorm === null ? 1 : clipFactor(work.globalClipNorm, jointNorm(heap, work));
+  const bound = jobs[0].globalClipNorm;
+  const global = bound === null ? 1 : clipFactor(bound, jointNorm(heap, work));
   work.units.forEach(({ unit }, i) => {
-    const max = unit.plan.options.clipNorm;
+    const max = jobs[i].clipNorm;
     const factor = max === null ? global : clipFactor(max, Math.sqrt(unitSquaredNorm(heap.f64, at, unit)));
     jobs[i].flags = withClipFactor(jobs[i].flags, jobs[i].scalars, factor);
   });
@@ -248,11 +265,11 @@ export async function poolExecutor(
   const count = units[0].slices.length;
   const { norm } = work;
   const pieces = norm ? normPieces(work, count) : [];
-  const normUnits = units.map(({ unit }) => [unit.firstBlock, unit.blocks, unit.plan.options.clipNorm] as const);
+  const normUnits = units.map(({ unit }) => [unit.firstBlock, unit.blocks, unit.plan.options.clipNorm !== null] as const);
   const shares = Array.from({ length: count }, (_, s): ShareJobs => {
     const [start, length] = shareSlice(layout.n, count, s);
     const normJobs: NormJobs | undefined = norm
-      ? { pieces: pieces[s], units: normUnits, sums: layout.normSums, globalClipNorm: work.globalClipNorm, check: work.check }
+      ? { pieces: pieces[s], units: normUnits, sums: layout.normSums, limits: layout.normLimits, globalClipNorm: work.globalClipNorm, check: work.check }
       : undefined;
     return {
       scan: [layout.grads + 4 * start, length, start],
@@ -273,7 +290,10 @@ export async function poolExecutor(
   // This step's memory and jobs, for the two ways (made once: a step allocates nothing).
   const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[] };
   const ways: StepWays = {
-    share: () => writeArgs(step.heap, units, step.jobs),
+    share: () => {
+      if (norm) writeLimits(step.heap, work, step.jobs);
+      writeArgs(step.heap, units, step.jobs);
+    },
     alone: () => solo.run(step.heap, step.jobs),
   };
   return {

@@ -5,6 +5,7 @@
 //   0              control block: the i32 words the threads synchronise on
 //   +CONTROL       StepArgs blocks, one per (unit, share) job, STEP_ARGS_BYTES each
 //   normSums       f64 partial sums of squared gradients, one per NORM_BLOCK (norm clipping)
+//   normLimits     f64 clipping bounds of this step: each unit's clipNorm, then globalClipNorm
 //   arraysStart    the arrays of src/state-arrays.ts that exist, in table order: θ, g
 //                  and S always, then the optional ones some group needs
 //
@@ -30,6 +31,12 @@ export interface Layout extends Required<ArrayOffsets> {
   argsAt(unit: number, share: number): number;
   /** Byte offset of the f64 block sums of the gradient norm (0 when there are none). */
   normSums: number;
+  /**
+   * Byte offset of this step's f64 clipping bounds, written before each step (a bound may be
+   * a schedule): unit u's clipNorm at u (NaN where it has none), globalClipNorm after the
+   * last unit (NaN for none). 0 when there are no norms.
+   */
+  normLimits: number;
   /** Bytes the memory must hold: the end of the last array. */
   bytes: number;
   /** Those bytes in wasm pages. */
@@ -61,9 +68,12 @@ export function arrayCount(set: ArraySet): number {
   return present(set).length;
 }
 
+/** f64 words after the StepArgs blocks: the norm's block sums, then one bound per unit and the global one. */
+const normWords = (jobs: Jobs): number => (jobs.normBlocks ? jobs.normBlocks + jobs.units + 1 : 0);
+
 function headerBytes(jobs: Jobs): number {
   const args = alignUp(CONTROL_BYTES + jobs.units * jobs.shares * STEP_ARGS_BYTES, 8);
-  return alignUp(args + 8 * (jobs.normBlocks ?? 0), ARRAY_ALIGN);
+  return alignUp(args + 8 * normWords(jobs), ARRAY_ALIGN);
 }
 
 /** The largest n whose layout fits in wasm32 memory with these arrays and jobs, from `base` on. */
@@ -88,11 +98,13 @@ export function computeLayout(n: number, set: ArraySet, jobs: Jobs, base = 0): L
     at += arrayBytes;
   }
   const argsStart = base + CONTROL_BYTES;
+  const normSums = jobs.normBlocks ? alignUp(argsStart + jobs.units * jobs.shares * STEP_ARGS_BYTES, 8) : 0;
   return {
     n,
     control: base,
     argsAt: (unit, share) => argsStart + (unit * jobs.shares + share) * STEP_ARGS_BYTES,
-    normSums: jobs.normBlocks ? alignUp(argsStart + jobs.units * jobs.shares * STEP_ARGS_BYTES, 8) : 0,
+    normSums,
+    normLimits: jobs.normBlocks ? normSums + 8 * jobs.normBlocks : 0,
     ...offsets,
     bytes: at,
     pages: Math.ceil(at / WASM_PAGE_BYTES),

@@ -87,8 +87,8 @@ export type ScanJob = readonly [ptr: number, n: number, base: number];
  */
 export type NormPiece = readonly [ptr: number, n: number, out: number, scaleAt: number, base: number];
 
-/** A unit's block sums: its first, how many, and its own clipNorm (or null). */
-export type NormUnit = readonly [firstBlock: number, blocks: number, clipNorm: number | null];
+/** A unit's block sums: its first, how many, and whether it has a clipNorm of its own. */
+export type NormUnit = readonly [firstBlock: number, blocks: number, ownClipNorm: boolean];
 
 /**
  * With clipNorm or globalClipNorm: the scan sums squared gradients instead of looking for
@@ -101,7 +101,10 @@ export interface NormJobs {
   units: NormUnit[];
   /** Byte offset of the f64 block sums. */
   sums: number;
-  globalClipNorm: number | null;
+  /** Byte offset of this step's f64 bounds: unit u's clipNorm at u, then globalClipNorm (each may change per step). */
+  limits: number;
+  /** Whether globalClipNorm is on. */
+  globalClipNorm: boolean;
   /** Record a non-finite gradient (any nonFinite policy but "ignore"). */
   check: boolean;
 }
@@ -187,12 +190,13 @@ function shareWork() {
             unitSums.push(sum);
             total += sum;
           }
-          const g = norm.globalClipNorm;
-          const global = g === null ? 1 : Math.fround(Math.min(1, g / (Math.sqrt(total) + 1e-6)));
+          const limits = new Float64Array(buffer, norm.limits, norm.units.length + 1);
+          const g = limits[norm.units.length];
+          const global = !norm.globalClipNorm ? 1 : Math.fround(Math.min(1, g / (Math.sqrt(total) + 1e-6)));
           factors = [];
           for (let u = 0; u < norm.units.length; u++) {
-            const max = norm.units[u][2];
-            factors.push(max === null ? global : Math.fround(Math.min(1, max / (Math.sqrt(unitSums[u]) + 1e-6))));
+            const max = limits[u];
+            factors.push(!norm.units[u][2] ? global : Math.fround(Math.min(1, max / (Math.sqrt(unitSums[u]) + 1e-6))));
           }
           factorsRegion = region;
         }

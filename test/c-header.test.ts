@@ -66,7 +66,7 @@ function tsBlock(options: RmspropOptions, t: number, lr: number, n: number): Uin
     params: probe.array_at(0),
     grads: probe.array_at(1),
     sqAvg: probe.array_at(2),
-    momentumBuffer: o.momentum > 0 ? probe.array_at(3) : 0,
+    momentumBuffer: (o.momentum as number) > 0 ? probe.array_at(3) : 0,
     gradAvg: o.centered ? probe.array_at(4) : 0,
   };
   writeStepArgs(new Uint32Array(block), new Float32Array(block), 0, arrays, n, stepScalars(o, t, lr), kernelFlags(o));
@@ -84,8 +84,10 @@ function switchesOf(o: RmspropOptions): number {
 
 /** Fills through the header with `o`'s options at learning rate `lr`. */
 function cFill(o: Required<Pick<RmspropOptions, "beta" | "eps" | "momentum" | "weightDecay" | "initialScale">> & RmspropOptions, t: number, lr: number, n: number, omit = 0): number {
-  const clipValue = o.clipValue === undefined || o.clipValue === null ? 0 : o.clipValue;
-  return probe.fill(t, lr, o.beta, o.eps, o.momentum, o.weightDecay, o.initialScale, switchesOf(o), n, omit, o.gradScale ?? 1, clipValue) >>> 0;
+  // The header takes numbers: the options here are never schedules.
+  const num = (x: unknown) => x as number;
+  const clipValue = o.clipValue === undefined || o.clipValue === null ? 0 : num(o.clipValue);
+  return probe.fill(t, lr, num(o.beta), num(o.eps), num(o.momentum), num(o.weightDecay), o.initialScale, switchesOf(o), n, omit, num(o.gradScale ?? 1), clipValue) >>> 0;
 }
 
 /** Seeded option sets over every switch, with awkward numbers and some the package refuses. */
@@ -178,7 +180,7 @@ describe("include/rmsprop-wasm.h", () => {
   it("rmsprop_default_options() is the package's defaultOptions", () => {
     for (const t of [1, 7]) {
       expect(probe.fill_defaults(t, 5)).toBe(kernelFlags(defaultOptions));
-      expect([...cBlock()]).toEqual([...tsBlock({}, t, defaultOptions.lr, 5)]);
+      expect([...cBlock()]).toEqual([...tsBlock({}, t, defaultOptions.lr as number, 5)]);
     }
     expect(probe.default_initial_scale()).toBe(defaultOptions.initialScale);
   });
@@ -214,7 +216,7 @@ describe("include/rmsprop-wasm.h", () => {
   ])("refuses %s: RMSPROP_INVALID and a block with n = 0", (_, options, t, omit) => {
     expect(cFill(valid, 3, 0.01, 6)).not.toBe(RMSPROP_INVALID);
     expect(cBlock()[5]).toBe(6);
-    expect(cFill(options, t, options.lr, 6, omit)).toBe(RMSPROP_INVALID);
+    expect(cFill(options, t, options.lr as number, 6, omit)).toBe(RMSPROP_INVALID);
     if (!(omit & OMIT.args)) expect(cBlock()[5]).toBe(0);
   });
 

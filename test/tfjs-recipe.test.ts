@@ -366,7 +366,7 @@ describe("the recipe's options on bad input", () => {
     const cases: [object, RegExp][] = [
       [{ clipValue: -1 }, /options.clipValue must be a finite number ≥ 0/],
       [{ clipNorm: NaN }, /options.clipNorm must be a finite number/],
-      [{ globalClipNorm: "1" }, /options.globalClipNorm must be a number; got "1"/],
+      [{ globalClipNorm: "1" }, /options.globalClipNorm must be a number, null or a schedule \(see schedules\); got "1"/],
       [{ gradScale: 0 }, /options.gradScale must be a finite number > 0/],
       [{ emaDecay: 1 }, /options.emaDecay must be a finite number in \[0, 1\)/],
       [{ clipValue: 1, globalClipNorm: 1 }, /options sets clipValue and globalClipNorm; at most one/],

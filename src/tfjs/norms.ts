@@ -21,13 +21,13 @@ export interface NormPlan {
   unitOf: number[];
   /** Each slot's first element, in createRmsprop's numbering (its tensor's offset). */
   start: number[];
-  /** options.globalClipNorm, or null. */
-  globalClipNorm: number | null;
+  /** Whether options.globalClipNorm is on (its value is each step's, in the jobs). */
+  globalClipNorm: boolean;
 }
 
 /** The norm plan of these groups, or undefined when no option needs a norm. */
-export function planNorms(plans: readonly GroupPlan[], slotOf: ReadonlyMap<string, number>, globalClipNorm: number | null): NormPlan | undefined {
-  if (globalClipNorm === null && plans.every((p) => p.options.clipNorm === null)) return undefined;
+export function planNorms(plans: readonly GroupPlan[], slotOf: ReadonlyMap<string, number>, globalClipNorm: boolean): NormPlan | undefined {
+  if (!globalClipNorm && plans.every((p) => p.options.clipNorm === null)) return undefined;
   const { units } = planUnits(plans, true);
   const start: number[] = [];
   for (const plan of plans) for (const t of plan.tensors) start[slotOf.get(t.name)!] = t.offset;
@@ -115,11 +115,12 @@ export function scanNorms(np: NormPlan, items: readonly StepItem[], s: Staged, j
       }
     }
   }
-  const global = np.globalClipNorm === null ? 1 : clipFactor(np.globalClipNorm, gradNorm);
-  np.units.forEach((unit, u) => {
+  const bound = jobs.find((job) => job)?.globalClipNorm ?? null;
+  const global = !np.globalClipNorm || bound === null ? 1 : clipFactor(bound, gradNorm);
+  np.units.forEach((_, u) => {
     const job = jobs[u];
     if (!job) return;
-    const max = unit.plan.options.clipNorm;
+    const max = job.clipNorm;
     job.flags = withClipFactor(job.flags, job.scalars, max === null ? global : clipFactor(max, Math.sqrt(squares[u])));
   });
   return { gradNorm, bad: undefined };

@@ -1,0 +1,140 @@
+// The values that may change from one step to the next, written once, as optax's
+// inject_hyperparams makes any numeric hyperparameter injectable. Each row is an option
+// that takes a number or a schedule (src/schedules.ts), at the top level and in a group,
+// can be overridden for one step by `step(overrides)` and changed by `setOptions`. Every
+// step turns the rows into one record of plain numbers (valuesAt) from which the kernel's
+// flags and f32 constants are made (src/step-scalars.ts): the options, the overrides, the
+// tfjs adapter and the checkpoints all follow this table. docs/architecture.md's change map
+// has "A per-step value".
+import { checkKeys, checkPositive, checkRange, describe } from "./options.ts";
+import { isSchedule, normalizeSchedule } from "./schedule-check.ts";
+import { evaluate, extremes } from "./schedules.ts";
+import type { Schedule } from "./schedule-types.ts";
+
+/** A value that may change per step: a number, or a schedule of the step count. */
+export type PerStep = number | Schedule;
+
+interface PerStepRow {
+  /** The rule every value obeys, at every step; throws naming `path` and the rule. */
+  readonly rule: (path: string, value: number) => number;
+  /** null is a value: the option is off. Whether it is on is fixed for life; its value is not. */
+  readonly nullable: boolean;
+  /** One value for the whole optimizer: groups cannot set it. */
+  readonly topLevelOnly: boolean;
+}
+
+const row = <N extends boolean = false, T extends boolean = false>(rule: PerStepRow["rule"], nullable?: N, topLevelOnly?: T) =>
+  ({ rule, nullable: (nullable ?? false) as N, topLevelOnly: (topLevelOnly ?? false) as T }) as const;
+
+/** The per-step values, with each one's rule (the same as for a number given at creation). */
+export const PER_STEP_VALUES = {
+  lr: row((path, v) => checkRange(path, v, 0)),
+  beta: row((path, v) => checkRange(path, v, 0, 1, true)),
+  eps: row((path, v) => checkRange(path, v, 0)),
+  momentum: row((path, v) => checkRange(path, v, 0)),
+  weightDecay: row((path, v) => checkRange(path, v, 0)),
+  gradScale: row((path, v) => checkPositive(path, v)),
+  clipValue: row((path, v) => checkPositive(path, v, true)!, true),
+  clipNorm: row((path, v) => checkPositive(path, v, true)!, true),
+  globalClipNorm: row((path, v) => checkPositive(path, v, true)!, true, true),
+  emaDecay: row((path, v) => checkRange(path, v, 0, 1, true), true),
+  lrScale: row((path, v) => checkRange(path, v, 0), false, true),
+} as const satisfies Record<string, PerStepRow>;
+
+type Rows = typeof PER_STEP_VALUES;
+/** The names of the per-step values. */
+export type PerStepName = keyof Rows;
+/** One step's values: every row as a plain number (null where a nullable option is off). */
+export type PerStepValues = { -readonly [K in PerStepName]: Rows[K]["nullable"] extends true ? number | null : number };
+/** Where a step's values come from: each row as a number or a schedule (null where off). */
+export type PerStepSources = { readonly [K in PerStepName]: Rows[K]["nullable"] extends true ? PerStep | null : PerStep };
+
+export const PER_STEP_NAMES = Object.keys(PER_STEP_VALUES) as PerStepName[];
+
+/**
+ * Overrides of one `step()` call: any per-step value, as a number, for this step only. A
+ * group that sets an option itself keeps its own value; an override of clipValue, clipNorm,
+ * globalClipNorm or emaDecay reaches only the groups where that option is on.
+ */
+export type StepOverrides = { [K in PerStepName]?: number };
+
+/**
+ * Checks a per-step option given at creation or to setOptions: null (where it may be off),
+ * a number that passes the row's rule, or a schedule every value of which does. A schedule
+ * is checked at the values among which its least and greatest lie (src/schedules.ts,
+ * extremes): its ends, its turning points, and the limit of a tail that never ends.
+ */
+export function checkPerStep(name: PerStepName, path: string, value: unknown): PerStep | null {
+  const { rule, nullable } = PER_STEP_VALUES[name];
+  if (value === null && nullable) return null;
+  if (typeof value === "number") return rule(path, value);
+  if (!isSchedule(value)) {
+    throw new TypeError(`${path} must be a number${nullable ? ", null" : ""} or a schedule (see schedules); got ${describe(value)}`);
+  }
+  const schedule = normalizeSchedule(path, value);
+  for (const { value: v, at } of extremes(schedule)) {
+    rule(`${path} (its ${schedule.kind} schedule ${at === Infinity ? "as the step count grows" : `at step ${at}`})`, v);
+  }
+  return schedule;
+}
+
+/** The greatest value a source takes at any step (a number is its own). */
+export function greatest(source: PerStep): number {
+  return typeof source === "number" ? source : Math.max(...extremes(source).map((e) => e.value));
+}
+
+/** A source's value at step count t; a schedule's is checked by the row's rule again (f64 rounding can pass an end). */
+function valueOf(name: PerStepName, path: string, source: PerStep | null, t: number): number | null {
+  if (source === null || typeof source === "number") return source;
+  return PER_STEP_VALUES[name].rule(`${path} (its ${source.kind} schedule at step ${t})`, evaluate(source, t));
+}
+
+/**
+ * One group's values at step count t (the applied steps before this one): its sources
+ * evaluated, then the step's overrides where they reach it (not where the group sets the
+ * option itself, nor where a nullable option is off). `path` names the group in errors.
+ */
+export function valuesAt(
+  sources: PerStepSources,
+  own: Readonly<Record<string, unknown>>,
+  t: number,
+  overrides: StepOverrides,
+  path: string,
+): PerStepValues {
+  const values = {} as Record<PerStepName, number | null>;
+  for (const name of PER_STEP_NAMES) {
+    const source = sources[name];
+    const override = overrides[name];
+    const reaches = override !== undefined && (PER_STEP_VALUES[name].topLevelOnly || own[name] === undefined) && source !== null;
+    values[name] = reaches ? override : valueOf(name, `${path}.${name}`, source, t);
+  }
+  return values as PerStepValues;
+}
+
+/**
+ * Validates the overrides of one `step()` call against the rows' rules, and refuses one
+ * that would reach no group: a group that sets the option keeps its own, and an option
+ * that is off (null) stays off.
+ */
+export function resolveOverrides(
+  overrides: unknown,
+  groups: readonly { sources: PerStepSources; own: Readonly<Record<string, unknown>> }[],
+): StepOverrides {
+  const given = checkKeys("step overrides", overrides, PER_STEP_NAMES);
+  const out: StepOverrides = {};
+  for (const name of PER_STEP_NAMES) {
+    const value = given[name];
+    if (value === undefined) continue;
+    const { rule, topLevelOnly } = PER_STEP_VALUES[name];
+    if (typeof value !== "number") throw new TypeError(`step overrides.${name} must be a number; got ${describe(value)} (${typeof value})`);
+    out[name] = rule(`step overrides.${name}`, value);
+    const reached = groups.some((g) => g.sources[name] !== null && (topLevelOnly || g.own[name] === undefined));
+    if (!reached) {
+      const why = groups.every((g) => g.sources[name] === null)
+        ? `${name} is off (null), and whether it is on is fixed at creation`
+        : `every group sets its own ${name}; change a group's with opt.groups[k].setOptions({ ${name} })${name === "lr" ? ", or scale every group's with lrScale" : ""}`;
+      throw new RangeError(`step overrides.${name} reaches no group: ${why}; nothing was applied`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,139 @@
+// Changing update options after creation, from the next step on (PyTorch's
+// `param_groups[k]["lr"] = x`): the new options are validated exactly as at creation, and
+// refused where they would change what was fixed then (the arrays, the units a step is cut
+// into, the memory, the threads), each refusal saying why and what to do instead. Nothing
+// changes unless everything passes.
+import { checkKeys, groupUpdateOptions, resolveOptions, updateKeys, type ResolvedOptions, type UpdateOptions } from "./options.ts";
+import type { PerStep } from "./per-step.ts";
+import { arraySet, STATE_ARRAYS, type ArraySet } from "./state-arrays.ts";
+
+/** What `opt.setOptions` takes: any update option, and the top-level `globalClipNorm` and `lrScale`. */
+export interface OptionsUpdate extends UpdateOptions {
+  globalClipNorm?: PerStep | null;
+  lrScale?: PerStep;
+}
+
+/** Options fixed at creation, with why and what to do instead. */
+const FIXED: Readonly<Record<string, string>> = {
+  groups: "the groups lay the parameters out in memory; change a group's options with opt.groups[k].setOptions(partial)",
+  backend: "the kernel is chosen once; restoreRmsprop(opt.save(), { backend }) builds an optimizer with the same state on another",
+  threads: "the threads and their memory are set up once; restoreRmsprop(opt.save(), { threads }) builds an optimizer with the same state",
+  minParamsPerThread: "the threads are set up once; restoreRmsprop(opt.save(), { minParamsPerThread }) builds an optimizer with the same state",
+  threadSpinMs: "the threads are set up once; restoreRmsprop(opt.save(), { threadSpinMs }) builds an optimizer with the same state",
+  nonFinite: "the gradient scan before each step is chosen from it once; restoreRmsprop(opt.save(), { nonFinite }) builds an optimizer with the same state",
+  memory: "where the optimizer lives is fixed; restoreRmsprop(opt.save(), { memory, offset }) builds an optimizer with the same state elsewhere",
+  offset: "where the optimizer lives is fixed; restoreRmsprop(opt.save(), { memory, offset }) builds an optimizer with the same state elsewhere",
+  name: "a group's name and layout are fixed at creation",
+  size: "a group's layout is fixed at creation",
+  tensors: "a group's layout is fixed at creation",
+  globalClipNorm: "it is set at the top level only: opt.setOptions({ globalClipNorm })",
+  lrScale: "it multiplies every group's η and is set at the top level only: opt.setOptions({ lrScale })",
+};
+
+/** Changes of an update option that would change what exists or how a step is cut, and what to do instead. */
+const SWITCHES: readonly { key: keyof ResolvedOptions; switched: (a: unknown, b: unknown) => boolean; why: string }[] = [
+  {
+    key: "centered",
+    switched: (a, b) => a !== b,
+    why: "it decides whether the gradient average G exists; create a new optimizer with it and copy params into it",
+  },
+  { key: "initialScale", switched: (a, b) => a !== b, why: "it is the value S starts from at creation, and S has moved on since" },
+  {
+    key: "emaDecay",
+    switched: (a, b) => (a === null) !== (b === null),
+    why:
+      "whether an EMA of the weights is kept is fixed at creation (its value, or a schedule, may change); " +
+      "restoreRmsprop(opt.save(), overrides) builds an optimizer with the same state and an EMA that starts at the current weights",
+  },
+  {
+    key: "clipNorm",
+    switched: (a, b) => (a === null) !== (b === null),
+    why:
+      "whether a group clips by norm decides at creation how a step is cut and where its norms live (its value, or a schedule, may change); " +
+      "restoreRmsprop(opt.save(), overrides) builds an optimizer with the same state and the other clipping",
+  },
+  {
+    key: "globalClipNorm",
+    switched: (a, b) => (a === null) !== (b === null),
+    why:
+      "whether all gradients are clipped together decides at creation where their norm lives (its value, or a schedule, may change); " +
+      "restoreRmsprop(opt.save(), { globalClipNorm }) builds an optimizer with the same state and the other clipping",
+  },
+];
+
+/** Every group's effective options (the one implicit group's are the top level's). */
+const effective = (o: ResolvedOptions): ResolvedOptions[] => (o.groups.length ? o.groups.map((g, i) => groupUpdateOptions(o, g, i)) : [o]);
+
+/**
+ * Refuses `next` where it switches something fixed at creation, or needs an array that
+ * group i lacks (`arrays(i)`: the optimizer's arrays, or, in the tfjs adapter, the group's own).
+ */
+export function checkFixed(where: string, current: ResolvedOptions, next: ResolvedOptions, arrays: (group: number) => ArraySet): void {
+  const before = effective(current);
+  const after = effective(next);
+  after.forEach((o, i) => {
+    const path = current.groups.length ? `options.groups[${i}]` : "options";
+    for (const { key, switched, why } of SWITCHES) {
+      if (switched(before[i][key], o[key])) {
+        throw new TypeError(`${where}: ${path}.${key} cannot go from ${JSON.stringify(before[i][key])} to ${JSON.stringify(o[key])}: ${why}`);
+      }
+    }
+  });
+  after.forEach((o, i) => {
+    const needed = arraySet([o]);
+    const have = arrays(i);
+    for (const a of STATE_ARRAYS) {
+      if (needed[a.name] && !have[a.name]) {
+        throw new TypeError(
+          `${where}: these options need the ${a.name} array (${a.symbol}), which was not made at creation; create the optimizer ` +
+            "with options that need it from the start (momentum > 0 makes M, and a momentum schedule may start at 0)",
+        );
+      }
+    }
+  });
+}
+
+/**
+ * The options a setOptions call gives, checked by name (not yet by value): update options,
+ * and at the top level globalClipNorm and lrScale; an option fixed at creation is refused
+ * with why. Undefined values are left out: they change nothing.
+ */
+export function checkedPartial(where: string, partial: unknown, inGroup: boolean, fixed: Readonly<Record<string, string>> = {}): Record<string, unknown> {
+  const allowed: string[] = inGroup ? [...updateKeys] : [...updateKeys, "globalClipNorm", "lrScale"];
+  if (partial !== null && typeof partial === "object" && !Array.isArray(partial)) {
+    for (const key of Object.keys(partial)) {
+      const why = fixed[key] ?? FIXED[key];
+      if (!allowed.includes(key) && why) throw new TypeError(`${where}: ${key} cannot change after creation: ${why}`);
+    }
+  }
+  return Object.fromEntries(Object.entries(checkKeys(where, partial, allowed)).filter(([, v]) => v !== undefined));
+}
+
+/** Runs `resolve` with `where` in front of the message of what it throws. */
+export function prefixed<T>(where: string, resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (error) {
+    if (error instanceof Error) error.message = `${where}: ${error.message}`;
+    throw error;
+  }
+}
+
+/**
+ * The top-level options after `opt.setOptions(partial)` (group undefined) or
+ * `opt.groups[group].setOptions(partial)`. `arrays` are the arrays this optimizer has.
+ * Undefined values change nothing.
+ * @throws TypeError or RangeError naming the option and the rule; nothing has changed.
+ */
+export function changeOptions(current: ResolvedOptions, partial: unknown, arrays: ArraySet, group?: number): ResolvedOptions {
+  const where = group === undefined ? "setOptions(partial)" : `groups[${group}].setOptions(partial)`;
+  // The one implicit group's options are the top level's.
+  const inGroup = group !== undefined && current.groups.length > 0;
+  const given = checkedPartial(where, partial, inGroup);
+  const candidate = inGroup
+    ? { ...current, groups: current.groups.map((g, i) => (i === group ? { ...g, ...given } : g)) }
+    : { ...current, ...given };
+  const next = prefixed(where, () => resolveOptions(candidate));
+  checkFixed(where, current, next, () => arrays);
+  return next;
+}
