@@ -69,16 +69,18 @@ const effective = (o: ResolvedOptions): ResolvedOptions[] => (o.groups.length ? 
  * group i lacks (`arrays(i)`: the optimizer's arrays, or, in the tfjs adapter, the group's own).
  */
 export function checkFixed(where: string, current: ResolvedOptions, next: ResolvedOptions, arrays: (group: number) => ArraySet): void {
-  const before = effective(current);
-  const after = effective(next);
+  const before = [current, ...effective(current)];
+  const after = [next, ...effective(next)];
+  // The top level first, so that a change made there is named there.
   after.forEach((o, i) => {
-    const path = current.groups.length ? `options.groups[${i}]` : "options";
+    const path = i === 0 ? "options" : `options.groups[${i - 1}]`;
     for (const { key, switched, why } of SWITCHES) {
       if (switched(before[i][key], o[key])) {
         throw new TypeError(`${where}: ${path}.${key} cannot go from ${JSON.stringify(before[i][key])} to ${JSON.stringify(o[key])}: ${why}`);
       }
     }
   });
+  after.shift();
   after.forEach((o, i) => {
     const needed = arraySet([o]);
     const have = arrays(i);
