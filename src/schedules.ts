@@ -193,7 +193,6 @@ function valueAt(schedule: Schedule, t: number): number {
  *
  * @example
  * ```ts
- * import { createRmsprop, schedules } from "rmsprop-wasm";
  * // PyTorch's LinearLR warmup then CosineAnnealingLR, as SequentialLR joins them:
  * const lr = schedules.join(
  *   [schedules.linear({ from: 1e-4, to: 1e-3, steps: 100 }), schedules.cosine({ from: 1e-3, to: 0, steps: 900 })],

@@ -28,7 +28,7 @@ type Between = (t: number, tfjs: TfjsRmsprop, flat: Rmsprop) => void;
  * Steps `steps` times through tfjsRmsprop and through createRmsprop over the same numbers
  * (one group per variable group, the rest "default"), and returns both as bits.
  */
-async function both(options: TfjsRmspropOptions, steps: number, between: Between = () => {}, overrides?: (t: number) => StepOverrides) {
+async function both(options: TfjsRmspropOptions, steps: number, between: Between = () => {}, overrides?: (t: number) => StepOverrides | undefined) {
   const run = unique++;
   const variables = values(0).map((v, i) => tf.variable(tf.tensor(v), true, `sched${run}/v${i}`));
   const optimizer = await tfjsRmsprop(variables, options);
