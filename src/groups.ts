@@ -22,6 +22,8 @@ export interface GroupPlan {
   own: Readonly<UpdateOptions>;
   /** Flags that replace the options' on every step (the traffic probe's), or 0. */
   fixedFlags: number;
+  /** Its last step (groupStep), reused while its values stay the same object (see valuesAt). */
+  lastStep?: GroupStep;
   tensors: { name: string; offset: number; size: number; shape: number[] }[];
 }
 
@@ -107,10 +109,13 @@ export function unitSquaredNorm(sums: Float64Array, at: number, u: StepUnit): nu
   return total;
 }
 
-/** What one group runs in one step: its values, its f32 constants and its flags. */
+/**
+ * What one group runs in one step: its values, its f32 constants and its flags. The same
+ * object may serve the next step too: copy the scalars before adding a clipping factor.
+ */
 export interface GroupStep {
-  values: PerStepValues;
-  scalars: StepScalars;
+  values: Readonly<PerStepValues>;
+  scalars: Readonly<StepScalars>;
   flags: number;
 }
 
@@ -122,6 +127,10 @@ export interface GroupStep {
  */
 export function groupStep(plan: GroupPlan, t: number, overrides: StepOverrides = {}): GroupStep {
   const values = valuesAt(plan.options, plan.own, t - 1, overrides, plan.path);
+  // The same values every step (no schedule, no override) and no t in the constants: the
+  // step of the last call, checked then. A small step costs what it did before schedules.
+  const last = plan.lastStep;
+  if (last && last.values === values && !plan.options.biasCorrection) return last;
   const scalars = scalarsAt(plan.options, t, values);
   const bad = overflowedScalar(scalars);
   if (bad) {
@@ -129,5 +138,7 @@ export function groupStep(plan: GroupPlan, t: number, overrides: StepOverrides =
       `the step constant ${bad} of group "${plan.name}" overflows f32 to ${scalars[bad]} (${describeValues(values)}, step ${t}); nothing was applied`,
     );
   }
-  return { values, scalars, flags: plan.fixedFlags || kernelFlags(plan.options, values) };
+  const step = { values, scalars, flags: plan.fixedFlags || kernelFlags(plan.options, values) };
+  plan.lastStep = step;
+  return step;
 }

@@ -83,16 +83,53 @@ export function greatest(source: PerStep): number {
   return typeof source === "number" ? source : Math.max(...extremes(source).map((e) => e.value));
 }
 
-/** A source's value at step count t; a schedule's is checked by the row's rule again (f64 rounding can pass an end). */
+/**
+ * A source's value at step count t; a schedule's is checked by the row's rule again (f64
+ * rounding can pass an end). `path` names the group; the option's path is made only for a
+ * schedule, as a step makes no string it does not need.
+ */
 function valueOf(name: PerStepName, path: string, source: PerStep | null, t: number): number | null {
   if (source === null || typeof source === "number") return source;
-  return PER_STEP_VALUES[name].rule(`${path} (its ${source.kind} schedule at step ${t})`, evaluate(source, t));
+  return PER_STEP_VALUES[name].rule(`${path}.${name} (its ${source.kind} schedule at step ${t})`, evaluate(source, t));
+}
+
+/** Sources made ready for steps: the numbers as they are, and the rows a schedule drives. */
+interface Prepared {
+  /** Every number source, and 0 in place of a schedule's; frozen, shared by every step without schedules or overrides. */
+  readonly fixed: Readonly<PerStepValues>;
+  readonly scheduled: readonly (readonly [PerStepName, Schedule])[];
+}
+
+/**
+ * Prepared sources, by the frozen options object they came from (options are replaced, not
+ * changed, by setOptions): a step walks the table only when the options change, and then
+ * touches only the rows that a schedule or an override changes.
+ */
+const prepared = new WeakMap<object, Prepared>();
+
+function prepare(sources: PerStepSources): Prepared {
+  const known = prepared.get(sources);
+  if (known) return known;
+  const fixed = {} as Record<PerStepName, number | null>;
+  const scheduled: [PerStepName, Schedule][] = [];
+  for (const name of PER_STEP_NAMES) {
+    const source = sources[name];
+    if (source === null || typeof source === "number") fixed[name] = source;
+    else {
+      fixed[name] = 0;
+      scheduled.push([name, source]);
+    }
+  }
+  const made = { fixed: Object.freeze(fixed) as PerStepValues, scheduled };
+  if (Object.isFrozen(sources)) prepared.set(sources, made);
+  return made;
 }
 
 /**
  * One group's values at step count t (the applied steps before this one): its sources
  * evaluated, then the step's overrides where they reach it (not where the group sets the
  * option itself, nor where a nullable option is off). `path` names the group in errors.
+ * Without schedules or overrides, the values are the same frozen object every step.
  */
 export function valuesAt(
   sources: PerStepSources,
@@ -100,16 +137,21 @@ export function valuesAt(
   t: number,
   overrides: StepOverrides,
   path: string,
-): PerStepValues {
-  const values = {} as Record<PerStepName, number | null>;
-  for (const name of PER_STEP_NAMES) {
-    const source = sources[name];
-    const override = overrides[name];
-    const reaches = override !== undefined && (PER_STEP_VALUES[name].topLevelOnly || own[name] === undefined) && source !== null;
-    values[name] = reaches ? override : valueOf(name, `${path}.${name}`, source, t);
+): Readonly<PerStepValues> {
+  const { fixed, scheduled } = prepare(sources);
+  const names = Object.keys(overrides) as PerStepName[];
+  if (scheduled.length === 0 && names.length === 0) return fixed;
+  const values: Record<PerStepName, number | null> = { ...fixed };
+  for (const [name, schedule] of scheduled) values[name] = valueOf(name, path, schedule, t);
+  for (const name of names) {
+    const reaches = (PER_STEP_VALUES[name].topLevelOnly || own[name] === undefined) && sources[name] !== null;
+    if (reaches) values[name] = overrides[name]!;
   }
   return values as PerStepValues;
 }
+
+/** The overrides of a step without any (made once: a step allocates as little as it can). */
+const NO_OVERRIDES: StepOverrides = Object.freeze({});
 
 /**
  * Validates the overrides of one `step()` call against the rows' rules, and refuses one
@@ -118,8 +160,9 @@ export function valuesAt(
  */
 export function resolveOverrides(
   overrides: unknown,
-  groups: readonly { sources: PerStepSources; own: Readonly<Record<string, unknown>> }[],
+  groups: readonly { options: PerStepSources; own: Readonly<Record<string, unknown>> }[],
 ): StepOverrides {
+  if (overrides === undefined) return NO_OVERRIDES;
   const given = checkKeys("step overrides", overrides, PER_STEP_NAMES);
   const out: StepOverrides = {};
   for (const name of PER_STEP_NAMES) {
@@ -128,9 +171,9 @@ export function resolveOverrides(
     const { rule, topLevelOnly } = PER_STEP_VALUES[name];
     if (typeof value !== "number") throw new TypeError(`step overrides.${name} must be a number; got ${describe(value)} (${typeof value})`);
     out[name] = rule(`step overrides.${name}`, value);
-    const reached = groups.some((g) => g.sources[name] !== null && (topLevelOnly || g.own[name] === undefined));
+    const reached = groups.some((g) => g.options[name] !== null && (topLevelOnly || g.own[name] === undefined));
     if (!reached) {
-      const why = groups.every((g) => g.sources[name] === null)
+      const why = groups.every((g) => g.options[name] === null)
         ? `${name} is off (null), and whether it is on is fixed at creation`
         : `every group sets its own ${name}; change a group's with opt.groups[k].setOptions({ ${name} })${name === "lr" ? ", or scale every group's with lrScale" : ""}`;
       throw new RangeError(`step overrides.${name} reaches no group: ${why}; nothing was applied`);

@@ -226,7 +226,7 @@ export class RmspropImpl implements Rmsprop {
   step(overrides?: StepOverrides): StepResult | Promise<StepResult> {
     this.#use();
     this.#idle("step()");
-    const given = resolveOverrides(overrides, this.#plans.map((p) => ({ sources: p.options, own: p.own })));
+    const given = resolveOverrides(overrides, this.#plans);
     // Again: a getter of `overrides` may have disposed the optimizer.
     const live = this.#use();
     const t = this.#stepCount + 1;
@@ -236,8 +236,8 @@ export class RmspropImpl implements Rmsprop {
     const jobs = this.#work.units.map(({ unit }): UnitJob => {
       const { scalars, flags, values } = groups[unit.group];
       return {
-        // A copy per unit: a clipping factor joins its unit's scalars.
-        scalars: { ...scalars },
+        // With norms, a clipping factor joins each unit's scalars: a copy of its own then.
+        scalars: this.#work.norm ? { ...scalars } : scalars,
         // The EMA starts as the weights of the first step.
         flags: flags | (flags & KernelFlag.ema && t === 1 ? KernelFlag.emaInit : 0),
         clipNorm: values.clipNorm,

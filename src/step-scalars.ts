@@ -11,14 +11,14 @@ export { powU32 } from "./schedule-math.ts";
 const f32 = Math.fround;
 
 /** The values of step number t (from 1) of options whose per-step values may be schedules. */
-const valuesOfStep = (o: ResolvedOptions, t: number): PerStepValues => valuesAt(o, {}, Math.max(0, t - 1), {}, "options");
+const valuesOfStep = (o: ResolvedOptions, t: number): Readonly<PerStepValues> => valuesAt(o, {}, Math.max(0, t - 1), {}, "options");
 
 /**
  * The kernel variant of one step: the switches of the options, and where the values of the
  * step turn a term off (λ = 0 skips weight decay, μ = 0 leaves M alone as PyTorch does).
  * `values` default to the options' own at the first step.
  */
-export function kernelFlags(o: ResolvedOptions, values: PerStepValues = valuesOfStep(o, 1)): number {
+export function kernelFlags(o: ResolvedOptions, values: Readonly<PerStepValues> = valuesOfStep(o, 1)): number {
   let flags = 0;
   if (o.epsInSqrt) flags |= KernelFlag.epsInSqrt;
   if (o.centered) flags |= KernelFlag.centered;
@@ -55,7 +55,7 @@ export function clipFactor(maxNorm: number, norm: number): number {
  * other derived constants (1 − β, η·λ, 1/(1 − β^t)) are computed in f64 and rounded to f32
  * once; every value is rounded to f32 once.
  */
-export function scalarsAt(o: ResolvedOptions, t: number, v: PerStepValues): StepScalars {
+export function scalarsAt(o: ResolvedOptions, t: number, v: Readonly<PerStepValues>): StepScalars {
   const lr = v.lr * v.lrScale;
   const lrInBuffer = o.lrInMomentum;
   const emaDecay = v.emaDecay ?? 0;
@@ -85,21 +85,33 @@ export function scalarsAt(o: ResolvedOptions, t: number, v: PerStepValues): Step
  * evaluated at t − 1), with `lr` and `gradScale` in place of the options' own when given.
  */
 export function stepScalars(o: ResolvedOptions, t: number, lr?: number, gradScale?: number): StepScalars {
-  const values = valuesOfStep(o, t);
+  const values = { ...valuesOfStep(o, t) };
   if (lr !== undefined) values.lr = lr;
   if (gradScale !== undefined) values.gradScale = gradScale;
   return scalarsAt(o, t, values);
 }
 
-/** The scalars a value of ±∞ may hold: "no clamp" (vFloor −∞, clipValue +∞). Any other one overflowed. */
-const MAY_BE_INFINITE: readonly (keyof StepScalars)[] = ["vFloor", "clipValue"];
+/**
+ * The scalars that must be finite: all but vFloor and clipValue, whose ±∞ means "no clamp".
+ * Any other that is not overflowed.
+ */
+const MAY_BE_INFINITE = new Set(["vFloor", "clipValue"]);
 
 /**
  * The first constant of these scalars that overflowed f32 (each value fits f32 on its own,
  * but a product such as η = lr·lrScale or η·λ, or 1/(1 − β^t), may not), or undefined.
+ * Every scalar is checked, so a new one is without a list to extend.
  */
 export function overflowedScalar(s: StepScalars): keyof StepScalars | undefined {
-  return (Object.keys(s) as (keyof StepScalars)[]).find((k) => !Number.isFinite(s[k]) && !MAY_BE_INFINITE.includes(k));
+  // Object.values in one call: a keyed load per field was most of a small step's cost.
+  const values = Object.values(s);
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      const key = Object.keys(s)[i] as keyof StepScalars;
+      if (!MAY_BE_INFINITE.has(key)) return key;
+    }
+  }
+  return undefined;
 }
 
 /** The per-step values, as a message shows them: "lr 0.1, lrScale 1, …". */

@@ -114,7 +114,7 @@ export class Binding {
    * nothing applied, for a gradient this binding cannot take.
    */
   step(entries: readonly GradientEntry[], t: number, overrides: unknown, check: boolean): StepOutcome {
-    const given: StepOverrides = resolveOverrides(overrides, this.#plans.map((p) => ({ sources: p.options, own: p.own })));
+    const given: StepOverrides = resolveOverrides(overrides, this.#plans);
     const slots = this.#checkedSlots(entries);
     // Each group's values and constants once, and one job per unit (a unit of the norms, or
     // a group), made when one of its variables steps.
