@@ -257,11 +257,31 @@ describe("include/rmsprop-wasm.h", () => {
 });
 
 describe("include/rmsprop-wasm-schedules.h", () => {
-  const { linear, cosine, step, exponential, warmupCosine, oneCycle, oneCycleMomentum, valueAt } = schedules;
+  const { linear, cosine, step, exponential, join, warmupCosine, oneCycle, oneCycleMomentum, valueAt } = schedules;
   /** Every step from 0 to 2·length: the C value has the bits of schedules.valueAt. */
   const same = (c: (t: number) => number, s: Schedule, until: number) => {
     for (let t = 0; t <= until; t++) expect(Object.is(c(t), valueAt(s, t)), `step ${t}: ${c(t)} vs ${valueAt(s, t)}`).toBe(true);
   };
+
+  it("the schedule example of docs/embedding.md compiles and gives the join's values", async () => {
+    const section = readFileSync("docs/embedding.md", "utf8").split("## Embedding from C, C++, Rust or Zig")[1];
+    const code = [...section.matchAll(/```c\n([\s\S]*?)```/g)].map((m) => m[1]).find((c) => c.includes("rmsprop-wasm-schedules.h"));
+    expect(code, "docs/embedding.md has a C schedule example").toBeTruthy();
+    const source = new URL("../build/c/docs-schedule-example.c", import.meta.url);
+    mkdirSync(new URL(".", source), { recursive: true });
+    writeFileSync(source, code!);
+    const bytes = clangWasm({ source, name: "docs-schedule-example", exports: ["lr_at"], pages: 2 });
+    const unused = () => {
+      throw new Error("the example must not call the kernel");
+    };
+    const { instance } = await WebAssembly.instantiate(bytes, {
+      env: { memory: new WebAssembly.Memory({ initial: 2 }) },
+      "rmsprop-wasm": { step: unused, first_nonfinite_f32: unused, sum_squares_f32: unused },
+    });
+    const lrAt = instance.exports.lr_at as (t: number) => number;
+    const lr = join([linear({ from: 1e-5, to: 1e-3, steps: 100 }), cosine({ from: 1e-3, to: 0, steps: 900 })], [100]);
+    for (const t of [1, 50, 100, 101, 102, 600, 1000, 1001, 5000]) expect(lrAt(t), `t = ${t}`).toBe(valueAt(lr, t - 1));
+  });
 
   it("cos(π·p) has the bits of the package's series on 4097 points", () => {
     for (let i = 0; i <= 4096; i++) expect(probe.cos_pi(i / 4096)).toBe(cosPi(i / 4096));

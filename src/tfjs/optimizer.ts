@@ -168,7 +168,8 @@ export class TfjsRmsprop extends tf.Optimizer {
   /**
    * Applies one step. `variableGradients` maps variable names to gradients, or lists
    * `{ name, tensor }`. A null gradient leaves its variable alone, as in tfjs. `overrides`
-   * sets lr or gradScale for this step only. Throws, with nothing applied, for a variable
+   * gives any numeric option or lrScale for this step only (see createRmsprop's step).
+   * Schedules are evaluated at t = `iterations`. Throws, with nothing applied, for a variable
    * it does not own, a changed shape, a non-float32 gradient, a GPU backend, or (with
    * `nonFinite: "throw"`) a NaN/±∞ gradient.
    */
