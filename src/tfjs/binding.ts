@@ -46,6 +46,8 @@ export class Binding {
     const top = this.#resolve(resolved, variables);
     this.#top = top;
     this.#plans = planGroups(top, variables.reduce((a, v) => a + v.size, 0));
+    // Frozen, as createRmsprop's: a step then reuses what it prepared from them (src/per-step.ts).
+    for (const plan of this.#plans) plan.options = Object.freeze({ ...plan.options });
     this.#bound = this.#plans.map((p) => p.options);
     this.#slotOf = new Map(variables.map((v, i) => [v.name, i]));
     this.#planOf = new Array(variables.length);
@@ -78,7 +80,7 @@ export class Binding {
     checkFixed(where, this.#top, next, (i) => arraySet([this.#bound[i]]));
     const plans = planGroups(next, this.#plans.reduce((a, p) => a + p.size, 0));
     this.#plans.forEach((plan, i) => {
-      plan.options = plans[i].options;
+      plan.options = Object.freeze({ ...plans[i].options });
       plan.own = plans[i].own;
     });
     this.#top = next;
