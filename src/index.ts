@@ -4,21 +4,7 @@ export type { Rmsprop, RmspropGroup, RmspropState, RmspropTensor, StepResult } f
 export { defaultOptions } from "./options.ts";
 export { presets } from "./presets.ts";
 export { schedules } from "./schedules.ts";
-export type {
-  Anneal,
-  ConstantSchedule,
-  CosineSchedule,
-  ExponentialSchedule,
-  JoinSchedule,
-  LinearSchedule,
-  OneCycleMomentumSchedule,
-  OneCycleSchedule,
-  PiecewiseSchedule,
-  Schedule,
-  ScheduleKind,
-  StepSchedule,
-  WarmupCosineSchedule,
-} from "./schedule-types.ts";
+export type * from "./schedule-types.ts";
 export type { PerStep, PerStepName } from "./per-step.ts";
 export type { OptionsUpdate } from "./set-options.ts";
 export type {

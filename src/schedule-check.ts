@@ -67,6 +67,14 @@ const parts: Rule = (path, value, depth) =>
 
 const REQUIRED = Symbol("required");
 
+/** OneCycleLR's phases, the same for its rate and its momentum. */
+const ONE_CYCLE_PHASES: Readonly<Record<string, readonly [Rule, unknown]>> = {
+  steps: [steps(2), REQUIRED],
+  pctStart: [fraction, 0.3],
+  anneal: [anneal, "cos"],
+  threePhase: [boolean, false],
+};
+
 /** Each kind's fields: the rule and the default (REQUIRED where there is none), in output order. */
 const KINDS: { readonly [K in ScheduleKind]: Readonly<Record<string, readonly [Rule, unknown]>> } = {
   constant: { value: [finite, REQUIRED] },
@@ -82,23 +90,8 @@ const KINDS: { readonly [K in ScheduleKind]: Readonly<Record<string, readonly [R
   step: { from: [finite, REQUIRED], factor: [positive, REQUIRED], every: [steps(1), REQUIRED] },
   piecewise: { boundaries: [boundaries, REQUIRED], values: [numbers, REQUIRED] },
   join: { schedules: [parts, REQUIRED], boundaries: [boundaries, REQUIRED] },
-  oneCycle: {
-    max: [finite, REQUIRED],
-    steps: [steps(2), REQUIRED],
-    pctStart: [fraction, 0.3],
-    divFactor: [positive, 25],
-    finalDivFactor: [positive, 1e4],
-    anneal: [anneal, "cos"],
-    threePhase: [boolean, false],
-  },
-  oneCycleMomentum: {
-    steps: [steps(2), REQUIRED],
-    pctStart: [fraction, 0.3],
-    base: [finite, 0.85],
-    max: [finite, 0.95],
-    anneal: [anneal, "cos"],
-    threePhase: [boolean, false],
-  },
+  oneCycle: { max: [finite, REQUIRED], ...ONE_CYCLE_PHASES, divFactor: [positive, 25], finalDivFactor: [positive, 1e4] },
+  oneCycleMomentum: { ...ONE_CYCLE_PHASES, base: [finite, 0.85], max: [finite, 0.95] },
   warmupCosine: {
     peak: [finite, REQUIRED],
     warmup: [steps(0), REQUIRED],

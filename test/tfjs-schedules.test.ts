@@ -1,17 +1,16 @@
 // rmsprop-wasm/tfjs with values that change per step: the same schedules, overrides and
-// setOptions as createRmsprop, with its bits; the learningRate setter; and schedules kept
-// through model.save and tf.loadLayersModel (tfjs-layers' conversions of a training config).
+// setOptions as createRmsprop, with its bits, and the learningRate setter. Schedules through
+// model.save and tf.loadLayersModel are in test/tfjs-save.test.ts.
 import * as tf from "@tensorflow/tfjs-core";
-import * as tfl from "@tensorflow/tfjs-layers";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRmsprop, schedules, type Rmsprop, type StepOverrides } from "../src/index.ts";
-import { TfjsRmsprop, tfjsRmsprop, type TfjsRmspropOptions } from "../src/tfjs/index.ts";
+import { tfjsRmsprop, type TfjsRmsprop, type TfjsRmspropOptions } from "../src/tfjs/index.ts";
 import { rng } from "./helpers/data.ts";
-import { classifier, dataset, fitLosses, useBackend, weightValues } from "./helpers/tfjs-models.ts";
+import { useBackend } from "./helpers/tfjs-models.ts";
 
 afterAll(() => useBackend("cpu"));
 
-const { linear, cosine, exponential, join, oneCycle, oneCycleMomentum, warmupCosine, valueAt } = schedules;
+const { linear, cosine, exponential, oneCycleMomentum, warmupCosine, valueAt } = schedules;
 const SIZES = [12, 5];
 let unique = 0;
 
@@ -130,36 +129,5 @@ describe("setOptions refuses what the state was made for", () => {
     expect(optimizer.getConfig()).toEqual(config);
     optimizer.dispose();
     v.dispose();
-  });
-});
-
-describe("schedules through model.save and tf.loadLayersModel", () => {
-  it("the training config keeps them, and a restored model trains on with the same losses", async () => {
-    await useBackend("cpu");
-    const data = dataset(48, 11);
-    const model = classifier(5);
-    const options: TfjsRmspropOptions = {
-      lr: join([linear({ from: 1e-3, to: 0.02, steps: 3 }), cosine({ from: 0.02, to: 1e-3, steps: 15 })], [3]),
-      momentum: oneCycleMomentum({ steps: 18, pctStart: 0.25 }),
-      variableGroups: [{ name: "bias_terms", match: ["/bias"], lr: oneCycle({ max: 0.01, steps: 18 }) }],
-    };
-    const optimizer = await tfjsRmsprop(model.trainableWeights, options);
-    model.compile({ optimizer, loss: "categoricalCrossentropy" });
-    await fitLosses(model, data, 3);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: "JSON" } };
-      }),
-      { includeOptimizer: true },
-    );
-    const uninterrupted = await fitLosses(model, data, 3);
-    const restored = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
-    expect(restored.optimizer.getConfig()).toEqual(optimizer.getConfig());
-    expect((restored.optimizer as TfjsRmsprop).getConfig().lr).toEqual(options.lr);
-    expect(await fitLosses(restored, data, 3)).toEqual(uninterrupted);
-    expect(weightValues(restored)).toEqual(weightValues(model));
-    optimizer.dispose();
   });
 });
