@@ -17,6 +17,8 @@ import { shareCount } from "./pool-shape.ts";
 import { referenceKernel } from "./reference-kernel.ts";
 import { RmspropImpl } from "./rmsprop.ts";
 import type { ArraySet } from "./state-arrays.ts";
+import { provideSchedules } from "./schedule-support.ts";
+import { scheduleRuntime } from "./schedules.ts";
 
 /**
  * Creates an RMSProp optimizer over `n` f32 parameters.
@@ -177,6 +179,8 @@ function checkExternal(memory: WebAssembly.Memory, layout: Layout, shared: boole
  */
 export async function restoreRmsprop(bytes: Uint8Array, overrides?: RmspropOptions): Promise<Rmsprop> {
   const content = decodeCheckpoint(bytes);
+  // A checkpoint's options may hold schedules: restoring brings their code into a bundle too.
+  provideSchedules(scheduleRuntime);
   // The arrays the checkpoint has: its options alone may not need them all (momentum set to 0 since).
   const keep = Object.fromEntries(Object.keys(content.arrays).map((name) => [name, true]));
   const opt = await create(content.n, { ...(content.options as RmspropOptions), ...overrides }, false, keep);

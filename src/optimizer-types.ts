@@ -5,6 +5,8 @@ import type { ResolvedOptions, UpdateOptions } from "./options.ts";
 import type { StepOverrides } from "./per-step.ts";
 import type { OptionsUpdate } from "./set-options.ts";
 import type { RmspropState } from "./state-arrays.ts";
+// Symbol.dispose where the project's lib lacks it: the interface below names it.
+import "./disposable.ts";
 
 export type { RmspropState } from "./state-arrays.ts";
 

@@ -7,8 +7,7 @@
 // tfjs adapter and the checkpoints all follow this table. docs/architecture.md's change map
 // has "A per-step value".
 import { checkKeys, checkPositive, checkRange, describe } from "./options.ts";
-import { isSchedule, normalizeSchedule } from "./schedule-check.ts";
-import { evaluate, extremes } from "./schedules.ts";
+import { scheduleSupport } from "./schedule-support.ts";
 import type { Schedule } from "./schedule-types.ts";
 
 /** A value that may change per step: a number, or a schedule of the step count. */
@@ -68,10 +67,11 @@ export function checkPerStep(name: PerStepName, path: string, value: unknown): P
   const { rule, nullable } = PER_STEP_VALUES[name];
   if (value === null && nullable) return null;
   if (typeof value === "number") return rule(path, value);
-  if (!isSchedule(value)) {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new TypeError(`${path} must be a number${nullable ? ", null" : ""} or a schedule (see schedules); got ${describe(value)}`);
   }
-  const schedule = normalizeSchedule(path, value);
+  const { normalize, extremes } = scheduleSupport(path);
+  const schedule = normalize(path, value);
   for (const { value: v, at } of extremes(schedule)) {
     rule(`${path} (its ${schedule.kind} schedule ${at === Infinity ? "as the step count grows" : `at step ${at}`})`, v);
   }
@@ -80,7 +80,7 @@ export function checkPerStep(name: PerStepName, path: string, value: unknown): P
 
 /** The greatest value a source takes at any step (a number is its own). */
 export function greatest(source: PerStep): number {
-  return typeof source === "number" ? source : Math.max(...extremes(source).map((e) => e.value));
+  return typeof source === "number" ? source : Math.max(...scheduleSupport("a schedule").extremes(source).map((e) => e.value));
 }
 
 /**
@@ -90,7 +90,8 @@ export function greatest(source: PerStep): number {
  */
 function valueOf(name: PerStepName, path: string, source: PerStep | null, t: number): number | null {
   if (source === null || typeof source === "number") return source;
-  return PER_STEP_VALUES[name].rule(`${path}.${name} (its ${source.kind} schedule at step ${t})`, evaluate(source, t));
+  const value = scheduleSupport(`${path}.${name}`).evaluate(source, t);
+  return PER_STEP_VALUES[name].rule(`${path}.${name} (its ${source.kind} schedule at step ${t})`, value);
 }
 
 /** Sources made ready for steps: the numbers as they are, and the rows a schedule drives. */

@@ -171,11 +171,6 @@ export function normalizeSchedule(path: string, value: unknown): Schedule {
   return normalizeAt(path, value, 0);
 }
 
-/** Whether `value` looks like a schedule rather than a number (an object with a kind). */
-export function isSchedule(value: unknown): value is Schedule {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
 /** What each factory of `schedules` does: its arguments checked as a schedule of `kind`. */
 export function scheduleFactory(kind: ScheduleKind, args: unknown): Schedule {
   const path = `schedules.${kind}(…)`;

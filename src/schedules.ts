@@ -5,6 +5,7 @@
 // engine. docs/schedules.md has every formula with its source.
 import { normalizeSchedule, scheduleFactory } from "./schedule-check.ts";
 import { cosPi, pow, powU32 } from "./schedule-math.ts";
+import { provideSchedules, type Extreme } from "./schedule-support.ts";
 import type {
   Anneal,
   ConstantSchedule,
@@ -111,12 +112,6 @@ export function evaluate(s: Schedule, t: number): number {
   }
 }
 
-/** A value a schedule takes (or approaches, `at` = ∞), and the step count it takes it at. */
-export interface Extreme {
-  value: number;
-  at: number;
-}
-
 /** Where a kind's value stops moving one way: between two of these it is monotone. */
 function turningPoints(s: Exclude<Schedule, JoinSchedule>): number[] {
   switch (s.kind) {
@@ -174,16 +169,17 @@ export function extremes(s: Schedule, until = Infinity): Extreme[] {
 /**
  * The value of `schedule` at step count `t` (the applied steps before this one, 0 for the
  * first), in f64 before the once-per-step rounding to f32. A schedule holds its final
- * value after its last step.
+ * value after its last step. A number is its own value at every step, so an option that
+ * may be either (`opt.options.lr`) can be passed as it is.
  * @throws TypeError or RangeError for a schedule that createRmsprop would refuse, or a t
  *   that is not an integer ≥ 0.
  */
-function valueAt(schedule: Schedule, t: number): number {
-  const s = normalizeSchedule("valueAt(schedule)", schedule);
+function valueAt(schedule: Schedule | number, t: number): number {
   if (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0) {
     throw new RangeError(`valueAt(schedule, t): t must be an integer ≥ 0 (a step count); got ${String(t)}`);
   }
-  return evaluate(s, t);
+  if (typeof schedule === "number") return schedule;
+  return evaluate(normalizeSchedule("valueAt(schedule)", schedule), t);
 }
 
 /**
@@ -201,9 +197,10 @@ function valueAt(schedule: Schedule, t: number): number {
  * const opt = await createRmsprop(1000, { lr });
  * ```
  */
-export const schedules = Object.freeze({
-  /** `value` at every step. */
-  constant: (value: number): ConstantSchedule => scheduleFactory("constant", { value }) as ConstantSchedule,
+export const schedules = /* @__PURE__ */ Object.freeze({
+  /** `value` at every step; `constant(v)` or `constant({ value: v })`. */
+  constant: (value: number | { value: number }): ConstantSchedule =>
+    scheduleFactory("constant", typeof value === "object" && value !== null ? value : { value }) as ConstantSchedule,
   /** A straight line from `from` to `to` over `steps` steps (PyTorch LinearLR, optax linear_schedule). */
   linear: (args: { from: number; to: number; steps: number }): LinearSchedule => scheduleFactory("linear", args) as LinearSchedule,
   /** Half a cosine from `from` to `to` over `steps` steps (PyTorch CosineAnnealingLR, optax cosine_decay_schedule). */
@@ -246,3 +243,7 @@ export const schedules = Object.freeze({
     scheduleFactory("warmupCosine", args) as WarmupCosineSchedule,
   valueAt,
 });
+
+/** What the rest of the package reaches through src/schedule-support.ts. */
+export const scheduleRuntime = { normalize: normalizeSchedule, evaluate, extremes };
+provideSchedules(scheduleRuntime);

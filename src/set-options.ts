@@ -13,52 +13,32 @@ export interface OptionsUpdate extends UpdateOptions {
   lrScale?: PerStep;
 }
 
+/** What builds the same state with another value of a fixed option. */
+const restore = (key: string) => `restoreRmsprop(opt.save(), { ${key} }) builds an optimizer with the same state and the new value`;
+
 /** Options fixed at creation, with why and what to do instead. */
 const FIXED: Readonly<Record<string, string>> = {
   groups: "the groups lay the parameters out in memory; change a group's options with opt.groups[k].setOptions(partial)",
-  backend: "the kernel is chosen once; restoreRmsprop(opt.save(), { backend }) builds an optimizer with the same state on another",
-  threads: "the threads and their memory are set up once; restoreRmsprop(opt.save(), { threads }) builds an optimizer with the same state",
-  minParamsPerThread: "the threads are set up once; restoreRmsprop(opt.save(), { minParamsPerThread }) builds an optimizer with the same state",
-  threadSpinMs: "the threads are set up once; restoreRmsprop(opt.save(), { threadSpinMs }) builds an optimizer with the same state",
-  nonFinite: "the gradient scan before each step is chosen from it once; restoreRmsprop(opt.save(), { nonFinite }) builds an optimizer with the same state",
-  memory: "where the optimizer lives is fixed; restoreRmsprop(opt.save(), { memory, offset }) builds an optimizer with the same state elsewhere",
-  offset: "where the optimizer lives is fixed; restoreRmsprop(opt.save(), { memory, offset }) builds an optimizer with the same state elsewhere",
-  name: "a group's name and layout are fixed at creation",
-  size: "a group's layout is fixed at creation",
-  tensors: "a group's layout is fixed at creation",
-  globalClipNorm: "it is set at the top level only: opt.setOptions({ globalClipNorm })",
-  lrScale: "it multiplies every group's η and is set at the top level only: opt.setOptions({ lrScale })",
+  ...Object.fromEntries(
+    ["backend", "threads", "minParamsPerThread", "threadSpinMs", "nonFinite", "memory", "offset"].map((key) => [key, `the executor and memory are set up once; ${restore(key)}`]),
+  ),
+  ...Object.fromEntries(["name", "size", "tensors"].map((key) => [key, "a group's layout is fixed at creation"])),
+  ...Object.fromEntries(["globalClipNorm", "lrScale"].map((key) => [key, `it is set at the top level only: opt.setOptions({ ${key} })`])),
 };
+
+/** Whether a nullable option is on: fixed at creation, as it decides arrays or how a step is cut. */
+const onOff = (a: unknown, b: unknown) => (a === null) !== (b === null);
 
 /** Changes of an update option that would change what exists or how a step is cut, and what to do instead. */
 const SWITCHES: readonly { key: keyof ResolvedOptions; switched: (a: unknown, b: unknown) => boolean; why: string }[] = [
-  {
-    key: "centered",
-    switched: (a, b) => a !== b,
-    why: "it decides whether the gradient average G exists; create a new optimizer with it and copy params into it",
-  },
+  { key: "centered", switched: (a, b) => a !== b, why: "it decides whether the gradient average G exists; create a new optimizer with it" },
   { key: "initialScale", switched: (a, b) => a !== b, why: "it is the value S starts from at creation, and S has moved on since" },
-  {
-    key: "emaDecay",
-    switched: (a, b) => (a === null) !== (b === null),
-    why:
-      "whether an EMA of the weights is kept is fixed at creation (its value, or a schedule, may change); " +
-      "restoreRmsprop(opt.save(), overrides) builds an optimizer with the same state and an EMA that starts at the current weights",
-  },
-  {
-    key: "clipNorm",
-    switched: (a, b) => (a === null) !== (b === null),
-    why:
-      "whether a group clips by norm decides at creation how a step is cut and where its norms live (its value, or a schedule, may change); " +
-      "restoreRmsprop(opt.save(), overrides) builds an optimizer with the same state and the other clipping",
-  },
-  {
-    key: "globalClipNorm",
-    switched: (a, b) => (a === null) !== (b === null),
-    why:
-      "whether all gradients are clipped together decides at creation where their norm lives (its value, or a schedule, may change); " +
-      "restoreRmsprop(opt.save(), { globalClipNorm }) builds an optimizer with the same state and the other clipping",
-  },
+  // The EMA's array, the norm's sums and units: whether they exist is fixed; their value may change.
+  ...(["emaDecay", "clipNorm", "globalClipNorm"] as const).map((key) => ({
+    key,
+    switched: onOff,
+    why: `whether it is on is fixed at creation (its value may change, or be a schedule); ${restore("...")}`,
+  })),
 ];
 
 /** Every group's effective options (the one implicit group's are the top level's). */

@@ -7,7 +7,7 @@
 // the vector's scale) on every backend, on one thread and on two.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRmsprop, presets, schedules, type Rmsprop, type RmspropOptions, type Schedule } from "../src/index.ts";
+import { createRmsprop, presets, schedules, type Rmsprop, type RmspropOptions } from "../src/index.ts";
 import { machineOverride } from "../src/machine.ts";
 
 interface Case {
@@ -62,7 +62,6 @@ const cases: Record<string, RmspropOptions> = {
   },
 };
 
-const at = (source: number | Schedule, t: number) => (typeof source === "number" ? source : valueAt(source, t));
 
 /** Relative difference, against the larger magnitude. */
 const relative = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-300);
@@ -84,9 +83,9 @@ describe("schedules against PyTorch 1.13's lr_scheduler, 40 steps of torch.optim
     const opt = await createRmsprop(n, { ...presets.pytorch, beta: fixture.alpha, eps: fixture.eps, ...cases[name], backend: "js" });
     for (let t = 0; t < steps; t++) {
       opt.groups.forEach((g, k) => {
-        const eta = at(g.options.lr, t) * at(opt.options.lrScale, t);
+        const eta = valueAt(g.options.lr, t) * valueAt(opt.options.lrScale, t);
         expect(relative(eta, want.lrs[t][k]), `${g.name} lr at step ${t}`).toBeLessThan(1e-12);
-        expect(relative(at(g.options.momentum, t), want.momentums[t][k]) || 0, `${g.name} momentum at step ${t}`).toBeLessThan(1e-12);
+        expect(relative(valueAt(g.options.momentum, t), want.momentums[t][k]) || 0, `${g.name} momentum at step ${t}`).toBeLessThan(1e-12);
       });
     }
     opt.dispose();

@@ -171,6 +171,11 @@ describe("schedules are plain frozen JSON-able objects", () => {
     expect(valueAt(warmupCosine({ peak: 1, warmup: 2, steps: 10, end: 0.5 }), 40)).toBe(valueAt(warmupCosine({ peak: 1, warmup: 2, steps: 10, end: 0.5 }), 10));
   });
 
+  it("constant takes a number or { value }; valueAt takes a number as its own value", () => {
+    expect(constant({ value: 2 })).toEqual(constant(2));
+    expect(valueAt(0.25, 7)).toBe(0.25);
+  });
+
   it("valueAt takes a step count: an integer ≥ 0", () => {
     for (const t of [-1, 0.5, NaN, Infinity, "3"]) {
       expect(() => valueAt(constant(1), t as number)).toThrow(/valueAt\(schedule, t\): t must be an integer ≥ 0/);

@@ -8,7 +8,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend, type KernelBuild } from "../backend.ts";
 import { resolveOptions, type ResolvedOptions } from "../options.ts";
 import type { PerStep, StepOverrides } from "../per-step.ts";
-import { evaluate } from "../schedules.ts";
+// Statically: a tfjs config restored by tf.loadLayersModel may hold schedules, and fromConfig is synchronous.
+import { schedules } from "../schedules.ts";
 import { checkedPartial, prefixed, type OptionsUpdate } from "../set-options.ts";
 import { checkedBackendName, currentWasmHeap, type WasmHeap } from "./backends.ts";
 import { Binding, type GradientEntry } from "./binding.ts";
@@ -79,7 +80,7 @@ export class TfjsRmsprop extends tf.Optimizer {
    */
   get learningRate(): number {
     const lr = this.#options.lr;
-    return typeof lr === "number" ? lr : evaluate(lr, this.iterations);
+    return schedules.valueAt(lr, this.iterations);
   }
   set learningRate(lr: PerStep) {
     this.setOptions({ lr });
