@@ -32,7 +32,7 @@ export function scheduleSupport(path: string): ScheduleSupport {
   if (support) return support;
   throw new TypeError(
     `${path} is a schedule, but this program's bundle left out the schedules' code, as the program never uses \`schedules\`; ` +
-      'make the schedules with its factories (import { schedules } from "rmsprop-wasm"; schedules.cosine(…)), which brings it in',
+      "make the schedules with the package's `schedules` export (schedules.cosine(…) and the others), which brings it in",
   );
 }
 

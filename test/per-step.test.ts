@@ -181,7 +181,7 @@ describe("setOptions: from the next step on, validated as at creation", () => {
 
   const refused: [string, (opt: Rmsprop) => void, RegExp, RmspropOptions?][] = [
     ["centered", (o) => o.setOptions({ centered: true }), /setOptions\(partial\): options\.centered cannot go from false to true: it decides whether the gradient average G exists/],
-    ["the EMA switched on", (o) => o.setOptions({ emaDecay: 0.9 }), /options\.emaDecay cannot go from null to 0\.9: whether an EMA of the weights is kept is fixed at creation/],
+    ["the EMA switched on", (o) => o.setOptions({ emaDecay: 0.9 }), /options\.emaDecay cannot go from null to 0\.9: whether it is on is fixed at creation \(its value may change, or be a schedule\); restoreRmsprop\(opt\.save\(\)/],
     ["clipNorm switched on", (o) => o.groups[1].setOptions({ clipNorm: 1 }), /groups\[1\]\.setOptions\(partial\): options\.groups\[1\]\.clipNorm cannot go from null to 1/, {}],
     ["globalClipNorm switched off", (o) => o.setOptions({ globalClipNorm: null }), /options\.globalClipNorm cannot go from 5 to null/],
     ["momentum without a buffer", (o) => o.setOptions({ momentum: 0.9 }), /these options need the momentumBuffer array \(M\), which was not made at creation/],
@@ -191,7 +191,7 @@ describe("setOptions: from the next step on, validated as at creation", () => {
     ["backend", (o) => o.setOptions({ backend: "js" } as never), /backend cannot change after creation/],
     ["nonFinite", (o) => o.setOptions({ nonFinite: "skip" } as never), /nonFinite cannot change after creation/],
     ["memory", (o) => o.setOptions({ memory: null } as never), /memory cannot change after creation/],
-    ["lrScale in a group", (o) => o.groups[0].setOptions({ lrScale: 2 } as never), /lrScale cannot change after creation: it multiplies every group's η and is set at the top level only/],
+    ["lrScale in a group", (o) => o.groups[0].setOptions({ lrScale: 2 } as never), /lrScale cannot change after creation: it is set at the top level only: opt\.setOptions\(\{ lrScale \}\)/],
     ["a group's size", (o) => o.groups[0].setOptions({ size: 3 } as never), /size cannot change after creation: a group's layout is fixed/],
     ["an unknown key", (o) => o.setOptions({ rho: 0.9 } as never), /setOptions\(partial\) has an unknown key "rho" \(did you mean "beta"\?\)/],
     ["a rule", (o) => o.setOptions({ beta: 1 }), /setOptions\(partial\): options\.beta must be a finite number in \[0, 1\); got 1/],
