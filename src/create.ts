@@ -6,7 +6,7 @@ import { decodeCheckpoint } from "./checkpoint.ts";
 import { guardedExecutor, kernelExecutor, unitRuntime, type UnitRuntime, type Work } from "./executors.ts";
 import { isSharedBuffer } from "./features.ts";
 import { armGuard } from "./guard.ts";
-import { checkedScalars, needsNorm, neededArrays, planGroups, planUnits } from "./groups.ts";
+import { groupStep, needsNorm, neededArrays, planGroups, planUnits } from "./groups.ts";
 import { bindKernel, KernelFlag, NORM_BLOCK } from "./kernel-abi.ts";
 import { arrayCount, computeLayout, maxParams, type Layout } from "./layout.ts";
 import { checkInteger, resolveOptions, type ResolvedOptions, type RmspropOptions } from "./options.ts";
@@ -14,6 +14,9 @@ import type { Rmsprop } from "./optimizer-types.ts";
 import { reservePlacement } from "./placements.ts";
 import { referenceKernel } from "./reference-kernel.ts";
 import { RmspropImpl } from "./rmsprop.ts";
+import type { ArraySet } from "./state-arrays.ts";
+import { provideSchedules } from "./schedule-support.ts";
+import { scheduleRuntime } from "./schedules.ts";
 import { startThreads, threadLimit } from "./thread-plan.ts";
 
 /**
@@ -48,12 +51,18 @@ export async function createTrafficProbe(
   return create(n, { ...options, nonFinite: "ignore" }, true);
 }
 
-/** Validates n against the layout limit of these options (before anything is allocated). */
-function checkN(n: unknown, o: ResolvedOptions): number {
+/** The arrays these options need, and those in `keep` (a checkpoint's) besides. */
+function arraysOf(o: ResolvedOptions, keep: Partial<ArraySet>): ArraySet {
+  const set = neededArrays(o);
+  for (const name of Object.keys(set) as (keyof ArraySet)[]) set[name] ||= keep[name] === true;
+  return set;
+}
+
+/** Validates n against the layout limit of these arrays (before anything is allocated). */
+function checkN(n: unknown, o: ResolvedOptions, set: ArraySet): number {
   if (typeof n !== "number") {
     throw new TypeError(`n must be a number (the parameter count); got ${typeof n}`);
   }
-  const set = neededArrays(o);
   const why = ` (the parameter count; ${arrayCount(set)} f32 arrays of n must fit in 4 GiB of wasm32 memory)`;
   const cut = (g: ResolvedOptions["groups"][number]) => ((g.clipNorm === undefined ? o.clipNorm : g.clipNorm) !== null ? Math.max(1, g.tensors.length) : 1);
   const units = Math.max(1, o.groups.reduce((sum, g) => sum + cut(g), 0));
@@ -77,11 +86,16 @@ function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): Ar
   }
 }
 
-async function create(n: number, options: RmspropOptions | undefined, probe: boolean): Promise<Rmsprop> {
+/**
+ * `keep`: arrays to have even where the options do not need them (a checkpoint's, whose
+ * options may have set momentum to 0 after creation, when its buffer already existed).
+ */
+async function create(n: number, options: RmspropOptions | undefined, probe: boolean, keep: Partial<ArraySet> = {}): Promise<Rmsprop> {
   const resolved = resolveOptions(options);
-  const count = checkN(n, resolved);
-  const plans = planGroups(resolved, count).map((p) => (probe ? { ...p, flags: KernelFlag.trafficProbe } : p));
-  for (const plan of plans) checkedScalars(plan, 1, resolved.lr); // η·λ must fit f32 too
+  const arrays = arraysOf(resolved, keep);
+  const count = checkN(n, resolved, arrays);
+  const plans = planGroups(resolved, count).map((p) => (probe ? { ...p, fixedFlags: KernelFlag.trafficProbe } : p));
+  for (const plan of plans) groupStep(plan, 1); // η = lr·lrScale and η·λ must fit f32 too
   const backend = chooseBackend(resolved.backend);
   if (probe && backend === "js") throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
   const external = resolved.memory ?? undefined;
@@ -89,10 +103,10 @@ async function create(n: number, options: RmspropOptions | undefined, probe: boo
   const limit = threadLimit(resolved, count, backend);
   const norm = needsNorm(resolved, plans);
   const { units, normBlocks } = planUnits(plans, norm);
-  const layout = computeLayout(count, neededArrays(resolved), { units: units.length, normBlocks }, resolved.offset);
+  const layout = computeLayout(count, arrays, { units: units.length, normBlocks }, resolved.offset);
   if (external) checkExternal(external, layout);
   const runtimes: UnitRuntime[] = units.map((unit, i) => unitRuntime(unit, i, layout));
-  const work: Work = { layout, units: runtimes, check: resolved.nonFinite !== "ignore", globalClipNorm: resolved.globalClipNorm, norm };
+  const work: Work = { layout, units: runtimes, check: resolved.nonFinite !== "ignore", globalClipNorm: resolved.globalClipNorm !== null, norm };
   // The pool's workers first, the memory second (see prepareThreads); the pool's code is
   // loaded only where threads run, so a page on one thread never downloads it.
   const { threads, fallback } = await startThreads(limit);
@@ -139,7 +153,11 @@ function checkExternal(memory: WebAssembly.Memory, layout: Layout): void {
  */
 export async function restoreRmsprop(bytes: Uint8Array, overrides?: RmspropOptions): Promise<Rmsprop> {
   const content = decodeCheckpoint(bytes);
-  const opt = await createRmsprop(content.n, { ...(content.options as RmspropOptions), ...overrides });
+  // A checkpoint's options may hold schedules: restoring brings their code into a bundle too.
+  provideSchedules(scheduleRuntime);
+  // The arrays the checkpoint has: its options alone may not need them all (momentum set to 0 since).
+  const keep = Object.fromEntries(Object.keys(content.arrays).map((name) => [name, true]));
+  const opt = await create(content.n, { ...(content.options as RmspropOptions), ...overrides }, false, keep);
   try {
     opt.load(bytes);
   } catch (error) {

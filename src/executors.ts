@@ -32,10 +32,16 @@ export interface Heap {
   f64: Float64Array;
 }
 
-/** One unit's job for this step: its scalars and flags, before any clipping factor. */
+/**
+ * One unit's job for this step: its scalars and flags, before any clipping factor, and the
+ * step's clipping bounds (each may change per step): the unit's own clipNorm and the global
+ * one, null where off.
+ */
 export interface UnitJob {
   scalars: StepScalars;
   flags: number;
+  clipNorm: number | null;
+  globalClipNorm: number | null;
 }
 
 export interface StepExecutor {
@@ -61,8 +67,8 @@ export interface Work {
   units: readonly UnitRuntime[];
   /** Scan grads for NaN/±∞ before a step (any nonFinite policy but "ignore"). */
   check: boolean;
-  /** options.globalClipNorm, or null. */
-  globalClipNorm: number | null;
+  /** Whether options.globalClipNorm is on (its value is each step's, in the jobs). */
+  globalClipNorm: boolean;
   /** Whether a step computes norms (clipNorm or globalClipNorm somewhere): see needsNorm. */
   norm: boolean;
 }
@@ -74,9 +80,19 @@ export function unitRuntime(unit: StepUnit, index: number, layout: Layout): Unit
   return { unit, args: layout.argsAt(index), offsets };
 }
 
-/** Each unit's norm facts, for src/clip-norms.ts. */
+/** Each unit's block sums, for src/clip-norms.ts (the bounds are each step's: see applyFactors). */
 export const normUnits = (work: Work): NormUnit[] =>
-  work.units.map(({ unit }) => ({ firstBlock: unit.firstBlock, blocks: unit.blocks, clipNorm: unit.plan.options.clipNorm }));
+  work.units.map(({ unit }) => ({ firstBlock: unit.firstBlock, blocks: unit.blocks, clipNorm: null }));
+
+/**
+ * The step's clipping bounds where the pool's threads read them (layout.normLimits): each
+ * unit's clipNorm, then globalClipNorm; NaN for none.
+ */
+export function writeLimits(heap: Heap, work: Work, jobs: readonly UnitJob[]): void {
+  const at = work.layout.normLimits >>> 3;
+  for (let u = 0; u < jobs.length; u++) heap.f64[at + u] = jobs[u].clipNorm ?? NaN;
+  heap.f64[at + jobs.length] = jobs[0]?.globalClipNorm ?? NaN;
+}
 
 /** Every unit's StepArgs block, written before the kernel (or the threads) read it. */
 export function writeArgs(heap: Heap, units: readonly UnitRuntime[], jobs: readonly UnitJob[]): void {
@@ -116,7 +132,9 @@ export function jointNorm(heap: Heap, work: Work): number {
 
 /** Puts each unit's clipping factor into its job: the global one, or its own norm's. */
 function applyFactors(heap: Heap, work: Work, jobs: UnitJob[]): void {
-  const { factors } = clipFactors(heap.f64, work.layout.normSums >>> 3, normUnits(work), work.globalClipNorm);
+  // This step's bounds (each may be a schedule): every unit's own clipNorm, and the global one.
+  const units = work.units.map(({ unit }, i) => ({ firstBlock: unit.firstBlock, blocks: unit.blocks, clipNorm: jobs[i].clipNorm }));
+  const { factors } = clipFactors(heap.f64, work.layout.normSums >>> 3, units, jobs[0].globalClipNorm);
   jobs.forEach((job, i) => (job.flags = withClipFactor(job.flags, job.scalars, factors[i])));
 }
 

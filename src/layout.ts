@@ -6,6 +6,7 @@
 //   +CONTROL       StepArgs blocks, one per unit, STEP_ARGS_BYTES each (threads share a unit's
 //                  block, each stepping a range of it)
 //   normSums       f64 partial sums of squared gradients, one per NORM_BLOCK (norm clipping)
+//   normLimits     f64 clipping bounds of this step: each unit's clipNorm, then globalClipNorm
 //   arraysStart    the arrays of src/state-arrays.ts that exist, in table order: θ, g
 //                  and S always, then the optional ones some group needs
 //
@@ -31,6 +32,12 @@ export interface Layout extends Required<ArrayOffsets> {
   argsAt(unit: number): number;
   /** Byte offset of the f64 block sums of the gradient norm (0 when there are none). */
   normSums: number;
+  /**
+   * Byte offset of this step's f64 clipping bounds, written before each step (a bound may be
+   * a schedule): unit u's clipNorm at u (NaN where it has none), globalClipNorm after the
+   * last unit (NaN for none). 0 when there are no norms.
+   */
+  normLimits: number;
   /** Bytes the memory must hold: the end of the last array. */
   bytes: number;
   /** Those bytes in wasm pages. */
@@ -60,9 +67,12 @@ export function arrayCount(set: ArraySet): number {
   return present(set).length;
 }
 
+/** f64 words after the StepArgs blocks: the norm's block sums, then one bound per unit and the global one. */
+const normWords = (jobs: Jobs): number => (jobs.normBlocks ? jobs.normBlocks + jobs.units + 1 : 0);
+
 function headerBytes(jobs: Jobs): number {
   const args = alignUp(CONTROL_BYTES + jobs.units * STEP_ARGS_BYTES, 8);
-  return alignUp(args + 8 * (jobs.normBlocks ?? 0), ARRAY_ALIGN);
+  return alignUp(args + 8 * normWords(jobs), ARRAY_ALIGN);
 }
 
 /** The largest n whose layout fits in wasm32 memory with these arrays and jobs, from `base` on. */
@@ -87,11 +97,13 @@ export function computeLayout(n: number, set: ArraySet, jobs: Jobs, base = 0): L
     at += arrayBytes;
   }
   const argsStart = base + CONTROL_BYTES;
+  const normSums = jobs.normBlocks ? alignUp(argsStart + jobs.units * STEP_ARGS_BYTES, 8) : 0;
   return {
     n,
     control: base,
     argsAt: (unit) => argsStart + unit * STEP_ARGS_BYTES,
-    normSums: jobs.normBlocks ? alignUp(argsStart + jobs.units * STEP_ARGS_BYTES, 8) : 0,
+    normSums,
+    normLimits: jobs.normBlocks ? normSums + 8 * jobs.normBlocks : 0,
     ...offsets,
     bytes: at,
     pages: Math.ceil(at / WASM_PAGE_BYTES),

@@ -5,15 +5,17 @@ import type { ConcreteBackend } from "./backend.ts";
 import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
 import { jointNorm, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
 import { canBlock } from "./features.ts";
-import { checkedScalars, type GroupPlan } from "./groups.ts";
+import { groupStep, ownOptions, type GroupPlan } from "./groups.ts";
 import { KernelFlag } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
-import { resolveOverrides, type ResolvedOptions, type StepOverrides } from "./options.ts";
+import { groupUpdateOptions, type ResolvedOptions, type UpdateOptions } from "./options.ts";
 import type { Rmsprop, RmspropGroup, RmspropTensor, StepResult, Threading } from "./optimizer-types.ts";
+import { resolveOverrides, type StepOverrides } from "./per-step.ts";
+import { changeOptions, type OptionsUpdate } from "./set-options.ts";
 import type { ThreadedExecutor } from "./threaded-executor.ts";
 import { hintReleased } from "./placements.ts";
 import type { StepArrays } from "./reference.ts";
-import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName, type RmspropState } from "./state-arrays.ts";
+import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName, type ArraySet, type RmspropState } from "./state-arrays.ts";
 import "./disposable.ts";
 /**
  * Symbol.dispose where the engine has it; elsewhere the registered symbol that TypeScript's
@@ -42,7 +44,7 @@ function groupViews(plan: GroupPlan, all: StepArrays): StepArrays {
   return views as StepArrays;
 }
 
-function publicGroup(plan: GroupPlan, views: StepArrays): RmspropGroup {
+function publicGroup(plan: GroupPlan, views: StepArrays, setOptions: (partial: UpdateOptions) => void): RmspropGroup {
   const tensors = plan.tensors.map((t) => {
     const local = t.offset - plan.offset;
     return Object.freeze({
@@ -59,7 +61,11 @@ function publicGroup(plan: GroupPlan, views: StepArrays): RmspropGroup {
     name: plan.name,
     offset: plan.offset,
     size: plan.size,
-    options: Object.freeze({ ...plan.options }),
+    // What setOptions last set: a getter, as the plan's options are replaced, not changed.
+    get options() {
+      return plan.options;
+    },
+    setOptions,
     params: views.params,
     grads: views.grads,
     tensors: Object.freeze(tensors),
@@ -101,11 +107,12 @@ interface Facts {
   threads: number;
   fallback: string | undefined;
   byteLength: number;
-  options: Readonly<ResolvedOptions>;
 }
 
 export class RmspropImpl implements Rmsprop {
   readonly #facts: Facts;
+  /** The options in force: what creation gave, as setOptions has changed them since. */
+  #options: Readonly<ResolvedOptions>;
   #layout: Layout;
   #plans: GroupPlan[];
   readonly #work: Work;
@@ -124,8 +131,9 @@ export class RmspropImpl implements Rmsprop {
       threads: engine.threads,
       fallback: engine.fallback,
       byteLength: engine.external ? layout.bytes - layout.control : engine.buffer.byteLength,
-      options: Object.freeze({ ...options }),
     });
+    this.#options = Object.freeze({ ...options });
+    for (const plan of plans) plan.options = Object.freeze({ ...plan.options });
     this.#layout = layout;
     this.#plans = plans;
     this.#work = engine.work;
@@ -149,7 +157,9 @@ export class RmspropImpl implements Rmsprop {
     for (const a of STATE_ARRAYS) if (layout[a.name]) views[a.name] = new Float32Array(buffer, layout[a.name], layout.n);
     const all = views as StepArrays;
     const groupViewList = this.#plans.map((plan) => groupViews(plan, all));
-    const publicGroups = Object.freeze(this.#plans.map((plan, i) => publicGroup(plan, groupViewList[i])));
+    const publicGroups = Object.freeze(
+      this.#plans.map((plan, i) => publicGroup(plan, groupViewList[i], (partial) => this.#setGroupOptions(i, partial))),
+    );
     // No prototype: a tensor may be called "constructor" or "__proto__".
     const tensors: Record<string, RmspropTensor> = Object.create(null);
     for (const g of publicGroups) for (const t of g.tensors) tensors[t.name] = t;
@@ -194,11 +204,11 @@ export class RmspropImpl implements Rmsprop {
   }
   get threading(): Threading {
     this.#use();
-    const { threads, fallback, options } = this.#facts;
+    const { threads, fallback } = this.#facts;
     const threaded = this.#threaded;
     const last = threaded?.decision;
     return Object.freeze({
-      requested: options.threads,
+      requested: this.#options.threads,
       threads,
       fallback,
       lastStep: last && Object.freeze({ ...last }),
@@ -209,7 +219,8 @@ export class RmspropImpl implements Rmsprop {
     return this.#fact("byteLength");
   }
   get options(): Readonly<ResolvedOptions> {
-    return this.#fact("options");
+    this.#use();
+    return this.#options;
   }
   get stepCount(): number {
     this.#use();
@@ -237,17 +248,22 @@ export class RmspropImpl implements Rmsprop {
   step(overrides?: StepOverrides): StepResult | Promise<StepResult> {
     this.#use();
     this.#idle("step()");
-    const { lr, gradScale } = resolveOverrides(overrides, this.#facts.options);
+    const given = resolveOverrides(overrides, this.#plans);
     // Again: a getter of `overrides` may have disposed the optimizer.
     const live = this.#use();
     const t = this.#stepCount + 1;
-    // Every constant of this step, per unit, checked before anything is read or written.
+    // Every value and constant of this step, once per group (a schedule is evaluated here,
+    // not per element), checked before anything is read or written.
+    const groups = this.#plans.map((plan) => groupStep(plan, t, given));
     const jobs = this.#work.units.map(({ unit }): UnitJob => {
-      const ema = unit.plan.flags & KernelFlag.ema;
+      const { scalars, flags, values } = groups[unit.group];
       return {
-        scalars: checkedScalars(unit.plan, t, lr, gradScale),
+        // With norms, a clipping factor joins each unit's scalars: a copy of its own then.
+        scalars: this.#work.norm ? { ...scalars } : scalars,
         // The EMA starts as the weights of the first step.
-        flags: unit.plan.flags | (ema && t === 1 ? KernelFlag.emaInit : 0),
+        flags: flags | (flags & KernelFlag.ema && t === 1 ? KernelFlag.emaInit : 0),
+        clipNorm: values.clipNorm,
+        globalClipNorm: values.globalClipNorm,
       };
     });
     const outcome = this.#executor.run(live, jobs);
@@ -278,7 +294,7 @@ export class RmspropImpl implements Rmsprop {
       this.#stepCount = t;
       return { applied: true, nonFiniteIndex: -1, stepCount: t, ...gradNorm };
     }
-    if (this.#facts.options.nonFinite === "skip") {
+    if (this.#options.nonFinite === "skip") {
       return { applied: false, nonFiniteIndex: bad, stepCount: this.#stepCount, ...gradNorm };
     }
     throw new RangeError(
@@ -291,6 +307,42 @@ export class RmspropImpl implements Rmsprop {
   #scaledNote(bad: number): string {
     const g = this.#use().views.grads[bad];
     return Number.isFinite(g) ? ", which overflows f32 when multiplied by gradScale" : "";
+  }
+
+  /**
+   * Changes update options from the next step on, validated as at creation; options fixed at
+   * creation (the arrays, the units, the memory, the threads) are refused with the reason.
+   */
+  setOptions(partial: OptionsUpdate): void {
+    this.#use();
+    this.#idle("setOptions()");
+    this.#apply(changeOptions(this.#options, partial, this.#arrays()));
+  }
+
+  #setGroupOptions(index: number, partial: UpdateOptions): void {
+    this.#use();
+    this.#idle(`groups[${index}].setOptions()`);
+    this.#apply(changeOptions(this.#options, partial, this.#arrays(), index));
+  }
+
+  /** The arrays this optimizer has (a layout offset of 0 is an array it lacks). */
+  #arrays(): ArraySet {
+    return Object.fromEntries(STATE_ARRAYS.map((a) => [a.name, this.#layout[a.name] !== 0])) as ArraySet;
+  }
+
+  /** Puts checked options in force: the top level's, and each group's over them. */
+  #apply(next: ResolvedOptions): void {
+    this.#options = Object.freeze({ ...next });
+    this.#plans.forEach((plan, i) => {
+      const group = next.groups[i];
+      plan.options = Object.freeze(group ? groupUpdateOptions(next, group, i) : { ...next });
+      plan.own = group ? ownOptions(group) : {};
+    });
+  }
+
+  zeroGrad(): void {
+    this.#idle("zeroGrad()");
+    this.#use().views.grads.fill(0);
   }
 
   /** step, save, load and dispose wait for no one: with a step still running they would race it. */
@@ -328,7 +380,7 @@ export class RmspropImpl implements Rmsprop {
       n: this.#facts.n,
       stepCount: this.#stepCount,
       // Where the optimizer lived is not part of its state: a checkpoint restores anywhere.
-      options: { ...this.#facts.options, memory: undefined, offset: undefined },
+      options: { ...this.#options, memory: undefined, offset: undefined },
       arrays,
     });
   }
@@ -388,7 +440,8 @@ export class RmspropImpl implements Rmsprop {
    */
   [Symbol.for("nodejs.util.inspect.custom")](depth: number, inspectOptions: { depth?: number | null }, inspect?: (value: unknown, options: object) => string): string {
     if (depth < 0) return this.#live ? "[Rmsprop]" : "[Rmsprop (disposed)]";
-    const { n, backend, threads, options } = this.#facts;
+    const { n, backend, threads } = this.#facts;
+    const options = this.#options;
     const { groups, memory, backend: _backend, threads: _threads, ...update } = options;
     const facts = this.#live
       ? {

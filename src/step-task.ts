@@ -32,10 +32,12 @@ export interface StepPlan {
   finite: (readonly [ptr: number, n: number, base: number])[];
   /** Per share, its norm pieces. */
   pieces: (readonly NormPiece[])[];
+  /** Each unit's block sums (their clipNorm is the step's, read from `limits`). */
   normUnits: readonly NormUnit[];
   /** Byte offset of the f64 block sums. */
   sums: number;
-  globalClipNorm: number | null;
+  /** Byte offset of this step's f64 clipping bounds: unit u's clipNorm at u, then globalClipNorm (NaN: none). */
+  limits: number;
   /** Per unit: its StepArgs block, and per share the range [start, count] of the unit's elements. */
   units: readonly { args: number; ranges: readonly (readonly [start: number, count: number])[] }[];
 }
@@ -69,7 +71,11 @@ export function createStepTask(kernel: KernelExports, memory: WebAssembly.Memory
     join() {
       if (plan.scan !== "norm") return;
       const { u32, f32, f64 } = views();
-      const { factors } = clipFactors(f64, plan.sums >>> 3, plan.normUnits, plan.globalClipNorm);
+      // This step's bounds, written by the caller before the region (a bound may be a schedule).
+      const at = plan.limits >>> 3;
+      const bound = (x: number) => (Number.isNaN(x) ? null : x);
+      const units = plan.normUnits.map((u, i) => ({ ...u, clipNorm: bound(f64[at + i]) }));
+      const { factors } = clipFactors(f64, plan.sums >>> 3, units, bound(f64[at + units.length]));
       for (let u = 0; u < plan.units.length; u++) patchClipFactor(u32, f32, plan.units[u].args, factors[u]);
     },
     step(t) {

@@ -8,7 +8,7 @@
 // threads run with their own kernel instances (src/step-task.ts): share s is slice s of
 // all n gradients for the scan, and slice s of every unit for the step.
 import { NORM_BLOCK, bindKernel } from "./kernel-abi.ts";
-import { kernelExecutor, normUnits, writeArgs, type StepExecutor, type Work } from "./executors.ts";
+import { kernelExecutor, normUnits, writeArgs, writeLimits, type StepExecutor, type Work } from "./executors.ts";
 import { ThreadChoice, type ThreadDecision, type ThreadEstimates } from "./pool/choice.ts";
 import { startPoolJob } from "./pool/caller.ts";
 import { testing } from "./pool/testing.ts";
@@ -64,7 +64,7 @@ export function stepPlan(work: Work, shares: number): StepPlan {
     pieces: work.norm ? normPieces(work, shares) : [],
     normUnits: normUnits(work),
     sums: layout.normSums,
-    globalClipNorm: work.globalClipNorm,
+    limits: layout.normLimits,
     units: work.units.map((u) => ({ args: u.args, ranges: range.map((s) => shareSlice(u.unit.size, shares, s)) })),
   };
 }
@@ -117,7 +117,10 @@ export async function threadedExecutor(
       chosen = forced === undefined;
       decision = forced === undefined ? choice.decide(awake) : { threads: forced, woke: forced > 1 && awake < forced - 1, trying: false };
       const k = Math.min(decision.threads, threads);
-      if (k > 1) writeArgs(heap, work.units, jobs);
+      if (k > 1) {
+        if (work.norm) writeLimits(heap, work, jobs);
+        writeArgs(heap, work.units, jobs);
+      }
       const result = job.run(k, () => alone.run(heap, jobs));
       return typeof result === "number" ? ended(result) : result.then(ended);
     },

@@ -112,7 +112,7 @@ describe("recipe semantics against a per-element model", () => {
         if (recipe.globalClipNorm !== undefined) {
           const norm = naiveNorm(grads, o.gradScale);
           expect(Math.abs(result.gradNorm! - norm) / norm).toBeLessThan(1e-12);
-          factor = torchFactor(recipe.globalClipNorm!, result.gradNorm!);
+          factor = torchFactor(recipe.globalClipNorm as number, result.gradNorm!);
           expect(factor, "these gradients are clipped").toBeLessThan(1);
         } else {
           expect(result.gradNorm).toBeUndefined();

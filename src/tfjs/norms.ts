@@ -21,13 +21,13 @@ export interface NormPlan {
   unitOf: number[];
   /** Each slot's first element, in createRmsprop's numbering (its tensor's offset). */
   start: number[];
-  /** options.globalClipNorm, or null. */
-  globalClipNorm: number | null;
+  /** Whether options.globalClipNorm is on (its value is each step's, in the jobs). */
+  globalClipNorm: boolean;
 }
 
 /** The norm plan of these groups, or undefined when no option needs a norm. */
-export function planNorms(plans: readonly GroupPlan[], slotOf: ReadonlyMap<string, number>, globalClipNorm: number | null): NormPlan | undefined {
-  if (globalClipNorm === null && plans.every((p) => p.options.clipNorm === null)) return undefined;
+export function planNorms(plans: readonly GroupPlan[], slotOf: ReadonlyMap<string, number>, globalClipNorm: boolean): NormPlan | undefined {
+  if (!globalClipNorm && plans.every((p) => p.options.clipNorm === null)) return undefined;
   const { units } = planUnits(plans, true);
   const start: number[] = [];
   for (const plan of plans) for (const t of plan.tensors) start[slotOf.get(t.name)!] = t.offset;
@@ -102,10 +102,12 @@ export function scanNorms(np: NormPlan, items: readonly StepItem[], s: Staged, j
     squares.push(sum);
     finite &&= Number.isFinite(sum);
   });
+  // This step's bounds (each may be a schedule): every unit's own clipNorm, and the global one.
+  const bound = jobs.find((job) => job)?.globalClipNorm ?? null;
   const { gradNorm, factors } = factorsOf(
     squares,
-    np.units.map((unit) => unit.plan.options.clipNorm),
-    np.globalClipNorm,
+    np.units.map((_, u) => jobs[u]?.clipNorm ?? null),
+    np.globalClipNorm ? bound : null,
   );
   if (check && !finite) {
     for (let k = 0; k < items.length; k++) {
