@@ -7,6 +7,8 @@
 //   alternate 8      two optimizers taking turns in batches of 8 (a GAN's generator and
 //                    discriminator): each batch may find its workers asleep
 //   busy gap         a 1 ms busy loop between steps, as a forward and backward pass
+//   training loop    1–50 ms of JavaScript that streams a scratch between steps, at n =
+//                    1e5 and 8e5 (bench/training-loop-pattern.mjs), with its own targets
 // under two loads: a quiet machine, and one core kept busy by another process (a child
 // `node` in an endless loop). Interleaved rounds: each round times both thread counts (in
 // alternating order) over the same steps, so a ratio compares runs made a moment apart
@@ -18,6 +20,7 @@ import { spawn } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { createRmsprop } from "rmsprop-wasm";
 import { textTable } from "./text-table.mjs";
+import { trainingLoopRows } from "./training-loop-pattern.mjs";
 import { median } from "./stats.mjs";
 
 export const LOADS = { quiet: 1.1, busy: 1.25 };
@@ -85,7 +88,7 @@ async function busyCore() {
 }
 
 /** The rows of one load: every pattern, spin and n. */
-async function measureLoad(load, { sizes, rounds, onUnit }) {
+async function measureLoad(load, { sizes, rounds, onUnit, training }) {
   const rows = [];
   const stopBusy = load === "busy" ? await busyCore() : () => {};
   try {
@@ -124,6 +127,8 @@ async function measureLoad(load, { sizes, rounds, onUnit }) {
         for (const opt of [...one, ...two]) opt.dispose();
       }
     }
+    onUnit(load, "training loop");
+    rows.push(...(await trainingLoopRows(load, training)));
   } finally {
     stopBusy();
   }
@@ -147,7 +152,29 @@ export function patternsSummary(rows) {
         `worst ${worst.ratio.toFixed(2)}× (${where}) — ${met ? "met" : `MISSED; bound: noise: ${noise}`}`,
     );
   }
+  lines.push(...speedTargets(rows.filter((r) => r.load === "quiet")));
   return lines;
+}
+
+/**
+ * Where threads must pay, on a quiet machine: in a training loop (every gap) at most 1.03×
+ * one thread's time at n = 1e5 and 0.70× at 8e5; two optimizers taking single steps in
+ * turn at 1e7 at least 1.6× one thread (the time at most 1 / 1.6).
+ */
+export const SPEED_TARGETS = [
+  { what: "in a training loop at n = 1e5 (every gap)", match: (r) => r.pattern.startsWith("training loop") && r.n === 1e5, bound: 1.03 },
+  { what: "in a training loop at n = 8e5 (every gap)", match: (r) => r.pattern.startsWith("training loop") && r.n === 8e5, bound: 0.7 },
+  { what: "alternating single steps of two optimizers at n = 1e7 (default spin)", match: (r) => r.pattern === "alternate 1" && r.n === 1e7 && r.spin === 0.2, bound: 1 / 1.6 },
+];
+
+function speedTargets(quiet) {
+  return SPEED_TARGETS.flatMap(({ what, match, bound }) => {
+    const mine = quiet.filter(match);
+    if (mine.length === 0) return [];
+    const worst = mine.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+    const where = worst.pattern.startsWith("training loop") ? `, worst at ${worst.pattern.slice("training loop, ".length)} between steps` : "";
+    return [`target: threads: 2 at most ${bound.toFixed(2)}× the time of threads: 1 ${what}: ${worst.ratio.toFixed(2)}×${where} — ${worst.ratio <= bound ? "met" : "MISSED"}`];
+  });
 }
 
 /** The section's rows as a console table. */
@@ -173,15 +200,15 @@ export function patternsMarkdown({ rows, summary }) {
 }
 
 /** Runs the section under each of `loads` and returns its rows and its summary lines. */
-export async function patternsSection({ quick = false, loads = Object.keys(LOADS), onUnit = (load, n) => console.error(`patterns: ${LOAD_NAMES[load]}, n = ${n.toExponential(0)} …`) } = {}) {
-  const settings = { sizes: quick ? [5e4, 1e6] : [5e4, 2e5, 1e6, 1e7], rounds: quick ? 5 : 9, onUnit };
+export async function patternsSection({ quick = false, loads = Object.keys(LOADS), onUnit = (load, n) => console.error(`patterns: ${LOAD_NAMES[load]}, ${typeof n === "number" ? `n = ${n.toExponential(0)}` : n} …`) } = {}) {
+  const settings = { sizes: quick ? [5e4, 1e6] : [5e4, 2e5, 1e6, 1e7], rounds: quick ? 5 : 9, onUnit, training: quick ? { iterations: 12 } : {} };
   const rows = [];
   for (const load of loads) rows.push(...(await measureLoad(load, settings)));
   return { rows, summary: patternsSummary(rows) };
 }
 
-/** Units of progress: one per load and n. */
-export const patternsUnits = (quick) => Object.keys(LOADS).length * (quick ? 2 : 4);
+/** Units of progress: one per load and n, and one per load for the training loop. */
+export const patternsUnits = (quick) => Object.keys(LOADS).length * ((quick ? 2 : 4) + 1);
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const args = process.argv.slice(2);

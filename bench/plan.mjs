@@ -118,7 +118,9 @@ export function fullPlan({ only } = {}) {
       name: "patterns",
       // About 24 s per load and n in the committed run: fixed step counts, not time budgets.
       units: Array.from({ length: patternsUnits(false) }, (_, i) => ({ section: "patterns", label: `unit ${i + 1}`, expected: 24 })),
-      run: async (progress) => ({ patterns: await patternsSection({ onUnit: (load, n) => progress.unit(`${load}, n = ${fmt.n(n)}`) }) }),
+      run: async (progress) => ({
+        patterns: await patternsSection({ onUnit: (load, n) => progress.unit(`${load}, ${typeof n === "number" ? `n = ${fmt.n(n)}` : n}`) }),
+      }),
     },
   ];
   return only ? sections.filter((s) => only.some((word) => s.name.startsWith(word))) : sections;

@@ -8,10 +8,11 @@
 // threads run with their own kernel instances (src/step-task.ts): share s is slice s of
 // all n gradients for the scan, and slice s of every unit for the step.
 import { NORM_BLOCK, bindKernel } from "./kernel-abi.ts";
-import { kernelExecutor, normUnits, writeArgs, writeLimits, type StepExecutor, type Work } from "./executors.ts";
+import { kernelExecutor, normUnits, writeArgs, writeLimits, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
 import { ThreadChoice, type ThreadDecision, type ThreadEstimates } from "./pool/choice.ts";
 import { startPoolJob } from "./pool/caller.ts";
 import { testing } from "./pool/testing.ts";
+import { trace, TRACE } from "./pool/trace.ts";
 import { shareCount } from "./pool-shape.ts";
 import type { NormPiece, StepPlan } from "./step-task.ts";
 
@@ -91,14 +92,23 @@ export async function threadedExecutor(
   const choice = new ThreadChoice(threads);
   let start = 0;
   let decision: ThreadDecision | undefined;
+  // This step's memory and jobs, for the step alone (made once: a step allocates nothing).
+  const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[] };
+  const stepAlone = () => alone.run(step.heap, step.jobs);
+  /** Steps left to run alone without asking the choice, and those run so far (see ThreadChoice.aloneStreak). */
+  const streak = { left: 0, ran: 0 };
   /** Whether the choice made the last decision (tests may fix the thread count instead). */
   let chosen = true;
   /** After a step: its cost for the choice (an applied one: a refused step stops after the scan), and the cadence. */
   const ended = (bad: number): number => {
-    if (bad < 0 && chosen) choice.record(performance.now() - start);
-    const { alone: aloneMs, threaded } = choice.estimates;
-    // Worth waking for the next step when threads beat the caller alone once awake, or are not yet measured.
-    job.ended(threaded.some((t) => !(t.warm >= aloneMs)));
+    trace(0, TRACE.end);
+    const now = performance.now();
+    if (bad < 0 && chosen) choice.record(now - start);
+    job.ended(now, choice.wantsWarm);
+    if (chosen && job.blocking) {
+      streak.left = choice.aloneStreak();
+      if (streak.left > 0) job.untimed();
+    }
     return bad;
   };
   return {
@@ -110,18 +120,30 @@ export async function threadedExecutor(
     },
     run(heap, jobs) {
       job.check();
-      job.started();
+      if (streak.left > 0 && testing.threads === undefined) {
+        // A step of a streak alone: the one-thread step and nothing else.
+        streak.ran++;
+        if (--streak.left === 0) {
+          choice.skipped(streak.ran, streak.ran * choice.estimates.alone);
+          streak.ran = 0;
+        }
+        return alone.run(heap, jobs);
+      }
       start = performance.now();
+      job.started(start);
       const awake = job.awake();
       const forced = testing.threads;
       chosen = forced === undefined;
       decision = forced === undefined ? choice.decide(awake) : { threads: forced, woke: forced > 1 && awake < forced - 1, trying: false };
       const k = Math.min(decision.threads, threads);
       if (k > 1) {
+        trace(0, TRACE.begin, k);
         if (work.norm) writeLimits(heap, work, jobs);
         writeArgs(heap, work.units, jobs);
       }
-      const result = job.run(k, () => alone.run(heap, jobs));
+      step.heap = heap;
+      step.jobs = jobs;
+      const result = job.run(k, stepAlone);
       return typeof result === "number" ? ended(result) : result.then(ended);
     },
     dispose() {

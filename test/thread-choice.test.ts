@@ -25,7 +25,7 @@ function simulate(threads: number, steps: number, ms: (k: number, woke: boolean,
     if (!backToBack(i)) awake = 0;
     const d = choice.decide(awake);
     choice.record(ms(d.threads, d.woke, i));
-    out.push(d);
+    out.push({ ...d }); // the choice reuses one object for its last decision
     // The workers a threaded step used poll on; a step alone NAPs them.
     awake = d.threads > 1 ? Math.max(awake, d.threads - 1) : 0;
   }

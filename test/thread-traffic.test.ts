@@ -71,11 +71,17 @@ function region(ctrl: Int32Array, threads: number): number[][] {
 describe("control block traffic", () => {
   it.each([8, 16, 64])("a region of %i threads writes each line as often as the table says, nothing per share on a shared line", (threads) => {
     const ctrl = new Int32Array(new SharedArrayBuffer(4 * CONTROL_BLOCK_WORDS));
+    // A training loop's cadence, published: the executor's writes after each step.
     const cadence = new Cadence(ctrl, performance.timeOrigin);
+    for (let t = 0; t < 8; t++) {
+      cadence.started(10 * t);
+      cadence.ended(10 * t + 1, true);
+    }
     let ran: number[][] = [];
     const writes = countWrites(() => {
       ran = region(ctrl, threads);
-      cadence.ended(performance.now(), true); // the executor's write after the step
+      cadence.started(80);
+      cadence.ended(81, true);
     });
     const expected = new Map<number, number>();
     for (let line = 0; line < CONTROL_BLOCK_WORDS / LINE_WORDS; line++) {

@@ -25,6 +25,7 @@ import {
   type ShareTask,
 } from "./region.ts";
 import { testing } from "./testing.ts";
+import { trace, TRACE } from "./trace.ts";
 import { REGION_SPIN_MS } from "./worker-loop.ts";
 
 /** How an optimizer's job runs on the pool. */
@@ -52,9 +53,13 @@ export interface PoolJob {
   run(k: number, alone: () => number): number | Promise<number>;
   /** Throws this job's failure, or the pool's, if there is one (before a step of any kind). */
   check(): void;
-  /** Every step of this job, threaded or alone, starts and ends here (the cadence). */
-  started(): void;
-  ended(wantWarm: boolean): void;
+  /** Every step of this job, threaded or alone, starts and ends here (the cadence), at `now` (performance.now()). */
+  started(now: number): void;
+  ended(now: number, wantWarm: boolean): void;
+  /** Steps will run alone without started()/ended() for a while: the next gap is not a sample. */
+  untimed(): void;
+  /** Whether this thread may block (steps return numbers, not Promises). */
+  readonly blocking: boolean;
   /** Leaves the pool: the workers drop this job. Returns at once. */
   dispose(): void;
 }
@@ -96,7 +101,7 @@ class CallerJob implements PoolJob {
   readonly threads: number;
   readonly #st = newThreadState();
   readonly #order: number[];
-  readonly #blocking = canBlock();
+  readonly blocking = canBlock();
   /** How long the caller polls in a region before it sleeps (ms). */
   readonly #spinMs: number;
   #broken: Error | undefined;
@@ -116,7 +121,7 @@ class CallerJob implements PoolJob {
     this.threads = settings.threads;
     const order = claimOrder(0, settings.threads, settings.shares);
     this.#order = testing.ownSharesOnly ? order.slice(0, Math.ceil(settings.shares / settings.threads)) : order;
-    this.#spinMs = this.#blocking ? Math.max(settings.spinMs, REGION_SPIN_MS) : SPIN_MS;
+    this.#spinMs = this.blocking ? Math.max(settings.spinMs, REGION_SPIN_MS) : SPIN_MS;
     this.#st.job = slot;
   }
 
@@ -135,21 +140,27 @@ class CallerJob implements PoolJob {
   }
 
   check(): void {
+    // The common case in a few loads: nothing failed, nothing published.
+    if (!this.#left && !this.#broken && !this.pool.broken && Atomics.load(this.pool.ctrl, CTRL.FAULT) === 0) return;
     const refused = this.#refusal();
     if (refused) throw this.#fail(refused);
   }
 
-  started(): void {
-    this.pool.cadence.started(performance.now());
+  started(now: number): void {
+    this.pool.cadence.started(now);
   }
 
-  ended(wantWarm: boolean): void {
-    this.pool.cadence.ended(performance.now(), wantWarm);
+  ended(now: number, wantWarm: boolean): void {
+    this.pool.cadence.ended(now, wantWarm);
+  }
+
+  untimed(): void {
+    this.pool.cadence.forget();
   }
 
   run(k: number, alone: () => number): number | Promise<number> {
     this.check();
-    if (this.#blocking) return k === 1 ? this.#alone(alone) : (this.#drive((word, ticket) => this.#block(word, ticket), k) as number);
+    if (this.blocking) return k === 1 ? this.#alone(alone) : (this.#drive((word, ticket) => this.#block(word, ticket), k) as number);
     // The result is always a Promise here, even when the workers finished within the
     // polling or the step ran alone. An awaiting caller's steps run one after the other.
     const run = this.pool.queue.then(() => {
@@ -211,10 +222,13 @@ class CallerJob implements PoolJob {
     const { ctrl } = this.pool;
     const task = this.#task!;
     const ticket = open(ctrl, this.slot);
-    wakeWorkers(ctrl, k - 1);
+    trace(0, TRACE.opened);
+    trace(0, TRACE.woken, wakeWorkers(ctrl, k - 1));
     if (this.scans) {
       runPhase(ctrl, this.#st, this.#order, this.settings.shares, ticket, 0, 0, task);
+      trace(0, TRACE.wait, 0);
       yield [CTRL.SCANNED, ticket];
+      trace(0, TRACE.met, 0);
       const bad = Atomics.load(ctrl, CTRL.FIRST_BAD);
       if (bad >= 0) {
         cancelSteps(ctrl, this.settings.shares, ticket);
@@ -222,7 +236,9 @@ class CallerJob implements PoolJob {
       }
     }
     runPhase(ctrl, this.#st, this.#order, this.settings.shares, ticket, 0, 1, task);
+    trace(0, TRACE.wait, 1);
     yield [CTRL.STEPPED, ticket];
+    trace(0, TRACE.met, 1);
     return -1;
   }
 

@@ -66,7 +66,8 @@ export class ThreadChoice {
   #untilTry = 2;
   #tryEvery = 2;
   #waitMs = 0;
-  #last: ThreadDecision = { threads: 1, woke: false, trying: false };
+  /** The last decision, one object reused (opt.threading copies it). */
+  readonly #last: { threads: number; woke: boolean; trying: boolean } = { threads: 1, woke: false, trying: false };
   /** Workers awake when the last step was decided. */
   #awake = 0;
 
@@ -97,30 +98,71 @@ export class ThreadChoice {
    * (1: alone), and whether that is a try.
    */
   decide(awake: number): ThreadDecision {
+    // Allocation-free, as the whole step path: in a training loop every step runs with
+    // the caches cold, and each object or line of code it touches costs a miss.
     this.#decisions++;
     const after = this.#awakeAfter;
     if (after.threads > 1) {
       const hit = awake >= after.threads - 1 ? 1 : 0;
       after.p = after.samples++ === 0 ? hit : 0.875 * after.p + 0.125 * hit;
     }
-    const ways = this.counts.map((k, i) => ({ k, i, cost: this.#cost(i, awake) }));
+    const ways = this.counts.length;
     // A way never measured in this state is taken first, the most threads first.
-    const untried = [...ways].reverse().find((w) => this.#sample(w.i, awake).samples < 2);
-    let pick = untried ?? ways.reduce((a, b) => (b.cost < a.cost ? b : a));
+    let pick = -1;
+    for (let i = ways - 1; i >= 0 && pick < 0; i--) if (this.#sample(i, awake).samples < 2) pick = i;
     let trying = false;
-    if (!untried && --this.#untilTry <= 0 && this.#waitMs <= 0) {
-      // A try of the way measured least recently among the others.
-      const others = ways.filter((w) => w.i !== pick.i);
-      if (others.length > 0) {
-        pick = others.reduce((a, b) => (this.#sample(b.i, awake).at < this.#sample(a.i, awake).at ? b : a));
-        trying = true;
+    if (pick < 0) {
+      pick = 0;
+      for (let i = 1; i < ways; i++) if (this.#cost(i, awake) < this.#cost(pick, awake)) pick = i;
+      if (--this.#untilTry <= 0 && this.#waitMs <= 0) {
+        // A try of the way measured least recently among the others.
+        let stalest = -1;
+        for (let i = 0; i < ways; i++) {
+          if (i !== pick && (stalest < 0 || this.#sample(i, awake).at < this.#sample(stalest, awake).at)) stalest = i;
+        }
+        if (stalest >= 0) {
+          pick = stalest;
+          trying = true;
+        }
+        this.#tryEvery = Math.min(2 * this.#tryEvery, ThreadChoice.EXPLORE);
+        this.#untilTry = this.#tryEvery;
       }
-      this.#tryEvery = Math.min(2 * this.#tryEvery, ThreadChoice.EXPLORE);
-      this.#untilTry = this.#tryEvery;
     }
+    const k = this.counts[pick];
     this.#awake = awake;
-    this.#last = { threads: pick.k, woke: pick.k > 1 && awake < pick.k - 1, trying };
-    return this.#last;
+    const last = this.#last;
+    last.threads = k;
+    last.woke = k > 1 && awake < k - 1;
+    last.trying = trying;
+    return last;
+  }
+
+  /**
+   * After a decision to run alone that was not a try, with the workers asleep and nothing
+   * worth waking them for: how many of the next steps would be decided the same with no try
+   * due. The executor runs them alone without asking (every question costs cache misses in
+   * a training loop's cold step), and tells the choice with `skipped`.
+   */
+  aloneStreak(): number {
+    const last = this.#last;
+    if (last.threads !== 1 || last.trying || this.#awake > 0 || this.wantsWarm) return 0;
+    // A try is due once both counts have run out: the later of the two, at most 64 steps on
+    // (the state is looked at again then).
+    const waiting = this.#waitMs > 0 && this.#alone.ms > 0 ? Math.ceil(this.#waitMs / this.#alone.ms) : 0;
+    return Math.min(64, Math.max(0, Math.max(this.#untilTry, waiting) - 1));
+  }
+
+  /** `steps` steps ran alone in a streak (see aloneStreak), `ms` in all. */
+  skipped(steps: number, ms: number): void {
+    this.#decisions += steps;
+    this.#untilTry -= steps;
+    this.#waitMs -= ms;
+  }
+
+  /** Whether warm threads would beat the caller alone (or are not measured yet): worth waking for. */
+  get wantsWarm(): boolean {
+    for (let i = 1; i < this.counts.length; i++) if (!(this.#warm[i].ms >= this.#alone.ms)) return true;
+    return false;
   }
 
   /** The step decided last took `ms`. */

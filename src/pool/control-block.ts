@@ -102,9 +102,9 @@ export const CONTROL_LINES = {
       "the cadence of the opener's steps: when its last step ended (µs on the pool's clock, wrapping), the gap it expects " +
       "before the next one (µs), and how early a sleeping worker wakes for it (µs; 0: no cadence, sleep until woken)",
     writer: "the opener",
-    when: "END after each step, threaded or alone (GAP too while a cadence is published, LEAD when it changes)",
+    when: "END and GAP after each step, threaded or alone, while a cadence is published (none otherwise); LEAD when it changes",
     order: "a hint only: a worker that reads a stale or torn cadence wakes too early or too late, never wrongly; read only by workers about to sleep",
-    writesPerRegion: 1,
+    writesPerRegion: 2,
   },
   fault: {
     count: 1,

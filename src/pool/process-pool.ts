@@ -12,6 +12,8 @@ import { CONTROL_BLOCK_WORDS, CTRL, WORKER_WORDS } from "./control-block.ts";
 import { lostError, tooManyJobsError, unansweredError } from "./errors.ts";
 import { MAX_JOBS, readFault, stopAll, wakeAll, nextTicket } from "./region.ts";
 import { watchWorker, withViolations, workerWays, type AnyWorker } from "./spawn.ts";
+import { testing } from "./testing.ts";
+import { startTrace } from "./trace.ts";
 import type { WorkerMessage } from "./worker.ts";
 
 /**
@@ -55,6 +57,10 @@ export class ProcessPool {
   readonly ctrl = new Int32Array(this.buffer, 0, CONTROL_BLOCK_WORDS);
   /** The opener's steps, measured and published for the workers' pre-wake. */
   readonly cadence = new Cadence(this.ctrl, newEpoch());
+
+  constructor() {
+    if (testing.trace) startTrace(testing.trace, this.cadence.epoch);
+  }
   /** Worker k is workers[k − 1] (thread 0 is the caller). */
   readonly workers: AnyWorker[] = [];
   /** Workers being started: concurrent creations share them. */
@@ -110,7 +116,8 @@ export class ProcessPool {
           if (this.workers[k - 1] === worker) this.lose(k, w);
           else lost ??= w;
         });
-        worker.postMessage({ type: "init", control: this.buffer, self: k, spinMs: SPIN_MS, epoch: this.cadence.epoch } satisfies WorkerMessage);
+        const trace = testing.trace;
+        worker.postMessage({ type: "init", control: this.buffer, self: k, spinMs: SPIN_MS, epoch: this.cadence.epoch, ...(trace && { trace }) } satisfies WorkerMessage);
         Atomics.add(this.ctrl, WORKER_WORDS.mailPosted[k], 1);
         const answered = await this.#answer(k, () => lost);
         if (answered) {

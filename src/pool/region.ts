@@ -10,6 +10,7 @@
 // (STEPPED). A job that does not scan has the second phase only. Which thread runs a share
 // changes nothing in its bits: the shares are fixed by the job.
 import { CTRL, FAULT_CHARS, SHARE_WORDS, WORKER_WORDS } from "./control-block.ts";
+import { trace, TRACE } from "./trace.ts";
 
 /** Bits of a ticket that hold the job's slot; the 20 above them hold the region number. */
 export const SLOT_BITS = 12;
@@ -121,12 +122,14 @@ export function runPhase(
     if (!claim(ctrl, claims[t], ticket)) continue;
     Atomics.store(ctrl, SHARE_WORDS.owner[t], self);
     st.holding = t;
+    trace(self, TRACE.shareStart, 100 * phase + t);
     if (phase === 0) {
       const bad = task.scan(t);
       if (bad >= 0) recordBad(ctrl, bad);
     } else {
       task.step(t);
     }
+    trace(self, TRACE.shareEnd, 100 * phase + t);
     st.holding = -1;
     Atomics.store(ctrl, done[t], ticket);
     if (allDone(ctrl, shares, phase, ticket)) return endPhase(ctrl, ticket, phase, task);
@@ -212,13 +215,17 @@ export function readFault(ctrl: Int32Array): Fault | undefined {
  * Wakes workers 1 … `count` where asleep (after the opener's REGION or mail store: see the
  * worker line's ordering rule). Each sleeps on a word of its own line, so a step on k of
  * the pool's threads wakes exactly its k − 1 workers; an awake worker costs a load.
+ * Returns how many it had to wake.
  */
-export function wakeWorkers(ctrl: Int32Array, count: number): void {
+export function wakeWorkers(ctrl: Int32Array, count: number): number {
+  let woken = 0;
   for (let k = 1; k <= count; k++) {
     if (Atomics.load(ctrl, WORKER_WORDS.asleep[k]) === 0) continue;
     Atomics.add(ctrl, WORKER_WORDS.wake[k], 1);
     Atomics.notify(ctrl, WORKER_WORDS.wake[k]);
+    woken++;
   }
+  return woken;
 }
 
 /** Wakes everyone who may wait on a word of the control block, so that they see STOP, mail or a fault. */

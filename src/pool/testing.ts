@@ -14,11 +14,14 @@ export type InjectedFault = FaultSpec;
  * `ownSharesOnly`: the caller of the next job registered runs only its own range of shares
  * and waits for the workers to run theirs, so a worker's fault comes at the region it is
  * due (on a loaded machine the caller would otherwise often run every share itself).
+ * `trace`: a buffer from traceBuffer() (src/pool/trace.ts), set before the pool starts:
+ * every thread records its regions' events there.
  */
-export const testing: { fault: InjectedFault | undefined; threads: number | undefined; ownSharesOnly: boolean } = {
+export const testing: { fault: InjectedFault | undefined; threads: number | undefined; ownSharesOnly: boolean; trace: SharedArrayBuffer | undefined } = {
   fault: undefined,
   threads: undefined,
   ownSharesOnly: false,
+  trace: undefined,
 };
 
 /** Worker threads the process's pool runs now. */

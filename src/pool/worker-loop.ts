@@ -9,9 +9,10 @@
 // sets a timer to wake a little before the next step is due and polls briefly around it:
 // the step then finds it awake, and the caller saves the system call that wakes a sleeper
 // (tens of microseconds on a virtual machine) and the sleeper's own wake-up.
-import { prewake } from "./cadence.ts";
+import { clockUs, prewake } from "./cadence.ts";
 import { CTRL, WORKER_WORDS } from "./control-block.ts";
 import { describe, NAP_SLOT, publishFault, runPhase, slotOf, spin, type ShareTask, type ThreadState } from "./region.ts";
+import { trace, TRACE } from "./trace.ts";
 
 /** What a worker keeps of a job (one optimizer): its task and how to run it. */
 export interface WorkerJob {
@@ -41,9 +42,11 @@ export interface WorkerState extends ThreadState {
   spinMs: number;
   /** The pool clock's epoch (src/pool/cadence.ts). */
   epoch: number;
+  /** When (µs on the pool clock) this worker last saw a region end; undefined before the first. */
+  ranUntil: number | undefined;
 }
 
-export const newWorkerState = (spinMs: number, epoch: number): WorkerState => ({ holding: -1, phase: 0, job: 0, spinMs, epoch });
+export const newWorkerState = (spinMs: number, epoch: number): WorkerState => ({ holding: -1, phase: 0, job: 0, spinMs, epoch, ranUntil: undefined });
 
 /**
  * Worker `self`'s loop: its part of every region of a job it holds (`jobs`, by slot), until
@@ -60,8 +63,10 @@ export function workerMain(ctrl: Int32Array, self: number, jobs: ReadonlyMap<num
       // Mail is posted before REGION is bumped for it: a bump this thread missed (it read
       // `seen` after it) leaves the mail count changed, seen here.
       if (Atomics.load(ctrl, mail) !== read) return "mail";
+      let slept = 0;
       if (nap || !spin(st.spinMs, () => Atomics.load(ctrl, CTRL.REGION) !== seen || Atomics.load(ctrl, mail) !== read)) {
         sleep(ctrl, self, seen, read, st, nap);
+        slept = 1;
       }
       // REGION before STOP: stopAll() sets STOP before it bumps REGION, so a ticket read
       // here with STOP still 0 is one that open() gave out.
@@ -81,7 +86,9 @@ export function workerMain(ctrl: Int32Array, self: number, jobs: ReadonlyMap<num
         continue;
       }
       const job = jobs.get(slot);
-      if (job !== undefined) runRegion(ctrl, self, job, ticket, st);
+      if (job === undefined) continue;
+      trace(self, TRACE.seen, slept);
+      runRegion(ctrl, self, job, ticket, st);
     }
   } catch (error) {
     // An exception or a trap (a RuntimeError) in this thread: report it and leave.
@@ -96,11 +103,14 @@ function runRegion(ctrl: Int32Array, self: number, job: WorkerJob, ticket: numbe
   st.job = job.slot;
   if (job.scans) {
     runPhase(ctrl, st, job.order, job.order.length, ticket, self, 0, job.task);
+    trace(self, TRACE.wait, 0);
     if (!meet(ctrl, CTRL.SCANNED, ticket, st.spinMs, true) || Atomics.load(ctrl, CTRL.FIRST_BAD) >= 0) return;
+    trace(self, TRACE.met, 0);
   }
   runPhase(ctrl, st, job.order, job.order.length, ticket, self, 1, job.task);
   // Polled to the region's end, so threadSpinMs counts from there.
   meet(ctrl, CTRL.STEPPED, ticket, st.spinMs, false);
+  st.ranUntil = clockUs(st.epoch);
 }
 
 /**
@@ -128,17 +138,19 @@ function sleep(ctrl: Int32Array, self: number, seen: number, read: number, st: W
   const asleep = WORKER_WORDS.asleep[self], wake = WORKER_WORDS.wake[self];
   const moved = () => Atomics.load(ctrl, CTRL.REGION) !== seen || Atomics.load(ctrl, WORKER_WORDS.mailPosted[self]) !== read;
   for (;;) {
-    const plan = nap ? undefined : prewake(ctrl, st.epoch);
+    const plan = nap ? undefined : prewake(ctrl, st.epoch, st.ranUntil);
     // ASLEEP before the last look at REGION and the mail (the worker line's ordering rule).
     Atomics.store(ctrl, asleep, 1);
     const w = Atomics.load(ctrl, wake);
     if (moved()) break;
+    trace(self, TRACE.sleep, plan === undefined ? -1 : 1000 * plan.sleepMs);
     if (plan === undefined) {
       Atomics.wait(ctrl, wake, w);
       break;
     }
     if (plan.sleepMs > 0 && Atomics.wait(ctrl, wake, w, plan.sleepMs) !== "timed-out") break;
     Atomics.store(ctrl, asleep, 0);
+    trace(self, TRACE.window, 1000 * plan.windowMs);
     if (spin(plan.windowMs, moved)) return;
     // Nothing came in the window: follow the cadence from the step that ended last.
   }

@@ -9,6 +9,7 @@ import { bindKernel } from "../kernel-abi.ts";
 import { createStepTask, type StepPlan } from "../step-task.ts";
 import { CONTROL_BLOCK_WORDS, CTRL, WORKER_WORDS } from "./control-block.ts";
 import { claimOrder, publishFault, SLOT_BITS, type ShareTask } from "./region.ts";
+import { startTrace } from "./trace.ts";
 import { newWorkerState, workerMain, type WorkerJob, type WorkerState } from "./worker-loop.ts";
 
 /** A failure a test asks a worker to inject (see InjectedFault in src/pool/testing.ts). */
@@ -23,7 +24,7 @@ export interface FaultSpec {
 
 /** The messages a worker reads. */
 export type WorkerMessage =
-  | { type: "init"; control: SharedArrayBuffer; self: number; spinMs: number; epoch: number }
+  | { type: "init"; control: SharedArrayBuffer; self: number; spinMs: number; epoch: number; trace?: SharedArrayBuffer }
   | {
       type: "register";
       slot: number;
@@ -119,6 +120,7 @@ void port().then((p) => {
       ctrl = new Int32Array(m.control, 0, CONTROL_BLOCK_WORDS);
       self = m.self;
       st = newWorkerState(m.spinMs, m.epoch);
+      if (m.trace) startTrace(m.trace, m.epoch);
       // process.exit() in a worker ends the thread, not the process: report it first,
       // unless the pool was stopped (then it is the parent ending the worker).
       if (isNode && typeof nodeProcess?.on === "function") {

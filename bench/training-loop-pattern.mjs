@@ -1,0 +1,69 @@
+// The pattern people actually run: a training loop, where every step follows a forward and
+// backward pass of single-threaded JavaScript (here: `gap` ms that stream a 16 MiB scratch,
+// as such passes do to the caches) and the pool's workers have long fallen asleep, unless
+// the cadence woke them for the step. `threads: 2` against `threads: 1`, both with the
+// default options, side by side: each iteration runs both optimizers (in alternating
+// order), each after its own pass, and only the time inside step() is counted. One row per
+// (n, gap): the median per-step times and the median and range of the per-iteration
+// ratios. The targets (bench/patterns.mjs): at most 1.03× one thread's time at n = 1e5,
+// at most 0.70× at n = 8e5.
+import { createRmsprop } from "rmsprop-wasm";
+import { median } from "./stats.mjs";
+
+/** The forward and backward passes of a training loop: a 16 MiB scratch streamed in 256 KiB pieces. */
+const scratch = new Float64Array(2 << 20);
+const PIECE = 32768;
+let at = 0;
+function forwardBackward(ms) {
+  const end = performance.now() + ms;
+  do {
+    for (let i = at; i < at + PIECE; i += 8) scratch[i] += 1;
+    at = (at + PIECE) % scratch.length;
+  } while (performance.now() < end);
+}
+
+export const TRAINING_SIZES = [1e5, 8e5];
+export const TRAINING_GAPS = [1, 5, 20, 50];
+
+/** The rows of one load: every n and gap, `iterations` measured steps each (after a warm-up). */
+export async function trainingLoopRows(load, { sizes = TRAINING_SIZES, gaps = TRAINING_GAPS, iterations = 30 } = {}) {
+  const rows = [];
+  for (const n of sizes) {
+    for (const gap of gaps) {
+      const opts = [await createRmsprop(n, { nonFinite: "skip" }), await createRmsprop(n, { threads: 2, nonFinite: "skip" })];
+      for (const opt of opts) {
+        for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
+        opt.grads.fill(0.25);
+      }
+      const times = [[], []];
+      // A warm-up of 8 iterations (the JIT, the choice's first samples, the cadence), then the measured ones.
+      for (let it = -8; it < iterations; it++) {
+        const got = [0, 0];
+        for (const k of it % 2 ? [1, 0] : [0, 1]) {
+          forwardBackward(gap);
+          const t = performance.now();
+          opts[k].step();
+          got[k] = performance.now() - t;
+        }
+        if (it >= 0) for (const k of [0, 1]) times[k].push(got[k]);
+      }
+      const ratios = times[1].map((t, i) => t / times[0][i]);
+      // Per-iteration ratios are noisy (each is one step of each): the ratio of the medians
+      // is the row's figure, the range of the middle half of the per-iteration ratios its spread.
+      const sorted = [...ratios].sort((a, b) => a - b);
+      rows.push({
+        load,
+        pattern: `training loop, ${gap} ms`,
+        spin: opts[1].options.threadSpinMs,
+        n,
+        threads: opts[1].threads,
+        oneUs: 1e3 * median(times[0]),
+        twoUs: 1e3 * median(times[1]),
+        ratio: median(times[1]) / median(times[0]),
+        ratioRange: [sorted[Math.floor(sorted.length / 4)], sorted[Math.floor((3 * sorted.length) / 4)]],
+      });
+      for (const opt of opts) opt.dispose();
+    }
+  }
+  return rows;
+}

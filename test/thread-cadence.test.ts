@@ -1,0 +1,77 @@
+// The cadence the opener publishes for the workers' pre-wake (src/pool/cadence.ts), on
+// synthetic step times: the mean gap, a lead that covers most steps' deviation, the budget
+// that bounds a worker's polling, and the worker's reading of it.
+import { describe, expect, it } from "vitest";
+import { BUDGET, Cadence, clockUs, MAX_WINDOW_US, MIN_LEAD_US, prewake } from "../src/pool/cadence.ts";
+import { CONTROL_BLOCK_WORDS, CTRL } from "../src/pool/control-block.ts";
+import { rng } from "./helpers/data.ts";
+
+const newCtrl = () => new Int32Array(new SharedArrayBuffer(4 * CONTROL_BLOCK_WORDS));
+
+/** Runs `steps` steps of `stepMs` each, the gap before each from `gap(i)` (ms); returns the cadence. */
+function run(ctrl: Int32Array, steps: number, stepMs: number, gap: (i: number) => number, wanted = true): Cadence {
+  const cadence = new Cadence(ctrl, 0);
+  let now = 1000;
+  for (let i = 0; i < steps; i++) {
+    now += gap(i);
+    cadence.started(now);
+    now += stepMs;
+    cadence.ended(now, wanted);
+  }
+  return cadence;
+}
+
+describe("the cadence", () => {
+  it("learns a training loop's gap and covers about three steps in four with its lead", () => {
+    const random = rng(5);
+    // 10 ms gaps with a deviation uniform in ±0.2 ms: the 75th percentile of |deviation| is 0.15 ms.
+    const ctrl = newCtrl();
+    const cadence = run(ctrl, 400, 0.1, () => 10 + 0.4 * (random() - 0.5));
+    expect(cadence.gap / 1000).toBeCloseTo(10, 1);
+    const lead = Atomics.load(ctrl, CTRL.LEAD);
+    expect(lead).toBeGreaterThanOrEqual(MIN_LEAD_US);
+    expect(lead).toBeGreaterThan(100);
+    expect(lead).toBeLessThan(220);
+    expect(Math.abs(Atomics.load(ctrl, CTRL.GAP) - 10_000)).toBeLessThan(100);
+  });
+
+  it("bounds a worker's polling: at most BUDGET of the gap and MAX_WINDOW_US a step, however irregular the steps", () => {
+    const random = rng(7);
+    for (const gapMs of [2, 20, 200]) {
+      const ctrl = newCtrl();
+      run(ctrl, 400, 0.5, () => gapMs * (0.5 + random()));
+      const lead = Atomics.load(ctrl, CTRL.LEAD);
+      expect(2 * lead).toBeLessThanOrEqual(Math.min(BUDGET * Atomics.load(ctrl, CTRL.GAP), MAX_WINDOW_US) + 1);
+    }
+  });
+
+  it("publishes no cadence for back-to-back steps, for pauses, or when warm threads would not be used", () => {
+    const back = newCtrl();
+    run(back, 200, 0.5, () => 0.05); // 50 µs between steps: the workers still poll
+    expect(Atomics.load(back, CTRL.LEAD)).toBe(0);
+    const unwanted = newCtrl();
+    run(unwanted, 200, 0.5, () => 10, false);
+    expect(Atomics.load(unwanted, CTRL.LEAD)).toBe(0);
+    expect(Atomics.load(unwanted, CTRL.END)).toBe(0); // nothing written either
+  });
+
+  it("tells a sleeping worker how long to sleep and how long to poll, from the last step's end", () => {
+    const ctrl = newCtrl();
+    const epoch = performance.timeOrigin + performance.now();
+    const now = clockUs(epoch);
+    Atomics.store(ctrl, CTRL.END, now);
+    Atomics.store(ctrl, CTRL.GAP, 10_000);
+    Atomics.store(ctrl, CTRL.LEAD, 200);
+    const plan = prewake(ctrl, epoch)!;
+    // The window opens 9.8 ms after the step's end and lasts 0.4 ms (give or take the clock read).
+    expect(plan.sleepMs).toBeGreaterThan(9.7);
+    expect(plan.sleepMs).toBeLessThanOrEqual(9.8);
+    expect(plan.windowMs).toBeCloseTo(0.4, 2);
+    // A step long overdue wakes its workers itself; no cadence, no plan.
+    Atomics.store(ctrl, CTRL.END, now - 1_000_000);
+    expect(prewake(ctrl, epoch)).toBeUndefined();
+    Atomics.store(ctrl, CTRL.END, now);
+    Atomics.store(ctrl, CTRL.LEAD, 0);
+    expect(prewake(ctrl, epoch)).toBeUndefined();
+  });
+});
