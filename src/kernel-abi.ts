@@ -141,6 +141,11 @@ export type KernelExports = {
   /** Index of the first NaN/±∞ among the n f32 at byte offset `ptr`, or −1. */
   first_nonfinite_f32(ptr: number, n: number): number;
   /**
+   * Index of the first of the n f32 at `ptr` whose product with `scale`, rounded to f32,
+   * is NaN/±∞, or −1: the scan for a gradScale above 1, which overflows large gradients.
+   */
+  first_nonfinite_scaled_f32(ptr: number, n: number, scale: number): number;
+  /**
    * Squared L2 norm of the n f32 at `ptr`, each times `scale`, in blocks of NORM_BLOCK:
    * block b's sum is written as an f64 at out + 8·b. Returns the first block whose sum is
    * not finite, or −1.
@@ -151,8 +156,8 @@ export type KernelExports = {
 /** Instantiates a compiled kernel on a memory the caller owns. */
 export function bindKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const { step, first_nonfinite_f32, sum_squares_f32 } = instance.exports as unknown as KernelExports;
-  return { step, first_nonfinite_f32, sum_squares_f32 };
+  const { step, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 } = instance.exports as unknown as KernelExports;
+  return { step, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 };
 }
 
 /** The values of one block, by field name: array offsets, n, flags and the scalars. */

@@ -120,6 +120,7 @@ export interface ShareJobs {
 export interface Kernel {
   step(flags: number, args: number): void;
   first_nonfinite_f32(ptr: number, n: number): number;
+  first_nonfinite_scaled_f32(ptr: number, n: number, scale: number): number;
   sum_squares_f32(ptr: number, n: number, scale: number, out: number): number;
 }
 
@@ -144,6 +145,9 @@ function shareWork() {
   // computes the same f64 sums in the same order, so they agree bit for bit).
   let factorsRegion = -1;
   let factors: number[] = [];
+  // Views of the memory for the gradient scales, remade only when its buffer changes.
+  let scalesOf: ArrayBufferLike | undefined;
+  let blockF32 = new Float32Array(0), blockU32 = new Uint32Array(0);
   return {
     scan(cx: ShareContext, jobs: ShareJobs, _t: number, _region: number): void {
       const norm = jobs.norm;
@@ -151,6 +155,23 @@ function shareWork() {
         const scan = jobs.scan;
         const bad = cx.kernel.first_nonfinite_f32(scan[0], scan[1]);
         if (bad >= 0) cx.recordBad(scan[2] + bad);
+        // A gradScale above 1 (|gSign|, word 10 of a unit's block) can overflow a finite
+        // gradient to ±∞ in the step: scan this share's slice of such a unit scaled
+        // (grads at word 1, n at word 5). Scales ≤ 1 cannot overflow.
+        const buffer = cx.memory.buffer;
+        if (buffer !== scalesOf) {
+          scalesOf = buffer;
+          blockF32 = new Float32Array(buffer);
+          blockU32 = new Uint32Array(buffer);
+        }
+        for (let j = 0; j < jobs.steps.length; j++) {
+          const w = jobs.steps[j][1] >>> 2;
+          const scale = Math.abs(blockF32[w + 10]);
+          if (!(scale > 1)) continue;
+          const at = blockU32[w + 1];
+          const k = cx.kernel.first_nonfinite_scaled_f32(at, blockU32[w + 5], scale);
+          if (k >= 0) cx.recordBad(scan[2] + (at - scan[0]) / 4 + k);
+        }
         return;
       }
       const f32 = new Float32Array(cx.memory.buffer);
