@@ -2,7 +2,8 @@
 // backend and the executor, lay out and allocate the memory, and hand it all to the
 // optimizer object (src/rmsprop.ts). Nothing is allocated before every check has passed.
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "./backend.ts";
-import { decodeCheckpoint } from "./checkpoint.ts";
+import { decodeCheckpoint, type CheckpointContent } from "./checkpoint.ts";
+import { checkLoadable, storedOptions } from "./checkpoint-match.ts";
 import { guardedExecutor, kernelExecutor, poolExecutor, unitSlices, type UnitRuntime, type Work } from "./executors.ts";
 import { isSharedBuffer, threadsUnavailable } from "./features.ts";
 import { armGuard } from "./guard.ts";
@@ -10,8 +11,9 @@ import { checkedScalars, needsNorm, neededArrays, planGroups, planUnits } from "
 import { bindKernel, KernelFlag, NORM_BLOCK } from "./kernel-abi.ts";
 import { arrayCount, computeLayout, maxParams, type Layout } from "./layout.ts";
 import { requestedThreads } from "./machine.ts";
-import { checkInteger, resolveOptions, type ResolvedOptions, type RmspropOptions } from "./options.ts";
+import { checkInteger, checkKeys, defaultOptions, resolveOptions, type ResolvedOptions, type RmspropOptions } from "./options.ts";
 import type { Rmsprop } from "./optimizer-types.ts";
+import { own as ownValue } from "./own.ts";
 import { reservePlacement } from "./placements.ts";
 import { shareCount } from "./pool-shape.ts";
 import { referenceKernel } from "./reference-kernel.ts";
@@ -33,7 +35,7 @@ import { RmspropImpl } from "./rmsprop.ts";
  *   allocated.
  */
 export async function createRmsprop(n: number, options?: RmspropOptions): Promise<Rmsprop> {
-  return create(n, options, false);
+  return create(n, resolveOptions(options), false);
 }
 
 /**
@@ -46,7 +48,8 @@ export async function createTrafficProbe(
   n: number,
   options?: Pick<RmspropOptions, "backend" | "threads" | "minParamsPerThread">,
 ): Promise<Rmsprop> {
-  return create(n, { ...options, nonFinite: "ignore" }, true);
+  const given = checkKeys("options", options, ["backend", "threads", "minParamsPerThread"]);
+  return create(n, resolveOptions({ ...given, nonFinite: "ignore" }), true);
 }
 
 /** Validates n against the layout limit of these options (before anything is allocated). */
@@ -56,10 +59,14 @@ function checkN(n: unknown, o: ResolvedOptions): number {
   }
   const set = neededArrays(o);
   const why = ` (the parameter count; ${arrayCount(set)} f32 arrays of n must fit in 4 GiB of wasm32 memory)`;
-  const cut = (g: ResolvedOptions["groups"][number]) => ((g.clipNorm === undefined ? o.clipNorm : g.clipNorm) !== null ? Math.max(1, g.tensors.length) : 1);
+  const clipNormOf = (g: ResolvedOptions["groups"][number]) => {
+    const own = ownValue(g, "clipNorm");
+    return own === undefined ? o.clipNorm : own;
+  };
+  const cut = (g: ResolvedOptions["groups"][number]) => (clipNormOf(g) !== null ? Math.max(1, g.tensors.length) : 1);
   const units = Math.max(1, o.groups.reduce((sum, g) => sum + cut(g), 0));
   // An upper bound on the norm's block sums: one per NORM_BLOCK of the largest n, one more per unit.
-  const norm = o.globalClipNorm !== null || o.clipNorm !== null || o.groups.some((g) => g.clipNorm != null);
+  const norm = o.globalClipNorm !== null || o.clipNorm !== null || o.groups.some((g) => clipNormOf(g) !== null);
   const normBlocks = norm ? Math.ceil(maxParams(set, { units, shares: 1 }) / NORM_BLOCK) + units : 0;
   const jobs = { units, shares: shareCount(requestedThreads(o.threads)), normBlocks };
   return checkInteger("n", n, 1, maxParams(set, jobs, o.offset), why);
@@ -97,9 +104,10 @@ function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): Ar
   }
 }
 
-async function create(n: number, options: RmspropOptions | undefined, probe: boolean): Promise<Rmsprop> {
-  const resolved = resolveOptions(options);
+/** Creates an optimizer with validated options; a checkpoint it is `restoring` is checked against them before anything is allocated. */
+async function create(n: number, resolved: ResolvedOptions, probe: boolean, restoring?: CheckpointContent): Promise<RmspropImpl> {
   const count = checkN(n, resolved);
+  if (restoring) checkLoadable(restoring, count, resolved, "restoreRmsprop(bytes)");
   const plans = planGroups(resolved, count).map((p) => (probe ? { ...p, flags: KernelFlag.trafficProbe } : p));
   for (const plan of plans) checkedScalars(plan, 1, resolved.lr); // η·λ must fit f32 too
   const backend = chooseBackend(resolved.backend);
@@ -160,17 +168,18 @@ function checkExternal(memory: WebAssembly.Memory, layout: Layout, shared: boole
 }
 
 /**
- * Creates an optimizer from a checkpoint made by `save()`, with the options stored in it;
- * `overrides` may change any of them (a different backend, say) that keeps the same arrays.
+ * Creates an optimizer from a checkpoint made by `save()`. What defines the training comes
+ * from the bytes: the update options, the groups, nonFinite, the step count and the
+ * state. Where and how it runs comes from the caller: `backend`, `threads`,
+ * `minParamsPerThread`, `threadSpinMs`, `memory` and `offset` are `overrides`' or the
+ * defaults, never the file's. `overrides` may also change any stored option that keeps
+ * the same groups and state arrays. The checkpoint is checked against the options it will
+ * run with before anything is allocated.
  */
 export async function restoreRmsprop(bytes: Uint8Array, overrides?: RmspropOptions): Promise<Rmsprop> {
-  const content = decodeCheckpoint(bytes);
-  const opt = await createRmsprop(content.n, { ...(content.options as RmspropOptions), ...overrides });
-  try {
-    opt.load(bytes);
-  } catch (error) {
-    opt.dispose();
-    throw error;
-  }
+  const content = decodeCheckpoint(bytes, "restoreRmsprop(bytes)");
+  const given = checkKeys("overrides", overrides, Object.keys(defaultOptions));
+  const opt = await create(content.n, resolveOptions({ ...storedOptions(content), ...given }), false, content);
+  RmspropImpl.restored(opt, content);
   return opt;
 }

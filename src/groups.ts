@@ -3,6 +3,7 @@
 // model with a thousand tensors costs what one flat step costs.
 import type { ResolvedOptions } from "./options.ts";
 import { groupUpdateOptions } from "./options.ts";
+import { own } from "./own.ts";
 import { NORM_BLOCK, type StepScalars } from "./kernel-abi.ts";
 import { arraySet, type ArraySet } from "./state-arrays.ts";
 import { kernelFlags, stepScalars } from "./step-scalars.ts";
@@ -49,8 +50,8 @@ export function planGroups(o: ResolvedOptions, n: number): GroupPlan[] {
       size: group.size,
       options,
       flags: kernelFlags(options),
-      ownLr: group.lr !== undefined,
-      ownGradScale: group.gradScale !== undefined,
+      ownLr: own(group, "lr") !== undefined,
+      ownGradScale: own(group, "gradScale") !== undefined,
       tensors,
     };
     offset += group.size;

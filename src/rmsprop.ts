@@ -2,7 +2,8 @@
 // into it (one per row of src/state-arrays.ts), and runs each step on the executor
 // src/executors.ts made for the backend src/backend.ts chose. src/create.ts builds it.
 import type { ConcreteBackend } from "./backend.ts";
-import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointContent } from "./checkpoint.ts";
+import { checkLoadable, savedOptions } from "./checkpoint-match.ts";
 import { jointNorm, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
 import { canBlock } from "./features.ts";
 import { checkedScalars, type GroupPlan } from "./groups.ts";
@@ -302,37 +303,31 @@ export class RmspropImpl implements Rmsprop {
     const { views } = this.#use();
     const arrays: Partial<Record<ArrayName, Float32Array>> = {};
     for (const a of CHECKPOINT_ARRAYS) if (views[a.name]) arrays[a.name] = views[a.name];
-    return encodeCheckpoint({
-      n: this.#facts.n,
-      stepCount: this.#stepCount,
-      // Where the optimizer lived is not part of its state: a checkpoint restores anywhere.
-      options: { ...this.#facts.options, memory: undefined, offset: undefined },
-      arrays,
-    });
+    // Where and how the optimizer ran is not part of its state: a checkpoint restores anywhere.
+    return encodeCheckpoint({ n: this.#facts.n, stepCount: this.#stepCount, options: savedOptions(this.#facts.options), arrays });
   }
 
   load(bytes: Uint8Array): void {
     this.#idle("load(bytes)");
-    const { views } = this.#use();
+    this.#use();
     const content = decodeCheckpoint(bytes);
-    if (content.n !== this.#facts.n) {
-      throw new RangeError(`load(bytes): the checkpoint has n = ${content.n}, this optimizer n = ${this.#facts.n}; nothing was changed`);
-    }
-    for (const { name } of CHECKPOINT_ARRAYS) {
-      // A checkpoint from before emaDecay existed (or without it) starts the EMA at its weights.
-      if (name === "ema" && views.ema && !content.arrays.ema) continue;
-      if (Boolean(content.arrays[name]) !== Boolean(views[name])) {
-        throw new RangeError(
-          `load(bytes): the checkpoint ${content.arrays[name] ? "has" : "lacks"} ${name}, this optimizer ` +
-            `${views[name] ? "has" : "lacks"} it (momentum, centered and emaDecay must match); nothing was changed`,
-        );
-      }
-    }
+    checkLoadable(content, this.#facts.n, this.#facts.options, "load(bytes)");
+    this.#write(content);
+  }
+
+  /** Copies a checkpoint that checkLoadable accepted into the arrays. */
+  #write(content: CheckpointContent): void {
+    const { views } = this.#use();
     for (const { name } of CHECKPOINT_ARRAYS) {
       const from = content.arrays[name] ?? (name === "ema" ? content.arrays.params : undefined);
       if (from && views[name]) views[name].set(from);
     }
     this.#stepCount = content.stepCount;
+  }
+
+  /** restoreRmsprop's load: `content` was checked against these options before the optimizer existed. */
+  static restored(opt: RmspropImpl, content: CheckpointContent): void {
+    opt.#write(content);
   }
 
   /**

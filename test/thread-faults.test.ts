@@ -89,7 +89,7 @@ describe("thread faults", () => {
     await new Promise((resolve) => setTimeout(resolve, 100)); // the worker's exit, and its event
     expect(() => opt.step()).toThrow(/rmsprop-wasm worker 1 (failed: exited \(process\.exit\(3\)\)|exited with code 3).*params and state are intact.*save\(\) it/);
     expect(opt.stepCount).toBe(1);
-    const restored = await restoreRmsprop(opt.save()); // on a new pool
+    const restored = await restoreRmsprop(opt.save(), { threads: 2, minParamsPerThread: 1 }); // on a new pool: threads are the caller's
     opt.dispose();
     for (const o of [restored, one]) {
       o.grads.set(awkwardFloats(4096, 10)); // grads are not state: a checkpoint has none

@@ -6,7 +6,8 @@
 // (./norms.ts) and the state as tfjs lists it (./weights.ts).
 import * as tf from "@tensorflow/tfjs-core";
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend, type KernelBuild } from "../backend.ts";
-import { checkRange, resolveOptions, resolveOverrides, type ResolvedOptions } from "../options.ts";
+import { checkRange, MAX_TENSORS, resolveOptions, resolveOverrides, type ResolvedOptions } from "../options.ts";
+import { own, ownArray, ownRecord } from "../own.ts";
 import { checkedBackendName, currentWasmHeap, type WasmHeap } from "./backends.ts";
 import { Binding, type GradientEntry } from "./binding.ts";
 import { fromConfigDict, resolveTfjsOptions, toConfig, type TfjsResolved, type TfjsRmspropOptions } from "./options.ts";
@@ -22,6 +23,24 @@ export interface TfjsStepOverrides {
   lr?: number;
   /** gradScale for this step only, in every variable group that does not set its own. */
   gradScale?: number;
+}
+
+const GRADIENTS = "a map of variable names to gradients (tf.NamedTensorMap) or an array of { name, tensor }";
+
+/** applyGradients' argument, read once, own properties only: [name, gradient] pairs. */
+function gradientEntries(variableGradients: unknown): GradientEntry[] {
+  if (variableGradients === null || typeof variableGradients !== "object") {
+    throw new TypeError(`applyGradients: variableGradients must be ${GRADIENTS}; got ${variableGradients === null ? "null" : typeof variableGradients}`);
+  }
+  if (!Array.isArray(variableGradients)) {
+    return Object.entries(ownRecord("applyGradients: variableGradients", variableGradients)!) as GradientEntry[];
+  }
+  return ownArray("applyGradients: variableGradients", variableGradients, MAX_TENSORS, "{ name, tensor }").map((entry, i) => {
+    const at = `applyGradients: variableGradients[${i}]`;
+    const named = ownRecord(at, entry);
+    if (named === undefined || typeof named.name !== "string") throw new TypeError(`${at} must be { name: string, tensor }`);
+    return [named.name, named.tensor] as GradientEntry;
+  });
 }
 
 /**
@@ -135,9 +154,7 @@ export class TfjsRmsprop extends tf.Optimizer {
    */
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[], overrides?: TfjsStepOverrides): void {
     this.#use();
-    const entries: GradientEntry[] = Array.isArray(variableGradients)
-      ? variableGradients.map((g) => [g.name, g.tensor])
-      : Object.entries(variableGradients);
+    const entries = gradientEntries(variableGradients);
     const backend = checkedBackendName();
     const { lr, gradScale } = resolveOverrides(overrides, { ...this.#options, lr: this.#lr });
     if (!this.#binding) this.bindVariables(variablesNamed(entries));
@@ -165,7 +182,7 @@ export class TfjsRmsprop extends tf.Optimizer {
     this.#use();
     const keeps = this.#binding
       ? this.#binding.needs.some((n) => n.options.emaDecay !== null)
-      : this.#options.emaDecay !== null || this.#resolved.groups.some((g) => g.emaDecay != null);
+      : this.#options.emaDecay !== null || this.#resolved.groups.some((g) => own(g, "emaDecay") != null);
     if (!keeps) throw new Error("swapEma(): this optimizer keeps no EMA of the weights; set options.emaDecay (or a variable group's) to keep one");
     this.#binding?.swapEma();
   }
