@@ -7,12 +7,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend, type KernelBuild } from "../backend.ts";
 import { checkRange, MAX_TENSORS, resolveOptions, resolveOverrides, type ResolvedOptions } from "../options.ts";
-import { own, ownArray, ownRecord } from "../own.ts";
+import { describe, own, ownArray, ownRecord } from "../own.ts";
 import { checkedBackendName, currentWasmHeap, type WasmHeap } from "./backends.ts";
 import { Binding, type GradientEntry } from "./binding.ts";
 import { fromConfigDict, resolveTfjsOptions, toConfig, type TfjsResolved, type TfjsRmspropOptions } from "./options.ts";
 import { checkVariables, variablesNamed, type TfjsVariableLike } from "./variables.ts";
-import { checkStateEntries, stateTensors, writeStateEntries, type NamedTensor, type StateEntry } from "./weights.ts";
+import { checkStateEntries, checkStateValues, stateTensors, writeStateEntries, type NamedTensor, type StateEntry } from "./weights.ts";
 
 // Compiled kernel builds, kept where a synchronous applyGradients can reach them.
 const compiledBuilds = new Map<KernelBuild, WebAssembly.Module>();
@@ -24,6 +24,8 @@ export interface TfjsStepOverrides {
   /** gradScale for this step only, in every variable group that does not set its own. */
   gradScale?: number;
 }
+
+const MAX_INT32 = 2 ** 31 - 1;
 
 const GRADIENTS = "a map of variable names to gradients (tf.NamedTensorMap) or an array of { name, tensor }";
 
@@ -37,8 +39,8 @@ function gradientEntries(variableGradients: unknown): GradientEntry[] {
   }
   return ownArray("applyGradients: variableGradients", variableGradients, MAX_TENSORS, "{ name, tensor }").map((entry, i) => {
     const at = `applyGradients: variableGradients[${i}]`;
-    const named = ownRecord(at, entry);
-    if (named === undefined || typeof named.name !== "string") throw new TypeError(`${at} must be { name: string, tensor }`);
+    const named = entry !== null && typeof entry === "object" ? ownRecord(at, entry) : undefined;
+    if (named === undefined || typeof named.name !== "string") throw new TypeError(`${at} must be { name: string, tensor }; got ${describe(entry)}`);
     return [named.name, named.tensor] as GradientEntry;
   });
 }
@@ -217,12 +219,16 @@ export class TfjsRmsprop extends tf.Optimizer {
       throw new TypeError("setWeights: weightValues must start with the iteration count, as getWeights() returns it");
     }
     const [iter] = await weightValues[0].tensor.data();
-    if (!Number.isInteger(iter) || iter < 0) throw new RangeError(`setWeights: the iteration count must be an integer ≥ 0; got ${iter}`);
+    // tfjs saves the count as an int32 tensor (saveIterations): a run never leaves that range.
+    if (!Number.isInteger(iter) || iter < 0 || iter > MAX_INT32) {
+      throw new RangeError(`setWeights: the iteration count must be an integer from 0 to ${MAX_INT32} (what tfjs's int32 count holds); got ${iter}; nothing was changed`);
+    }
     const entries: StateEntry[] = [];
     for (const w of weightValues.slice(1)) {
       if (w.tensor.dtype !== "float32") throw new TypeError(`setWeights: "${w.name}" is ${w.tensor.dtype}; the state is float32`);
       entries.push({ name: w.name, values: (await w.tensor.data()) as Float32Array });
     }
+    checkStateValues(entries, this.#options.nonFinite);
     this.#use();
     const b = this.#binding;
     if (b) {
