@@ -5,7 +5,7 @@ import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "
 import { decodeCheckpoint, type CheckpointContent } from "./checkpoint.ts";
 import { checkLoadable, storedOptions } from "./checkpoint-match.ts";
 import { guardedExecutor, kernelExecutor, poolExecutor, unitSlices, type UnitRuntime, type Work } from "./executors.ts";
-import { isSharedBuffer, threadsUnavailable } from "./features.ts";
+import { canBlock, isSharedBuffer, threadsUnavailable } from "./features.ts";
 import { armGuard } from "./guard.ts";
 import { checkedScalars, needsNorm, neededArrays, planGroups, planUnits } from "./groups.ts";
 import { bindKernel, KernelFlag, NORM_BLOCK } from "./kernel-abi.ts";
@@ -68,7 +68,8 @@ function checkN(n: unknown, o: ResolvedOptions): number {
   // An upper bound on the norm's block sums: one per NORM_BLOCK of the largest n, one more per unit.
   const norm = o.globalClipNorm !== null || o.clipNorm !== null || o.groups.some((g) => clipNormOf(g) !== null);
   const normBlocks = norm ? Math.ceil(maxParams(set, { units, shares: 1 }) / NORM_BLOCK) + units : 0;
-  const jobs = { units, shares: shareCount(requestedThreads(o.threads)), normBlocks };
+  const requested = requestedThreads(o.threads);
+  const jobs = { units, shares: shareCount(requested), normBlocks, snapshot: requested > 1 && !canBlock() };
   return checkInteger("n", n, 1, maxParams(set, jobs, o.offset), why);
 }
 
@@ -117,9 +118,21 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
   const shares = shareCount(threads);
   const norm = needsNorm(resolved, plans);
   const { units, normBlocks } = planUnits(plans, norm);
-  const layout = computeLayout(count, neededArrays(resolved), { units: units.length, shares, normBlocks }, resolved.offset);
-  const runtimes: UnitRuntime[] = units.map((unit, i) => ({ unit, slices: unitSlices(unit, i, layout, shares) }));
-  const work: Work = { layout, units: runtimes, check: resolved.nonFinite !== "ignore", globalClipNorm: resolved.globalClipNorm, norm };
+  // Where a step is a Promise (a window's main thread with threads), it reads a snapshot of
+  // grads taken when step() is called, so a write made before the Promise settles can
+  // neither slip past the scan nor reach the step.
+  const snapshot = threads > 1 && !canBlock();
+  const layout = computeLayout(count, neededArrays(resolved), { units: units.length, shares, normBlocks, snapshot }, resolved.offset);
+  const stepLayout = snapshot ? { ...layout, grads: layout.gradsSnapshot } : layout;
+  const runtimes: UnitRuntime[] = units.map((unit, i) => ({ unit, slices: unitSlices(unit, i, stepLayout, shares) }));
+  const work: Work = {
+    layout: stepLayout,
+    units: runtimes,
+    check: resolved.nonFinite !== "ignore",
+    globalClipNorm: resolved.globalClipNorm,
+    norm,
+    ...(snapshot && { snapshotOf: layout.grads }),
+  };
   if (backend === "js") {
     if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
     if (external) throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');

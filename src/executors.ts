@@ -71,6 +71,11 @@ export interface Work {
   globalClipNorm: number | null;
   /** Whether a step computes norms (clipNorm or globalClipNorm somewhere): see needsNorm. */
   norm: boolean;
+  /**
+   * Where opt.grads is, when the step reads a snapshot of it at layout.grads instead: the
+   * pool copies it there when step() is called, where the step is a Promise.
+   */
+  snapshotOf?: number;
 }
 
 /**
@@ -296,8 +301,11 @@ export async function poolExecutor(
     share: () => writeArgs(step.heap, units, step.jobs),
     alone: () => solo.run(step.heap, step.jobs),
   };
+  const from = work.snapshotOf;
   return {
     run(heap, jobs) {
+      // The gradients as they are now, which the scan and the step read whenever they run.
+      if (from !== undefined) heap.f32.copyWithin(layout.grads >>> 2, from >>> 2, (from >>> 2) + layout.n);
       step.heap = heap;
       step.jobs = jobs;
       return pool.run(ways);

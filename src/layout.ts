@@ -7,6 +7,8 @@
 //   normSums       f64 partial sums of squared gradients, one per NORM_BLOCK (norm clipping)
 //   arraysStart    the arrays of src/state-arrays.ts that exist, in table order: θ, g
 //                  and S always, then the optional ones some group needs
+//   gradsSnapshot  a copy of g that the step reads, where the step is a Promise (a
+//                  browser window's main thread with threads; src/executors.ts)
 //
 // Every array starts on a 64-byte boundary: a cache line, and a multiple of the 16 bytes
 // that keep the kernel's v128 loads aligned.
@@ -36,6 +38,8 @@ export interface Layout extends Required<ArrayOffsets> {
   pages: number;
   /** Bytes before the first array: control block, StepArgs blocks, norm sums and alignment. */
   headerBytes: number;
+  /** Byte offset of the copy of g a step that cannot block reads (0 when there is none). */
+  gradsSnapshot: number;
 }
 
 const alignUp = (x: number, to: number): number => Math.ceil(x / to) * to;
@@ -55,6 +59,8 @@ export interface Jobs {
   shares: number;
   /** f64 sums the gradient norm needs (one per NORM_BLOCK of each segment), or 0. */
   normBlocks?: number;
+  /** A snapshot of g for steps that return a Promise (one more array of n). */
+  snapshot?: boolean;
 }
 
 export function arrayCount(set: ArraySet): number {
@@ -68,7 +74,7 @@ function headerBytes(jobs: Jobs): number {
 
 /** The largest n whose layout fits in wasm32 memory with these arrays and jobs, from `base` on. */
 export function maxParams(set: ArraySet, jobs: Jobs, base = 0): number {
-  const count = arrayCount(set);
+  const count = arrayCount(set) + (jobs.snapshot ? 1 : 0);
   // Each array is rounded up to ARRAY_ALIGN, which costs at most ARRAY_ALIGN − 4 bytes.
   const room = MAX_BYTES - base - headerBytes(jobs) - count * (ARRAY_ALIGN - 4);
   return Math.max(0, Math.floor(room / (4 * count)));
@@ -87,6 +93,8 @@ export function computeLayout(n: number, set: ArraySet, jobs: Jobs, base = 0): L
     offsets[a.name] = at;
     at += arrayBytes;
   }
+  const gradsSnapshot = jobs.snapshot ? at : 0;
+  if (jobs.snapshot) at += arrayBytes;
   const argsStart = base + CONTROL_BYTES;
   return {
     n,
@@ -97,5 +105,6 @@ export function computeLayout(n: number, set: ArraySet, jobs: Jobs, base = 0): L
     bytes: at,
     pages: Math.ceil(at / WASM_PAGE_BYTES),
     headerBytes: header,
+    gradsSnapshot,
   };
 }

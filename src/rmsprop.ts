@@ -110,6 +110,8 @@ export class RmspropImpl implements Rmsprop {
   #live: Live | undefined;
   #stepCount = 0;
   #running: Promise<StepResult> | undefined;
+  /** While step() reads its overrides. */
+  #entered = false;
 
   constructor(layout: Layout, options: ResolvedOptions, plans: GroupPlan[], engine: Engine) {
     this.#facts = Object.freeze({
@@ -216,7 +218,15 @@ export class RmspropImpl implements Rmsprop {
   step(overrides?: StepOverrides): StepResult | Promise<StepResult> {
     this.#use();
     this.#idle("step()");
-    const { lr, gradScale } = resolveOverrides(overrides, this.#facts.options);
+    // A getter of `overrides` runs user code: a step() from there would run with the same t.
+    this.#entered = true;
+    let resolved: ReturnType<typeof resolveOverrides>;
+    try {
+      resolved = resolveOverrides(overrides, this.#facts.options);
+    } finally {
+      this.#entered = false;
+    }
+    const { lr, gradScale } = resolved;
     // Again: a getter of `overrides` may have disposed the optimizer.
     const live = this.#use();
     const t = this.#stepCount + 1;
@@ -231,8 +241,11 @@ export class RmspropImpl implements Rmsprop {
     });
     const outcome = this.#executor.run(live, jobs);
     if (typeof outcome === "number") return this.#outcome(outcome, t);
-    this.#running = outcome.then((bad) => this.#outcome(bad, t)).finally(() => (this.#running = undefined));
-    return this.#running;
+    const running = outcome.then((bad) => this.#outcome(bad, t)).finally(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
+    this.#running = running;
+    return running;
   }
 
   stepSync(overrides?: StepOverrides): StepResult {
@@ -260,21 +273,22 @@ export class RmspropImpl implements Rmsprop {
     if (this.#facts.options.nonFinite === "skip") {
       return { applied: false, nonFiniteIndex: bad, stepCount: this.#stepCount, ...gradNorm };
     }
+    const g = this.#gradient(bad);
     throw new RangeError(
-      `grads[${bad}] is ${this.#use().views.grads[bad]}${this.#scaledNote(bad)}; the step was not applied and params and state ` +
+      `grads[${bad}] is ${g}${Number.isFinite(g) ? ", which overflows f32 when multiplied by gradScale" : ""}; the step was not applied and params and state ` +
         `are unchanged (options.nonFinite is "throw"; "skip" skips such steps, "ignore" lets IEEE arithmetic propagate)`,
     );
   }
 
-  /** Why a finite gradient counts as bad: times gradScale it overflows f32. */
-  #scaledNote(bad: number): string {
-    const g = this.#use().views.grads[bad];
-    return Number.isFinite(g) ? ", which overflows f32 when multiplied by gradScale" : "";
+  /** Gradient i as the step read it: from the snapshot where the step reads one (src/create.ts). */
+  #gradient(i: number): number {
+    return this.#use().f32[(this.#work.layout.grads >>> 2) + i];
   }
 
   /** step, save, load and dispose wait for no one: with a step still running they would race it. */
   #idle(what: string): void {
     if (this.#running) throw new Error(`${what}: a step is still running; await it first`);
+    if (this.#entered && what === "step()") throw new Error("step(): called while step() reads its overrides (from a getter of them); nothing was applied");
   }
 
   swapEma(): void {
