@@ -139,7 +139,7 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
     const buffer = allocate(layout, backend, false) as ArrayBuffer;
     armGuard(buffer, layout.control);
     const executor = guardedExecutor(kernelExecutor(referenceKernel(buffer), work), layout.control);
-    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor, work });
+    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor, work, release: retireViews(buffer, layout) });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
   if (external) checkExternal(external, layout, shared, threads);
@@ -159,11 +159,34 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
         ? await poolExecutor(module, memory, work, { threads, spinMs: resolved.threadSpinMs })
         : kernelExecutor(bindKernel(module, memory), work);
     const executor = guardedExecutor(inner, layout.control);
-    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, work, external, release });
+    const retire = external ? release : retireViews(memory, layout);
+    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, work, external, release: retire });
   } catch (error) {
     release?.();
     throw error;
   }
+}
+
+/**
+ * What dispose() does to a memory of the optimizer's own, so that views kept past it fail
+ * instead of training on, silently, over memory no optimizer uses. A non-shared one is
+ * detached (a wasm memory grown by 0 pages detaches its old buffer, as a destroyed WebGPU
+ * buffer detaches its mapped ranges): kept views have length 0, read undefined, and set()
+ * or fill() throw. A shared one cannot be detached: its θ becomes NaN, which any
+ * computation through a kept view carries into the loss.
+ */
+function retireViews(memory: WebAssembly.Memory | ArrayBuffer, layout: Layout): () => void {
+  return () => {
+    if (memory instanceof ArrayBuffer) {
+      const transfer = (memory as { transfer?: () => ArrayBuffer }).transfer;
+      if (transfer) transfer.call(memory);
+      else structuredClone(memory, { transfer: [memory] });
+    } else if (!isSharedBuffer(memory.buffer)) {
+      memory.grow(0);
+    } else {
+      new Float32Array(memory.buffer, layout.params, layout.n).fill(Number.NaN);
+    }
+  };
 }
 
 /** An external memory must already hold the whole block, and be shared for threads. */

@@ -86,7 +86,10 @@ export interface Engine {
   work: Work;
   /** A memory the caller owns (options.memory): views follow it when it grows. */
   external?: WebAssembly.Memory;
-  /** Frees the optimizer's place in an external memory (src/placements.ts). */
+  /**
+   * Run by dispose(): frees the optimizer's place in an external memory
+   * (src/placements.ts), or retires the views of a memory of its own (src/create.ts).
+   */
   release?: () => void;
 }
 
