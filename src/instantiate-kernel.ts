@@ -6,6 +6,7 @@ import { isSharedBuffer } from "./features.ts";
 import { bindKernel, type KernelExports } from "./kernel-abi.ts";
 import { checkBoolean, checkKeys, oneOf } from "./options.ts";
 import { describe } from "./own.ts";
+import type { WasmMemory } from "./wasm-types.ts";
 
 /** Options of {@link instantiateKernel}. */
 export interface KernelOptions {
@@ -39,7 +40,7 @@ const backends = ["auto", "simd", "scalar"] as const;
  *   of the wrong kind; RangeError for a memory of 0 pages, the "js" backend or a `shared`
  *   the memory does not match; Error when "simd" is asked of an engine without SIMD.
  */
-export async function instantiateKernel(memory: WebAssembly.Memory, options?: KernelOptions): Promise<KernelExports> {
+export async function instantiateKernel(memory: WasmMemory, options?: KernelOptions): Promise<KernelExports> {
   if (!(memory instanceof WebAssembly.Memory)) {
     throw new TypeError(`instantiateKernel(memory): memory must be a WebAssembly.Memory; got ${describe(memory)}`);
   }

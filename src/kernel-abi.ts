@@ -8,6 +8,7 @@
 // managed AssemblyScript objects (strings, arrays) across the boundary. This kernel takes
 // only numbers and byte offsets into a memory the host already owns, so a ten-line typed
 // view of `instance.exports` is all the glue there is, with no runtime dependency.
+import type { WasmMemory, WasmModule } from "./wasm-types.ts";
 
 /** One flag bit of the kernel's `step`: its value, its C name and what it switches on. */
 export interface FlagSpec {
@@ -154,7 +155,7 @@ export type KernelExports = {
 };
 
 /** Instantiates a compiled kernel on a memory the caller owns. */
-export function bindKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+export function bindKernel(module: WasmModule, memory: WasmMemory): KernelExports {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const { step, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 } = instance.exports as unknown as KernelExports;
   return { step, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 };

@@ -3,6 +3,8 @@
 import type { ConcreteBackend } from "./backend.ts";
 import type { ResolvedOptions, StepOverrides } from "./options.ts";
 import type { RmspropState } from "./state-arrays.ts";
+// Rmsprop's [Symbol.dispose] member needs the symbol declared where the lib lacks it.
+import "./disposable.ts";
 
 export type { RmspropState } from "./state-arrays.ts";
 

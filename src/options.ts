@@ -2,6 +2,7 @@
 // touched, and every error names the argument, the rule and the value it got. What the
 // caller passes is read once, own properties only (src/own.ts).
 import { describe, knownKeys, own, ownArray, ownRecord } from "./own.ts";
+import type { WasmMemory } from "./wasm-types.ts";
 
 /** Which implementation runs the step. */
 export type Backend = "auto" | "simd" | "scalar" | "js";
@@ -137,7 +138,7 @@ export interface RmspropOptions extends UpdateOptions {
    * header and arrays are placed at `offset` in it (see "Embedding" in the README).
    * Default: the optimizer allocates a memory of its own.
    */
-  memory?: WebAssembly.Memory | null;
+  memory?: WasmMemory | null;
   /** Byte offset of the optimizer's block in `memory`, a multiple of 64. Default 0. */
   offset?: number;
 }
@@ -158,7 +159,7 @@ export interface NormalizedGroup extends UpdateOptions {
  */
 export type ResolvedOptions = Required<Omit<RmspropOptions, "groups" | "memory">> & {
   groups: NormalizedGroup[];
-  memory: WebAssembly.Memory | null;
+  memory: WasmMemory | null;
 };
 
 /** Per-step overrides accepted by `step()`. */
@@ -426,7 +427,7 @@ function normalizeTensors(at: string, value: unknown, names: Set<string>): Norma
   });
 }
 
-function checkMemory(value: unknown): WebAssembly.Memory | null {
+function checkMemory(value: unknown): WasmMemory | null {
   if (value === undefined || value === null) return null;
   if (!(value instanceof WebAssembly.Memory)) {
     throw new TypeError(`options.memory must be a WebAssembly.Memory; got ${describe(value)}`);
