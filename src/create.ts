@@ -6,7 +6,7 @@ import { decodeCheckpoint, type CheckpointContent } from "./checkpoint.ts";
 import { checkLoadable, storedOptions } from "./checkpoint-match.ts";
 import { guardedExecutor, kernelExecutor, poolExecutor, unitSlices, type UnitRuntime, type Work } from "./executors.ts";
 import { canBlock, isSharedBuffer, threadsUnavailable } from "./features.ts";
-import { armGuard } from "./guard.ts";
+import { armGuard, clearHeader } from "./guard.ts";
 import { checkedScalars, needsNorm, neededArrays, planGroups, planUnits } from "./groups.ts";
 import { bindKernel, KernelFlag, NORM_BLOCK } from "./kernel-abi.ts";
 import { arrayCount, computeLayout, maxParams, type Layout } from "./layout.ts";
@@ -151,8 +151,8 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
     // loaded only here, so a page on one thread never downloads it.
     if (threads > 1) await (await import("./thread-pool.ts")).prepareThreads(threads);
     const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
-    // Someone else's memory may hold anything: clear our header.
-    if (external) new Uint8Array(memory.buffer, layout.control, layout.headerBytes).fill(0);
+    // Someone else's memory may hold anything: clear our header (but our claim on it).
+    if (external) clearHeader(memory.buffer, layout.control, layout.headerBytes);
     armGuard(memory.buffer, layout.control);
     const inner =
       threads > 1

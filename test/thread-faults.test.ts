@@ -145,7 +145,9 @@ describe("thread faults", () => {
     ["2 threads", { threads: 2, minParamsPerThread: 1 }],
     ["1 thread", {}],
   ] as const)("dispose() from an overrides getter stops that step before it writes anything (%s)", async (_, options) => {
-    const opt = await createRmsprop(4096, options as RmspropOptions);
+    // In a memory of the test's own: dispose() retires the views of an optimizer's own memory.
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
+    const opt = await createRmsprop(4096, { ...options, memory } as RmspropOptions);
     opt.params.set(awkwardFloats(4096, 6));
     opt.grads.fill(0.5);
     const params = opt.params;
