@@ -49,10 +49,11 @@ const list = (sizes: readonly number[]) => `[${sizes.join(", ")}]`;
  * both list tensors), the same state arrays (an EMA may be missing: it then starts at the
  * weights), and state a run of this optimizer can produce.
  */
-export function checkLoadable(content: CheckpointContent, n: number, o: ResolvedOptions, what: string): void {
+export function checkLoadable(content: CheckpointContent, n: number, o: ResolvedOptions, what: string, stored?: ResolvedOptions): void {
   const unchanged = "; nothing was changed";
   if (content.n !== n) throw new RangeError(`${what}: the checkpoint has n = ${content.n}, this optimizer n = ${n}${unchanged}`);
-  const theirs = groupLayout(resolvedStored(content), n);
+  // `stored`: the checkpoint's options, resolved already (restoreRmsprop's, where overrides keep its groups).
+  const theirs = groupLayout(stored ?? resolvedStored(content), n);
   const ours = groupLayout(o, n);
   if (list(theirs.sizes) !== list(ours.sizes)) {
     throw new RangeError(

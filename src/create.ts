@@ -106,9 +106,9 @@ function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): Ar
 }
 
 /** Creates an optimizer with validated options; a checkpoint it is `restoring` is checked against them before anything is allocated. */
-async function create(n: number, resolved: ResolvedOptions, probe: boolean, restoring?: CheckpointContent): Promise<RmspropImpl> {
+async function create(n: number, resolved: ResolvedOptions, probe: boolean, restoring?: Restoring): Promise<RmspropImpl> {
   const count = checkN(n, resolved);
-  if (restoring) checkLoadable(restoring, count, resolved, "restoreRmsprop(bytes)");
+  if (restoring) checkLoadable(restoring, count, resolved, "restoreRmsprop(bytes)", restoring.keepsGroups ? resolved : undefined);
   const plans = planGroups(resolved, count).map((p) => (probe ? { ...p, flags: KernelFlag.trafficProbe } : p));
   for (const plan of plans) checkedScalars(plan, 1, resolved.lr); // η·λ must fit f32 too
   const backend = chooseBackend(resolved.backend);
@@ -203,6 +203,9 @@ function checkExternal(memory: WebAssembly.Memory, layout: Layout, shared: boole
   }
 }
 
+/** A checkpoint being restored, and whether the optimizer keeps its groups. */
+type Restoring = CheckpointContent & { keepsGroups: boolean };
+
 /**
  * Creates an optimizer from a checkpoint made by `save()`. What defines the training comes
  * from the bytes: the update options, the groups, nonFinite, the step count and the
@@ -215,7 +218,9 @@ function checkExternal(memory: WebAssembly.Memory, layout: Layout, shared: boole
 export async function restoreRmsprop(bytes: Uint8Array, overrides?: RmspropOptions): Promise<Rmsprop> {
   const content = decodeCheckpoint(bytes, "restoreRmsprop(bytes)");
   const given = checkKeys("overrides", overrides, Object.keys(defaultOptions));
-  const opt = await create(content.n, resolveOptions({ ...storedOptions(content), ...given }), false, content);
+  // Overrides that keep the stored groups leave one set of options to resolve, not two.
+  const restoring = { ...content, keepsGroups: !("groups" in given) };
+  const opt = await create(content.n, resolveOptions({ ...storedOptions(content), ...given }), false, restoring);
   RmspropImpl.restored(opt, content);
   return opt;
 }

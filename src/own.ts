@@ -35,12 +35,12 @@ function unreadable(name: string, error: unknown): TypeError {
   return new TypeError(`${name} could not be read: reading it threw ${why}`, { cause: error });
 }
 
-/** Runs `read`, turning anything it throws into a TypeError that names `name`. */
-export function reading<T>(name: string, read: () => T): T {
+/** Runs `read`, turning anything it throws into a TypeError that names `name` (made only then). */
+export function reading<T>(name: string | (() => string), read: () => T): T {
   try {
     return read();
   } catch (error) {
-    throw unreadable(name, error);
+    throw unreadable(typeof name === "string" ? name : name(), error);
   }
 }
 
@@ -74,7 +74,7 @@ export function ownRecord(name: string, value: unknown): Record<string, unknown>
   const record: Record<string, unknown> = Object.create(null);
   for (const key of reading(name, () => Reflect.ownKeys(value))) {
     if (typeof key === "symbol") throw new TypeError(`${name} has the symbol key ${key.toString()}; its keys must be strings`);
-    record[key] = reading(`${name}.${key}`, () => Reflect.get(value, key));
+    record[key] = reading(() => `${name}.${key}`, () => Reflect.get(value, key));
   }
   return record;
 }
@@ -87,9 +87,11 @@ export function ownArray(name: string, value: unknown, max: number, what: string
   if (!reading(name, () => Array.isArray(value))) throw new TypeError(`${name} must be an array of ${what}; got ${describe(value)}`);
   const length = reading(name, () => (value as unknown[]).length);
   if (length > max) throw new RangeError(`${name} holds ${length} ${what}; at most ${max} are allowed`);
-  return Array.from({ length }, (_, i) =>
-    reading(`${name}[${i}]`, () => (Object.hasOwn(value as object, i) ? (value as unknown[])[i] : undefined)),
-  );
+  const out: unknown[] = new Array(length);
+  for (let i = 0; i < length; i++) {
+    out[i] = reading(() => `${name}[${i}]`, () => (Object.hasOwn(value as object, i) ? (value as unknown[])[i] : undefined));
+  }
+  return out;
 }
 
 /** Rejects any key of an own record that is not in `known`; `hint` may add a suggestion. */
