@@ -49,7 +49,7 @@ describe("instantiateKernel", () => {
 
   const plain = new WebAssembly.Memory({ initial: 1 });
   it.each([
-    [{}, undefined, TypeError, /memory must be a WebAssembly.Memory; got object/],
+    [{}, undefined, TypeError, /memory must be a WebAssembly.Memory; got an object/],
     [null, undefined, TypeError, /memory must be a WebAssembly.Memory; got null/],
     [new ArrayBuffer(8), undefined, TypeError, /memory must be a WebAssembly.Memory/],
     [plain, { backend: "js" }, RangeError, /options.backend "js" has no wasm kernel/],
