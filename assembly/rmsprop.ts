@@ -170,12 +170,12 @@ type MomNesterov = u32;
   }
 }
 
-function stepInstance<EpsInSqrt, Centered, Wd, Mom, Ema>(a: StepArgs, clip: bool): void {
-  const end = <usize>a.n << 2;
-  let vecEnd: usize = 0;
+/** Byte range [from, end) of every array: whole vectors from `from` on, then the scalar tail. */
+function stepInstance<EpsInSqrt, Centered, Wd, Mom, Ema>(a: StepArgs, clip: bool, from: usize, end: usize): void {
+  let vecEnd: usize = from;
   if (ASC_FEATURE_SIMD) {
-    vecEnd = end & ~(<usize>15);
-    updateRange<v128, EpsInSqrt, Centered, Wd, Mom, Ema>(a, 0, vecEnd, clip);
+    vecEnd = from + ((end - from) & ~(<usize>15));
+    updateRange<v128, EpsInSqrt, Centered, Wd, Mom, Ema>(a, from, vecEnd, clip);
   }
   updateRange<f32, EpsInSqrt, Centered, Wd, Mom, Ema>(a, vecEnd, end, clip);
 }
@@ -185,27 +185,27 @@ function stepInstance<EpsInSqrt, Centered, Wd, Mom, Ema>(a: StepArgs, clip: bool
 // Clipping is the one runtime switch, a branch on a loop invariant: as a type parameter it
 // doubled the code (a page's download, docs/bundle-size.md) and measured no faster.
 
-function byEma<EpsInSqrt, Centered, Wd, Mom>(flags: u32, a: StepArgs): void {
+function byEma<EpsInSqrt, Centered, Wd, Mom>(flags: u32, a: StepArgs, from: usize, end: usize): void {
   const clip = (flags & CLIP) != 0;
-  if (flags & EMA) stepInstance<EpsInSqrt, Centered, Wd, Mom, Yes>(a, clip);
-  else stepInstance<EpsInSqrt, Centered, Wd, Mom, No>(a, clip);
+  if (flags & EMA) stepInstance<EpsInSqrt, Centered, Wd, Mom, Yes>(a, clip, from, end);
+  else stepInstance<EpsInSqrt, Centered, Wd, Mom, No>(a, clip, from, end);
 }
 
-function byMomentum<EpsInSqrt, Centered, Wd>(flags: u32, a: StepArgs): void {
-  if (flags & MOM_NESTEROV) byEma<EpsInSqrt, Centered, Wd, MomNesterov>(flags, a);
-  else if (flags & MOM_HEAVY) byEma<EpsInSqrt, Centered, Wd, MomHeavy>(flags, a);
-  else byEma<EpsInSqrt, Centered, Wd, MomNone>(flags, a);
+function byMomentum<EpsInSqrt, Centered, Wd>(flags: u32, a: StepArgs, from: usize, end: usize): void {
+  if (flags & MOM_NESTEROV) byEma<EpsInSqrt, Centered, Wd, MomNesterov>(flags, a, from, end);
+  else if (flags & MOM_HEAVY) byEma<EpsInSqrt, Centered, Wd, MomHeavy>(flags, a, from, end);
+  else byEma<EpsInSqrt, Centered, Wd, MomNone>(flags, a, from, end);
 }
 
-function byWeightDecay<EpsInSqrt, Centered>(flags: u32, a: StepArgs): void {
-  if (flags & WD_DECOUPLED) byMomentum<EpsInSqrt, Centered, WdDecoupled>(flags, a);
-  else if (flags & WD_L2) byMomentum<EpsInSqrt, Centered, WdL2>(flags, a);
-  else byMomentum<EpsInSqrt, Centered, WdNone>(flags, a);
+function byWeightDecay<EpsInSqrt, Centered>(flags: u32, a: StepArgs, from: usize, end: usize): void {
+  if (flags & WD_DECOUPLED) byMomentum<EpsInSqrt, Centered, WdDecoupled>(flags, a, from, end);
+  else if (flags & WD_L2) byMomentum<EpsInSqrt, Centered, WdL2>(flags, a, from, end);
+  else byMomentum<EpsInSqrt, Centered, WdNone>(flags, a, from, end);
 }
 
-function byCentered<EpsInSqrt>(flags: u32, a: StepArgs): void {
-  if (flags & CENTERED) byWeightDecay<EpsInSqrt, Yes>(flags, a);
-  else byWeightDecay<EpsInSqrt, No>(flags, a);
+function byCentered<EpsInSqrt>(flags: u32, a: StepArgs, from: usize, end: usize): void {
+  if (flags & CENTERED) byWeightDecay<EpsInSqrt, Yes>(flags, a, from, end);
+  else byWeightDecay<EpsInSqrt, No>(flags, a, from, end);
 }
 
 /**
@@ -213,12 +213,11 @@ function byCentered<EpsInSqrt>(flags: u32, a: StepArgs): void {
  * S) with the arithmetic replaced by one bitwise xor, compiled with the same flags. Its
  * speed is the ceiling the memory system puts on a step. It scrambles θ and S.
  */
-function trafficProbe(a: StepArgs): void {
+function trafficProbe(a: StepArgs, from: usize, end: usize): void {
   const params = <usize>a.params, grads = <usize>a.grads, sqAvg = <usize>a.sqAvg;
-  const end = <usize>a.n << 2;
-  let o: usize = 0;
+  let o: usize = from;
   if (ASC_FEATURE_SIMD) {
-    const vecEnd = end & ~(<usize>15);
+    const vecEnd = from + ((end - from) & ~(<usize>15));
     for (; o < vecEnd; o += 16) {
       const g = v128.load(grads + o);
       v128.store(params + o, v128.xor(v128.load(params + o), g));
@@ -240,18 +239,35 @@ function trafficProbe(a: StepArgs): void {
  * block (4-byte aligned; 72 bytes suffice without CLIP and EMA, else 96).
  */
 export function step(flags: u32, args: usize): void {
+  stepElements(flags, args, 0, changetype<StepArgs>(args).n);
+}
+
+/**
+ * The step of elements [start, start + count) of the block's arrays only, clamped to its
+ * n: what one thread's share of a step runs (the threads share one block per unit, each
+ * taking a range of it). Every element's bits are those `step` gives it; a start that is a
+ * multiple of 4 keeps the range on whole vectors.
+ */
+export function step_range(flags: u32, args: usize, start: u32, count: u32): void {
+  const n = changetype<StepArgs>(args).n;
+  const from = min<u32>(start, n);
+  stepElements(flags, args, from, min<u32>(count, n - from));
+}
+
+function stepElements(flags: u32, args: usize, start: u32, count: u32): void {
   const a = changetype<StepArgs>(args);
+  const from = <usize>start << 2, end = from + (<usize>count << 2);
   // Threads get their jobs once, at start; a job whose variant changes between steps (the
   // first EMA step, a clipping factor) carries its flags in the block the host rewrites.
   if (flags & FLAGS_IN_ARGS) flags = a.flags;
   if (flags & TRAFFIC_PROBE) {
-    trafficProbe(a);
+    trafficProbe(a, from, end);
     return;
   }
   // The EMA starts as the weights the first step begins from (Keras 3, timm's ModelEmaV2).
-  if ((flags & (EMA | EMA_INIT)) == (EMA | EMA_INIT)) memory.copy(<usize>a.ema, <usize>a.params, <usize>a.n << 2);
-  if (flags & EPS_IN_SQRT) byCentered<Yes>(flags, a);
-  else byCentered<No>(flags, a);
+  if ((flags & (EMA | EMA_INIT)) == (EMA | EMA_INIT)) memory.copy(<usize>a.ema + from, <usize>a.params + from, end - from);
+  if (flags & EPS_IN_SQRT) byCentered<Yes>(flags, a, from, end);
+  else byCentered<No>(flags, a, from, end);
 }
 
 @inline function firstNonFiniteIn<T>(ptr: usize, from: usize, to: usize): usize {

@@ -1,15 +1,17 @@
 // The implementations the benchmark runs side by side, each set up on the same seeded
 // data. Every contender is { name, threads, bytesPerParam, step(), dispose() }, and may
-// have a role ("compute" or "traffic" for the probes that make the ceiling), the params
-// one step works on (`work`, n unless said), tinybench hooks and a `check()` after a round.
+// have a role ("compute" or "traffic" for the probes that make the ceiling), a tag (what
+// the row is to the user's answer: ONE or MANY, see names.mjs), the params one step works
+// on (`work`, n unless said), tinybench hooks and a `check()` after a round.
 import { createRmsprop, createTrafficProbe, referenceStep, stepScalars, kernelFlags, defaultOptions } from "rmsprop-wasm";
 import { seededArray } from "./data.mjs";
 import { tfjsContender } from "./peers.mjs";
 import { computeProbeContender } from "./compute-probe.mjs";
 import { inTrainingLoop } from "./evict.mjs";
+import { VARIANT_KEYS } from "./user-options.mjs";
 import {
-  BASELINE, IGNORE, IGNORE_2, ONE_THREAD, PLAIN_VARIANT_PREFIX, SCALAR, SIMD, SIMD_2, SIMD_2_HOT, TRAFFIC_PROBE, TRAFFIC_PROBE_2,
-  TWO_THREADS_FORCED, VARIANT_PREFIX,
+  AUTO, BASELINE, IGNORE, IGNORE_2, MANY, ONE, ONE_THREAD, PLAIN_VARIANT_PREFIX, SCALAR, SIMD, SIMD_2, SIMD_2_HOT, VARIANT_PREFIX,
+  forcedThreads, threadsName, trafficProbeName,
 } from "./names.mjs";
 
 // Bytes one step moves per parameter: reads θ, g, S (12) and writes θ, S (8); each of the
@@ -19,8 +21,8 @@ const STEP_BYTES = 20;
 const EXTRA_ARRAY_BYTES = 8;
 const CHECK_BYTES = 4;
 
-/** An optimizer of this package (or its traffic probe) on a given backend and options. */
-async function wasmContender(name, n, options, create = createRmsprop, role = undefined) {
+/** An optimizer of this package (or its traffic probe, with `create`) on a given backend and options. */
+async function wasmContender(name, n, options, { create = createRmsprop, role, tag } = {}) {
   const opt = await create(n, options);
   opt.params.set(seededArray(n, 1));
   opt.grads.set(seededArray(n, 2));
@@ -29,6 +31,7 @@ async function wasmContender(name, n, options, create = createRmsprop, role = un
   return {
     name,
     role,
+    tag,
     bytesPerParam: STEP_BYTES + extraArrays * EXTRA_ARRAY_BYTES + (checks ? CHECK_BYTES : 0),
     bytesHeld: opt.byteLength,
     threads: opt.threads,
@@ -77,14 +80,17 @@ function plainJsContender(n) {
 }
 
 /**
- * The traffic probes of 1 and 2 threads. The second is forced onto 2 threads at every n
- * (minParamsPerThread 1), so that a 2-thread ceiling exists wherever a contender runs 2.
+ * The traffic probes of 1 thread and of each other count in `threads`, forced at every n
+ * (minParamsPerThread 1), so that a k-thread ceiling exists wherever a contender runs k.
  */
-async function trafficProbes(n) {
-  return [
-    await wasmContender(TRAFFIC_PROBE, n, {}, createTrafficProbe, "traffic"),
-    await wasmContender(TRAFFIC_PROBE_2, n, { threads: 2, minParamsPerThread: 1 }, createTrafficProbe, "traffic"),
-  ];
+async function trafficProbes(n, threads = [2]) {
+  const counts = [...new Set([1, ...threads])].sort((a, b) => a - b);
+  const list = [];
+  for (const k of counts) {
+    const options = k > 1 ? { threads: k, minParamsPerThread: 1 } : {};
+    list.push(await wasmContender(trafficProbeName(k), n, options, { create: createTrafficProbe, role: "traffic" }));
+  }
+  return list;
 }
 
 /**
@@ -92,13 +98,15 @@ async function trafficProbes(n) {
  * last. Threaded ones use the default minParamsPerThread, as a user's optimizer does.
  */
 export async function sizeContenders(n) {
+  const auto = await wasmContender(AUTO, n, { threads: "auto" }, { tag: MANY });
   return [
-    await wasmContender(SIMD, n, {}),
+    await wasmContender(SIMD, n, {}, { tag: ONE }),
+    auto,
     await wasmContender(IGNORE, n, { nonFinite: "ignore" }),
     await wasmContender(SIMD_2, n, { threads: 2 }),
     await wasmContender(IGNORE_2, n, { threads: 2, nonFinite: "ignore" }),
     await wasmContender(SCALAR, n, { backend: "scalar" }),
-    ...(await trafficProbes(n)),
+    ...(await trafficProbes(n, [2, auto.threads])),
     await computeProbeContender(),
     await tfjsContender("wasm", n),
     // The CPU backend takes about 0.2 s per million parameters: above 1e6 it would take
@@ -106,6 +114,25 @@ export async function sizeContenders(n) {
     ...(n <= 1e6 ? [await tfjsContender("cpu", n)] : []),
     referenceContender(n),
     plainJsContender(n),
+  ];
+}
+
+/**
+ * The user's answer at one size: this package on 1 thread and on `threads` ("auto" unless
+ * the user asked otherwise), both with the user's `options`; the probes of the limit for
+ * the threads each ran; tfjs-backend-wasm; and the plain JS loop, written for the same
+ * kernel variant where the options pick one (see plainLoopFor).
+ */
+export async function answerContenders(n, { threads = "auto", options = {} } = {}) {
+  const one = await wasmContender(SIMD, n, { ...options, threads: 1 }, { tag: ONE });
+  const many = threads === 1 ? undefined : await wasmContender(threadsName(threads), n, { ...options, threads }, { tag: MANY });
+  return [
+    one,
+    ...(many ? [many] : []),
+    ...(await trafficProbes(n, many ? [many.threads] : [])),
+    await computeProbeContender(),
+    await tfjsContender("wasm", n, options),
+    plainLoopFor(n, options),
   ];
 }
 
@@ -125,12 +152,15 @@ export async function trainingContenders(n) {
   return [...evicted.map(inTrainingLoop), await computeProbeContender()];
 }
 
-/** Threads 1 and 2 forced (no crossover rule), to measure where 2 threads start to pay. */
-export async function threadContenders(n) {
+/**
+ * 1 thread and k forced (no crossover rule), to measure where k threads start to pay; the
+ * plain JS loop too unless `plain` is false. `options` are the user's (the answer's run).
+ */
+export async function threadContenders(n, { threads = 2, options = {}, plain = true } = {}) {
   return [
-    await wasmContender(ONE_THREAD, n, {}),
-    await wasmContender(TWO_THREADS_FORCED, n, { threads: 2, minParamsPerThread: 1 }),
-    plainJsContender(n),
+    await wasmContender(ONE_THREAD, n, { ...options, threads: 1 }),
+    await wasmContender(forcedThreads(threads), n, { ...options, threads, minParamsPerThread: 1 }),
+    ...(plain ? [plainJsContender(n)] : []),
   ];
 }
 
@@ -187,6 +217,16 @@ function plainVariantContender(name, n, options) {
   const arrays = [seededArray(n, 1), seededArray(n, 2), new Float32Array(n), new Float32Array(n), new Float32Array(n)];
   const extraArrays = Number(Boolean(options.momentum)) + Number(Boolean(options.centered));
   return { name, threads: 1, bytesPerParam: STEP_BYTES + extraArrays * EXTRA_ARRAY_BYTES, step: makeStep(...arrays), dispose: () => {} };
+}
+
+/**
+ * The plain JS loop a user of `options` would compare with: written for the same kernel
+ * variant where the options pick one, else the default loop (user-options.mjs says what
+ * it runs without).
+ */
+export function plainLoopFor(n, options) {
+  const variant = Object.fromEntries(Object.entries(options).filter(([key]) => VARIANT_KEYS.includes(key)));
+  return Object.keys(variant).length ? plainVariantContender(BASELINE, n, variant) : plainJsContender(n);
 }
 
 /** Each variant of the kernel and the plain JS loop written for that same variant. */

@@ -14,10 +14,13 @@ function taskOptions(contender) {
 /**
  * Measures `list` (contenders as in contenders.mjs) at n. `settings` holds rounds and
  * tinybench's time, iterations, warmupTime and warmupIterations. Every row carries its
- * per-round medians, so ratios and ceiling shares are taken within a round.
+ * per-round medians, so ratios and ceiling shares are taken within a round. `onTask(done,
+ * total)` is called as each task of each round ends (the progress line).
  */
-export async function measure(section, n, list, settings) {
+export async function measure(section, n, list, settings, onTask = () => {}) {
   const { rounds, ...benchOptions } = settings;
+  const total = rounds * list.length;
+  let done = 0;
   const samples = new Map(list.map((c) => [c.name, []]));
   const roundMs = new Map(list.map((c) => [c.name, []]));
   const callShares = new Map();
@@ -28,6 +31,7 @@ export async function measure(section, n, list, settings) {
       // throws: a contender that fails must stop the run, not leave a row without samples.
       const bench = new Bench({ retainSamples: true, throws: true, ...benchOptions });
       for (const c of order) bench.add(c.name, c.step, taskOptions(c));
+      bench.addEventListener("cycle", () => onTask(++done, total));
       await bench.run();
       for (const task of bench.tasks) {
         // concat, not push(...): a fast task yields more samples than a call takes arguments.
@@ -49,6 +53,7 @@ export async function measure(section, n, list, settings) {
       name: c.name,
       n,
       role: c.role,
+      tag: c.tag,
       threads: c.threads,
       work,
       medianMs: ms,

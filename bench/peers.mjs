@@ -11,13 +11,17 @@ tf.env().set("IS_TEST", true); // silences the "install tfjs-node" banner of the
 // also spin-waits between ops, which would slow whatever runs next on a 2-core machine.)
 setThreadsCount(1);
 
-/** A tfjs peer: the same update (η 0.01, β 0.9, ε 1e-8, no momentum) through applyGradients. */
-export async function tfjsContender(backend, n) {
+/**
+ * A tfjs peer: the same update through applyGradients (η 0.01, β 0.9, ε 1e-8, no momentum,
+ * or what `options` set of lr, beta, eps, momentum and centered, the ones tfjs has).
+ */
+export async function tfjsContender(backend, n, options = {}) {
   await tf.setBackend(backend);
   await tf.ready();
   const variable = tf.variable(tf.tensor1d(seededArray(n, 1)));
   const grad = tf.tensor1d(seededArray(n, 2));
-  const optimizer = tf.train.rmsprop(0.01, 0.9, 0, 1e-8, false);
+  const given = (key, fallback) => options[key] ?? fallback;
+  const optimizer = tf.train.rmsprop(given("lr", 0.01), given("beta", 0.9), given("momentum", 0), given("eps", 1e-8), given("centered", false));
   const grads = { [variable.name]: grad };
   optimizer.applyGradients(grads); // creates its slots: warm-up outside the timing
   // A peer that leaked tensors per step would be timed unfairly (and run out of memory).

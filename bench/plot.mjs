@@ -3,7 +3,7 @@
 // steps). One line per implementation, the ceilings of 1 and 2 threads dashed. Plain SVG.
 import { groupCeilings } from "./shares.mjs";
 import {
-  BASELINE, IGNORE, IGNORE_2, SCALAR, SIMD, SIMD_2, SIMD_2_HOT, TFJS_WASM, TRAINING, WARM,
+  AUTO, BASELINE, IGNORE, IGNORE_2, SCALAR, SIMD, SIMD_2, SIMD_2_HOT, TFJS_WASM, TRAINING, WARM,
 } from "./names.mjs";
 
 const CEILING_1 = "ceiling, 1 thread";
@@ -14,6 +14,7 @@ const colours = {
   [SIMD]: "#1b6ac9",
   [IGNORE]: "#74c0fc",
   [SIMD_2]: "#2b8a3e",
+  [AUTO]: "#5f3dc4",
   [SIMD_2_HOT]: "#fab005",
   [IGNORE_2]: "#8ce99a",
   [SCALAR]: "#862e9c",
@@ -28,9 +29,12 @@ const fallback = ["#5c940d", "#a61e4d", "#495057"];
 const W = 1240, H = 520;
 const top = 70, bottom = 460;
 const panels = [
-  { section: WARM, title: "Warm cache: back-to-back steps", left: 80, right: 460 },
-  { section: TRAINING, title: "Training loop: 64 MiB streamed between steps", left: 530, right: 910 },
+  { section: WARM, title: "Warm cache: back-to-back steps" },
+  { section: TRAINING, title: "Training loop: 64 MiB streamed between steps" },
 ];
+// The panels share the width left of the legend: two side by side (a --full run), or one
+// (the default run has no training loop).
+const PLOT_LEFT = 80, PLOT_RIGHT = 910, PANEL_GAP = 70;
 const legendX = 940;
 
 const escape = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
@@ -57,7 +61,9 @@ function series(rows, section) {
 }
 
 export function throughputPlot(rows, machine) {
-  const bySection = panels.map((p) => ({ ...p, lines: series(rows, p.section) })).filter((p) => p.lines.size);
+  const present = panels.map((p) => ({ ...p, lines: series(rows, p.section) })).filter((p) => p.lines.size);
+  const each = (PLOT_RIGHT - PLOT_LEFT - PANEL_GAP * (present.length - 1)) / Math.max(1, present.length);
+  const bySection = present.map((p, i) => ({ ...p, left: PLOT_LEFT + i * (each + PANEL_GAP), right: PLOT_LEFT + i * (each + PANEL_GAP) + each }));
   const points = bySection.flatMap((p) => [...p.lines.values()].flat());
   // One n axis for both panels, so a training-loop point sits under its warm one.
   const [x0, x1] = [log(Math.min(...points.map((p) => p.n))), log(Math.max(...points.map((p) => p.n)))];

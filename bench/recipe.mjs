@@ -118,3 +118,8 @@ export async function recipeContenders(n) {
   return list;
 }
 
+
+/** What the recipe costs a user, for the default run: the default step, the whole recipe fused, and as plain JS passes. */
+export async function recipeCostContenders(n) {
+  return [await ours(R.default, n, {}), await ours(R.whole, n, { globalClipNorm: MAX_NORM, emaDecay: DECAY }), plainRecipe(n)];
+}

@@ -1,6 +1,10 @@
 // Formats benchmark rows: the console table, the full Markdown table (bench/results/) and
 // the short tables of docs/benchmark.md and the README.
 import { groupCeilings } from "./shares.mjs";
+import { summaryLines } from "./targets.mjs";
+import { tfjsTable } from "./tfjs-table.mjs";
+import { patternsMarkdown, patternsTable } from "./patterns.mjs";
+import { header } from "./document.mjs";
 import { BASELINE, IGNORE_2, SCALAR, SIMD, SIMD_2, SIMD_2_HOT, TFJS_WASM, TRAINING, WARM } from "./names.mjs";
 
 export const fmt = {
@@ -114,9 +118,39 @@ function fullTable(rows, machine) {
   return `Run of ${runLine(machine)}. ${LEGEND}\n\n${markdown(columns.map(([h]) => h), body, TEXT_COLUMNS)}\n`;
 }
 
-/** What bench/results/NAME.md holds: every row, then the summary lines. */
-export function resultsMarkdown(rows, machine, summary) {
-  return fullTable(rows, machine) + "\n" + summary.join("\n").trim() + "\n";
+/** Summary lines without the maintainers' target verdicts, unless `targets`. */
+export const withTargets = (lines, targets) => (targets ? lines : lines.filter((l) => !l.startsWith("target:")));
+
+/** The summary lines of a full run's rows: the crossover, the ceilings, the costs, and the targets if asked. */
+export function summaryOf(doc, targets) {
+  return withTargets(summaryLines(doc.rows, doc.run.defaults), targets);
+}
+
+/**
+ * What bench/results/NAME.md holds: every row, the summary lines, and the tfjs and patterns
+ * sections' tables and lines (each with its targets if `targets`).
+ */
+export function resultsMarkdown(doc, { targets = false } = {}) {
+  const { tfjs, patterns } = doc;
+  const tfjsReport = tfjs ? `\n## tfjs adapter\n\n\`\`\`text\n${tfjsTable(tfjs.rows)}\n\n${withTargets(tfjs.summary, targets).join("\n")}\n\`\`\`\n` : "";
+  const patternsReport = patterns ? patternsMarkdown({ rows: patterns.rows, summary: withTargets(patterns.summary, targets) }) : "";
+  return `${fullTable(doc.rows, header(doc))}\n${summaryOf(doc, targets).join("\n").trim()}\n${tfjsReport}${patternsReport}`;
+}
+
+/**
+ * What --full prints before the answer: every row under its section and n, the summary
+ * lines, the tfjs section and the patterns section (the targets only with --targets).
+ */
+export function detailReport(doc, { targets = false } = {}) {
+  const { tfjs, patterns } = doc;
+  const lines = (list) => withTargets(list, targets).map((l) => wrap(l));
+  return [
+    ...(doc.rows.length ? [consoleTable(doc.rows, header(doc)), ...lines(summaryLines(doc.rows, doc.run.defaults))] : []),
+    ...(tfjs ? ["", "tfjs adapter: rmsprop-wasm/tfjs against tf.train.rmsprop, a dense model of 1,001,000 parameters", "", tfjsTable(tfjs.rows), "", ...lines(tfjs.summary)] : []),
+    ...(patterns ? ["", "Threads in every pattern: the time of threads: 2 over threads: 1", "", patternsTable(patterns.rows), "", ...lines(patterns.summary)] : []),
+    "",
+    "",
+  ];
 }
 
 /** The contenders docs/benchmark.md's short table shows, in its order. */

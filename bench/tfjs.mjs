@@ -15,7 +15,9 @@ import { tfjsRmsprop } from "rmsprop-wasm/tfjs";
 import { seededArray } from "./data.mjs";
 import { measure as measureRows } from "./measure.mjs";
 import { roundRatios, summary } from "./shares.mjs";
-import { textTable } from "./text-table.mjs";
+import { TFJS_BASELINE, tfjsTable } from "./tfjs-table.mjs";
+
+export { TFJS_BASELINE, tfjsTable };
 
 tf.env().set("PROD", true); // no debug checks, as in a production app
 // One thread for tfjs-backend-wasm, like our kernel (and its spinning pool would slow the
@@ -27,7 +29,6 @@ const UNITS = 1000; // 1000·1000 + 1000 = 1,001,000 parameters
 /** Batch sizes of the trainOnBatch rows; the targets are checked at the first. */
 const BATCHES = [32, 8];
 const LR = 1e-3;
-export const TFJS_BASELINE = "tf.train.rmsprop";
 const OURS = "rmsprop-wasm/tfjs";
 
 /** A dense model with seeded weights and one seeded batch. */
@@ -158,20 +159,6 @@ export async function tfjsSection({ quick = false, onBackend = (backend) => cons
     tf.env().set("IS_TEST", isTest);
   }
   return { rows, summary: summaryLines(rows) };
-}
-
-/** The section's rows as a console table. */
-export function tfjsTable(rows) {
-  const header = ["backend", "implementation", "median ms", "spread", `vs ${TFJS_BASELINE}`, "ratio range"];
-  const body = rows.map((r) => [
-    r.section,
-    r.name,
-    r.medianMs < 10 ? r.medianMs.toFixed(2) : r.medianMs.toFixed(0),
-    `±${(r.spread * 100).toFixed(0)}%`,
-    ratio(r.vsPlainJs),
-    `${ratio(r.vsPlainJsRange[0])}–${ratio(r.vsPlainJsRange[1])}`,
-  ]);
-  return textTable(header, body, 2);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

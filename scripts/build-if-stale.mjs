@@ -30,6 +30,7 @@ export function buildInputs(root) {
     "tsconfig.build.json",
     "package.json",
     "scripts/package-wasm.mjs",
+    "scripts/package-worker.mjs",
   ].filter((f) => existsSync(join(root, f)));
 }
 
@@ -38,7 +39,7 @@ export function buildOutputs(root) {
   const js = filesUnder(root, "src")
     .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.startsWith(join("src", "generated")))
     .map((f) => join("dist", relative("src", f)).replace(/\.ts$/, ".js"));
-  const generated = Object.keys(binaries).map((build) => `dist/generated/${moduleName(build)}.js`);
+  const generated = [...Object.keys(binaries).map((build) => `dist/generated/${moduleName(build)}.js`), "dist/generated/pool-worker.js"];
   const wasm = Object.values(binaries).map((path) => `dist/wasm/${path.slice("build/".length)}`);
   return [...js, ...generated, ...wasm, "build/logistic_regression.wasm"];
 }

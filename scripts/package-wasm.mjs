@@ -41,7 +41,8 @@ export function generatedModule(wasm) {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   // Outputs of earlier layouts (wasm-bytes.ts held every build) must not linger, nor ship.
-  const current = Object.keys(binaries).map(moduleName);
+  // The worker's bundle (scripts/package-worker.mjs) lives here too.
+  const current = [...Object.keys(binaries).map(moduleName), "pool-worker"];
   for (const dir of ["src/generated", "dist/generated"]) {
     if (!existsSync(dir)) continue;
     for (const file of readdirSync(dir)) if (!current.includes(file.split(".")[0])) rmSync(join(dir, file));

@@ -1,60 +1,65 @@
-// Rewrites the benchmark blocks of docs/benchmark.md (the short table with the run's summary
-// lines, and the tfjs section) and the README's performance summary, each between its
-// markers, and the full table and plot next to them, from the committed run
-// bench/results/readme.json. So the docs always quote one real, full run, never hand-typed
-// numbers. `npm run bench:readme` makes that run first; this script alone redraws from it
-// (after a change to how the results are drawn).
+// Rewrites the benchmark blocks of docs/benchmark.md (the answer as `npm run bench` prints
+// it, the short table with the run's summary lines, the targets, the tfjs and patterns
+// sections) and the README's performance summary, each between its markers, and the full
+// table and plot next to them, from the committed run bench/results/readme.json. So the
+// docs always quote one real run of every section, never hand-typed numbers. `npm run
+// bench:readme` makes that run first (`npm run bench -- --full --out readme`); this script
+// alone redraws from it (after a change to how the results are drawn).
 import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { readmeTable, resultsMarkdown, summaryTable } from "../bench/report.mjs";
+import { readmeTable, resultsMarkdown, summaryOf, withTargets } from "../bench/report.mjs";
 import { summaryLines } from "../bench/targets.mjs";
 import { throughputPlot } from "../bench/plot.mjs";
-import { tfjsTable } from "../bench/tfjs.mjs";
-import { patternsMarkdown, patternsTable } from "../bench/patterns.mjs";
+import { tfjsTable } from "../bench/tfjs-table.mjs";
+import { patternsTable } from "../bench/patterns.mjs";
+import { answerReport, findings, runLine, wrapIndented } from "../bench/answer.mjs";
+import { header, parseDocument } from "../bench/document.mjs";
 
 const RUN = "bench/results/readme.json";
 const PAGE = "docs/benchmark.md";
+
+/** Lines as a fenced text block. */
+const fenced = (lines) => ["```text", ...lines, "```"].join("\n");
 
 /**
  * What the committed run draws: the full results Markdown, the plot, and the text of each
  * marked block, by file and marker name.
  */
-export function benchOutputs(run = JSON.parse(readFileSync(RUN, "utf8"))) {
-  const { machine, rows, tfjs, patterns } = run;
-  if (machine.quick || !machine.sections.includes("training loop") || !machine.sections.includes("sizes")) {
-    throw new Error(`${RUN} is a --quick or partial run; the docs quote a full run (npm run bench:readme)`);
+export function benchOutputs(doc = parseDocument(readFileSync(RUN, "utf8"), RUN)) {
+  const { run, rows, tfjs, patterns } = doc;
+  if (run.plan !== "full" || !run.sections.includes("training loop") || !run.sections.includes("sizes")) {
+    throw new Error(`${RUN} is not a run of every section; the docs quote one (npm run bench:readme)`);
   }
-  const summary = summaryLines(rows, machine.defaults);
-  const tfjsLines = tfjs ? ["```text", tfjsTable(tfjs.rows), "", ...tfjs.summary, "```"] : [];
-  // The same tfjs report bench/run.mjs appends, so the full table has every row of the run.
-  const tfjsReport = tfjs ? `\n## tfjs adapter\n\n${tfjsLines.join("\n")}\n` : "";
-  const patternsLines = patterns ? ["```text", patternsTable(patterns.rows), "", ...patterns.summary, "```"] : [];
-  const headline = `Run of ${machine.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores), Node ${machine.node}`;
+  const date = run.date.slice(0, 10);
+  const machine = `${doc.machine.cpu} (${doc.machine.cores} cores), Node ${doc.versions.node}`;
+  const targets = [
+    ...summaryLines(rows, run.defaults),
+    ...(tfjs?.summary ?? []),
+    ...(patterns?.summary ?? []),
+  ].filter((l) => l.startsWith("target:"));
   const pageBlock = [
-    `${headline}, ${machine.seconds} s in all. Warm: back-to-back steps. Training loop: 64 MiB streamed ` +
-      "between steps. Shares of the ceiling and ratios are per-round medians. Every row and its spread: " +
-      "[bench/results/readme.md](../bench/results/readme.md).",
+    `Run of ${date} on ${machine}, ${run.seconds} s in all (\`npm run bench -- --full\`). Warm: ` +
+      "back-to-back steps. Training loop: 64 MiB streamed between steps. Shares of the ceiling and ratios " +
+      "are per-round medians. Every row and its spread: [bench/results/readme.md](../bench/results/readme.md).",
     "",
     readmeTable(rows),
     "",
-    "```text",
-    ...summary.filter(Boolean),
-    "```",
+    fenced(summaryOf(doc, false).filter(Boolean)),
   ].join("\n");
-  const readmeBlock = [
-    `${headline}. Milliseconds per step, and how many times faster than the plain JS loop a user would ` +
-      "write (Float32Arrays, f64 arithmetic), as per-round medians. Warm: back-to-back steps; training " +
-      "loop: 64 MiB streamed between steps, so the arrays come from DRAM.",
-    "",
-    summaryTable(rows),
-  ].join("\n");
+  // The answer as `npm run bench` prints it, from the same run's rows (its own footer says
+  // how long a default run took; this run took the full suite's time).
+  const answer = answerReport(doc, { footer: false });
+  const said = findings(doc).map((f) => wrapIndented(`- ${f.text}`)).flat();
+  const readmeBlock = fenced([runLine(doc), ...said]);
   return {
-    resultsMarkdown: resultsMarkdown(rows, machine, summary) + tfjsReport + (patterns ? patternsMarkdown(patterns) : ""),
-    plot: throughputPlot(rows, machine),
+    resultsMarkdown: resultsMarkdown(doc, { targets: true }),
+    plot: throughputPlot(rows, header(doc)),
     blocks: [
+      { file: PAGE, name: "bench-answer", text: fenced(answer) },
       { file: PAGE, name: "bench", text: pageBlock },
-      ...(tfjs ? [{ file: PAGE, name: "bench-tfjs", text: tfjsLines.join("\n") }] : []),
-      ...(patterns ? [{ file: PAGE, name: "bench-patterns", text: patternsLines.join("\n") }] : []),
+      { file: PAGE, name: "bench-targets", text: fenced(targets) },
+      ...(tfjs ? [{ file: PAGE, name: "bench-tfjs", text: fenced([tfjsTable(tfjs.rows), "", ...withTargets(tfjs.summary, false)]) }] : []),
+      ...(patterns ? [{ file: PAGE, name: "bench-patterns", text: fenced([patternsTable(patterns.rows)]) }] : []),
       { file: "README.md", name: "bench-summary", text: readmeBlock },
     ],
   };

@@ -23,8 +23,10 @@ const types = {
 /**
  * Starts the server; resolves to { url, close }. Port 0 picks a free port. `mounts` maps
  * more URL prefixes ("bundle/") to folders: the tests serve their pages and builds this way.
+ * `csp` is a Content-Security-Policy sent with every file; `hidden` lists paths answered
+ * with 404 (a bundler that left a file behind).
  */
-export function serveDemo({ port = 8080, isolation = true, mounts = {} } = {}) {
+export function serveDemo({ port = 8080, isolation = true, mounts = {}, csp = undefined, hidden = [] } = {}) {
   const folders = [...served.map((prefix) => [prefix, join(root, prefix)]), ...Object.entries(mounts)];
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname)).replace(/^\/+/, "");
@@ -36,13 +38,14 @@ export function serveDemo({ port = 8080, isolation = true, mounts = {} } = {}) {
     // Browsers ask every origin for /favicon.ico: answer with the demo's icon, never a 404.
     const file = path === "favicon.ico" ? "examples/demo/favicon.svg" : path.endsWith("/") ? `${path}index.html` : path;
     const folder = folders.find(([prefix]) => file.startsWith(prefix));
-    if (file.includes("..") || !folder) {
+    if (file.includes("..") || !folder || hidden.includes(file)) {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
       return;
     }
     try {
       const body = await readFile(join(folder[1], file.slice(folder[0].length)));
       const headers = { "content-type": types[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" };
+      if (csp) headers["content-security-policy"] = csp;
       if (isolation) {
         headers["cross-origin-opener-policy"] = "same-origin";
         headers["cross-origin-embedder-policy"] = "require-corp";

@@ -4,9 +4,8 @@
 // sizes) and more: the same n and state arrays, options that validate, and state that a
 // run of the receiving optimizer could have produced (src/checkpoint.ts, checkState).
 import { checkpointError, checkState, type CheckpointContent } from "./checkpoint.ts";
-import { neededArrays } from "./groups.ts";
 import { resolveOptions, type NormalizedGroup, type ResolvedOptions } from "./options.ts";
-import { CHECKPOINT_ARRAYS } from "./state-arrays.ts";
+import { CHECKPOINT_ARRAYS, type ArrayName } from "./state-arrays.ts";
 
 /**
  * Options that say where and how an optimizer runs, not what it computes: a restored
@@ -45,11 +44,18 @@ const list = (sizes: readonly number[]) => `[${sizes.join(", ")}]`;
 
 /**
  * Throws, naming what differs, unless `content` loads into an optimizer of `n` parameters
- * with options `o`: the same n, the same groups (count and sizes, and tensor sizes where
+ * with options `o` and the state `arrays`: the same n, the same groups (count and sizes, and tensor sizes where
  * both list tensors), the same state arrays (an EMA may be missing: it then starts at the
  * weights), and state a run of this optimizer can produce.
  */
-export function checkLoadable(content: CheckpointContent, n: number, o: ResolvedOptions, what: string, stored?: ResolvedOptions): void {
+export function checkLoadable(
+  content: CheckpointContent,
+  n: number,
+  o: ResolvedOptions,
+  arrays: Partial<Record<ArrayName, boolean>>,
+  what: string,
+  stored?: ResolvedOptions,
+): void {
   const unchanged = "; nothing was changed";
   if (content.n !== n) throw new RangeError(`${what}: the checkpoint has n = ${content.n}, this optimizer n = ${n}${unchanged}`);
   // `stored`: the checkpoint's options, resolved already (restoreRmsprop's, where overrides keep its groups).
@@ -69,11 +75,10 @@ export function checkLoadable(content: CheckpointContent, n: number, o: Resolved
       );
     }
   });
-  const arrays = neededArrays(o);
   for (const { name } of CHECKPOINT_ARRAYS) {
     // A checkpoint from before emaDecay existed (or without it) starts the EMA at its weights.
     if (name === "ema" && arrays.ema && !content.arrays.ema) continue;
-    if (Boolean(content.arrays[name]) !== arrays[name]) {
+    if (Boolean(content.arrays[name]) !== Boolean(arrays[name])) {
       throw new RangeError(
         `${what}: the checkpoint ${content.arrays[name] ? "has" : "lacks"} ${name}, this optimizer ` +
           `${arrays[name] ? "has" : "lacks"} it (momentum, centered and emaDecay must match)${unchanged}`,

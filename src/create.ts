@@ -4,10 +4,10 @@
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "./backend.ts";
 import { decodeCheckpoint, type CheckpointContent } from "./checkpoint.ts";
 import { checkLoadable, storedOptions } from "./checkpoint-match.ts";
-import { guardedExecutor, kernelExecutor, poolExecutor, unitSlices, type UnitRuntime, type Work } from "./executors.ts";
-import { canBlock, isSharedBuffer, threadsUnavailable } from "./features.ts";
+import { guardedExecutor, kernelExecutor, unitRuntime, type UnitRuntime, type Work } from "./executors.ts";
+import { canBlock, isSharedBuffer } from "./features.ts";
 import { armGuard, clearHeader } from "./guard.ts";
-import { checkedScalars, needsNorm, neededArrays, planGroups, planUnits } from "./groups.ts";
+import { groupStep, needsNorm, neededArrays, planGroups, planUnits } from "./groups.ts";
 import { bindKernel, KernelFlag, NORM_BLOCK } from "./kernel-abi.ts";
 import { arrayCount, computeLayout, maxParams, type Layout } from "./layout.ts";
 import { requestedThreads } from "./machine.ts";
@@ -15,9 +15,12 @@ import { checkInteger, checkKeys, defaultOptions, resolveOptions, type ResolvedO
 import type { Rmsprop } from "./optimizer-types.ts";
 import { own as ownValue } from "./own.ts";
 import { reservePlacement } from "./placements.ts";
-import { shareCount } from "./pool-shape.ts";
 import { referenceKernel } from "./reference-kernel.ts";
 import { RmspropImpl } from "./rmsprop.ts";
+import type { ArraySet } from "./state-arrays.ts";
+import { provideSchedules } from "./schedule-support.ts";
+import { scheduleRuntime } from "./schedules.ts";
+import { startThreads, threadLimit } from "./thread-plan.ts";
 
 /**
  * Creates an RMSProp optimizer over `n` f32 parameters.
@@ -52,12 +55,18 @@ export async function createTrafficProbe(
   return create(n, resolveOptions({ ...given, nonFinite: "ignore" }), true);
 }
 
-/** Validates n against the layout limit of these options (before anything is allocated). */
-function checkN(n: unknown, o: ResolvedOptions): number {
+/** The arrays these options need, and those in `keep` (a checkpoint's) besides. */
+function arraysOf(o: ResolvedOptions, keep: Partial<ArraySet>): ArraySet {
+  const set = neededArrays(o);
+  for (const name of Object.keys(set) as (keyof ArraySet)[]) set[name] ||= keep[name] === true;
+  return set;
+}
+
+/** Validates n against the layout limit of these arrays (before anything is allocated). */
+function checkN(n: unknown, o: ResolvedOptions, set: ArraySet): number {
   if (typeof n !== "number") {
     throw new TypeError(`n must be a number (the parameter count); got ${typeof n}`);
   }
-  const set = neededArrays(o);
   const why = ` (the parameter count; ${arrayCount(set)} f32 arrays of n must fit in 4 GiB of wasm32 memory)`;
   const clipNormOf = (g: ResolvedOptions["groups"][number]) => {
     const own = ownValue(g, "clipNorm");
@@ -67,29 +76,9 @@ function checkN(n: unknown, o: ResolvedOptions): number {
   const units = Math.max(1, o.groups.reduce((sum, g) => sum + cut(g), 0));
   // An upper bound on the norm's block sums: one per NORM_BLOCK of the largest n, one more per unit.
   const norm = o.globalClipNorm !== null || o.clipNorm !== null || o.groups.some((g) => clipNormOf(g) !== null);
-  const normBlocks = norm ? Math.ceil(maxParams(set, { units, shares: 1 }) / NORM_BLOCK) + units : 0;
-  const requested = requestedThreads(o.threads);
-  const jobs = { units, shares: shareCount(requested), normBlocks, snapshot: requested > 1 && !canBlock() };
+  const normBlocks = norm ? Math.ceil(maxParams(set, { units }) / NORM_BLOCK) + units : 0;
+  const jobs = { units, normBlocks, snapshot: snapshotWanted(o.threads === 1 ? 1 : requestedThreads(o.threads)) };
   return checkInteger("n", n, 1, maxParams(set, jobs, o.offset), why);
-}
-
-/**
- * Threads worth using for n parameters: at most the ones asked for and the machine's cores
- * (src/machine.ts), each with enough work.
- */
-function effectiveThreads(o: ResolvedOptions, n: number, backend: ConcreteBackend): number {
-  // "auto" takes what works here: one thread where threads cannot run.
-  if (o.threads === "auto" && (backend === "js" || threadsUnavailable() || (o.memory && !isSharedBuffer(o.memory.buffer)))) return 1;
-  return Math.max(1, Math.min(requestedThreads(o.threads), Math.floor(n / o.minParamsPerThread)));
-}
-
-function checkThreads(o: ResolvedOptions, backend: ConcreteBackend): void {
-  if (o.threads === 1 || o.threads === "auto") return;
-  if (backend === "js") {
-    throw new RangeError(`options.threads = ${o.threads} needs a wasm backend; options.backend is "js"`);
-  }
-  const why = threadsUnavailable();
-  if (why) throw new Error(`options.threads = ${o.threads} needs shared WebAssembly memory, but ${why}`);
 }
 
 function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): ArrayBuffer | WebAssembly.Memory {
@@ -105,62 +94,73 @@ function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): Ar
   }
 }
 
-/** Creates an optimizer with validated options; a checkpoint it is `restoring` is checked against them before anything is allocated. */
+/**
+ * Where a step is a Promise (a window's main thread with threads), it reads a snapshot of
+ * grads taken when step() is called, so that a write made before the Promise settles can
+ * neither slip past the scan nor reach the step: one more array of n.
+ */
+const snapshotWanted = (threads: number) => threads > 1 && !canBlock();
+
+/** A checkpoint being restored, and whether the optimizer keeps its groups. */
+type Restoring = CheckpointContent & { keepsGroups: boolean };
+
+/**
+ * Creates an optimizer with validated options. A checkpoint it is `restoring` is checked
+ * against them before anything is allocated, and its arrays are kept even where the
+ * options do not need them (momentum set to 0 since, when its buffer already existed).
+ */
 async function create(n: number, resolved: ResolvedOptions, probe: boolean, restoring?: Restoring): Promise<RmspropImpl> {
-  const count = checkN(n, resolved);
-  if (restoring) checkLoadable(restoring, count, resolved, "restoreRmsprop(bytes)", restoring.keepsGroups ? resolved : undefined);
-  const plans = planGroups(resolved, count).map((p) => (probe ? { ...p, flags: KernelFlag.trafficProbe } : p));
-  for (const plan of plans) checkedScalars(plan, 1, resolved.lr); // η·λ must fit f32 too
+  const keep: Partial<ArraySet> = restoring ? Object.fromEntries(Object.keys(restoring.arrays).map((name) => [name, true])) : {};
+  const arrays = arraysOf(resolved, keep);
+  const count = checkN(n, resolved, arrays);
+  if (restoring) checkLoadable(restoring, count, resolved, arrays, "restoreRmsprop(bytes)", restoring.keepsGroups ? resolved : undefined);
+  const plans = planGroups(resolved, count).map((p) => (probe ? { ...p, fixedFlags: KernelFlag.trafficProbe } : p));
+  for (const plan of plans) groupStep(plan, 1); // η = lr·lrScale and η·λ must fit f32 too
   const backend = chooseBackend(resolved.backend);
-  checkThreads(resolved, backend);
+  if (probe && backend === "js") throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
   const external = resolved.memory ?? undefined;
-  const threads = effectiveThreads(resolved, count, backend);
-  const shares = shareCount(threads);
+  if (external && backend === "js") throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
+  const limit = threadLimit(resolved, count, backend);
   const norm = needsNorm(resolved, plans);
   const { units, normBlocks } = planUnits(plans, norm);
-  // Where a step is a Promise (a window's main thread with threads), it reads a snapshot of
-  // grads taken when step() is called, so a write made before the Promise settles can
-  // neither slip past the scan nor reach the step.
-  const snapshot = threads > 1 && !canBlock();
-  const layout = computeLayout(count, neededArrays(resolved), { units: units.length, shares, normBlocks, snapshot }, resolved.offset);
+  const layout = computeLayout(count, arrays, { units: units.length, normBlocks, snapshot: snapshotWanted(limit.threads) }, resolved.offset);
+  if (external) checkExternal(external, layout);
+  // The pool's workers first, the memory second (see prepareThreads); the pool's code is
+  // loaded only where threads run, so a page on one thread never downloads it.
+  const { threads, fallback } = await startThreads(limit);
+  const facts = { backend, threads, fallback };
+  // The step reads the snapshot only where threads did start (one thread steps synchronously).
+  const snapshot = layout.gradsSnapshot !== 0 && threads > 1;
   const stepLayout = snapshot ? { ...layout, grads: layout.gradsSnapshot } : layout;
-  const runtimes: UnitRuntime[] = units.map((unit, i) => ({ unit, slices: unitSlices(unit, i, stepLayout, shares) }));
+  const runtimes: UnitRuntime[] = units.map((unit, i) => unitRuntime(unit, i, stepLayout));
   const work: Work = {
     layout: stepLayout,
     units: runtimes,
     check: resolved.nonFinite !== "ignore",
-    globalClipNorm: resolved.globalClipNorm,
+    globalClipNorm: resolved.globalClipNorm !== null,
     norm,
     ...(snapshot && { snapshotOf: layout.grads }),
   };
   if (backend === "js") {
-    if (probe) throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
-    if (external) throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
     const buffer = allocate(layout, backend, false) as ArrayBuffer;
     armGuard(buffer, layout.control);
     const executor = guardedExecutor(kernelExecutor(referenceKernel(buffer), work), layout.control);
-    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer, executor, work, release: retireViews(buffer, layout) });
+    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer, executor, work, release: retireViews(buffer, layout) });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
-  if (external) checkExternal(external, layout, shared, threads);
   const module = await kernelModule(kernelBuild(backend, shared));
   // Refused before anything is written: an overlap would zero another optimizer's arrays.
   const release = external ? reservePlacement(external, layout.control, layout.bytes) : undefined;
   try {
-    // The pool's workers first, the memory second (see prepareThreads); the pool's code is
-    // loaded only here, so a page on one thread never downloads it.
-    if (threads > 1) await (await import("./thread-pool.ts")).prepareThreads(threads);
     const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
     // Someone else's memory may hold anything: clear our header (but our claim on it).
     if (external) clearHeader(memory.buffer, layout.control, layout.headerBytes);
     armGuard(memory.buffer, layout.control);
-    const inner =
-      threads > 1
-        ? await poolExecutor(module, memory, work, { threads, spinMs: resolved.threadSpinMs })
-        : kernelExecutor(bindKernel(module, memory), work);
-    const executor = guardedExecutor(inner, layout.control);
+    const threaded =
+      threads > 1 ? await (await import("./threaded-executor.ts")).threadedExecutor(module, memory, work, { threads, spinMs: resolved.threadSpinMs }) : undefined;
+    const executor = guardedExecutor(threaded ?? kernelExecutor(bindKernel(module, memory), work), layout.control);
     const retire = external ? release : retireViews(memory, layout);
-    return new RmspropImpl(layout, resolved, plans, { backend, threads, buffer: memory.buffer, executor, work, external, release: retire });
+    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer: memory.buffer, executor, threaded, work, external, release: retire });
   } catch (error) {
     release?.();
     throw error;
@@ -189,11 +189,8 @@ function retireViews(memory: WebAssembly.Memory | ArrayBuffer, layout: Layout): 
   };
 }
 
-/** An external memory must already hold the whole block, and be shared for threads. */
-function checkExternal(memory: WebAssembly.Memory, layout: Layout, shared: boolean, threads: number): void {
-  if (threads > 1 && !shared) {
-    throw new RangeError(`options.threads = ${threads} needs options.memory to be shared (new WebAssembly.Memory({ shared: true, … }))`);
-  }
+/** An external memory must already hold the whole block. */
+function checkExternal(memory: WebAssembly.Memory, layout: Layout): void {
   const have = memory.buffer.byteLength;
   if (layout.bytes > have) {
     throw new RangeError(
@@ -203,13 +200,10 @@ function checkExternal(memory: WebAssembly.Memory, layout: Layout, shared: boole
   }
 }
 
-/** A checkpoint being restored, and whether the optimizer keeps its groups. */
-type Restoring = CheckpointContent & { keepsGroups: boolean };
-
 /**
  * Creates an optimizer from a checkpoint made by `save()`. What defines the training comes
- * from the bytes: the update options, the groups, nonFinite, the step count and the
- * state. Where and how it runs comes from the caller: `backend`, `threads`,
+ * from the bytes: the update options (schedules included), the groups, nonFinite, the step
+ * count and the state. Where and how it runs comes from the caller: `backend`, `threads`,
  * `minParamsPerThread`, `threadSpinMs`, `memory` and `offset` are `overrides`' or the
  * defaults, never the file's. `overrides` may also change any stored option that keeps
  * the same groups and state arrays. The checkpoint is checked against the options it will
@@ -218,6 +212,8 @@ type Restoring = CheckpointContent & { keepsGroups: boolean };
 export async function restoreRmsprop(bytes: Uint8Array, overrides?: RmspropOptions): Promise<Rmsprop> {
   const content = decodeCheckpoint(bytes, "restoreRmsprop(bytes)");
   const given = checkKeys("overrides", overrides, Object.keys(defaultOptions));
+  // A checkpoint's options may hold schedules: restoring brings their code into a bundle too.
+  provideSchedules(scheduleRuntime);
   // Overrides that keep the stored groups leave one set of options to resolve, not two.
   const restoring = { ...content, keepsGroups: !("groups" in given) };
   const opt = await create(content.n, resolveOptions({ ...storedOptions(content), ...given }), false, restoring);

@@ -85,10 +85,16 @@ export function threadsUnavailable(): string | undefined {
   }
   if (typeof Atomics !== "object" || typeof Atomics.wait !== "function") return "this engine has no Atomics.wait";
   if (!WebAssembly.validate(sharedMemoryProbe)) return "this engine does not validate WebAssembly shared memory";
-  // Node, Deno and Bun (node:worker_threads) send shared memories; the probe is for browsers
-  // that ship with SharedArrayBuffer off. It costs a wasm memory, which V8 backs with about
-  // 10 GiB of address space until a GC: not worth it where the answer is known.
-  if (isNodeLike && typeof SharedArrayBuffer === "function") return undefined;
+  if (isNodeLike) {
+    // Node, Deno and Bun (node:worker_threads) send shared memories, unless shared memory is
+    // off (node --no-harmony-sharedarraybuffer, where V8 aborts the process on a shared
+    // WebAssembly.Memory) or the program removed the global: then no threads. The probe
+    // below is for browsers that ship with SharedArrayBuffer off; it costs a wasm memory,
+    // which V8 backs with about 10 GiB of address space until a GC.
+    return typeof (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer === "function"
+      ? undefined
+      : "SharedArrayBuffer is not available here (node --no-harmony-sharedarraybuffer, or the global was removed)";
+  }
   return sharedMemoryCheck();
 }
 

@@ -1,12 +1,12 @@
 // Parameter groups: contiguous ranges of the parameters, each with its own update options
 // and kernel variant. One step runs the kernel once per group, not once per tensor, so a
 // model with a thousand tensors costs what one flat step costs.
-import type { ResolvedOptions } from "./options.ts";
+import type { NormalizedGroup, ResolvedOptions, UpdateOptions } from "./options.ts";
 import { groupUpdateOptions } from "./options.ts";
-import { own } from "./own.ts";
 import { NORM_BLOCK, type StepScalars } from "./kernel-abi.ts";
+import { valuesAt, type PerStepValues, type StepOverrides } from "./per-step.ts";
 import { arraySet, type ArraySet } from "./state-arrays.ts";
-import { kernelFlags, stepScalars } from "./step-scalars.ts";
+import { describeValues, kernelFlags, overflowedScalar, scalarsAt } from "./step-scalars.ts";
 
 /** A group as the optimizer runs it. */
 export interface GroupPlan {
@@ -14,22 +14,31 @@ export interface GroupPlan {
   /** First parameter index of the group. */
   offset: number;
   size: number;
-  /** The group's effective options (its own over the top-level ones). */
+  /** How errors name it: "options", or "options.groups[i]". */
+  path: string;
+  /** The group's effective options (its own over the top-level ones); setOptions replaces them. */
   options: ResolvedOptions;
-  flags: number;
-  /** True when the group sets its own lr, which a `step({ lr })` override leaves alone. */
-  ownLr: boolean;
-  /** True when the group sets its own gradScale, which a `step({ gradScale })` override leaves alone. */
-  ownGradScale: boolean;
+  /** The update options the group sets itself, which a step's overrides leave alone. */
+  own: Readonly<UpdateOptions>;
+  /** Flags that replace the options' on every step (the traffic probe's), or 0. */
+  fixedFlags: number;
+  /** Its last step (groupStep), reused while its values stay the same object (see valuesAt). */
+  lastStep?: GroupStep;
   tensors: { name: string; offset: number; size: number; shape: number[] }[];
+}
+
+/** The update options a group sets itself: all but its name and layout. */
+export function ownOptions(group: NormalizedGroup): UpdateOptions {
+  const { name: _name, size: _size, tensors: _tensors, ...own } = group;
+  // No prototype: an option the group does not set reads as undefined, whatever
+  // Object.prototype holds (src/own.ts).
+  return Object.assign(Object.create(null), own) as UpdateOptions;
 }
 
 /** Lays the groups out in order; without groups, one group covers all n parameters. */
 export function planGroups(o: ResolvedOptions, n: number): GroupPlan[] {
   if (o.groups.length === 0) {
-    return [
-      { name: "default", offset: 0, size: n, options: o, flags: kernelFlags(o), ownLr: false, ownGradScale: false, tensors: [] },
-    ];
+    return [{ name: "default", offset: 0, size: n, path: "options", options: o, own: Object.create(null), fixedFlags: 0, tensors: [] }];
   }
   const total = o.groups.reduce((sum, g) => sum + g.size, 0);
   if (total !== n) {
@@ -44,16 +53,8 @@ export function planGroups(o: ResolvedOptions, n: number): GroupPlan[] {
       at += t.size;
       return placed;
     });
-    const plan: GroupPlan = {
-      name: group.name,
-      offset,
-      size: group.size,
-      options,
-      flags: kernelFlags(options),
-      ownLr: own(group, "lr") !== undefined,
-      ownGradScale: own(group, "gradScale") !== undefined,
-      tensors,
-    };
+    const own = ownOptions(group);
+    const plan: GroupPlan = { name: group.name, offset, size: group.size, path: `options.groups[${g}]`, options, own, fixedFlags: 0, tensors };
     offset += group.size;
     return plan;
   });
@@ -103,29 +104,36 @@ export function planUnits(plans: readonly GroupPlan[], norm: boolean): { units: 
   return { units, normBlocks: block };
 }
 
-/** Σ of a unit's f64 block sums, in block order: its squared norm. */
-export function unitSquaredNorm(sums: Float64Array, at: number, u: StepUnit): number {
-  let total = 0;
-  for (let b = 0; b < u.blocks; b++) total += sums[at + u.firstBlock + b];
-  return total;
+/**
+ * What one group runs in one step: its values, its f32 constants and its flags. The same
+ * object may serve the next step too: copy the scalars before adding a clipping factor.
+ */
+export interface GroupStep {
+  values: Readonly<PerStepValues>;
+  scalars: Readonly<StepScalars>;
+  flags: number;
 }
 
 /**
- * A group's constants for step t. Each option fits f32 on its own (validation sees to
- * that), but a product such as η·λ, or an lr override, may not: refuse the step then,
- * rather than let ∞ into the state.
+ * A group's step number t (from 1): its values at step count t − 1 with the step's
+ * overrides, their f32 constants and the kernel flags. Each value fits f32 on its own (its
+ * rule sees to that), but a product such as η = lr·lrScale or η·λ may not: the step is
+ * refused then, before anything is written, rather than let ∞ into the state.
  */
-export function checkedScalars(plan: GroupPlan, t: number, lr: number, gradScale?: number): StepScalars {
-  const scale = plan.ownGradScale || gradScale === undefined ? plan.options.gradScale : gradScale;
-  const s = stepScalars(plan.options, t, plan.ownLr ? plan.options.lr : lr, scale);
-  // The only derived constants: every other one is an option validated to fit f32.
-  for (const name of ["lrWd", "invC"] as const) {
-    if (!Number.isFinite(s[name])) {
-      throw new RangeError(
-        `the step constant ${name} of group "${plan.name}" overflows f32 to ${s[name]} (lr ${plan.ownLr ? plan.options.lr : lr}, ` +
-          `weightDecay ${plan.options.weightDecay}, beta ${plan.options.beta}, step ${t}); nothing was applied`,
-      );
-    }
+export function groupStep(plan: GroupPlan, t: number, overrides: StepOverrides = {}): GroupStep {
+  const values = valuesAt(plan.options, plan.own, t - 1, overrides, plan.path);
+  // The same values every step (no schedule, no override) and no t in the constants: the
+  // step of the last call, checked then. A small step costs what it did before schedules.
+  const last = plan.lastStep;
+  if (last && last.values === values && !plan.options.biasCorrection) return last;
+  const scalars = scalarsAt(plan.options, t, values);
+  const bad = overflowedScalar(scalars);
+  if (bad) {
+    throw new RangeError(
+      `the step constant ${bad} of group "${plan.name}" overflows f32 to ${scalars[bad]} (${describeValues(values)}, step ${t}); nothing was applied`,
+    );
   }
-  return s;
+  const step = { values, scalars, flags: plan.fixedFlags || kernelFlags(plan.options, values) };
+  plan.lastStep = step;
+  return step;
 }

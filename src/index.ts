@@ -3,6 +3,10 @@ export { CHECKPOINT_VERSION } from "./checkpoint.ts";
 export type { Rmsprop, RmspropGroup, RmspropState, RmspropTensor, StepResult } from "./optimizer-types.ts";
 export { defaultOptions } from "./options.ts";
 export { presets } from "./presets.ts";
+export { schedules } from "./schedules.ts";
+export type * from "./schedule-types.ts";
+export type { PerStep, PerStepName } from "./per-step.ts";
+export type { OptionsUpdate } from "./set-options.ts";
 export type {
   Backend,
   GroupSpec,

@@ -26,7 +26,7 @@ const backends = ["auto", "simd", "scalar"] as const;
 
 /**
  * Instantiates the kernel on `memory`, from the same cached compiled module createRmsprop
- * uses, and returns its two exports: pass them as the `"rmsprop-wasm"` import object of
+ * uses, and returns its exports (step, step_range, first_nonfinite_f32, sum_squares_f32): pass them as the `"rmsprop-wasm"` import object of
  * your module. A shared memory gets the build that imports a shared memory.
  *
  * @example

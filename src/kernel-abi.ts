@@ -139,6 +139,11 @@ export interface ArrayOffsets {
 export type KernelExports = {
   /** One step; `args` is the byte offset of a filled StepArgs block. */
   step(flags: number, args: number): void;
+  /**
+   * The step of elements [start, start + count) of the block's arrays (clamped to its n),
+   * with the bits `step` gives them: a thread's share of a unit.
+   */
+  step_range(flags: number, args: number, start: number, count: number): void;
   /** Index of the first NaN/±∞ among the n f32 at byte offset `ptr`, or −1. */
   first_nonfinite_f32(ptr: number, n: number): number;
   /**
@@ -157,8 +162,8 @@ export type KernelExports = {
 /** Instantiates a compiled kernel on a memory the caller owns. */
 export function bindKernel(module: WasmModule, memory: WasmMemory): KernelExports {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const { step, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 } = instance.exports as unknown as KernelExports;
-  return { step, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 };
+  const { step, step_range, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 } = instance.exports as unknown as KernelExports;
+  return { step, step_range, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 };
 }
 
 /** The values of one block, by field name: array offsets, n, flags and the scalars. */

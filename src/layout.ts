@@ -3,8 +3,10 @@
 // these offsets, and the tfjs adapter lays out its own slots in src/tfjs/slots.ts.)
 //
 //   0              control block: the i32 words the threads synchronise on
-//   +CONTROL       StepArgs blocks, one per (unit, share) job, STEP_ARGS_BYTES each
+//   +CONTROL       StepArgs blocks, one per unit, STEP_ARGS_BYTES each (threads share a unit's
+//                  block, each stepping a range of it)
 //   normSums       f64 partial sums of squared gradients, one per NORM_BLOCK (norm clipping)
+//   normLimits     f64 clipping bounds of this step: each unit's clipNorm, then globalClipNorm
 //   arraysStart    the arrays of src/state-arrays.ts that exist, in table order: θ, g
 //                  and S always, then the optional ones some group needs
 //   gradsSnapshot  a copy of g that the step reads, where the step is a Promise (a
@@ -17,7 +19,7 @@ import { STATE_ARRAYS, type ArrayName } from "./state-arrays.ts";
 import { CONTROL_WORDS } from "./pool-shape.ts";
 
 export const ARRAY_ALIGN = 64;
-/** The thread pool's control block. */
+/** The words every block reserves at its start (src/guard.ts). */
 export const CONTROL_BYTES = CONTROL_WORDS * 4;
 export const WASM_PAGE_BYTES = 65536;
 /** wasm32 addresses 4 GiB: 65536 pages of 64 KiB. */
@@ -28,10 +30,16 @@ export interface Layout extends Required<ArrayOffsets> {
   n: number;
   /** Byte offset of the control block. */
   control: number;
-  /** Byte offset of the StepArgs block of a (unit, share) job. */
-  argsAt(unit: number, share: number): number;
+  /** Byte offset of a unit's StepArgs block. */
+  argsAt(unit: number): number;
   /** Byte offset of the f64 block sums of the gradient norm (0 when there are none). */
   normSums: number;
+  /**
+   * Byte offset of this step's f64 clipping bounds, written before each step (a bound may be
+   * a schedule): unit u's clipNorm at u (NaN where it has none), globalClipNorm after the
+   * last unit (NaN for none). 0 when there are no norms.
+   */
+  normLimits: number;
   /** Bytes the memory must hold: the end of the last array. */
   bytes: number;
   /** Those bytes in wasm pages. */
@@ -51,12 +59,10 @@ export type ArraySet = Partial<Record<ArrayName, boolean>>;
 const ALWAYS: readonly ArrayName[] = ["params", "grads", "sqAvg"];
 const present = (set: ArraySet) => STATE_ARRAYS.filter((a) => ALWAYS.includes(a.name) || set[a.name]);
 
-/** How the work is split: StepArgs blocks are needed for every (unit, share) pair. */
+/** How the work is split: a StepArgs block per unit, and the norm's block sums. */
 export interface Jobs {
   /** Step units: the groups, or their tensors where clipNorm needs a factor per tensor. */
   units: number;
-  /** Shares of each unit: 1 on one thread, a few per thread with threads (src/thread-pool.ts). */
-  shares: number;
   /** f64 sums the gradient norm needs (one per NORM_BLOCK of each segment), or 0. */
   normBlocks?: number;
   /** A snapshot of g for steps that return a Promise (one more array of n). */
@@ -67,9 +73,12 @@ export function arrayCount(set: ArraySet): number {
   return present(set).length;
 }
 
+/** f64 words after the StepArgs blocks: the norm's block sums, then one bound per unit and the global one. */
+const normWords = (jobs: Jobs): number => (jobs.normBlocks ? jobs.normBlocks + jobs.units + 1 : 0);
+
 function headerBytes(jobs: Jobs): number {
-  const args = alignUp(CONTROL_BYTES + jobs.units * jobs.shares * STEP_ARGS_BYTES, 8);
-  return alignUp(args + 8 * (jobs.normBlocks ?? 0), ARRAY_ALIGN);
+  const args = alignUp(CONTROL_BYTES + jobs.units * STEP_ARGS_BYTES, 8);
+  return alignUp(args + 8 * normWords(jobs), ARRAY_ALIGN);
 }
 
 /** The largest n whose layout fits in wasm32 memory with these arrays and jobs, from `base` on. */
@@ -96,11 +105,13 @@ export function computeLayout(n: number, set: ArraySet, jobs: Jobs, base = 0): L
   const gradsSnapshot = jobs.snapshot ? at : 0;
   if (jobs.snapshot) at += arrayBytes;
   const argsStart = base + CONTROL_BYTES;
+  const normSums = jobs.normBlocks ? alignUp(argsStart + jobs.units * STEP_ARGS_BYTES, 8) : 0;
   return {
     n,
     control: base,
-    argsAt: (unit, share) => argsStart + (unit * jobs.shares + share) * STEP_ARGS_BYTES,
-    normSums: jobs.normBlocks ? alignUp(argsStart + jobs.units * jobs.shares * STEP_ARGS_BYTES, 8) : 0,
+    argsAt: (unit) => argsStart + unit * STEP_ARGS_BYTES,
+    normSums,
+    normLimits: jobs.normBlocks ? normSums + 8 * jobs.normBlocks : 0,
     ...offsets,
     bytes: at,
     pages: Math.ceil(at / WASM_PAGE_BYTES),

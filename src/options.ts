@@ -3,6 +3,7 @@
 // caller passes is read once, own properties only (src/own.ts).
 import { describe, knownKeys, own, ownArray, ownRecord } from "./own.ts";
 import type { WasmMemory } from "./wasm-types.ts";
+import { checkPerStep, type PerStep } from "./per-step.ts";
 
 /** Which implementation runs the step. */
 export type Backend = "auto" | "simd" | "scalar" | "js";
@@ -10,18 +11,22 @@ export type Backend = "auto" | "simd" | "scalar" | "js";
 /** What `step()` does when a gradient is NaN or ±∞. */
 export type NonFinitePolicy = "throw" | "skip" | "ignore";
 
-/** The options that shape the update; each can also be set per parameter group. */
+/**
+ * The options that shape the update; each can also be set per parameter group. Every
+ * numeric one takes a number or a schedule of the step count (see `schedules`), whose every
+ * value must pass the option's rule.
+ */
 export interface UpdateOptions {
   /** η, learning rate, finite and ≥ 0. Default 0.01. */
-  lr?: number;
+  lr?: PerStep;
   /** β, decay of the squared-gradient average S, 0 ≤ β < 1. Default 0.9. */
-  beta?: number;
+  beta?: PerStep;
   /** ε, finite and ≥ 0. Default 1e-8. */
-  eps?: number;
+  eps?: PerStep;
   /** true: d = √(v + ε) (TF1, tfjs, optax); false: d = √v + ε (PyTorch, Keras). Default true. */
   epsInSqrt?: boolean;
   /** μ ≥ 0; with μ > 0 a buffer M = μ·M + g/d carries the update. Default 0. */
-  momentum?: number;
+  momentum?: PerStep;
   /** true: M = μ·M + η·g/d, θ −= M (TF1, Keras, tfjs, optax). Default false (PyTorch). */
   lrInMomentum?: boolean;
   /** Nesterov momentum as optax defines it; needs momentum > 0. Default false. */
@@ -41,7 +46,7 @@ export interface UpdateOptions {
    */
   centeredEps?: "add" | "subtract";
   /** λ ≥ 0, weight decay. Default 0. */
-  weightDecay?: number;
+  weightDecay?: PerStep;
   /** true: θ −= η·λ·θ before the step (Keras 3); false: g += λ·θ (L2, PyTorch). Default false. */
   decoupledWeightDecay?: boolean;
   /** Ascend the objective instead of descending it. Default false. */
@@ -55,24 +60,24 @@ export interface UpdateOptions {
    * averaging accumulated micro-batches or data-parallel ranks): finite and > 0. Default 1.
    * `step({ gradScale })` overrides it for one step.
    */
-  gradScale?: number;
+  gradScale?: PerStep;
   /**
    * Clamp each gradient element to [−clipValue, clipValue] (Keras `clipvalue`, PyTorch
    * `clip_grad_value_`), after gradScale: > 0, or null for none. Default null.
    */
-  clipValue?: number | null;
+  clipValue?: PerStep | null;
   /**
    * Scale each tensor's gradient so its L2 norm is at most clipNorm (Keras `clipnorm`), by
    * PyTorch's factor min(1, clipNorm / (norm + 1e-6)). A tensor is one entry of a group's
    * `tensors`, or the whole group when it has none: > 0, or null for none. Default null.
    */
-  clipNorm?: number | null;
+  clipNorm?: PerStep | null;
   /**
    * Keep an exponential moving average of θ in `opt.state.ema`: it starts as θ at the first
    * step and after every applied step becomes d·ema + (1 − d)·θ. In [0, 1), or null for
    * none. Default null.
    */
-  emaDecay?: number | null;
+  emaDecay?: PerStep | null;
 }
 
 /** One tensor of a parameter group: a name and a size (or a shape whose product is the size). */
@@ -132,7 +137,13 @@ export interface RmspropOptions extends UpdateOptions {
    * the factor min(1, globalClipNorm / (norm + 1e-6)): > 0, or null for none. Top level
    * only. Default null.
    */
-  globalClipNorm?: number | null;
+  globalClipNorm?: PerStep | null;
+  /**
+   * Multiplies the η of every group, its own lr or not (PyTorch's LambdaLR over groups with
+   * different rates): η = lr·lrScale, rounded to f32 once. Finite and ≥ 0, top level only.
+   * Default 1.
+   */
+  lrScale?: PerStep;
   /**
    * Run on a `WebAssembly.Memory` that another tool owns, without copying: the optimizer's
    * header and arrays are placed at `offset` in it (see "Embedding" in the README).
@@ -162,13 +173,7 @@ export type ResolvedOptions = Required<Omit<RmspropOptions, "groups" | "memory">
   memory: WasmMemory | null;
 };
 
-/** Per-step overrides accepted by `step()`. */
-export interface StepOverrides {
-  /** η for this step only. */
-  lr?: number;
-  /** gradScale for this step only, in every group that does not set its own. */
-  gradScale?: number;
-}
+export type { StepOverrides } from "./per-step.ts";
 
 export const defaultOptions: Readonly<ResolvedOptions> = Object.freeze({
   lr: 0.01,
@@ -196,6 +201,7 @@ export const defaultOptions: Readonly<ResolvedOptions> = Object.freeze({
   threadSpinMs: 0.2,
   nonFinite: "throw",
   globalClipNorm: null,
+  lrScale: 1,
   groups: [],
   memory: null,
   offset: 0,
@@ -214,6 +220,9 @@ const aliases: Record<string, keyof RmspropOptions> = {
   initial_scale: "initialScale",
   bias_correction: "biasCorrection",
 };
+
+// What a value is, in errors: src/own.ts names objects by their kind.
+export { describe };
 
 function number(name: string, value: unknown): number {
   if (typeof value !== "number") {
@@ -297,31 +306,31 @@ export const MAX_DIMS = 64;
 type UpdateRules = { [K in keyof UpdateOptions]-?: (name: string, value: unknown) => Exclude<UpdateOptions[K], undefined> };
 
 const updateRules: UpdateRules = {
-  lr: (name, v) => checkRange(name, v, 0),
-  beta: (name, v) => checkRange(name, v, 0, 1, true),
-  eps: (name, v) => checkRange(name, v, 0),
+  lr: (name, v) => checkPerStep("lr", name, v)!,
+  beta: (name, v) => checkPerStep("beta", name, v)!,
+  eps: (name, v) => checkPerStep("eps", name, v)!,
   epsInSqrt: checkBoolean,
-  momentum: (name, v) => checkRange(name, v, 0),
+  momentum: (name, v) => checkPerStep("momentum", name, v)!,
   lrInMomentum: checkBoolean,
   nesterov: checkBoolean,
   centered: checkBoolean,
   clampVariance: checkBoolean,
   centeredEps: (name, v) => oneOf(name, v, ["add", "subtract"] as const),
-  weightDecay: (name, v) => checkRange(name, v, 0),
+  weightDecay: (name, v) => checkPerStep("weightDecay", name, v)!,
   decoupledWeightDecay: checkBoolean,
   maximize: checkBoolean,
   biasCorrection: checkBoolean,
   initialScale: (name, v) => checkRange(name, v, 0),
-  gradScale: (name, v) => checkPositive(name, v),
-  clipValue: (name, v) => checkPositive(name, v, true),
-  clipNorm: (name, v) => checkPositive(name, v, true),
-  emaDecay: (name, v) => (v === null ? null : checkRange(name, v, 0, 1, true)),
+  gradScale: (name, v) => checkPerStep("gradScale", name, v)!,
+  clipValue: (name, v) => checkPerStep("clipValue", name, v),
+  clipNorm: (name, v) => checkPerStep("clipNorm", name, v),
+  emaDecay: (name, v) => checkPerStep("emaDecay", name, v),
 };
 
 /** A finite number > 0 that stays > 0 as an f32 (or null, where `nullable`: "off"). */
-function checkPositive(name: string, value: unknown, nullable: true): number | null;
-function checkPositive(name: string, value: unknown): number;
-function checkPositive(name: string, value: unknown, nullable = false): number | null {
+export function checkPositive(name: string, value: unknown, nullable: true): number | null;
+export function checkPositive(name: string, value: unknown): number;
+export function checkPositive(name: string, value: unknown, nullable = false): number | null {
   if (nullable && value === null) return null;
   const x = checkRange(name, value, 0);
   if (Math.fround(x) === 0) {
@@ -333,7 +342,7 @@ function checkPositive(name: string, value: unknown, nullable = false): number |
 /** The three clipping options, of which a group's effective options may set one. */
 const CLIP_OPTIONS = ["clipValue", "clipNorm", "globalClipNorm"] as const;
 
-function checkOneClip(prefix: string, o: Partial<Record<(typeof CLIP_OPTIONS)[number], number | null>>): void {
+function checkOneClip(prefix: string, o: Partial<Record<(typeof CLIP_OPTIONS)[number], PerStep | null>>): void {
   const set = CLIP_OPTIONS.filter((k) => o[k] !== null && o[k] !== undefined);
   if (set.length > 1) {
     throw new RangeError(
@@ -342,7 +351,7 @@ function checkOneClip(prefix: string, o: Partial<Record<(typeof CLIP_OPTIONS)[nu
     );
   }
 }
-const updateKeys = Object.keys(updateRules) as (keyof UpdateOptions)[];
+export const updateKeys = Object.keys(updateRules) as (keyof UpdateOptions)[];
 const optionKeys = Object.keys(defaultOptions) as (keyof RmspropOptions)[];
 
 /** Validates the update options in `given` (named under `prefix`) over `base`. */
@@ -355,7 +364,7 @@ function resolveUpdate<T extends Required<UpdateOptions>>(given: Record<string, 
   if (out.nesterov && out.momentum === 0) {
     throw new RangeError(`${prefix}.nesterov needs ${prefix}.momentum > 0; got momentum 0`);
   }
-  checkOneClip(prefix, out as Partial<Record<(typeof CLIP_OPTIONS)[number], number | null>>);
+  checkOneClip(prefix, out as Partial<Record<(typeof CLIP_OPTIONS)[number], PerStep | null>>);
   return out;
 }
 
@@ -394,7 +403,10 @@ function normalizeGroups(value: unknown): NormalizedGroup[] {
       throw new TypeError(`${at} needs a size or tensors`);
     }
     const options: UpdateOptions = {};
-    for (const key of updateKeys) if (given[key] !== undefined) (options as Record<string, unknown>)[key] = given[key];
+    for (const key of updateKeys) {
+      // Checked here too, so that a group keeps its schedules in their checked, filled-in form.
+      if (given[key] !== undefined) (options as Record<string, unknown>)[key] = updateRules[key](`${at}.${key}`, given[key]);
+    }
     return { name, size, tensors, ...options };
   });
 }
@@ -462,7 +474,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     ),
     threadSpinMs: checkRange("options.threadSpinMs", orDefault(given.threadSpinMs, defaultOptions.threadSpinMs), 0, 1000),
     nonFinite: oneOf("options.nonFinite", orDefault(given.nonFinite, defaultOptions.nonFinite), ["throw", "skip", "ignore"] as const),
-    globalClipNorm: checkPositive("options.globalClipNorm", orDefault(given.globalClipNorm, null), true),
+    globalClipNorm: checkPerStep("globalClipNorm", "options.globalClipNorm", orDefault(given.globalClipNorm, null)),
+    lrScale: checkPerStep("lrScale", "options.lrScale", orDefault(given.lrScale, defaultOptions.lrScale))!,
     groups,
     memory: checkMemory(given.memory),
     offset: checkInteger("options.offset", orDefault(given.offset, 0), 0, 2 ** 32),
@@ -478,19 +491,4 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 /** A group's effective update options: its own, over the top-level ones. */
 export function groupUpdateOptions(o: ResolvedOptions, group: NormalizedGroup, index: number): ResolvedOptions {
   return resolveUpdate(group as unknown as Record<string, unknown>, `options.groups[${index}]`, o);
-}
-
-/** The values of one step's overrides; undefined where the options' own values apply. */
-export interface ResolvedOverrides {
-  lr: number;
-  gradScale: number | undefined;
-}
-
-/** Validates the overrides of one `step()` call. */
-export function resolveOverrides(overrides: unknown, options: ResolvedOptions): ResolvedOverrides {
-  const given = checkKeys("step overrides", overrides, ["lr", "gradScale"]);
-  return {
-    lr: given.lr === undefined ? options.lr : checkRange("step overrides.lr", given.lr, 0),
-    gradScale: given.gradScale === undefined ? undefined : checkPositive("step overrides.gradScale", given.gradScale),
-  };
 }

@@ -42,13 +42,19 @@ interface Claim {
 const checkOf = (start: number, units: number, token: number) =>
   (Math.imul(start ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(units + token, 0xc2b2ae35) ^ 0x52534d50) | 0;
 
+/** The claim that the five words `words` (magic, token, size, check, state) at byte `at` make, if any. */
+function claimOf(at: number, [magic, token, units, check, state]: readonly number[]): Claim | undefined {
+  if (magic !== MAGIC || token === 0 || units <= 0 || check !== checkOf(at, units, token)) return undefined;
+  if (state !== PENDING && state !== COMMITTED) return undefined;
+  return { start: at, end: at + 64 * units, token, committed: state === COMMITTED };
+}
+
 /** The claim at byte `at` (a multiple of 64) of the memory `i32` views, if one is there. */
 function claimAt(i32: Int32Array, at: number): Claim | undefined {
   const w = at >>> 2;
+  // The magic word first: a claim's other words are written before it.
   if (Atomics.load(i32, w + 2) !== MAGIC) return undefined;
-  const token = Atomics.load(i32, w + 3), units = Atomics.load(i32, w + 4), state = Atomics.load(i32, w + 6);
-  if (token === 0 || units <= 0 || Atomics.load(i32, w + 5) !== checkOf(at, units, token) || (state !== PENDING && state !== COMMITTED)) return undefined;
-  return { start: at, end: at + 64 * units, token, committed: state === COMMITTED };
+  return claimOf(at, [MAGIC, Atomics.load(i32, w + 3), Atomics.load(i32, w + 4), Atomics.load(i32, w + 5), Atomics.load(i32, w + 6)]);
 }
 
 /** The first claim other than `own` that overlaps [start, end), or undefined. */
@@ -99,6 +105,9 @@ function claimShared(memory: WebAssembly.Memory, start: number, end: number): ()
   const token = (Math.floor(Math.random() * 0xfffffffe) + 1) | 0;
   const units = Math.ceil((end - start) / 64);
   const had = Array.from({ length: 5 }, (_, i) => Atomics.load(i32, w + 2 + i));
+  // A claim made here since the scan: the exchange below would replace it unseen.
+  const there = claimOf(start, had);
+  if (there) throw overlapError(start, end, there.start, there.end, true);
   const mine = [MAGIC, token, units, checkOf(start, units, token), PENDING];
   if (!exchange(i32, w, had, mine)) {
     throw new RangeError(`options.offset ${start}: bytes ${start + 8}–${start + 27} of options.memory changed while this optimizer claimed them (another thread writes there); nothing was placed`);

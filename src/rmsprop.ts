@@ -6,14 +6,17 @@ import { decodeCheckpoint, encodeCheckpoint, type CheckpointContent } from "./ch
 import { checkLoadable, savedOptions } from "./checkpoint-match.ts";
 import { jointNorm, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
 import { canBlock } from "./features.ts";
-import { checkedScalars, type GroupPlan } from "./groups.ts";
+import { groupStep, ownOptions, type GroupPlan } from "./groups.ts";
 import { KernelFlag } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
-import { resolveOverrides, type ResolvedOptions, type StepOverrides } from "./options.ts";
-import type { Rmsprop, RmspropGroup, RmspropTensor, StepResult } from "./optimizer-types.ts";
+import { groupUpdateOptions, type ResolvedOptions, type UpdateOptions } from "./options.ts";
+import type { Rmsprop, RmspropGroup, RmspropTensor, StepResult, Threading } from "./optimizer-types.ts";
+import { resolveOverrides, type StepOverrides } from "./per-step.ts";
+import { changeOptions, type OptionsUpdate } from "./set-options.ts";
+import type { ThreadedExecutor } from "./threaded-executor.ts";
 import { hintReleased } from "./placements.ts";
 import type { StepArrays } from "./reference.ts";
-import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName, type RmspropState } from "./state-arrays.ts";
+import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName, type ArraySet, type RmspropState } from "./state-arrays.ts";
 import "./disposable.ts";
 /**
  * Symbol.dispose where the engine has it; elsewhere the registered symbol that TypeScript's
@@ -42,7 +45,7 @@ function groupViews(plan: GroupPlan, all: StepArrays): StepArrays {
   return views as StepArrays;
 }
 
-function publicGroup(plan: GroupPlan, views: StepArrays): RmspropGroup {
+function publicGroup(plan: GroupPlan, views: StepArrays, setOptions: (partial: UpdateOptions) => void): RmspropGroup {
   const tensors = plan.tensors.map((t) => {
     const local = t.offset - plan.offset;
     return Object.freeze({
@@ -59,7 +62,11 @@ function publicGroup(plan: GroupPlan, views: StepArrays): RmspropGroup {
     name: plan.name,
     offset: plan.offset,
     size: plan.size,
-    options: Object.freeze({ ...plan.options }),
+    // What setOptions last set: a getter, as the plan's options are replaced, not changed.
+    get options() {
+      return plan.options;
+    },
+    setOptions,
     params: views.params,
     grads: views.grads,
     tensors: Object.freeze(tensors),
@@ -91,6 +98,10 @@ export interface Engine {
    * (src/placements.ts), or retires the views of a memory of its own (src/create.ts).
    */
   release?: () => void;
+  /** Why fewer threads run than asked (src/thread-plan.ts). */
+  fallback: string | undefined;
+  /** The threaded executor, whose choice opt.threading reports. */
+  threaded?: ThreadedExecutor;
 }
 
 /** The plain facts of an optimizer, fixed at creation. */
@@ -98,16 +109,19 @@ interface Facts {
   n: number;
   backend: ConcreteBackend;
   threads: number;
+  fallback: string | undefined;
   byteLength: number;
-  options: Readonly<ResolvedOptions>;
 }
 
 export class RmspropImpl implements Rmsprop {
   readonly #facts: Facts;
+  /** The options in force: what creation gave, as setOptions has changed them since. */
+  #options: Readonly<ResolvedOptions>;
   #layout: Layout;
   #plans: GroupPlan[];
   readonly #work: Work;
   #executor: StepExecutor;
+  #threaded: ThreadedExecutor | undefined;
   #release: (() => void) | undefined;
   #external: WebAssembly.Memory | undefined;
   #live: Live | undefined;
@@ -121,13 +135,16 @@ export class RmspropImpl implements Rmsprop {
       n: layout.n,
       backend: engine.backend,
       threads: engine.threads,
+      fallback: engine.fallback,
       byteLength: engine.external ? layout.bytes - layout.control : engine.buffer.byteLength,
-      options: Object.freeze({ ...options }),
     });
+    this.#options = Object.freeze({ ...options });
+    for (const plan of plans) plan.options = Object.freeze({ ...plan.options });
     this.#layout = layout;
     this.#plans = plans;
     this.#work = engine.work;
     this.#executor = engine.executor;
+    this.#threaded = engine.threaded;
     this.#external = engine.external;
     this.#release = engine.release;
     const live = this.#attach(engine.buffer);
@@ -146,7 +163,9 @@ export class RmspropImpl implements Rmsprop {
     for (const a of STATE_ARRAYS) if (layout[a.name]) views[a.name] = new Float32Array(buffer, layout[a.name], layout.n);
     const all = views as StepArrays;
     const groupViewList = this.#plans.map((plan) => groupViews(plan, all));
-    const publicGroups = Object.freeze(this.#plans.map((plan, i) => publicGroup(plan, groupViewList[i])));
+    const publicGroups = Object.freeze(
+      this.#plans.map((plan, i) => publicGroup(plan, groupViewList[i], (partial) => this.#setGroupOptions(i, partial))),
+    );
     // No prototype: a tensor may be called "constructor" or "__proto__".
     const tensors: Record<string, RmspropTensor> = Object.create(null);
     for (const g of publicGroups) for (const t of g.tensors) tensors[t.name] = t;
@@ -189,11 +208,25 @@ export class RmspropImpl implements Rmsprop {
   get threads(): number {
     return this.#fact("threads");
   }
+  get threading(): Threading {
+    this.#use();
+    const { threads, fallback } = this.#facts;
+    const threaded = this.#threaded;
+    const last = threaded?.decision;
+    return Object.freeze({
+      requested: this.#options.threads,
+      threads,
+      fallback,
+      lastStep: last && Object.freeze({ ...last }),
+      estimates: threaded?.estimates,
+    });
+  }
   get byteLength(): number {
     return this.#fact("byteLength");
   }
   get options(): Readonly<ResolvedOptions> {
-    return this.#fact("options");
+    this.#use();
+    return this.#options;
   }
   get stepCount(): number {
     this.#use();
@@ -223,23 +256,27 @@ export class RmspropImpl implements Rmsprop {
     this.#idle("step()");
     // A getter of `overrides` runs user code: a step() from there would run with the same t.
     this.#entered = true;
-    let resolved: ReturnType<typeof resolveOverrides>;
+    let given: ReturnType<typeof resolveOverrides>;
     try {
-      resolved = resolveOverrides(overrides, this.#facts.options);
+      given = resolveOverrides(overrides, this.#plans);
     } finally {
       this.#entered = false;
     }
-    const { lr, gradScale } = resolved;
     // Again: a getter of `overrides` may have disposed the optimizer.
     const live = this.#use();
     const t = this.#stepCount + 1;
-    // Every constant of this step, per unit, checked before anything is read or written.
+    // Every value and constant of this step, once per group (a schedule is evaluated here,
+    // not per element), checked before anything is read or written.
+    const groups = this.#plans.map((plan) => groupStep(plan, t, given));
     const jobs = this.#work.units.map(({ unit }): UnitJob => {
-      const ema = unit.plan.flags & KernelFlag.ema;
+      const { scalars, flags, values } = groups[unit.group];
       return {
-        scalars: checkedScalars(unit.plan, t, lr, gradScale),
+        // With norms, a clipping factor joins each unit's scalars: a copy of its own then.
+        scalars: this.#work.norm ? { ...scalars } : scalars,
         // The EMA starts as the weights of the first step.
-        flags: unit.plan.flags | (ema && t === 1 ? KernelFlag.emaInit : 0),
+        flags: flags | (flags & KernelFlag.ema && t === 1 ? KernelFlag.emaInit : 0),
+        clipNorm: values.clipNorm,
+        globalClipNorm: values.globalClipNorm,
       };
     });
     const outcome = this.#executor.run(live, jobs);
@@ -273,7 +310,7 @@ export class RmspropImpl implements Rmsprop {
       this.#stepCount = t;
       return { applied: true, nonFiniteIndex: -1, stepCount: t, ...gradNorm };
     }
-    if (this.#facts.options.nonFinite === "skip") {
+    if (this.#options.nonFinite === "skip") {
       return { applied: false, nonFiniteIndex: bad, stepCount: this.#stepCount, ...gradNorm };
     }
     const g = this.#gradient(bad);
@@ -286,6 +323,42 @@ export class RmspropImpl implements Rmsprop {
   /** Gradient i as the step read it: from the snapshot where the step reads one (src/create.ts). */
   #gradient(i: number): number {
     return this.#use().f32[(this.#work.layout.grads >>> 2) + i];
+  }
+
+  /**
+   * Changes update options from the next step on, validated as at creation; options fixed at
+   * creation (the arrays, the units, the memory, the threads) are refused with the reason.
+   */
+  setOptions(partial: OptionsUpdate): void {
+    this.#use();
+    this.#idle("setOptions()");
+    this.#apply(changeOptions(this.#options, partial, this.#arrays()));
+  }
+
+  #setGroupOptions(index: number, partial: UpdateOptions): void {
+    this.#use();
+    this.#idle(`groups[${index}].setOptions()`);
+    this.#apply(changeOptions(this.#options, partial, this.#arrays(), index));
+  }
+
+  /** The arrays this optimizer has (a layout offset of 0 is an array it lacks). */
+  #arrays(): ArraySet {
+    return Object.fromEntries(STATE_ARRAYS.map((a) => [a.name, this.#layout[a.name] !== 0])) as ArraySet;
+  }
+
+  /** Puts checked options in force: the top level's, and each group's over them. */
+  #apply(next: ResolvedOptions): void {
+    this.#options = Object.freeze({ ...next });
+    this.#plans.forEach((plan, i) => {
+      const group = next.groups[i];
+      plan.options = Object.freeze(group ? groupUpdateOptions(next, group, i) : { ...next });
+      plan.own = group ? ownOptions(group) : {};
+    });
+  }
+
+  zeroGrad(): void {
+    this.#idle("zeroGrad()");
+    this.#use().views.grads.fill(0);
   }
 
   /** step, save, load and dispose wait for no one: with a step still running they would race it. */
@@ -321,14 +394,15 @@ export class RmspropImpl implements Rmsprop {
     const arrays: Partial<Record<ArrayName, Float32Array>> = {};
     for (const a of CHECKPOINT_ARRAYS) if (views[a.name]) arrays[a.name] = views[a.name];
     // Where and how the optimizer ran is not part of its state: a checkpoint restores anywhere.
-    return encodeCheckpoint({ n: this.#facts.n, stepCount: this.#stepCount, options: savedOptions(this.#facts.options), arrays });
+    return encodeCheckpoint({ n: this.#facts.n, stepCount: this.#stepCount, options: savedOptions(this.#options), arrays });
   }
 
   load(bytes: Uint8Array): void {
     this.#idle("load(bytes)");
-    this.#use();
+    const { views } = this.#use();
     const content = decodeCheckpoint(bytes);
-    checkLoadable(content, this.#facts.n, this.#facts.options, "load(bytes)");
+    const arrays = Object.fromEntries(CHECKPOINT_ARRAYS.map(({ name }) => [name, Boolean(views[name])]));
+    checkLoadable(content, this.#facts.n, this.#options, arrays, "load(bytes)");
     this.#write(content);
   }
 
@@ -357,6 +431,7 @@ export class RmspropImpl implements Rmsprop {
     this.#idle("dispose()");
     this.#executor.dispose();
     this.#executor = disposedExecutor;
+    this.#threaded = undefined;
     this.#release?.();
     this.#release = undefined;
     // A shared memory of our own is freed when the collector finds it unreachable, which
@@ -377,7 +452,8 @@ export class RmspropImpl implements Rmsprop {
    */
   [Symbol.for("nodejs.util.inspect.custom")](depth: number, inspectOptions: { depth?: number | null }, inspect?: (value: unknown, options: object) => string): string {
     if (depth < 0) return this.#live ? "[Rmsprop]" : "[Rmsprop (disposed)]";
-    const { n, backend, threads, options } = this.#facts;
+    const { n, backend, threads } = this.#facts;
+    const options = this.#options;
     const { groups, memory, backend: _backend, threads: _threads, ...update } = options;
     const facts = this.#live
       ? {

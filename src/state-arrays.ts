@@ -5,6 +5,7 @@
 // line in the kernel (assembly/rmsprop.ts) and the reference (src/reference.ts), and its
 // field in include/rmsprop-wasm.h. docs/architecture.md has the whole change map.
 import type { ResolvedOptions } from "./options.ts";
+import { greatest } from "./per-step.ts";
 
 export interface StateArraySpec {
   /** The name of its view and of its StepArgs offset field. */
@@ -62,7 +63,8 @@ export const STATE_ARRAYS: readonly StateArraySpec[] = [
   },
   {
     name: "momentumBuffer", symbol: "M", checkpointBit: 2, tfjsSuffix: "momentum", c: "momentum_buffer",
-    needed: (o) => o.momentum > 0, initial: zero, inState: true,
+    // A momentum schedule that is ever above 0 needs the buffer from the start.
+    needed: (o) => greatest(o.momentum) > 0, initial: zero, inState: true,
   },
   {
     name: "gradAvg", symbol: "G", checkpointBit: 3, tfjsSuffix: "mg", c: "grad_avg",

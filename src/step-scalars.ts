@@ -1,82 +1,99 @@
 // From options to what one step needs: the kernel's flag bits and its f32 scalars. The
-// kernel and the reference both take their constants from here, rounded once.
+// kernel and the reference both take their constants from here, rounded once. The numeric
+// options arrive as one step's values (src/per-step.ts): a schedule is already evaluated.
 import { KernelFlag, type StepScalars } from "./kernel-abi.ts";
 import type { ResolvedOptions } from "./options.ts";
+import { PER_STEP_NAMES, valuesAt, type PerStepValues } from "./per-step.ts";
+import { powU32 } from "./schedule-math.ts";
+
+export { powU32 } from "./schedule-math.ts";
 
 const f32 = Math.fround;
 
-/** The kernel variant selected by the options (constant for the optimizer's life). */
-export function kernelFlags(o: ResolvedOptions): number {
+/** The values of step number t (from 1) of options whose per-step values may be schedules. */
+const valuesOfStep = (o: ResolvedOptions, t: number): Readonly<PerStepValues> => valuesAt(o, {}, Math.max(0, t - 1), {}, "options");
+
+/**
+ * The kernel variant of one step: the switches of the options, and where the values of the
+ * step turn a term off (λ = 0 skips weight decay, μ = 0 leaves M alone as PyTorch does).
+ * `values` default to the options' own at the first step.
+ */
+export function kernelFlags(o: ResolvedOptions, values: Readonly<PerStepValues> = valuesOfStep(o, 1)): number {
   let flags = 0;
   if (o.epsInSqrt) flags |= KernelFlag.epsInSqrt;
   if (o.centered) flags |= KernelFlag.centered;
-  if (o.weightDecay > 0) flags |= o.decoupledWeightDecay ? KernelFlag.wdDecoupled : KernelFlag.wdL2;
-  if (o.momentum > 0) flags |= o.nesterov ? KernelFlag.momNesterov : KernelFlag.momHeavy;
-  if (o.clipValue !== null) flags |= KernelFlag.clip;
-  if (o.emaDecay !== null) flags |= KernelFlag.ema;
+  if (values.weightDecay > 0) flags |= o.decoupledWeightDecay ? KernelFlag.wdDecoupled : KernelFlag.wdL2;
+  if (values.momentum > 0) flags |= o.nesterov ? KernelFlag.momNesterov : KernelFlag.momHeavy;
+  if (values.clipValue !== null) flags |= KernelFlag.clip;
+  if (values.emaDecay !== null) flags |= KernelFlag.ema;
   return flags;
 }
 
 /**
- * Puts a norm-clipping factor (already an f32) into a job's flags and scalars, for the
- * element order g·gradScale, then ·factor. A factor of 1 changes no bit and is left out;
- * with gradScale 1 the factor joins gSign, since fround(fround(g·±1)·c) = fround(g·±c);
- * otherwise the CLIP variant multiplies twice. Returns the flags.
+ * The scalars of step number `t` (from 1) from that step's values. η = lr·lrScale and the
+ * other derived constants (1 − β, η·λ, 1/(1 − β^t)) are computed in f64 and rounded to f32
+ * once; every value is rounded to f32 once.
  */
-export function withClipFactor(flags: number, s: StepScalars, factor: number): number {
-  if (factor === 1) return flags;
-  if (Math.abs(s.gSign) === 1 && (flags & KernelFlag.clip) === 0) {
-    s.gSign = s.gSign * factor;
-    return flags;
-  }
-  s.clipScale = factor;
-  return flags | KernelFlag.clip;
-}
-
-/** PyTorch's clip_grad_norm_ factor min(1, maxNorm / (norm + 1e-6)) in f64, rounded to f32 once. */
-export function clipFactor(maxNorm: number, norm: number): number {
-  return f32(Math.min(1, maxNorm / (norm + 1e-6)));
-}
-
-/**
- * base^t for an integer t ≥ 0 by binary exponentiation in f64. Math.pow may differ from a
- * C libm's pow in the last place, so both this and include/rmsprop-wasm.h use these same
- * squarings and products, and agree bit for bit.
- */
-export function powU32(base: number, t: number): number {
-  let result = 1;
-  for (let e = t; e > 0; e = Math.floor(e / 2)) {
-    if (e % 2 === 1) result *= base;
-    base *= base;
-  }
-  return result;
-}
-
-/**
- * The scalars of step number `t` (from 1) at learning rate `lr` and gradient scale
- * `gradScale`. Derived constants
- * (1 − β, η·λ, 1/(1 − β^t)) are computed in f64 and rounded to f32 once.
- */
-export function stepScalars(o: ResolvedOptions, t: number, lr: number, gradScale = o.gradScale): StepScalars {
+export function scalarsAt(o: ResolvedOptions, t: number, v: Readonly<PerStepValues>): StepScalars {
+  const lr = v.lr * v.lrScale;
   const lrInBuffer = o.lrInMomentum;
-  const emaDecay = o.emaDecay ?? 0;
+  const emaDecay = v.emaDecay ?? 0;
   return {
     lr: f32(lr),
-    beta: f32(o.beta),
-    oneMinusBeta: f32(1 - o.beta),
+    beta: f32(v.beta),
+    oneMinusBeta: f32(1 - v.beta),
     // tfjs's centered root is √(S − (G² + ε)): the kernel's √(v + ε) with ε negated.
-    eps: o.centered && o.centeredEps === "subtract" ? -f32(o.eps) : f32(o.eps),
-    gSign: (o.maximize ? -1 : 1) * f32(gradScale),
-    wd: f32(o.weightDecay),
-    lrWd: f32(lr * o.weightDecay),
-    invC: o.biasCorrection ? f32(1 / (1 - powU32(o.beta, t))) : 1,
+    eps: o.centered && o.centeredEps === "subtract" ? -f32(v.eps) : f32(v.eps),
+    gSign: (o.maximize ? -1 : 1) * f32(v.gradScale),
+    wd: f32(v.weightDecay),
+    lrWd: f32(lr * v.weightDecay),
+    invC: o.biasCorrection ? f32(1 / (1 - powU32(v.beta, t))) : 1,
     vFloor: o.clampVariance ? 0 : -Infinity,
-    mu: f32(o.momentum),
+    mu: f32(v.momentum),
     uScale: lrInBuffer ? f32(lr) : 1,
     thetaScale: lrInBuffer ? 1 : f32(lr),
     clipScale: 1,
-    clipValue: f32(o.clipValue ?? Infinity),
+    clipValue: f32(v.clipValue ?? Infinity),
     emaDecay: f32(emaDecay),
     oneMinusEmaDecay: f32(1 - emaDecay),
   };
+}
+
+/**
+ * The scalars of step number `t` (from 1): the options' values at that step (schedules
+ * evaluated at t − 1), with `lr` and `gradScale` in place of the options' own when given.
+ */
+export function stepScalars(o: ResolvedOptions, t: number, lr?: number, gradScale?: number): StepScalars {
+  const values = { ...valuesOfStep(o, t) };
+  if (lr !== undefined) values.lr = lr;
+  if (gradScale !== undefined) values.gradScale = gradScale;
+  return scalarsAt(o, t, values);
+}
+
+/**
+ * The scalars that must be finite: all but vFloor and clipValue, whose ±∞ means "no clamp".
+ * Any other that is not overflowed.
+ */
+const MAY_BE_INFINITE = new Set(["vFloor", "clipValue"]);
+
+/**
+ * The first constant of these scalars that overflowed f32 (each value fits f32 on its own,
+ * but a product such as η = lr·lrScale or η·λ, or 1/(1 − β^t), may not), or undefined.
+ * Every scalar is checked, so a new one is without a list to extend.
+ */
+export function overflowedScalar(s: StepScalars): keyof StepScalars | undefined {
+  // Object.values in one call: a keyed load per field was most of a small step's cost.
+  const values = Object.values(s);
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      const key = Object.keys(s)[i] as keyof StepScalars;
+      if (!MAY_BE_INFINITE.has(key)) return key;
+    }
+  }
+  return undefined;
+}
+
+/** The per-step values, as a message shows them: "lr 0.1, lrScale 1, …". */
+export function describeValues(v: PerStepValues): string {
+  return PER_STEP_NAMES.filter((k) => v[k] !== null).map((k) => `${k} ${v[k]}`).join(", ");
 }

@@ -4,7 +4,8 @@
 // Options the package refuses must be refused by the header too.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createRmsprop, defaultOptions, kernelFlags, stepScalars, type RmspropOptions } from "../src/index.ts";
+import { createRmsprop, defaultOptions, kernelFlags, schedules, stepScalars, type RmspropOptions, type Schedule } from "../src/index.ts";
+import { cosPi } from "../src/schedule-math.ts";
 import { STEP_ARGS_BYTES, writeStepArgs } from "../src/kernel-abi.ts";
 import { resolveOptions } from "../src/options.ts";
 import { powU32 } from "../src/step-scalars.ts";
@@ -30,7 +31,21 @@ interface Probe {
   args_at(): number;
   array_at(i: number): number;
   default_initial_scale(): number;
+  cos_pi(p: number): number;
+  schedule_linear(from: number, to: number, steps: number, t: number): number;
+  schedule_cosine(from: number, to: number, steps: number, t: number): number;
+  schedule_step(from: number, factor: number, every: number, t: number): number;
+  schedule_exponential_staircase(from: number, rate: number, every: number, hasEnd: number, end: number, t: number): number;
+  schedule_warmup_cosine(init: number, peak: number, warmup: number, steps: number, end: number, t: number): number;
+  schedule_one_cycle(max: number, steps: number, pctStart: number, divFactor: number, finalDivFactor: number, t: number): number;
+  schedule_one_cycle_momentum(base: number, max: number, steps: number, pctStart: number, t: number): number;
 }
+
+/** The schedule functions of include/rmsprop-wasm-schedules.h the probe exports. */
+const SCHEDULE_EXPORTS = [
+  "cos_pi", "schedule_linear", "schedule_cosine", "schedule_step", "schedule_exponential_staircase",
+  "schedule_warmup_cosine", "schedule_one_cycle", "schedule_one_cycle_momentum",
+];
 
 let probe: Probe;
 
@@ -38,7 +53,7 @@ beforeAll(async () => {
   const bytes = clangWasm({
     source: new URL("fixtures/c-header-probe.c", import.meta.url),
     name: "c-header-probe",
-    exports: ["fill", "fill_defaults", "args_at", "array_at", "default_initial_scale"],
+    exports: ["fill", "fill_defaults", "args_at", "array_at", "default_initial_scale", ...SCHEDULE_EXPORTS],
     pages: 2,
   });
   const memory = new WebAssembly.Memory({ initial: 2 });
@@ -66,7 +81,7 @@ function tsBlock(options: RmspropOptions, t: number, lr: number, n: number): Uin
     params: probe.array_at(0),
     grads: probe.array_at(1),
     sqAvg: probe.array_at(2),
-    momentumBuffer: o.momentum > 0 ? probe.array_at(3) : 0,
+    momentumBuffer: (o.momentum as number) > 0 ? probe.array_at(3) : 0,
     gradAvg: o.centered ? probe.array_at(4) : 0,
   };
   writeStepArgs(new Uint32Array(block), new Float32Array(block), 0, arrays, n, stepScalars(o, t, lr), kernelFlags(o));
@@ -84,8 +99,10 @@ function switchesOf(o: RmspropOptions): number {
 
 /** Fills through the header with `o`'s options at learning rate `lr`. */
 function cFill(o: Required<Pick<RmspropOptions, "beta" | "eps" | "momentum" | "weightDecay" | "initialScale">> & RmspropOptions, t: number, lr: number, n: number, omit = 0): number {
-  const clipValue = o.clipValue === undefined || o.clipValue === null ? 0 : o.clipValue;
-  return probe.fill(t, lr, o.beta, o.eps, o.momentum, o.weightDecay, o.initialScale, switchesOf(o), n, omit, o.gradScale ?? 1, clipValue) >>> 0;
+  // The header takes numbers: the options here are never schedules.
+  const num = (x: unknown) => x as number;
+  const clipValue = o.clipValue === undefined || o.clipValue === null ? 0 : num(o.clipValue);
+  return probe.fill(t, lr, num(o.beta), num(o.eps), num(o.momentum), num(o.weightDecay), o.initialScale, switchesOf(o), n, omit, num(o.gradScale ?? 1), clipValue) >>> 0;
 }
 
 /** Seeded option sets over every switch, with awkward numbers and some the package refuses. */
@@ -178,7 +195,7 @@ describe("include/rmsprop-wasm.h", () => {
   it("rmsprop_default_options() is the package's defaultOptions", () => {
     for (const t of [1, 7]) {
       expect(probe.fill_defaults(t, 5)).toBe(kernelFlags(defaultOptions));
-      expect([...cBlock()]).toEqual([...tsBlock({}, t, defaultOptions.lr, 5)]);
+      expect([...cBlock()]).toEqual([...tsBlock({}, t, defaultOptions.lr as number, 5)]);
     }
     expect(probe.default_initial_scale()).toBe(defaultOptions.initialScale);
   });
@@ -214,7 +231,7 @@ describe("include/rmsprop-wasm.h", () => {
   ])("refuses %s: RMSPROP_INVALID and a block with n = 0", (_, options, t, omit) => {
     expect(cFill(valid, 3, 0.01, 6)).not.toBe(RMSPROP_INVALID);
     expect(cBlock()[5]).toBe(6);
-    expect(cFill(options, t, options.lr, 6, omit)).toBe(RMSPROP_INVALID);
+    expect(cFill(options, t, options.lr as number, 6, omit)).toBe(RMSPROP_INVALID);
     if (!(omit & OMIT.args)) expect(cBlock()[5]).toBe(0);
   });
 
@@ -238,3 +255,59 @@ describe("include/rmsprop-wasm.h", () => {
     expect(cBlock()[4]).toBe(0);
   });
 });
+
+describe("include/rmsprop-wasm-schedules.h", () => {
+  const { linear, cosine, step, exponential, join, warmupCosine, oneCycle, oneCycleMomentum, valueAt } = schedules;
+  /** Every step from 0 to 2·length: the C value has the bits of schedules.valueAt. */
+  const same = (c: (t: number) => number, s: Schedule, until: number) => {
+    for (let t = 0; t <= until; t++) expect(Object.is(c(t), valueAt(s, t)), `step ${t}: ${c(t)} vs ${valueAt(s, t)}`).toBe(true);
+  };
+
+  it("the schedule example of docs/embedding.md compiles and gives the join's values", async () => {
+    const section = readFileSync("docs/embedding.md", "utf8").split("## Embedding from C, C++, Rust or Zig")[1];
+    const code = [...section.matchAll(/```c\n([\s\S]*?)```/g)].map((m) => m[1]).find((c) => c.includes("rmsprop-wasm-schedules.h"));
+    expect(code, "docs/embedding.md has a C schedule example").toBeTruthy();
+    const source = new URL("../build/c/docs-schedule-example.c", import.meta.url);
+    mkdirSync(new URL(".", source), { recursive: true });
+    writeFileSync(source, code!);
+    const bytes = clangWasm({ source, name: "docs-schedule-example", exports: ["lr_at"], pages: 2 });
+    const unused = () => {
+      throw new Error("the example must not call the kernel");
+    };
+    const { instance } = await WebAssembly.instantiate(bytes, {
+      env: { memory: new WebAssembly.Memory({ initial: 2 }) },
+      "rmsprop-wasm": { step: unused, first_nonfinite_f32: unused, sum_squares_f32: unused },
+    });
+    const lrAt = instance.exports.lr_at as (t: number) => number;
+    const lr = join([linear({ from: 1e-5, to: 1e-3, steps: 100 }), cosine({ from: 1e-3, to: 0, steps: 900 })], [100]);
+    for (const t of [1, 50, 100, 101, 102, 600, 1000, 1001, 5000]) expect(lrAt(t), `t = ${t}`).toBe(valueAt(lr, t - 1));
+  });
+
+  it("cos(π·p) has the bits of the package's series on 4097 points", () => {
+    for (let i = 0; i <= 4096; i++) expect(probe.cos_pi(i / 4096)).toBe(cosPi(i / 4096));
+  });
+
+  it("each schedule it has gives schedules.valueAt's bits at every step", () => {
+    const r = rng(29);
+    for (let k = 0; k < 20; k++) {
+      const [a, b] = [r() * 0.1, r() * 0.1];
+      const n = 1 + Math.floor(r() * 60);
+      same((t) => probe.schedule_linear(a, b, n, t), linear({ from: a, to: b, steps: n }), 2 * n);
+      same((t) => probe.schedule_cosine(a, b, n, t), cosine({ from: a, to: b, steps: n }), 2 * n);
+      const factor = 0.5 + r() * 0.5;
+      const every = 1 + (k % 4);
+      same((t) => probe.schedule_step(a, factor, every, t), step({ from: a, factor, every }), 3 * n);
+      // A floor below a decay, or a ceiling above a growth, on every other case.
+      const rate = 0.8 + r() * 0.4;
+      const end = k % 2 ? (rate < 1 ? a / 10 : a * 10) : null;
+      same((t) => probe.schedule_exponential_staircase(a, rate, every, end === null ? 0 : 1, end ?? 0, t), exponential({ from: a, rate, every, staircase: true, end }), 3 * n);
+      const warmup = Math.floor(r() * n);
+      same((t) => probe.schedule_warmup_cosine(b, a, warmup, n + warmup + 1, a / 100, t), warmupCosine({ init: b, peak: a, warmup, steps: n + warmup + 1, end: a / 100 }), 2 * n + warmup);
+      const total = 10 + Math.floor(r() * 90);
+      const pct = 0.2 + r() * 0.5;
+      same((t) => probe.schedule_one_cycle(a, total, pct, 25, 1e4, t), oneCycle({ max: a, steps: total, pctStart: pct }), total + 5);
+      same((t) => probe.schedule_one_cycle_momentum(0.85, 0.95, total, pct, t), oneCycleMomentum({ steps: total, pctStart: pct }), total + 5);
+    }
+  });
+});
+

@@ -55,12 +55,13 @@ async function expectFaithful(step: F64Step, preset: RmspropOptions, c: Case, se
   const { p0, grad } = problem(seed, c.gradScale);
   const o = { ...preset, ...c.options, nonFinite: "ignore" as const };
   const h: F64Hyper = {
-    lr: o.lr,
-    rho: o.beta!,
-    eps: o.eps!,
-    momentum: o.momentum ?? 0,
+    // These presets and cases give numbers, never schedules.
+    lr: o.lr as number,
+    rho: o.beta as number,
+    eps: o.eps as number,
+    momentum: (o.momentum ?? 0) as number,
     centered: o.centered ?? false,
-    weightDecay: o.weightDecay ?? 0,
+    weightDecay: (o.weightDecay ?? 0) as number,
     nesterov: o.nesterov ?? false,
     biasCorrection: o.biasCorrection ?? false,
   };

@@ -60,7 +60,7 @@ function firstBad(opt: Rmsprop, raw: AnyOptions, g: Float32Array, override: unkn
   const groups = Array.isArray(raw.groups) ? (raw.groups as Record<string, unknown>[]) : [];
   for (const [k, group] of opt.groups.entries()) {
     const own = groups[k]?.gradScale !== undefined;
-    const scale = Math.fround(own || typeof override !== "number" ? group.options.gradScale : override);
+    const scale = Math.fround(own || typeof override !== "number" ? (group.options.gradScale as number) : override);
     for (let i = group.offset; i < group.offset + group.size; i++) if (!Number.isFinite(Math.fround(g[i] * scale))) return i;
   }
   return -1;

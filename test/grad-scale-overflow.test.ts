@@ -6,7 +6,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRmsprop, type RmspropOptions } from "../src/index.ts";
 import { machineOverride } from "../src/machine.ts";
-import { testing } from "../src/thread-pool.ts";
+import { testing } from "../src/pool/testing.ts";
 import { tfjsRmsprop } from "../src/tfjs/index.ts";
 
 // Times 2 this is ∞ in f32 (3e38 itself is finite).
@@ -30,7 +30,7 @@ const setups: [string, RmspropOptions][] = [
 
 describe.each(setups)("gradScale overflow on %s", (_, setup) => {
   async function scaled(n: number, bad: number, extra: RmspropOptions = {}) {
-    testing.threads = true; // the pool's own scan, not the caller alone
+    testing.threads = 2; // the pool's own scan, not the caller alone
     const opt = await createRmsprop(n, { ...setup, ...extra });
     expect(opt.threads).toBe(setup.threads ?? 1);
     opt.params.fill(0.5);
@@ -61,7 +61,7 @@ describe.each(setups)("gradScale overflow on %s", (_, setup) => {
   });
 
   it("a group's own gradScale is the one its gradients are judged by", async () => {
-    testing.threads = true;
+    testing.threads = 2;
     const opt = await createRmsprop(80, { ...setup, nonFinite: "skip", groups: [{ size: 40 }, { size: 40, gradScale: 4 }] });
     opt.grads.fill(0.1);
     opt.grads[10] = HUGE; // group 0, scale 1: finite

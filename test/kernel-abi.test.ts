@@ -40,6 +40,45 @@ describe.each(["simd", "scalar"] as const)("%s kernel ABI", (backend) => {
     },
   );
 
+  it("step_range steps exactly [start, start + count) of the block, clamped to n, with step's bits", async () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const kernel = bindKernel(await kernelModule(backend), memory);
+    const words = new Uint32Array(memory.buffer);
+    const f32 = new Float32Array(memory.buffer);
+    const n = 23;
+    const params = 1024, grads = 2048, sqAvg = 3072, momentumBuffer = 4096;
+    const view = (at: number) => new Float32Array(memory.buffer, at, n);
+    const s = stepScalars({ ...defaultOptions, momentum: 0.9 }, 1, 0.01);
+    const flags = KernelFlag.epsInSqrt | KernelFlag.momHeavy;
+    const fill = () => {
+      view(params).set(awkwardFloats(n, 3));
+      view(grads).set(awkwardFloats(n, 4));
+      view(sqAvg).fill(0.5);
+      view(momentumBuffer).fill(0.25);
+      writeStepArgs(words, f32, 0, { params, grads, sqAvg, momentumBuffer, gradAvg: 0 }, n, s, flags);
+    };
+    fill();
+    kernel.step(flags, 0);
+    const whole = [view(params).slice(), view(sqAvg).slice(), view(momentumBuffer).slice()];
+    // Any cut into ranges, aligned to 4 or not, gives the bits of one call.
+    for (const cuts of [[0, 23], [0, 4, 8, 23], [0, 1, 2, 3, 22, 23], [0, 7, 13, 23]]) {
+      fill();
+      for (let i = 0; i + 1 < cuts.length; i++) kernel.step_range(flags, 0, cuts[i], cuts[i + 1] - cuts[i]);
+      expect([view(params), view(sqAvg), view(momentumBuffer)].map((v, k) => bitReport(`cut ${cuts}`, v, whole[k]))).toEqual(["", "", ""]);
+    }
+    // Only the range changes, and a range past n is clamped to it.
+    fill();
+    const before = view(params).slice();
+    kernel.step_range(flags, 0, 5, 3);
+    for (let i = 0; i < n; i++) expect(Object.is(view(params)[i], i >= 5 && i < 8 ? whole[0][i] : before[i])).toBe(true);
+    fill();
+    const words0 = words.slice();
+    kernel.step_range(flags, 0, 20, 1000);
+    kernel.step_range(flags, 0, 1000, 5);
+    const outside = [...words.keys()].filter((w) => words[w] !== words0[w] && ![params, sqAvg, momentumBuffer].some((a) => w >= a / 4 + 20 && w < a / 4 + n));
+    expect(outside).toEqual([]);
+  });
+
   it("first_nonfinite_f32 names the first NaN or ±∞ at every position", async () => {
     const memory = new WebAssembly.Memory({ initial: 1 });
     const kernel = bindKernel(await kernelModule(backend), memory);

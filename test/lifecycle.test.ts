@@ -1,7 +1,14 @@
 // Views, many optimizers side by side, backends, and dispose.
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createRmsprop, hasSimd, type Rmsprop } from "../src/index.ts";
 import { uniformFloats } from "./helpers/data.ts";
+import { machineOverride } from "../src/machine.ts";
+
+// Some tests here assert 2 threads: the core count is fixed, whatever this machine has.
+machineOverride.threads = 2;
+afterAll(() => {
+  machineOverride.threads = undefined;
+});
 
 describe("optimizer lifecycle", () => {
   it("params, grads and state are zero-copy views of one memory", async () => {

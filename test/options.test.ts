@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createRmsprop, defaultOptions } from "../src/index.ts";
 import { maxParams } from "../src/layout.ts";
 
-const one = { units: 1, shares: 1 };
+const one = { units: 1 };
 
 describe("n", () => {
   it.each([
@@ -45,7 +45,7 @@ describe("options", () => {
   it.each([
     [{ lr: -1 }, RangeError, /options.lr must be a finite number ≥ 0 that f32 can hold .*; got -1/],
     [{ lr: Infinity }, RangeError, /options.lr.*got Infinity/],
-    [{ lr: "0.1" }, TypeError, /options.lr must be a number; got "0.1"/],
+    [{ lr: "0.1" }, TypeError, /options.lr must be a number or a schedule \(see schedules\); got "0.1"/],
     [{ beta: 1 }, RangeError, /options.beta must be a finite number in \[0, 1\); got 1/],
     [{ beta: -0.1 }, RangeError, /options.beta.*got -0.1/],
     [{ beta: NaN }, RangeError, /options.beta.*got NaN/],
@@ -98,7 +98,9 @@ describe("options", () => {
     opt.params.set([1, 2, 3, 4]);
     opt.grads.set([1, 1, 1, 1]);
     expect(() => opt.step({ lr: -1 })).toThrow(/step overrides.lr must be a finite number ≥ 0 .*; got -1/);
-    expect(() => opt.step({ beta: 0.5 } as never)).toThrow(/step overrides has an unknown key "beta"/);
+    expect(() => opt.step({ rho: 0.5 } as never)).toThrow(/step overrides has an unknown key "rho" \(did you mean "beta"\?\)/);
+    expect(() => opt.step({ beta: 1 })).toThrow(/step overrides.beta must be a finite number in \[0, 1\); got 1/);
+    expect(() => opt.step({ clipNorm: 1 })).toThrow(/step overrides.clipNorm reaches no group: clipNorm is off \(null\)/);
     expect([...opt.params]).toEqual([1, 2, 3, 4]);
     expect(opt.stepCount).toBe(0);
   });

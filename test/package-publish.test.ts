@@ -59,7 +59,7 @@ describe("npm publish", () => {
     const kernels = ["simd", "scalar", "simd_shared", "scalar_shared"].map((k) => `dist/wasm/rmsprop_${k}.wasm`);
     const assembly = readdirSync("assembly").map((f) => `assembly/${f}`);
     const cjs = ["cjs/index.cjs", "cjs/index.d.cts", "cjs/tfjs.cjs", "cjs/tfjs.d.cts"];
-    const docs = ["CHANGELOG.md", "LICENSE", "README.md", "include/rmsprop-wasm.h", "package.json"];
+    const docs = ["CHANGELOG.md", "LICENSE", "README.md", "include/rmsprop-wasm.h", "include/rmsprop-wasm-schedules.h", "package.json"];
     expect(files).toEqual([...built, ...kernels, ...assembly, ...cjs, ...docs].sort());
   });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRmsprop, type Rmsprop, type RmspropOptions, type StepResult } from "../src/index.ts";
 import { blockingOverride } from "../src/features.ts";
 import { machineOverride } from "../src/machine.ts";
-import { testing } from "../src/thread-pool.ts";
+import { testing } from "../src/pool/testing.ts";
 import { bitReport, uniformFloats } from "./helpers/data.ts";
 
 beforeAll(() => {
@@ -25,7 +25,7 @@ const n = 1 << 16;
 /** An optimizer that steps as a Promise on 2 threads, and a one-thread twin, from the same data. */
 async function pair(options: RmspropOptions = {}): Promise<[Rmsprop, Rmsprop]> {
   blockingOverride.value = false;
-  testing.threads = true; // a region on the threads, the path that awaits between phases
+  testing.threads = 2; // a region on the threads, the path that awaits between phases
   const pending = await createRmsprop(n, { ...options, threads: 2, minParamsPerThread: 1 });
   blockingOverride.value = undefined;
   const twin = await createRmsprop(n, options);

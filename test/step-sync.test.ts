@@ -1,9 +1,16 @@
 // stepSync(): step()'s result without a Promise wherever the thread can block, which in
 // Node is every thread. (A browser window's main thread with threads, where it refuses, is
 // checked in real Chromium by test/browser/browser.test.ts.)
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createRmsprop, referenceStep, stepScalars, defaultOptions, kernelFlags } from "../src/index.ts";
 import { bitReport, uniformFloats } from "./helpers/data.ts";
+import { machineOverride } from "../src/machine.ts";
+
+// Some tests here assert 2 threads: the core count is fixed, whatever this machine has.
+machineOverride.threads = 2;
+afterAll(() => {
+  machineOverride.threads = undefined;
+});
 
 describe("stepSync", () => {
   it.each([1, 2])("with %i thread(s): a StepResult, not a Promise, and the reference's bits with a per-step lr", async (threads) => {

@@ -11,7 +11,7 @@ import { createRmsprop, presets, type RmspropOptions, type StepResult } from "..
 import { TfjsRmsprop, tfjsRmsprop, type TfjsRmspropOptions } from "../src/tfjs/index.ts";
 import { REFUSED_OPTIONS } from "../src/tfjs/options.ts";
 import { rng } from "./helpers/data.ts";
-import { classifier, dataset, fitLosses, useBackend, weightValues } from "./helpers/tfjs-models.ts";
+import { classifier, dataset, fitLosses, saveToMemory, useBackend, weightValues } from "./helpers/tfjs-models.ts";
 
 afterAll(() => useBackend("cpu"));
 
@@ -309,19 +309,12 @@ describe.each(["cpu", "wasm"])("the recipe on tfjs-backend-%s", (backend) => {
     const optimizer = await tfjsRmsprop(model.trainableWeights, { lr: 0.02, clipNorm: 0.1, emaDecay: 0.8 });
     model.compile({ optimizer, loss: "categoricalCrossentropy" });
     await fitLosses(model, data, 2);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: "JSON" } };
-      }),
-      { includeOptimizer: true },
-    );
-    expect(artifacts!.weightSpecs!.filter((s) => s.group === "optimizer").map((s) => s.name.split("/").at(-1))).toEqual([
+    const artifacts = await saveToMemory(model);
+    expect(artifacts.weightSpecs!.filter((s) => s.group === "optimizer").map((s) => s.name.split("/").at(-1))).toEqual([
       "iter", "rms", "rms", "rms", "rms", "ema", "ema", "ema", "ema",
     ]);
     const uninterrupted = await fitLosses(model, data, 2);
-    const restored = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const restored = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     expect(restored.optimizer).toBeInstanceOf(TfjsRmsprop);
     expect(await fitLosses(restored, data, 2)).toEqual(uninterrupted);
     const emaOf = async (o: tf.Optimizer) => (await o.getWeights()).filter((w) => w.name.endsWith("/ema")).map((w) => bits(w.tensor.dataSync() as Float32Array));
@@ -366,7 +359,7 @@ describe("the recipe's options on bad input", () => {
     const cases: [object, RegExp][] = [
       [{ clipValue: -1 }, /options.clipValue must be a finite number ≥ 0/],
       [{ clipNorm: NaN }, /options.clipNorm must be a finite number/],
-      [{ globalClipNorm: "1" }, /options.globalClipNorm must be a number; got "1"/],
+      [{ globalClipNorm: "1" }, /options.globalClipNorm must be a number, null or a schedule \(see schedules\); got "1"/],
       [{ gradScale: 0 }, /options.gradScale must be a finite number > 0/],
       [{ emaDecay: 1 }, /options.emaDecay must be a finite number in \[0, 1\)/],
       [{ clipValue: 1, globalClipNorm: 1 }, /options sets clipValue and globalClipNorm; at most one/],

@@ -3,33 +3,21 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { afterAll, describe, expect, it } from "vitest";
-import { presets } from "../src/index.ts";
+import { presets, schedules } from "../src/index.ts";
 import { TfjsRmsprop, tfjsRmsprop, type TfjsRmspropOptions } from "../src/tfjs/index.ts";
-import { classifier, dataset, fitLosses, useBackend, weightValues } from "./helpers/tfjs-models.ts";
+import { classifier, dataset, fitLosses, saveToMemory, useBackend, weightValues } from "./helpers/tfjs-models.ts";
 
 afterAll(() => useBackend("cpu"));
 
-/** Saves to memory through tfjs's IO layer and returns the artifacts. */
-async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: "JSON" } };
-    }),
-    { includeOptimizer: true },
-  );
-  return saved!;
-}
-
 const options: TfjsRmspropOptions = {
   ...presets.tfjs,
-  lr: 0.02,
-  momentum: 0.5,
+  // Schedules travel in the training config as plain objects, and go on from `iterations`.
+  lr: schedules.join([schedules.linear({ from: 1e-3, to: 0.02, steps: 3 }), schedules.cosine({ from: 0.02, to: 1e-3, steps: 15 })], [3]),
+  momentum: schedules.oneCycleMomentum({ steps: 18, base: 0.4, max: 0.6 }),
   centered: true,
   centeredEps: "add",
   // Names full of "_" travel through tfjs-layers' camel-casing of the training config.
-  variableGroups: [{ name: "biases", match: ["/bias", "no_such_layer"], lr: 0.01 }],
+  variableGroups: [{ name: "biases", match: ["/bias", "no_such_layer"], lr: schedules.oneCycle({ max: 0.01, steps: 18 }) }],
 };
 
 describe.each(["cpu", "wasm"])("save and restore on tfjs-backend-%s", (backend) => {

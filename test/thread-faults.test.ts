@@ -5,27 +5,30 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createRmsprop, restoreRmsprop, type Rmsprop, type RmspropOptions } from "../src/index.ts";
 import { machineOverride } from "../src/machine.ts";
-import { exitWorkerForTests, poolLimits, testing, type InjectedFault } from "../src/thread-pool.ts";
+import { poolLimits } from "../src/pool/process-pool.ts";
+import { exitWorkerForTests, poolWorkers, testing, type InjectedFault } from "../src/pool/testing.ts";
 import { awkwardFloats } from "./helpers/data.ts";
 
 const limits = { ...poolLimits };
 machineOverride.threads = 64; // 2 threads even on a 1-core machine
-testing.threads = true; // every step on the threads: the faults are in the workers' shares
+testing.threads = 2; // every step on the threads: the faults are in the workers' shares
 afterEach(() => {
   testing.fault = undefined;
   Object.assign(poolLimits, limits);
 });
 
 /**
- * An optimizer whose worker 1 carries `fault`. Its workers spin between back-to-back steps,
- * and its shares are long enough (125,000 parameters) that worker 1 claims some of each phase.
+ * An optimizer whose worker 1 carries `fault`. Its caller leaves worker 1's shares to it,
+ * so the fault comes at the region it is due.
  */
 async function faulty(fault: InjectedFault, options?: RmspropOptions): Promise<Rmsprop> {
   testing.fault = fault;
+  testing.ownSharesOnly = true;
   try {
     return await createRmsprop(1_000_000, { threads: 2, minParamsPerThread: 1, threadSpinMs: 100, nonFinite: "skip", ...options });
   } finally {
     testing.fault = undefined;
+    testing.ownSharesOnly = false;
   }
 }
 
@@ -77,6 +80,31 @@ describe("thread faults", () => {
     opt.dispose(); // returns at once, with the stalled worker terminated
   });
 
+  it("after a stall in one optimizer's step, another optimizer on the pool is told its state is intact, and it is", async () => {
+    poolLimits.stallMs = 200;
+    const bystander = await createRmsprop(4096, { threads: 2, minParamsPerThread: 1, momentum: 0.9 });
+    const one = await createRmsprop(4096, { momentum: 0.9 });
+    for (const o of [bystander, one]) {
+      o.params.set(awkwardFloats(4096, 11));
+      o.grads.set(awkwardFloats(4096, 12));
+      o.step();
+    }
+    const opt = await faulty({ thread: 1, phase: "step", region: 2, kind: "stall", ms: 3000 });
+    const [error] = stepUntilThrow(opt);
+    expect(error?.message).toMatch(/worker 1 has held share \d+ of this step/);
+    const refusal = /the thread pool is stopped; this optimizer is unusable, but its params and state are intact .*save\(\) it/;
+    expect(() => bystander.step()).toThrow(refusal);
+    expect(() => bystander.step()).not.toThrow(/half-written/);
+    expect(bystander.params).toEqual(one.params);
+    const restored = await restoreRmsprop(bystander.save());
+    for (const o of [restored, one]) {
+      o.grads.set(awkwardFloats(4096, 13)); // grads are not state: a checkpoint has none
+      o.step();
+    }
+    expect(restored.params).toEqual(one.params);
+    for (const o of [opt, bystander, restored, one]) o.dispose();
+  });
+
   it("a worker that dies between steps makes the next step throw; the state is intact, saved and restored it continues", async () => {
     const opt = await createRmsprop(4096, { threads: 2, minParamsPerThread: 1, momentum: 0.9 });
     const one = await createRmsprop(4096, { momentum: 0.9 });
@@ -86,7 +114,8 @@ describe("thread faults", () => {
       o.step();
     }
     exitWorkerForTests(1);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // the worker's exit, and its event
+    // The worker's exit event stops the pool: poll for it.
+    while (poolWorkers() > 0) await new Promise((resolve) => setTimeout(resolve, 1));
     expect(() => opt.step()).toThrow(/rmsprop-wasm worker 1 (failed: exited \(process\.exit\(3\)\)|exited with code 3).*params and state are intact.*save\(\) it/);
     expect(opt.stepCount).toBe(1);
     const restored = await restoreRmsprop(opt.save(), { threads: 2, minParamsPerThread: 1 }); // on a new pool: threads are the caller's

@@ -1,9 +1,14 @@
 // The pool's cache-line model (docs/threads.md, "Design: many cores"), counted: one region
-// run through the pool's own mechanism with every atomic write recorded by the word it
-// hits. Each hot word has a line of its own, each share's words share the share's line, and
-// no line is written once per share: the barrier and the end are written once per region.
+// of T threads (8, 16 and 64, simulated on this thread) run through the pool's own
+// mechanism with every atomic write recorded by the line it hits, against the table of
+// src/pool/control-block.ts, which says how often each line is written per region and who
+// writes it. The docs' table is the table's own rendering.
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { CONTROL, threadProgram } from "../src/thread-pool.ts";
+import { Cadence } from "../src/pool/cadence.ts";
+import { CONTROL_BLOCK_WORDS, CONTROL_LINES, controlBlockTable, lineKind, LINE_WORDS, type LineName } from "../src/pool/control-block.ts";
+import { claimOrder, newThreadState, open, runPhase, type ShareTask } from "../src/pool/region.ts";
+import { shareCount } from "../src/pool-shape.ts";
 
 const realAtomics = Atomics;
 afterEach(() => {
@@ -13,7 +18,7 @@ afterEach(() => {
 /** Runs `fn` with every atomic write counted per 64-byte line of the control block. */
 function countWrites(fn: () => void): Map<number, number> {
   const lines = new Map<number, number>();
-  const count = (index: number) => lines.set(index >> 4, (lines.get(index >> 4) ?? 0) + 1);
+  const count = (index: number) => lines.set(Math.floor(index / LINE_WORDS), (lines.get(Math.floor(index / LINE_WORDS)) ?? 0) + 1);
   const counting = Object.create(realAtomics) as typeof Atomics;
   for (const name of ["store", "add", "sub", "compareExchange", "exchange"] as const) {
     const real = realAtomics[name] as (a: Int32Array, i: number, ...rest: number[]) => number;
@@ -33,27 +38,60 @@ function countWrites(fn: () => void): Map<number, number> {
   return lines;
 }
 
+const noWork: ShareTask = { scan: () => -1, join: () => {}, step: () => {} };
+
+/**
+ * One region of `threads` threads in rounds: in each round every thread claims and runs the
+ * next share of its order, as threads that arrive together do (thread 0 first: it opened
+ * the region). Returns the threads that ran each share.
+ */
+function region(ctrl: Int32Array, threads: number): number[][] {
+  const shares = shareCount(threads);
+  const orders = Array.from({ length: threads }, (_, self) => claimOrder(self, threads, shares));
+  const ran: number[][] = [[], []];
+  const ticket = open(ctrl, 1);
+  for (const phase of [0, 1]) {
+    const states = orders.map(() => newThreadState());
+    const next = orders.map(() => 0);
+    for (let round = 0; next.some((i, self) => i < orders[self].length); round++) {
+      for (let self = 0; self < threads; self++) {
+        const order = orders[self];
+        if (next[self] >= order.length) continue;
+        const t = order[next[self]++];
+        // One share of this thread's order at a time: runPhase over a one-share order.
+        const task: ShareTask = { ...noWork, scan: () => (ran[0].push(self), -1), step: () => void ran[1].push(self) };
+        runPhase(ctrl, states[self], [t], shares, ticket, self, phase, { ...task, join: () => {} });
+        void round;
+      }
+    }
+  }
+  return ran;
+}
+
 describe("control block traffic", () => {
-  it.each([8, 16, 64])("a region of %i shares writes each hot line once and each share's own line, nothing per share on a shared line", (shares) => {
-    const p = threadProgram(0);
-    const ctrl = new Int32Array(new SharedArrayBuffer(4 * CONTROL.words));
-    const order = Array.from({ length: shares }, (_, t) => t);
+  it.each([8, 16, 64])("a region of %i threads writes each line as often as the table says, nothing per share on a shared line", (threads) => {
+    const ctrl = new Int32Array(new SharedArrayBuffer(4 * CONTROL_BLOCK_WORDS));
+    const cadence = new Cadence(ctrl, performance.timeOrigin);
+    let ran: number[][] = [];
     const writes = countWrites(() => {
-      const region = p.open(ctrl, 1);
-      p.runShares(ctrl, order, region, 0, 0, () => {}); // the scan
-      p.runShares(ctrl, order, region, 0, 1, () => {}); // the step
+      ran = region(ctrl, threads);
+      cadence.ended(performance.now(), true); // the executor's write after the step
     });
-    const line = (word: number) => word >> 4;
-    const expected = new Map<number, number>([
-      [line(p.REGION), 2], // the caller opens the region: its ticket (region and job), then REGION
-      [line(p.FIRST_BAD), 1], // the verdict, reset once
-      [line(p.SCANNED), 1], // the barrier: written by whoever finishes the last scan
-      [line(p.STEPPED), 1], // the end: by whoever finishes the last step
-    ]);
-    // A share's line: claim, owner and done, for the scan and the step.
-    for (let t = 0; t < shares; t++) expected.set(line(p.SHARE + p.LINE * t), 6);
+    const expected = new Map<number, number>();
+    for (let line = 0; line < CONTROL_BLOCK_WORDS / LINE_WORDS; line++) {
+      const [name, index] = lineKind(line);
+      const spec = CONTROL_LINES[name as LineName];
+      // Share lines: only the shares this region has; the others are untouched.
+      const per = name === "share" && index >= shareCount(threads) ? 0 : spec.writesPerRegion;
+      if (per > 0) expected.set(line, per);
+    }
     expect(writes).toEqual(expected);
-    // Before: the hot words shared one line, and every share's completion added to a
-    // counter on it, 2 × shares writes to one line per region from every thread.
+    // Every share ran once per phase, each by the thread whose range holds it.
+    expect(ran[0]).toHaveLength(shareCount(threads));
+    expect(ran[1]).toHaveLength(shareCount(threads));
+  });
+
+  it("docs/threads.md shows the control block's table", () => {
+    expect(readFileSync(new URL("../docs/threads.md", import.meta.url), "utf8")).toContain(controlBlockTable());
   });
 });

@@ -10,7 +10,9 @@ import { build } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRmsprop, type Rmsprop, type RmspropOptions } from "../src/index.ts";
 import { machineOverride } from "../src/machine.ts";
-import { CONTROL, controlBlockOf, poolWorkers, prepareThreads, sleepingWorkers, testing } from "../src/thread-pool.ts";
+import { CTRL, SHARE_WORDS } from "../src/pool/control-block.ts";
+import { SLOT_BITS } from "../src/pool/region.ts";
+import { controlBlock, poolWorkers, sleepingWorkers, testing } from "../src/pool/testing.ts";
 import { awkwardFloats, bitReport, rng } from "./helpers/data.ts";
 import { everyKernelVariant } from "./helpers/optimizers.ts";
 
@@ -227,27 +229,25 @@ describe("threads", () => {
   });
 
 
-  it("region numbers wrap past 2^31 − 1 and claims still work", async () => {
-    // Move the region number and every share's claim and done words (those first, so no
-    // worker can claim with the new number) to 20 regions before Int32 overflow.
-    const memory = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
+  it("region numbers wrap past 2^20 and claims still work", async () => {
+    // Move the ticket and every word that holds one to 20 regions before the region number
+    // (the ticket's high 20 bits) wraps to 0.
     const n = 2000;
     const one = await createRmsprop(n, { nonFinite: "skip", momentum: 0.9 });
-    const many = await createRmsprop(n, { nonFinite: "skip", momentum: 0.9, threads: 3, minParamsPerThread: 1, memory });
+    const many = await createRmsprop(n, { nonFinite: "skip", momentum: 0.9, threads: 3, minParamsPerThread: 1 });
     try {
-      const ctrl = controlBlockOf(memory)!;
-      const start = 0x7fffffff - 20;
-      Atomics.store(ctrl, 32, start); // SCANNED
-      Atomics.store(ctrl, 48, start); // STEPPED
-      for (let t = 0; t < 64; t++) for (let w = 0; w < 4; w++) Atomics.store(ctrl, CONTROL.SHARE + CONTROL.LINE * t + w, start);
-      Atomics.store(ctrl, CONTROL.REGION, start);
-      testing.threads = true; // every step a region (a step alone opens none)
+      const ctrl = controlBlock()!;
+      const start = ((1 << 20) - 20) << SLOT_BITS;
+      for (const word of [CTRL.SCANNED, CTRL.JOINED, CTRL.STEPPED]) Atomics.store(ctrl, word, start);
+      for (let t = 0; t < 64; t++) for (const words of [...SHARE_WORDS.claim, ...SHARE_WORDS.done]) Atomics.store(ctrl, words[t], start);
+      Atomics.store(ctrl, CTRL.REGION, start);
+      testing.threads = 3; // every step a region (a step alone opens none)
       try {
         expect(race(one, many, 120, 5)).toBe(-1);
       } finally {
         testing.threads = undefined;
       }
-      expect(Atomics.load(ctrl, CONTROL.REGION)).toBe(-0x80000000 + 99); // 120 regions: 21 up to 2^31 − 1, 99 after the wrap
+      expect(Atomics.load(ctrl, CTRL.REGION) >>> SLOT_BITS).toBe(100); // 120 regions: 20 up to the wrap, 100 after it
       expect(stateReport(many, one)).toEqual([]);
     } finally {
       one.dispose();
@@ -256,30 +256,35 @@ describe("threads", () => {
   });
 
   it("threadSpinMs decides whether workers are still awake when the next step comes", async () => {
-    // The pool's workers asleep on the futex: an idle optimizer's workers cost no CPU. The
-    // pool is the process's: it may have more workers than this optimizer uses. Every step
-    // runs on the threads (for n = 1000, ThreadChoice would soon run them alone: a NAP).
-    testing.threads = true;
-    const sleepers = async (threadSpinMs: number | undefined) => {
-      const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-      const opt = await createRmsprop(1000, { threads: 3, minParamsPerThread: 1, memory, threadSpinMs });
-      opt.grads.fill(0.5);
-      const seen: number[] = [];
-      for (let t = 0; t < 5; t++) {
-        opt.step();
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        seen.push(sleepingWorkers());
+    // Every step runs on the threads (for n = 1000 the choice would soon run them alone).
+    testing.threads = 3;
+    /**
+     * Whether the second of two steps woke workers, with `ready` polled for between them
+     * (up to 2 s; false if it never held: a machine too loaded to see it, then tried again).
+     */
+    const secondStepWoke = async (threadSpinMs: number | undefined, ready: () => boolean) => {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const opt = await createRmsprop(1000, { threads: 3, minParamsPerThread: 1, threadSpinMs });
+        try {
+          opt.grads.fill(0.5);
+          opt.step();
+          const since = performance.now();
+          while (!ready() && performance.now() - since < 2000) await new Promise((resolve) => setTimeout(resolve, 1));
+          if (!ready()) continue;
+          opt.step();
+          return opt.threading.lastStep!.woke;
+        } finally {
+          opt.dispose();
+        }
       }
-      opt.dispose();
-      return seen;
+      throw new Error("the workers never reached the state polled for");
     };
     try {
-      await prepareThreads(4); // a pool of 3 workers, whichever tests ran before
-      const all = poolWorkers();
-      expect(all).toBeGreaterThanOrEqual(3);
-      expect(await sleepers(undefined)).toEqual([all, all, all, all, all]); // 0.2 ms: all asleep 50 ms later
-      // Its 2 workers still spin (once the first steps woke them); the pool's others sleep.
-      expect((await sleepers(500)).slice(2)).toEqual(Array(3).fill(all - 2));
+      // The default 0.2 ms: every worker of the pool falls asleep (an idle optimizer costs no
+      // CPU), and the next step wakes them.
+      expect(await secondStepWoke(undefined, () => sleepingWorkers() === poolWorkers())).toBe(true);
+      // 1000 ms: once its 2 workers have woken for the first step, they still poll at the next.
+      expect(await secondStepWoke(1000, () => sleepingWorkers() <= poolWorkers() - 2)).toBe(false);
     } finally {
       testing.threads = undefined;
     }

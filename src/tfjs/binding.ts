@@ -2,9 +2,12 @@
 // engine, the norm plan when clipping needs one, and which EMAs have started. Turns the
 // gradients of one applyGradients call into checked step items with their jobs.
 import * as tf from "@tensorflow/tfjs-core";
-import { checkedScalars, planGroups, type GroupPlan } from "../groups.ts";
+import { groupStep, planGroups, type GroupPlan, type GroupStep } from "../groups.ts";
 import { KernelFlag } from "../kernel-abi.ts";
-import { resolveOptions } from "../options.ts";
+import { resolveOptions, type ResolvedOptions } from "../options.ts";
+import { resolveOverrides, type StepOverrides } from "../per-step.ts";
+import { checkFixed } from "../set-options.ts";
+import { arraySet } from "../state-arrays.ts";
 import type { WasmHeap } from "./backends.ts";
 import { createEngine, finiteScan, type Job, type NonFinite, type SlotEngine, type StepItem } from "./engine.ts";
 import { planNorms, scanNorms, type NormPlan } from "./norms.ts";
@@ -27,7 +30,11 @@ export class Binding {
   readonly heap: WasmHeap | undefined;
   readonly #shapes: number[][];
   readonly #slotOf: Map<string, number>;
+  /** The options as createRmsprop would take them, the variables' groups included. */
+  #top: ResolvedOptions;
   readonly #plans: GroupPlan[];
+  /** Each plan's options when the state was allocated: they decide its arrays for good. */
+  readonly #bound: ResolvedOptions[];
   /** Index into #plans per slot. */
   readonly #planOf: number[];
   readonly #norms: NormPlan | undefined;
@@ -36,22 +43,47 @@ export class Binding {
 
   /** Plans the groups of `variables` and allocates their state (in `heap`, or in a memory of its own). */
   constructor(resolved: TfjsResolved, variables: readonly tf.Variable[], heap: WasmHeap | undefined, module: WebAssembly.Module | undefined) {
-    const groups = groupVariables(
-      resolved,
-      variables.map((v) => ({ name: v.name, shape: v.shape })),
-    );
-    const top = resolveOptions({ ...resolved.top, groups });
+    const top = this.#resolve(resolved, variables);
+    this.#top = top;
     this.#plans = planGroups(top, variables.reduce((a, v) => a + v.size, 0));
+    // Frozen, as createRmsprop's: a step then reuses what it prepared from them (src/per-step.ts).
+    for (const plan of this.#plans) plan.options = Object.freeze({ ...plan.options });
+    this.#bound = this.#plans.map((p) => p.options);
     this.#slotOf = new Map(variables.map((v, i) => [v.name, i]));
     this.#planOf = new Array(variables.length);
     this.#plans.forEach((plan, p) => plan.tensors.forEach((t) => (this.#planOf[this.#slotOf.get(t.name)!] = p)));
-    this.#norms = planNorms(this.#plans, this.#slotOf, top.globalClipNorm);
+    this.#norms = planNorms(this.#plans, this.#slotOf, top.globalClipNorm !== null);
     this.needs = variables.map((v, i) => ({ size: v.size, options: this.#plans[this.#planOf[i]].options }));
     this.variables = [...variables];
     this.#shapes = variables.map((v) => [...v.shape]);
     this.#emaStarted = variables.map(() => false);
     this.heap = heap;
     this.engine = createEngine(heap, this.needs, module, this.#norms !== undefined);
+  }
+
+  /** The options as createRmsprop takes them: the top level, and the groups of these variables. */
+  #resolve(resolved: TfjsResolved, variables: readonly { name: string; shape: readonly number[] }[]): ResolvedOptions {
+    const groups = groupVariables(
+      resolved,
+      variables.map((v) => ({ name: v.name, shape: v.shape })),
+    );
+    return resolveOptions({ ...resolved.top, groups });
+  }
+
+  /**
+   * Puts new options (already valid as tfjs options) in force from the next step, or
+   * throws, changing nothing, where they would switch what the state was made for.
+   */
+  setOptions(where: string, resolved: TfjsResolved): void {
+    const next = this.#resolve(resolved, this.variables);
+    // A variable's state holds the arrays its group's options needed when it was made.
+    checkFixed(where, this.#top, next, (i) => arraySet([this.#bound[i]]));
+    const plans = planGroups(next, this.#plans.reduce((a, p) => a + p.size, 0));
+    this.#plans.forEach((plan, i) => {
+      plan.options = Object.freeze({ ...plans[i].options });
+      plan.own = plans[i].own;
+    });
+    this.#top = next;
   }
 
   /** Throws unless the state is still reachable: a heap's backend must be the current one, and alive. */
@@ -83,15 +115,20 @@ export class Binding {
    * scans (norms and clipping factors, or the non-finite check) and steps. Throws, with
    * nothing applied, for a gradient this binding cannot take.
    */
-  step(entries: readonly GradientEntry[], t: number, lr: number, gradScale: number | undefined, check: boolean): StepOutcome {
+  step(entries: readonly GradientEntry[], t: number, overrides: unknown, check: boolean): StepOutcome {
+    const given: StepOverrides = resolveOverrides(overrides, this.#plans);
     const slots = this.#checkedSlots(entries);
-    // One job per unit (a unit of the norms, or a group), made when one of its variables steps.
+    // Each group's values and constants once, and one job per unit (a unit of the norms, or
+    // a group), made when one of its variables steps.
+    const groups = new Map<GroupPlan, GroupStep>();
     const unitOf = this.#norms?.unitOf ?? this.#planOf;
     const jobs: (Job | undefined)[] = [];
     const items: StepItem[] = slots.map(([slot, grad]) => {
       const u = unitOf[slot];
       const plan = this.#plans[this.#planOf[slot]];
-      jobs[u] ??= { scalars: checkedScalars(plan, t, lr, gradScale), flags: plan.flags };
+      let g = groups.get(plan);
+      if (!g) groups.set(plan, (g = groupStep(plan, t, given)));
+      jobs[u] ??= { scalars: { ...g.scalars }, flags: g.flags, clipNorm: g.values.clipNorm, globalClipNorm: g.values.globalClipNorm };
       const ownFlags = this.keepsEma(slot) && !this.#emaStarted[slot] ? KernelFlag.emaInit : 0;
       return { slot, variable: this.variables[slot], grad, job: jobs[u]!, ownFlags };
     });

@@ -13,10 +13,15 @@ import type { WasmHeap } from "./backends.ts";
 import { HeapPlacement, OwnPlacement, type PlacedItem, type Placement } from "./placement.ts";
 import { keptState, layoutSlots, SLOT_ALIGN, type SlotNeeds, type SlotOffsets } from "./slots.ts";
 
-/** What the kernel runs for one unit of a step: its scalars and flags (shared by the unit's variables). */
+/**
+ * What the kernel runs for one unit of a step: its scalars and flags (shared by the unit's
+ * variables), and the step's clipping bounds (its clipNorm and the global one, null where off).
+ */
 export interface Job {
   scalars: StepScalars;
   flags: number;
+  clipNorm: number | null;
+  globalClipNorm: number | null;
 }
 
 /** One variable's part of a step: its job, and flags of its own (the first EMA step). */

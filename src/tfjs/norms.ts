@@ -9,7 +9,7 @@
 // variable without a gradient in this step counts as zeros, which add nothing.
 import { planUnits, type GroupPlan, type StepUnit } from "../groups.ts";
 import { NORM_BLOCK } from "../kernel-abi.ts";
-import { clipFactor, withClipFactor } from "../step-scalars.ts";
+import { factorsOf, firstBadScaled, withClipFactor } from "../clip-norms.ts";
 import type { Job, NonFinite, Staged, StepItem } from "./engine.ts";
 
 /** The units of the norms and where each variable lies in its unit. */
@@ -21,13 +21,13 @@ export interface NormPlan {
   unitOf: number[];
   /** Each slot's first element, in createRmsprop's numbering (its tensor's offset). */
   start: number[];
-  /** options.globalClipNorm, or null. */
-  globalClipNorm: number | null;
+  /** Whether options.globalClipNorm is on (its value is each step's, in the jobs). */
+  globalClipNorm: boolean;
 }
 
 /** The norm plan of these groups, or undefined when no option needs a norm. */
-export function planNorms(plans: readonly GroupPlan[], slotOf: ReadonlyMap<string, number>, globalClipNorm: number | null): NormPlan | undefined {
-  if (globalClipNorm === null && plans.every((p) => p.options.clipNorm === null)) return undefined;
+export function planNorms(plans: readonly GroupPlan[], slotOf: ReadonlyMap<string, number>, globalClipNorm: boolean): NormPlan | undefined {
+  if (!globalClipNorm && plans.every((p) => p.options.clipNorm === null)) return undefined;
   const { units } = planUnits(plans, true);
   const start: number[] = [];
   for (const plan of plans) for (const t of plan.tensors) start[slotOf.get(t.name)!] = t.offset;
@@ -94,33 +94,32 @@ export function scanNorms(np: NormPlan, items: readonly StepItem[], s: Staged, j
   // The gradient scale a unit's norm is taken after: |gSign|, the f32 gradScale.
   const scales = np.units.map((_, u) => Math.abs(jobs[u]?.scalars.gSign ?? 1));
   const squares: number[] = [];
-  let total = 0;
   let finite = true;
   np.units.forEach((_, u) => {
     if (!jobs[u]) return squares.push(0);
     let sum = 0;
     for (const x of unitSums(np, u, scales[u], at, s)) sum += x;
     squares.push(sum);
-    total += sum;
     finite &&= Number.isFinite(sum);
   });
-  const gradNorm = Math.sqrt(total);
+  // This step's bounds (each may be a schedule): every unit's own clipNorm, and the global one.
+  const bound = jobs.find((job) => job)?.globalClipNorm ?? null;
+  const { gradNorm, factors } = factorsOf(
+    squares,
+    np.units.map((_, u) => jobs[u]?.clipNorm ?? null),
+    np.globalClipNorm ? bound : null,
+  );
   if (check && !finite) {
     for (let k = 0; k < items.length; k++) {
       const scale = scales[np.unitOf[items[k].slot]];
       const base = s.grads[k] >>> 2;
-      for (let i = 0; i < s.sizes[items[k].slot]; i++) {
-        const g = s.f32[base + i];
-        if (!Number.isFinite(f32(g * scale))) return { gradNorm, bad: { item: items[k], index: i, value: g } };
-      }
+      const i = firstBadScaled(s.f32, base, s.sizes[items[k].slot], scale);
+      if (i >= 0) return { gradNorm, bad: { item: items[k], index: i, value: s.f32[base + i] } };
     }
   }
-  const global = np.globalClipNorm === null ? 1 : clipFactor(np.globalClipNorm, gradNorm);
-  np.units.forEach((unit, u) => {
+  np.units.forEach((_, u) => {
     const job = jobs[u];
-    if (!job) return;
-    const max = unit.plan.options.clipNorm;
-    job.flags = withClipFactor(job.flags, job.scalars, max === null ? global : clipFactor(max, Math.sqrt(squares[u])));
+    if (job) job.flags = withClipFactor(job.flags, job.scalars, factors[u]);
   });
   return { gradNorm, bad: undefined };
 }

@@ -6,8 +6,12 @@
 // (./norms.ts) and the state as tfjs lists it (./weights.ts).
 import * as tf from "@tensorflow/tfjs-core";
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend, type KernelBuild } from "../backend.ts";
-import { checkRange, MAX_TENSORS, resolveOptions, resolveOverrides, type ResolvedOptions } from "../options.ts";
+import { MAX_TENSORS, resolveOptions, type ResolvedOptions } from "../options.ts";
 import { describe, own, ownArray, ownRecord } from "../own.ts";
+import type { PerStep, StepOverrides } from "../per-step.ts";
+// Statically: a tfjs config restored by tf.loadLayersModel may hold schedules, and fromConfig is synchronous.
+import { schedules } from "../schedules.ts";
+import { checkedPartial, prefixed, type OptionsUpdate } from "../set-options.ts";
 import { checkedBackendName, currentWasmHeap, type WasmHeap } from "./backends.ts";
 import { Binding, type GradientEntry } from "./binding.ts";
 import { fromConfigDict, resolveTfjsOptions, toConfig, type TfjsResolved, type TfjsRmspropOptions } from "./options.ts";
@@ -17,13 +21,19 @@ import { checkStateEntries, checkStateValues, stateTensors, writeStateEntries, t
 // Compiled kernel builds, kept where a synchronous applyGradients can reach them.
 const compiledBuilds = new Map<KernelBuild, WebAssembly.Module>();
 
-/** Per-call overrides of {@link TfjsRmsprop.applyGradients}. */
-export interface TfjsStepOverrides {
-  /** η for this step only, in every variable group that does not set its own lr. */
-  lr?: number;
-  /** gradScale for this step only, in every variable group that does not set its own. */
-  gradScale?: number;
-}
+/**
+ * Per-call overrides of {@link TfjsRmsprop.applyGradients}: createRmsprop's step overrides
+ * (any per-step value, as a number, for this step only, in every variable group that does
+ * not set that option itself).
+ */
+export type TfjsStepOverrides = StepOverrides;
+
+/** Options of the whole optimizer that setOptions cannot change, and why. */
+const FIXED_HERE: Readonly<Record<string, string>> = {
+  variableGroups: "the groups pick their variables once; change a group's options with setOptions(partial, groupName)",
+  backend: "the kernel is chosen once; create a new optimizer and setWeights(getWeights()) into it",
+  nonFinite: "the gradient scan is chosen once; create a new optimizer and setWeights(getWeights()) into it",
+};
 
 const MAX_INT32 = 2 ** 31 - 1;
 
@@ -62,10 +72,9 @@ export class TfjsRmsprop extends tf.Optimizer {
   /** The name it is registered under, and the `class_name` of a saved training config. */
   static readonly className = "RmspropWasm";
 
-  readonly #resolved: TfjsResolved;
-  readonly #options: ResolvedOptions;
+  #resolved: TfjsResolved;
+  #options: ResolvedOptions;
   readonly #backend: ConcreteBackend;
-  #lr: number;
   #lastGradNorm: number | null = null;
   #binding: Binding | undefined;
   /** State handed to setWeights() before the optimizer knew its variables. */
@@ -83,15 +92,46 @@ export class TfjsRmsprop extends tf.Optimizer {
     this.#resolved = resolveTfjsOptions(options);
     this.#options = resolveOptions(this.#resolved.top);
     this.#backend = chooseBackend(this.#options.backend);
-    this.#lr = this.#options.lr;
   }
 
-  /** η of the groups that do not set their own `lr`; may be changed between steps. */
+  /**
+   * η of the variable groups that do not set their own `lr`, at the next step (a schedule's
+   * value there). Setting it, as tfjs's own optimizers allow, is `setOptions({ lr })`: a
+   * number or a schedule, from the next step on; `getConfig()` keeps it.
+   */
   get learningRate(): number {
-    return this.#lr;
+    const lr = this.#options.lr;
+    return schedules.valueAt(lr, this.iterations);
   }
-  set learningRate(lr: number) {
-    this.#lr = checkRange("learningRate", lr, 0);
+  set learningRate(lr: PerStep) {
+    this.setOptions({ lr });
+  }
+
+  /**
+   * Changes update options from the next step on, validated as at creation: the top
+   * level's, or with `group` the variable group of that name's. As createRmsprop's
+   * setOptions, it refuses what would change the state it keeps (centered, the EMA or
+   * clipping switched on or off, momentum where no buffer was made), with the reason;
+   * nothing changes then. `getConfig()` keeps what was set.
+   */
+  setOptions(partial: OptionsUpdate, group?: string): void {
+    this.#use();
+    const where = group === undefined ? "setOptions(partial)" : `setOptions(partial, ${JSON.stringify(group)})`;
+    const index = group === undefined ? -1 : this.#resolved.groups.findIndex((g) => g.name === group);
+    if (group !== undefined && index < 0) {
+      throw new RangeError(`${where}: no variable group is named ${JSON.stringify(group)}; they are ${this.#resolved.groups.map((g) => JSON.stringify(g.name)).join(", ") || "none"}`);
+    }
+    const given = checkedPartial(where, partial, index >= 0, FIXED_HERE);
+    const { top, groups } = this.#resolved;
+    const next = prefixed(where, () =>
+      resolveTfjsOptions({
+        ...(index < 0 ? { ...top, ...given } : top),
+        variableGroups: groups.map((g, i) => (i === index ? { ...g, ...given } : g)),
+      }),
+    );
+    this.#binding?.setOptions(where, next);
+    this.#resolved = next;
+    this.#options = resolveOptions(next.top);
   }
 
   /**
@@ -150,7 +190,8 @@ export class TfjsRmsprop extends tf.Optimizer {
   /**
    * Applies one step. `variableGradients` maps variable names to gradients, or lists
    * `{ name, tensor }`. A null gradient leaves its variable alone, as in tfjs. `overrides`
-   * sets lr or gradScale for this step only. Throws, with nothing applied, for a variable
+   * gives any numeric option or lrScale for this step only (see createRmsprop's step).
+   * Schedules are evaluated at t = `iterations`. Throws, with nothing applied, for a variable
    * it does not own, a changed shape, a non-float32 gradient, a GPU backend, or (with
    * `nonFinite: "throw"`) a NaN/±∞ gradient.
    */
@@ -158,11 +199,10 @@ export class TfjsRmsprop extends tf.Optimizer {
     this.#use();
     const entries = gradientEntries(variableGradients);
     const backend = checkedBackendName();
-    const { lr, gradScale } = resolveOverrides(overrides, { ...this.#options, lr: this.#lr });
     if (!this.#binding) this.bindVariables(variablesNamed(entries));
     const b = this.#binding!;
     b.checkPlace(backend);
-    const { bad, gradNorm } = b.step(entries, this.iterations + 1, lr, gradScale, this.#options.nonFinite !== "ignore");
+    const { bad, gradNorm } = b.step(entries, this.iterations + 1, overrides, this.#options.nonFinite !== "ignore");
     if (gradNorm !== undefined) this.#lastGradNorm = gradNorm;
     if (bad) {
       if (this.#options.nonFinite === "skip") return;
@@ -244,7 +284,7 @@ export class TfjsRmsprop extends tf.Optimizer {
   /** The options, as JSON that survives model.save() and tf.loadLayersModel(). */
   override getConfig(): tf.serialization.ConfigDict {
     this.#use();
-    return toConfig({ ...this.#resolved, top: { ...this.#resolved.top, lr: this.#lr } }) as tf.serialization.ConfigDict;
+    return toConfig(this.#resolved) as tf.serialization.ConfigDict;
   }
 
   /** An optimizer with the options of `config`; it takes its variables from its first step. */

@@ -70,3 +70,16 @@ export function worstRelative(a: number[], b: number[]): number {
   });
   return worst;
 }
+
+/** Saves `model` with its optimizer to memory through tfjs's IO layer and returns the artifacts. */
+export async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: "JSON" } };
+    }),
+    { includeOptimizer: true },
+  );
+  return saved!;
+}

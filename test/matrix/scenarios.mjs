@@ -40,6 +40,17 @@ export const variants = {
     gradScale: 0.5,
     globalClipNorm: 1,
     emaDecay: 0.9,
+    // Schedules, as the plain objects a checkpoint stores: a warmup joined to a cosine (a
+    // cos(π·p) of + − × ÷ only), β decaying with a fractional exponent (e^(p·ln rate), the
+    // same), the momentum OneCycleLR cycles, and an lrScale for every group.
+    lr: {
+      kind: "join",
+      schedules: [{ kind: "linear", from: 0.001, to: 0.01, steps: 1 }, { kind: "cosine", from: 0.01, to: 0.002, steps: 2 }],
+      boundaries: [1],
+    },
+    beta: { kind: "exponential", from: 0.9, rate: 1.05, every: 3, end: 0.99 },
+    momentum: { kind: "oneCycleMomentum", steps: 4, pctStart: 0.5 },
+    lrScale: { kind: "warmupCosine", init: 0.5, peak: 1.5, warmup: 1, steps: 3, end: 0.7 },
   },
   // tfjs's centered form, unclamped: elements whose variance is below ε become NaN.
   tfjsCentered: { centered: true, centeredEps: "subtract", clampVariance: false, momentum: 0.5, eps: 1e-12 },

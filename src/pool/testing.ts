@@ -1,0 +1,46 @@
+// Test hooks of the pool: a fault the next job's workers inject, a fixed thread count for
+// every step instead of the choice's, and read-outs of the process's pool. Not part of the
+// package's API: tests import them from here.
+import { WORKER_WORDS } from "./control-block.ts";
+import { currentPool } from "./process-pool.ts";
+import type { FaultSpec } from "./worker.ts";
+
+/** A failure to inject into a worker: thread `thread` fails in the first share of `phase` it claims in the job's `region`-th region or later. */
+export type InjectedFault = FaultSpec;
+
+/**
+ * `fault`: carried by the next job registered. `threads`: every step on this many threads
+ * (1: alone; more: a region waking that many minus one workers) instead of the choice's.
+ * `ownSharesOnly`: the caller of the next job registered runs only its own range of shares
+ * and waits for the workers to run theirs, so a worker's fault comes at the region it is
+ * due (on a loaded machine the caller would otherwise often run every share itself).
+ */
+export const testing: { fault: InjectedFault | undefined; threads: number | undefined; ownSharesOnly: boolean } = {
+  fault: undefined,
+  threads: undefined,
+  ownSharesOnly: false,
+};
+
+/** Worker threads the process's pool runs now. */
+export function poolWorkers(): number {
+  return currentPool()?.workers.length ?? 0;
+}
+
+/** Workers of the process's pool asleep on the futex, or about to be. */
+export function sleepingWorkers(): number {
+  const pool = currentPool();
+  if (!pool) return 0;
+  return pool.workers.filter((_, i) => Atomics.load(pool.ctrl, WORKER_WORDS.asleep[i + 1]) !== 0).length;
+}
+
+/** Worker k of the process's pool calls process.exit(3) between steps, as a crash would. */
+export function exitWorkerForTests(k: number): void {
+  const pool = currentPool();
+  pool?.post(k, { type: "exit" });
+  pool?.deliver();
+}
+
+/** The control block of the process's pool, or undefined when none runs. */
+export function controlBlock(): Int32Array | undefined {
+  return currentPool()?.ctrl;
+}

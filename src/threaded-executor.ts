@@ -1,0 +1,136 @@
+// The executor of an optimizer with threads: before each step the choice (src/pool/choice.ts)
+// says whether it runs alone on the caller, as the one-thread step (the kernel executor,
+// same bits), or as one region on k threads of the process's pool (src/pool/caller.ts),
+// from what each way has cost lately in the state the workers are in. Loaded only for
+// threads > 1, with the pool's code: a page on one thread never downloads either.
+//
+// The step is cut into shares once, here, as plain data (a StepPlan) that the pool's
+// threads run with their own kernel instances (src/step-task.ts): share s is slice s of
+// all n gradients for the scan, and slice s of every unit for the step.
+import { NORM_BLOCK, bindKernel } from "./kernel-abi.ts";
+import { kernelExecutor, normUnits, writeArgs, writeLimits, type StepExecutor, type Work } from "./executors.ts";
+import { ThreadChoice, type ThreadDecision, type ThreadEstimates } from "./pool/choice.ts";
+import { startPoolJob } from "./pool/caller.ts";
+import { testing } from "./pool/testing.ts";
+import { shareCount } from "./pool-shape.ts";
+import type { NormPiece, StepPlan } from "./step-task.ts";
+
+/**
+ * Share s's slice [start, start + count) of `size` elements. Slices are cut on multiples
+ * of 4 elements (16 bytes), so every share runs the SIMD body on whole vectors and only
+ * the last one has a scalar tail.
+ */
+export function shareSlice(size: number, shares: number, s: number): [start: number, count: number] {
+  const chunk = Math.ceil(size / shares / 4) * 4;
+  const start = Math.min(size, s * chunk);
+  return [start, Math.min(size, start + chunk) - start];
+}
+
+/**
+ * The norm scan cut into `count` shares: every unit's blocks in order, share s taking a
+ * contiguous run of them, so that no block is split and the sums do not depend on the
+ * thread count.
+ */
+export function normPieces(work: Work, count: number): NormPiece[][] {
+  const { layout, units } = work;
+  const total = units.reduce((sum, u) => sum + u.unit.blocks, 0);
+  const shares: NormPiece[][] = Array.from({ length: count }, () => []);
+  for (let s = 0; s < count; s++) {
+    const first = Math.floor((total * s) / count), end = Math.floor((total * (s + 1)) / count);
+    for (const { unit, args } of units) {
+      const from = Math.max(first, unit.firstBlock), to = Math.min(end, unit.firstBlock + unit.blocks);
+      if (from >= to) continue;
+      const start = (from - unit.firstBlock) * NORM_BLOCK;
+      const n = Math.min(unit.size, (to - unit.firstBlock) * NORM_BLOCK) - start;
+      const base = unit.offset + start;
+      shares[s].push([layout.grads + 4 * base, n, layout.normSums + 8 * from, args, base]);
+    }
+  }
+  return shares;
+}
+
+/** The step of `work` cut into `shares` shares. */
+export function stepPlan(work: Work, shares: number): StepPlan {
+  const { layout } = work;
+  const range = Array.from({ length: shares }, (_, s) => s);
+  return {
+    // With norms the scan always runs: it is where the sums are made.
+    scan: work.norm ? "norm" : work.check ? "finite" : "none",
+    check: work.check,
+    finite: range.map((s) => {
+      const [start, n] = shareSlice(layout.n, shares, s);
+      return [layout.grads + 4 * start, n, start] as const;
+    }),
+    pieces: work.norm ? normPieces(work, shares) : [],
+    normUnits: normUnits(work),
+    sums: layout.normSums,
+    limits: layout.normLimits,
+    units: work.units.map((u) => ({ args: u.args, ranges: range.map((s) => shareSlice(u.unit.size, shares, s)) })),
+  };
+}
+
+/** What the threaded executor tells the optimizer (opt.threading). */
+export interface ThreadedExecutor extends StepExecutor {
+  /** The last step's way (undefined before the first), and what each way has cost lately. */
+  readonly decision: ThreadDecision | undefined;
+  readonly estimates: ThreadEstimates;
+}
+
+/** The executor for `threads` threads on `memory` (shared), its pool job registered. */
+export async function threadedExecutor(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  work: Work,
+  { threads, spinMs }: { threads: number; spinMs: number },
+): Promise<ThreadedExecutor> {
+  const shares = shareCount(threads);
+  // The caller's kernel: its part of every region, and the step alone.
+  const kernel = bindKernel(module, memory);
+  const job = await startPoolJob(module, memory, kernel, stepPlan(work, shares), { threads, shares, spinMs });
+  const alone = kernelExecutor(kernel, work);
+  const { snapshotOf } = work;
+  const choice = new ThreadChoice(threads);
+  let start = 0;
+  let decision: ThreadDecision | undefined;
+  /** Whether the choice made the last decision (tests may fix the thread count instead). */
+  let chosen = true;
+  /** After a step: its cost for the choice (an applied one: a refused step stops after the scan), and the cadence. */
+  const ended = (bad: number): number => {
+    if (bad < 0 && chosen) choice.record(performance.now() - start);
+    const { alone: aloneMs, threaded } = choice.estimates;
+    // Worth waking for the next step when threads beat the caller alone once awake, or are not yet measured.
+    job.ended(threaded.some((t) => !(t.warm >= aloneMs)));
+    return bad;
+  };
+  return {
+    get decision() {
+      return decision;
+    },
+    get estimates() {
+      return choice.estimates;
+    },
+    run(heap, jobs) {
+      job.check();
+      // Where the step is a Promise: the gradients as they are now, which the scan and the
+      // step read whenever they run (src/create.ts, the snapshot).
+      if (snapshotOf !== undefined) heap.f32.copyWithin(work.layout.grads >>> 2, snapshotOf >>> 2, (snapshotOf >>> 2) + work.layout.n);
+      job.started();
+      start = performance.now();
+      const awake = job.awake();
+      const forced = testing.threads;
+      chosen = forced === undefined;
+      decision = forced === undefined ? choice.decide(awake) : { threads: forced, woke: forced > 1 && awake < forced - 1, trying: false };
+      const k = Math.min(decision.threads, threads);
+      if (k > 1) {
+        if (work.norm) writeLimits(heap, work, jobs);
+        writeArgs(heap, work.units, jobs);
+      }
+      const result = job.run(k, () => alone.run(heap, jobs));
+      return typeof result === "number" ? ended(result) : result.then(ended);
+    },
+    dispose() {
+      alone.dispose();
+      job.dispose();
+    },
+  };
+}
