@@ -64,7 +64,7 @@ export function checkLoadable(
   if (list(theirs.sizes) !== list(ours.sizes)) {
     throw new RangeError(
       `${what}: the checkpoint has ${theirs.sizes.length} group(s) of sizes ${list(theirs.sizes)}, this optimizer ` +
-        `${ours.sizes.length} of sizes ${list(ours.sizes)}; state is laid out by group, as PyTorch's load_state_dict requires${unchanged}`,
+        `${ours.sizes.length} of sizes ${list(ours.sizes)} (as PyTorch's load_state_dict requires)${unchanged}`,
     );
   }
   ours.tensors.forEach((sizes, g) => {

@@ -79,7 +79,7 @@ export function checkState(content: CheckpointContent, nonFinite: string): void 
     const broken = brokenState(name, a, nonFinite);
     if (broken) {
       const { index, value } = broken;
-      const why = nonFinite === "ignore" ? "" : `; only nonFinite "ignore" lets NaN/±∞ gradients into the state, and this optimizer's is "${nonFinite}"`;
+      const why = nonFinite === "ignore" ? "" : `; this optimizer's nonFinite is "${nonFinite}", not "ignore"`;
       throw checkpointError(`${name}[${index}] is ${Object.is(value, -0) ? "-0" : value}, which no run produces (${broken.rule}${why})`);
     }
   }
@@ -152,12 +152,11 @@ function readF32LE(view: DataView, at: number, n: number): Float32Array {
 const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!;
 const isUint8Array = (x: unknown): x is Uint8Array => ArrayBuffer.isView(x) && typedArrayTag.call(x) === "Uint8Array";
 
-/** What `bytes` is, for the error that refuses it, with the fix where there is one. */
+/** What `bytes` is, for the error that refuses it, with the fix. */
 function notBytes(bytes: unknown): string {
   if (bytes instanceof ArrayBuffer) return "an ArrayBuffer (pass new Uint8Array(buffer))";
-  if (ArrayBuffer.isView(bytes)) return `a ${typedArrayTag.call(bytes) ?? "DataView"} (pass new Uint8Array(view.buffer, view.byteOffset, view.byteLength))`;
-  if (bytes instanceof Uint8Array) return "an object that is not a Uint8Array but inherits from one (a Proxy of one?); pass the Uint8Array itself";
-  return describe(bytes);
+  if (ArrayBuffer.isView(bytes)) return `${describe(bytes)} (pass its bytes as a Uint8Array)`;
+  return bytes instanceof Uint8Array ? "a Proxy of a Uint8Array (pass the Uint8Array)" : describe(bytes);
 }
 
 /**

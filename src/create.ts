@@ -6,21 +6,18 @@ import { decodeCheckpoint, type CheckpointContent } from "./checkpoint.ts";
 import { checkLoadable, storedOptions } from "./checkpoint-match.ts";
 import { guardedExecutor, kernelExecutor, unitRuntime, type UnitRuntime, type Work } from "./executors.ts";
 import { canBlock, isSharedBuffer } from "./features.ts";
-import { armGuard, clearHeader } from "./guard.ts";
+import { armGuard } from "./guard.ts";
 import { groupStep, needsNorm, neededArrays, planGroups, planUnits } from "./groups.ts";
 import { bindKernel, KernelFlag, NORM_BLOCK } from "./kernel-abi.ts";
 import { arrayCount, computeLayout, maxParams, type Layout } from "./layout.ts";
-import { requestedThreads } from "./machine.ts";
 import { checkInteger, checkKeys, defaultOptions, resolveOptions, type ResolvedOptions, type RmspropOptions } from "./options.ts";
 import type { Rmsprop } from "./optimizer-types.ts";
 import { own as ownValue } from "./own.ts";
-import { reservePlacement } from "./placements.ts";
-import { referenceKernel } from "./reference-kernel.ts";
 import { RmspropImpl } from "./rmsprop.ts";
 import type { ArraySet } from "./state-arrays.ts";
 import { provideSchedules } from "./schedule-support.ts";
 import { scheduleRuntime } from "./schedules.ts";
-import { startThreads, threadLimit } from "./thread-plan.ts";
+import type { ThreadLimit } from "./thread-plan.ts";
 
 /**
  * Creates an RMSProp optimizer over `n` f32 parameters.
@@ -77,7 +74,8 @@ function checkN(n: unknown, o: ResolvedOptions, set: ArraySet): number {
   // An upper bound on the norm's block sums: one per NORM_BLOCK of the largest n, one more per unit.
   const norm = o.globalClipNorm !== null || o.clipNorm !== null || o.groups.some((g) => clipNormOf(g) !== null);
   const normBlocks = norm ? Math.ceil(maxParams(set, { units }) / NORM_BLOCK) + units : 0;
-  const jobs = { units, normBlocks, snapshot: snapshotWanted(o.threads === 1 ? 1 : requestedThreads(o.threads)) };
+  // A snapshot wherever threads may run (an upper bound: the limit on n only).
+  const jobs = { units, normBlocks, snapshot: snapshotWanted(o.threads === 1 ? 1 : 2) };
   return checkInteger("n", n, 1, maxParams(set, jobs, o.offset), why);
 }
 
@@ -101,6 +99,9 @@ function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): Ar
  */
 const snapshotWanted = (threads: number) => threads > 1 && !canBlock();
 
+/** The limit of an optimizer that asks for one thread. */
+const ONE_THREAD: ThreadLimit = { threads: 1, fallback: undefined, auto: false, asked: "" };
+
 /** A checkpoint being restored, and whether the optimizer keeps its groups. */
 type Restoring = CheckpointContent & { keepsGroups: boolean };
 
@@ -120,14 +121,16 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
   if (probe && backend === "js") throw new RangeError('createTrafficProbe needs a wasm backend; options.backend is "js"');
   const external = resolved.memory ?? undefined;
   if (external && backend === "js") throw new RangeError('options.memory needs a wasm backend; options.backend is "js"');
-  const limit = threadLimit(resolved, count, backend);
+  // The threads' planning is loaded only where threads are asked for (a one-thread page never downloads it).
+  const plan = resolved.threads === 1 ? undefined : await import("./thread-plan.ts");
+  const limit = plan ? plan.threadLimit(resolved, count, backend) : ONE_THREAD;
   const norm = needsNorm(resolved, plans);
   const { units, normBlocks } = planUnits(plans, norm);
   const layout = computeLayout(count, arrays, { units: units.length, normBlocks, snapshot: snapshotWanted(limit.threads) }, resolved.offset);
   if (external) checkExternal(external, layout);
   // The pool's workers first, the memory second (see prepareThreads); the pool's code is
   // loaded only where threads run, so a page on one thread never downloads it.
-  const { threads, fallback } = await startThreads(limit);
+  const { threads, fallback } = plan ? await plan.startThreads(limit) : limit;
   const facts = { backend, threads, fallback };
   // The step reads the snapshot only where threads did start (one thread steps synchronously).
   const snapshot = layout.gradsSnapshot !== 0 && threads > 1;
@@ -144,17 +147,20 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
   if (backend === "js") {
     const buffer = allocate(layout, backend, false) as ArrayBuffer;
     armGuard(buffer, layout.control);
+    // Loaded only here: a page that steps in wasm never downloads the reference.
+    const { referenceKernel } = await import("./reference-kernel.ts");
     const executor = guardedExecutor(kernelExecutor(referenceKernel(buffer), work), layout.control);
     return new RmspropImpl(layout, resolved, plans, { ...facts, buffer, executor, work, release: retireViews(buffer, layout) });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
   const module = await kernelModule(kernelBuild(backend, shared));
   // Refused before anything is written: an overlap would zero another optimizer's arrays.
-  const release = external ? reservePlacement(external, layout.control, layout.bytes) : undefined;
+  const placements = external && (await import("./placements.ts"));
+  const release = placements ? placements.reservePlacement(external!, layout.control, layout.bytes) : undefined;
   try {
     const memory = external ?? (allocate(layout, backend, shared) as WebAssembly.Memory);
     // Someone else's memory may hold anything: clear our header (but our claim on it).
-    if (external) clearHeader(memory.buffer, layout.control, layout.headerBytes);
+    if (placements) placements.clearHeader(memory.buffer, layout.control, layout.headerBytes);
     armGuard(memory.buffer, layout.control);
     const threaded =
       threads > 1 ? await (await import("./threaded-executor.ts")).threadedExecutor(module, memory, work, { threads, spinMs: resolved.threadSpinMs }) : undefined;
@@ -177,15 +183,9 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
  */
 function retireViews(memory: WebAssembly.Memory | ArrayBuffer, layout: Layout): () => void {
   return () => {
-    if (memory instanceof ArrayBuffer) {
-      const transfer = (memory as { transfer?: () => ArrayBuffer }).transfer;
-      if (transfer) transfer.call(memory);
-      else structuredClone(memory, { transfer: [memory] });
-    } else if (!isSharedBuffer(memory.buffer)) {
-      memory.grow(0);
-    } else {
-      new Float32Array(memory.buffer, layout.params, layout.n).fill(Number.NaN);
-    }
+    if (memory instanceof ArrayBuffer) structuredClone(memory, { transfer: [memory] });
+    else if (!isSharedBuffer(memory.buffer)) memory.grow(0);
+    else new Float32Array(memory.buffer, layout.params, layout.n).fill(Number.NaN);
   };
 }
 

@@ -4,8 +4,7 @@
 // `opt.params.set(weights)`, writes from byte 0 of the memory: over this header first,
 // then over params at the wrong indices. The guard turns that silent misplacement into an
 // error at the next step. It costs a few loads per step.
-import { CLAIM_WORDS } from "./placements.ts";
-import { CONTROL_WORDS } from "./pool-shape.ts";
+import { CLAIM_WORDS, CONTROL_WORDS } from "./pool-shape.ts";
 
 /** The pattern of word i: no float a program writes by accident, and different per word. */
 function pattern(i: number): number {
@@ -24,11 +23,6 @@ export function armGuard(buffer: ArrayBufferLike, at: number): void {
   for (let i = 0; i < CONTROL_WORDS; i++) if (!isClaim(i)) words[i] = pattern(i);
 }
 
-/** Zeroes the `bytes` of an optimizer's header at byte `at`, all but its claim (someone else's memory may hold anything). */
-export function clearHeader(buffer: ArrayBufferLike, at: number, bytes: number): void {
-  new Uint8Array(buffer, at, 4 * CLAIM_WORDS[0]).fill(0);
-  new Uint8Array(buffer, at + 4 * CLAIM_WORDS[1], bytes - 4 * CLAIM_WORDS[1]).fill(0);
-}
 
 /**
  * Throws when the guard at byte `at` of the memory `u32` views was overwritten. The guard

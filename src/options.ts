@@ -388,7 +388,7 @@ function normalizeGroups(value: unknown): NormalizedGroup[] {
     const tensors = given.tensors === undefined ? [] : normalizeTensors(`${at}.tensors`, given.tensors, names);
     tensorCount += tensors.length;
     if (tensorCount > MAX_TENSORS) {
-      throw new RangeError(`options.groups list more than ${MAX_TENSORS} tensors (${tensorCount} up to ${at}); at most ${MAX_TENSORS} are allowed`);
+      throw new RangeError(`options.groups list ${tensorCount} tensors up to ${at}; at most ${MAX_TENSORS} are allowed`);
     }
     const tensorTotal = tensors.reduce((sum, t) => sum + t.size, 0);
     let size: number;

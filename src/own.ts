@@ -18,7 +18,7 @@ export function describe(value: unknown): string {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto === null || Object.getPrototypeOf(proto) === null) return "an object";
     // A class's prototype has a constructor of its own; an object made with Object.create(other) does not.
-    if (!Object.hasOwn(proto as object, "constructor")) return "an object that inherits from another object";
+    if (!Object.hasOwn(proto as object, "constructor")) return "an object inheriting from another";
     const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
     return typeof name === "string" && name !== "" ? `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}` : "an object";
   } catch (error) {
@@ -32,7 +32,7 @@ const revoked = (error: unknown) => error instanceof TypeError && /revoked/i.tes
 function unreadable(name: string, error: unknown): TypeError {
   if (revoked(error)) return new TypeError(`${name} is a revoked Proxy`, { cause: error });
   const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new TypeError(`${name} could not be read: reading it threw ${why}`, { cause: error });
+  return new TypeError(`${name} could not be read: it threw ${why}`, { cause: error });
 }
 
 /** Runs `read`, turning anything it throws into a TypeError that names `name` (made only then). */
@@ -47,7 +47,7 @@ export function reading<T>(name: string | (() => string), read: () => T): T {
 /**
  * Whether `value` is a plain object: its prototype is null or a realm's Object.prototype
  * (a literal, Object.create(null), JSON.parse's objects, a Proxy of one). Anything else (a
- * Map, a class instance, an object that inherits from another) would keep values where
+ * Map, a class instance, an object inheriting from another) would keep values where
  * own properties do not show them.
  */
 function isPlain(value: object): boolean {
@@ -67,8 +67,7 @@ export function ownRecord(name: string, value: unknown): Record<string, unknown>
   }
   if (!reading(name, () => isPlain(value))) {
     throw new TypeError(
-      `${name} must be a plain object (a literal, Object.create(null) or parsed JSON), whose own properties are read; ` +
-        `got ${describe(value)}`,
+      `${name} must be a plain object (a literal, Object.create(null) or JSON); got ${describe(value)}`,
     );
   }
   const record: Record<string, unknown> = Object.create(null);

@@ -1,3 +1,5 @@
+// Loaded only by an optimizer placed on an options.memory (src/create.ts imports it then).
+//
 // Which byte ranges of an `options.memory` the live optimizers occupy, so that a second
 // optimizer placed over a first one is refused at creation instead of zeroing the first
 // one's params (and, with threads, its StepArgs blocks) without a word.
@@ -22,11 +24,10 @@
 // claims are disjoint, so none before that one can reach the range).
 
 import { isSharedBuffer } from "./features.ts";
+import { CLAIM_WORDS } from "./pool-shape.ts";
 
 const placed = new WeakMap<WebAssembly.Memory, Set<readonly [start: number, end: number]>>();
 
-/** The header words a claim uses, relative to the optimizer's block (src/guard.ts skips them). */
-export const CLAIM_WORDS = [2, 7] as const;
 const MAGIC = 0x4d4c4352; // "RCLM"
 const PENDING = 1;
 const COMMITTED = 2;
@@ -147,18 +148,8 @@ export function reservePlacement(memory: WebAssembly.Memory, start: number, end:
   };
 }
 
-/**
- * Tells the collector that `bytes` of memory just became garbage. V8 schedules a collection
- * by the external memory of ArrayBuffers, but does not count a shared WebAssembly.Memory
- * there: 60 optimizers of 120 MB created and disposed in a loop reached 3.9 GB before one
- * ran. An ArrayBuffer of the same size, allocated and dropped at once, is counted: it costs
- * a mapping of untouched (so never resident) pages, and brings the collection that frees
- * the disposed memory along with it (the same loop stays near 400 MB).
- */
-export function hintReleased(bytes: number): void {
-  try {
-    new ArrayBuffer(bytes);
-  } catch {
-    // no room for the hint: the memory is still freed, later
-  }
+/** Zeroes the `bytes` of an optimizer's header at byte `at`, all but its claim (someone else's memory may hold anything). */
+export function clearHeader(buffer: ArrayBufferLike, at: number, bytes: number): void {
+  new Uint8Array(buffer, at, 4 * CLAIM_WORDS[0]).fill(0);
+  new Uint8Array(buffer, at + 4 * CLAIM_WORDS[1], bytes - 4 * CLAIM_WORDS[1]).fill(0);
 }

@@ -110,10 +110,10 @@ describe("objects that keep their values where own properties do not show them",
   it.each([
     ["a Map", new Map([["lr", 1]]), /options must be a plain object .*got a Map/],
     ["a class instance with accessors", new Config(), /options must be a plain object .*got a Config/],
-    ["an object inheriting options", Object.create({ lr: 0.5 }), /options must be a plain object .*got an object that inherits/],
+    ["an object inheriting options", Object.create({ lr: 0.5 }), /options must be a plain object .*got an object inheriting from another/],
     ["a function", () => 1, /options must be an object or undefined; got a function/],
     ["a symbol key", { lr: 0.1, [Symbol("x")]: 1 }, /options has the symbol key Symbol\(x\); its keys must be strings/],
-    ["a getter that throws", { get lr(): number { throw new Error("boom"); } }, /options.lr could not be read: reading it threw Error: boom/],
+    ["a getter that throws", { get lr(): number { throw new Error("boom"); } }, /options.lr could not be read: it threw Error: boom/],
   ])("%s is refused with a TypeError that names it", async (_, options, message) => {
     const err = await createRmsprop(4, options as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TypeError);
@@ -168,7 +168,7 @@ describe("objects that keep their values where own properties do not show them",
     const before = [opt.params.slice(), opt.state.sqAvg.slice()];
     expect(() => opt.step(new Map([["lr", 1]]) as never)).toThrow(/step overrides must be a plain object .*got a Map/);
     expect(() => opt.step({ [Symbol.iterator]: 1 } as never)).toThrow(/step overrides has the symbol key Symbol\(Symbol.iterator\)/);
-    expect(() => opt.step({ get lr(): number { throw new RangeError("no"); } })).toThrow(/step overrides.lr could not be read: reading it threw RangeError: no/);
+    expect(() => opt.step({ get lr(): number { throw new RangeError("no"); } })).toThrow(/step overrides.lr could not be read: it threw RangeError: no/);
     expect([opt.params, opt.state.sqAvg]).toEqual(before);
     expect(opt.stepCount).toBe(0);
     opt.dispose();

@@ -91,7 +91,7 @@ describe("step() from a getter of its own overrides", () => {
       },
     };
     const outer = pending.step(overrides);
-    expect(String(inner)).toMatch(/step\(\): called while step\(\) reads its overrides/);
+    expect(String(inner)).toMatch(/step\(\): called from a getter of step\(\)'s overrides/);
     if (promise) {
       expect(() => pending.dispose()).toThrow(/dispose\(\): a step is still running; await it first/);
       expect(() => pending.step()).toThrow(/a step is still running/);
