@@ -64,9 +64,13 @@ export function createStepTask(kernel: KernelExports, memory: WebAssembly.Memory
   return {
     scan(t) {
       if (plan.scan === "finite") {
+        const v = views();
+        // A gradScale above 1 can overflow a finite gradient: then each unit's range is
+        // scanned with its scale instead (scales ≤ 1, the common case, cannot overflow).
+        if (plan.units.some((unit) => blockScale(v.f32, unit.args) > 1)) return scaledBad(kernel, v, plan, t);
         const [ptr, n, base] = plan.finite[t];
         const bad = kernel.first_nonfinite_f32(ptr, n);
-        return scaledBad(kernel, views(), plan, t, bad < 0 ? -1 : base + bad);
+        return bad < 0 ? -1 : base + bad;
       }
       if (plan.scan === "norm") return scanNorm(kernel, views().f32, plan, plan.pieces[t]);
       return -1;
@@ -92,21 +96,21 @@ export function createStepTask(kernel: KernelExports, memory: WebAssembly.Memory
 }
 
 /**
- * A gradScale above 1 (|gSign| of a unit's block) can overflow a finite gradient to ±∞ in
- * the step: share t scans its range of such a unit scaled, as the kernel multiplies it.
- * Returns the smaller of `bad` and what it finds (scales ≤ 1 cannot overflow).
+ * Share t's scan when some unit's gradScale (|gSign| of its block) is above 1: its range of
+ * every unit, scaled as the kernel multiplies where the scale is above 1, plain elsewhere.
+ * The first bad index over the units, which lie in index order.
  */
-function scaledBad(kernel: KernelExports, { u32, f32 }: { u32: Uint32Array; f32: Float32Array }, plan: StepPlan, t: number, bad: number): number {
+function scaledBad(kernel: KernelExports, { u32, f32 }: { u32: Uint32Array; f32: Float32Array }, plan: StepPlan, t: number): number {
   const [ptr, , base] = plan.finite[t];
   // opt.grads' element 0, from this share's slice: the index of a gradient is its distance from it.
   const grads = ptr - 4 * base;
+  let bad = -1;
   for (const unit of plan.units) {
-    const scale = blockScale(f32, unit.args);
-    if (!(scale > 1)) continue;
     const [start, count] = unit.ranges[t];
     if (count === 0) continue;
+    const scale = blockScale(f32, unit.args);
     const at = u32[(unit.args >>> 2) + GRADS_WORD] + 4 * start;
-    const k = kernel.first_nonfinite_scaled_f32(at, count, scale);
+    const k = scale > 1 ? kernel.first_nonfinite_scaled_f32(at, count, scale) : kernel.first_nonfinite_f32(at, count);
     const index = k < 0 ? -1 : (at - grads) / 4 + k;
     if (index >= 0 && (bad < 0 || index < bad)) bad = index;
   }
