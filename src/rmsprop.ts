@@ -351,7 +351,7 @@ export class RmspropImpl implements Rmsprop {
     this.#plans.forEach((plan, i) => {
       const group = next.groups[i];
       plan.options = Object.freeze(group ? groupUpdateOptions(next, group, i) : { ...next });
-      plan.own = group ? ownOptions(group) : {};
+      plan.own = group ? ownOptions(group) : Object.create(null);
     });
   }
 

@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { afterEach, describe, expect, it } from "vitest";
-import { createRmsprop, createTrafficProbe, defaultOptions, instantiateKernel, restoreRmsprop, type Rmsprop } from "../src/index.ts";
+import { createRmsprop, createTrafficProbe, defaultOptions, instantiateKernel, restoreRmsprop, schedules, type Rmsprop } from "../src/index.ts";
 import { tfjsRmsprop } from "../src/tfjs/index.ts";
 import { uniformFloats } from "./helpers/data.ts";
 
@@ -45,6 +45,17 @@ describe("a polluted Object.prototype", () => {
     expect(opt.options.nonFinite).toBe("throw");
     opt.grads[2] = NaN;
     expect(() => opt.step()).toThrow(/grads\[2\] is NaN/);
+    opt.dispose();
+  });
+
+  it("after setOptions, Object.prototype.lr still cannot keep a step's lr override from the optimizer", async () => {
+    const opt = await createRmsprop(4);
+    opt.setOptions({ momentum: 0 });
+    opt.grads.fill(1);
+    pollute("lr", 1e6);
+    expect(opt.stepSync({ lr: 0.1 }).applied).toBe(true);
+    // θ − 0.1·1/√(0.1 + 1e-8) from θ = 0: the override's lr, not the default's.
+    expect(opt.params[0]).toBeCloseTo(-0.1 / Math.sqrt(0.1), 5);
     opt.dispose();
   });
 
@@ -199,5 +210,19 @@ describe("objects that keep their values where own properties do not show them",
       expect(err.message).not.toMatch(/native code/);
     }
     v.dispose();
+  });
+
+  it("a schedule is read as options are: own properties, a plain object; Object.prototype fills no field of it", async () => {
+    pollute("steps", 5);
+    // A cosine schedule without its steps is refused, whatever Object.prototype holds.
+    await expect(createRmsprop(4, { lr: { kind: "cosine", from: 0.1, to: 0 } as never })).rejects.toThrow(/options.lr.steps is missing/);
+    await expect(createRmsprop(4, { lr: new Map([["kind", "constant"]]) as never })).rejects.toThrow(/options.lr must be a plain object .*got a Map/);
+    await expect(createRmsprop(4, { lr: { kind: "constant", value: 0.1, toString: 1 } as never })).rejects.toThrow(/options.lr has an unknown key "toString"/);
+    const opt = await createRmsprop(4, { lr: schedules.cosine({ from: 0.1, to: 0, steps: 10 }) });
+    expect(opt.options.lr).toMatchObject({ kind: "cosine", steps: 10 });
+    // setOptions names an option it does not know as unknown, not by Object.prototype's members.
+    expect(() => opt.setOptions({ constructor: 1 } as never)).toThrow(/has an unknown key "constructor"/);
+    expect(() => opt.setOptions({ constructor: 1 } as never)).not.toThrow(/native code/);
+    opt.dispose();
   });
 });
