@@ -1,5 +1,6 @@
 // The kernel: one RMSProp step over f32 arrays that live in an imported linear memory, and
-// the two scans the host runs before it (first_nonfinite_f32, sum_squares_f32).
+// the scans the host runs before it (first_nonfinite_f32, first_nonfinite_scaled_f32,
+// sum_squares_f32).
 //
 // One source, two binaries: built with `--enable simd` (build/rmsprop_simd.wasm) the main
 // loop runs on f32x4 lanes and a scalar loop finishes the last n % 4 elements; built
@@ -317,6 +318,55 @@ export function first_nonfinite_f32(ptr: usize, n: usize): i32 {
     if (o < vecEnd) return <i32>(firstNonFiniteIn<f32>(ptr, o, o + 16) >> 2);
   }
   o = firstNonFiniteIn<f32>(ptr, o, end);
+  return o < end ? <i32>(o >> 2) : -1;
+}
+
+@inline function firstScaledNonFiniteIn<T>(ptr: usize, from: usize, to: usize, scale: f32): usize {
+  for (let o = from; o < to; o += sizeof<T>()) {
+    if (isVector<T>()) {
+      const x = f32x4.mul(load<v128>(ptr + o), f32x4.splat(scale));
+      if (v128.any_true(f32x4.ne(f32x4.sub(x, x), f32x4.splat(0)))) return o;
+    } else {
+      const x = load<f32>(ptr + o) * scale;
+      if (x - x != 0) return o;
+    }
+  }
+  return to;
+}
+
+/**
+ * Index of the first element x of the n f32 at `ptr` whose product x·scale, rounded to f32
+ * as the step's g·gSign is, is NaN or ±∞, or −1: the scan for a gradScale above 1, which
+ * can overflow a finite gradient (with scale ≤ 1 first_nonfinite_f32 finds the same index,
+ * faster). Reads only.
+ */
+export function first_nonfinite_scaled_f32(ptr: usize, n: usize, scale: f32): i32 {
+  const end = n << 2;
+  let o: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    // As first_nonfinite_f32: four accumulators of lanes whose product has all exponent
+    // bits set, one test per block, and the block rescanned to name the element.
+    const blocksEnd = end - end % SCAN_BLOCK;
+    const exponent = i32x4.splat(0x7f800000);
+    const s = f32x4.splat(scale);
+    for (; o < blocksEnd; o += SCAN_BLOCK) {
+      let a0 = v128.splat<i32>(0), a1 = a0, a2 = a0, a3 = a0;
+      for (let b: usize = 0; b < SCAN_BLOCK; b += 64) {
+        const p = ptr + o + b;
+        a0 = v128.or(a0, i32x4.eq(v128.and(f32x4.mul(v128.load(p), s), exponent), exponent));
+        a1 = v128.or(a1, i32x4.eq(v128.and(f32x4.mul(v128.load(p, 16), s), exponent), exponent));
+        a2 = v128.or(a2, i32x4.eq(v128.and(f32x4.mul(v128.load(p, 32), s), exponent), exponent));
+        a3 = v128.or(a3, i32x4.eq(v128.and(f32x4.mul(v128.load(p, 48), s), exponent), exponent));
+      }
+      if (v128.any_true(v128.or(v128.or(a0, a1), v128.or(a2, a3)))) {
+        return <i32>(firstScaledNonFiniteIn<f32>(ptr, o, o + SCAN_BLOCK, scale) >> 2);
+      }
+    }
+    const vecEnd = end & ~(<usize>15);
+    o = firstScaledNonFiniteIn<v128>(ptr, o, vecEnd, scale);
+    if (o < vecEnd) return <i32>(firstScaledNonFiniteIn<f32>(ptr, o, o + 16, scale) >> 2);
+  }
+  o = firstScaledNonFiniteIn<f32>(ptr, o, end, scale);
   return o < end ? <i32>(o >> 2) : -1;
 }
 

@@ -355,6 +355,15 @@ __attribute__((import_module("rmsprop-wasm"), import_name("first_nonfinite_f32")
 int32_t rmsprop_first_nonfinite_f32(const float *p, uint32_t n);
 
 /*
+ * Index of the first of the n floats at p whose product with scale, rounded to float as
+ * the step's g·g_sign is, is NaN or ±∞, or −1; reads only. A grad_scale above 1 can
+ * overflow a finite gradient: scan with |g_sign| then (with a scale ≤ 1,
+ * rmsprop_first_nonfinite_f32 finds the same index, faster).
+ */
+__attribute__((import_module("rmsprop-wasm"), import_name("first_nonfinite_scaled_f32")))
+int32_t rmsprop_first_nonfinite_scaled_f32(const float *p, uint32_t n, float scale);
+
+/*
  * Σ (p[i]·scale)² in blocks of RMSPROP_NORM_BLOCK: block b's sum into out[b] (8-byte
  * aligned, RMSPROP_NORM_BLOCKS(n) doubles). Returns the first block whose sum is NaN or
  * ±∞ (a non-finite gradient), or −1. Add the blocks with rmsprop_sum_blocks.

@@ -120,7 +120,8 @@ export async function measureBundle({ minify = true, simdWasm, keepIn } = {}) {
       loaded.add(path);
       for (const i of byPath.get(path).imports) if (i.kind === "import-statement") load(i.path);
     };
-    load(files.find((f) => outputs[f.path].entryPoint !== undefined).path);
+    // The consumer's own file: the chunks of dynamic imports have an entryPoint too.
+    load(files.find((f) => /(^|[\\/])consumer\.js$/.test(f.path)).path);
     const buildOf = (f) => builds.find((name) => f.inputs.includes(generatedInput(name)));
     load(files.find((f) => buildOf(f) === "simd").path);
     const page = files.filter((f) => loaded.has(f.path));

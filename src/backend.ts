@@ -3,6 +3,7 @@
 // instantiates.
 import { hasSimd } from "./features.ts";
 import type { Backend } from "./options.ts";
+import type { WasmModule } from "./wasm-types.ts";
 
 /** A backend after "auto" is resolved. */
 export type ConcreteBackend = Exclude<Backend, "auto">;
@@ -41,7 +42,7 @@ const sources: Record<KernelBuild, () => Promise<GeneratedWasm>> = {
   simdShared: () => import("./generated/wasm-simd-shared.ts"),
   scalarShared: () => import("./generated/wasm-scalar-shared.ts"),
 };
-const compiled = new Map<KernelBuild, Promise<WebAssembly.Module>>();
+const compiled = new Map<KernelBuild, Promise<WasmModule>>();
 
 /**
  * Inflates gzip bytes with the platform's DecompressionStream (Node ≥ 18, Deno, Bun and
@@ -70,7 +71,7 @@ async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer> {
   return out.buffer;
 }
 
-async function compileBuild(build: KernelBuild): Promise<WebAssembly.Module> {
+async function compileBuild(build: KernelBuild): Promise<WasmModule> {
   const { wasmGzipBase64 } = await sources[build]();
   return WebAssembly.compile(await gunzip(decodeBase64(wasmGzipBase64)));
 }
@@ -81,7 +82,7 @@ export function kernelBuild(backend: WasmBackend, shared: boolean): KernelBuild 
 }
 
 /** A compiled kernel build, loaded and compiled on first use, then shared by every optimizer. */
-export function kernelModule(build: KernelBuild): Promise<WebAssembly.Module> {
+export function kernelModule(build: KernelBuild): Promise<WasmModule> {
   let module = compiled.get(build);
   if (!module) {
     module = compileBuild(build);

@@ -17,11 +17,18 @@
 // Decoding checks everything before it returns, so a caller can apply the result knowing
 // it is whole: a bad checkpoint throws and changes nothing.
 import { crc32 } from "./crc32.ts";
+import { describe } from "./own.ts";
 import { CHECKPOINT_ARRAYS as ROWS, type ArrayName } from "./state-arrays.ts";
 
 const MAGIC = "RMSPwasm";
 export const CHECKPOINT_VERSION = 1;
 const FIXED_HEADER = 36;
+/**
+ * The most bytes of options JSON a checkpoint may hold, as safetensors caps its header:
+ * options at the limits of groups and tensors, with names of a few hundred characters,
+ * take a few MiB.
+ */
+export const MAX_OPTIONS_BYTES = 16 * 1024 * 1024;
 
 /** The state arrays a checkpoint can carry, in their on-disk (bit) order. */
 export const CHECKPOINT_ARRAYS: readonly ArrayName[] = ROWS.map((a) => a.name);
@@ -44,31 +51,41 @@ function firstBroken(a: Float32Array, holds: (bits: number) => boolean): [number
   return undefined;
 }
 
+/** A step adds one; at Number.MAX_SAFE_INTEGER the count would leave the safe integers. */
+export function stepCountRule(count: number): boolean {
+  return Number.isSafeInteger(count) && count >= 0 && count < Number.MAX_SAFE_INTEGER;
+}
+
 /**
- * Refuses state that no run produces (a step count at 2^53 − 1, a negative or NaN sqAvg,
- * …), naming the field, the index and the rule. `options` are the checkpoint's own.
+ * What no run of an optimizer with this nonFinite policy leaves in a state array: its
+ * index and value, with the rule it breaks, or undefined.
  */
-function checkState(content: CheckpointContent): void {
-  const { stepCount } = content;
-  // A step adds one; at Number.MAX_SAFE_INTEGER it would leave the safe integers.
-  if (!Number.isSafeInteger(stepCount) || stepCount < 0 || stepCount >= Number.MAX_SAFE_INTEGER) {
-    throw checkpointError(`step count ${stepCount} is not one a run reaches (an integer from 0 to 2^53 − 2)`);
-  }
-  if (content.options.nonFinite === "ignore") return;
-  for (const [name, a] of Object.entries(content.arrays)) {
-    // What a real run can leave in each array: the `saved` rule of its row, if it has one.
-    const rule = ROWS.find((row) => row.name === name)?.saved;
-    const broken = a && rule ? firstBroken(a, rule.holds) : undefined;
+export function brokenState(name: ArrayName, a: Float32Array, nonFinite: string): { index: number; value: number; rule: string } | undefined {
+  // What a real run can leave in each array: the `saved` rule of its row, if it has one.
+  const saved = ROWS.find((row) => row.name === name)?.saved;
+  const rule = nonFinite === "ignore" ? saved?.ignored : saved;
+  const broken = rule ? firstBroken(a, rule.holds) : undefined;
+  return broken && { index: broken[0], value: broken[1], rule: rule!.rule };
+}
+
+/**
+ * Refuses state that no run of an optimizer with this nonFinite policy produces (a
+ * negative or NaN sqAvg, …), naming the field, the index and the rule, as load() must
+ * before it writes. The policy is the receiving optimizer's: only "ignore" lets NaN/±∞
+ * gradients into the state, so only an optimizer that ignores them takes such state.
+ */
+export function checkState(content: CheckpointContent, nonFinite: string): void {
+  for (const [name, a] of Object.entries(content.arrays) as [ArrayName, Float32Array][]) {
+    const broken = brokenState(name, a, nonFinite);
     if (broken) {
-      throw checkpointError(
-        `${name}[${broken[0]}] is ${Object.is(broken[1], -0) ? "-0" : broken[1]}, which no run produces (${rule!.rule}; ` +
-          'only nonFinite "ignore" lets NaN/±∞ gradients into the state)',
-      );
+      const { index, value } = broken;
+      const why = nonFinite === "ignore" ? "" : `; this optimizer's nonFinite is "${nonFinite}", not "ignore"`;
+      throw checkpointError(`${name}[${index}] is ${Object.is(value, -0) ? "-0" : value}, which no run produces (${broken.rule}${why})`);
     }
   }
 }
 
-function checkpointError(message: string): Error {
+export function checkpointError(message: string): Error {
   return new Error(`invalid rmsprop-wasm checkpoint: ${message}; the optimizer is unchanged`);
 }
 
@@ -130,11 +147,25 @@ function readF32LE(view: DataView, at: number, n: number): Float32Array {
   return a;
 }
 
-/** Parses and fully validates a checkpoint, without touching any optimizer. */
-export function decodeCheckpoint(bytes: unknown): CheckpointContent {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new TypeError(`load(bytes): bytes must be a Uint8Array; got ${bytes === null ? "null" : typeof bytes}`);
-  }
+// The brand check of typed arrays: a Proxy of one, or an object that merely inherits from
+// Uint8Array.prototype, has no bytes of its own to read.
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!;
+const isUint8Array = (x: unknown): x is Uint8Array => ArrayBuffer.isView(x) && typedArrayTag.call(x) === "Uint8Array";
+
+/** What `bytes` is, for the error that refuses it, with the fix. */
+function notBytes(bytes: unknown): string {
+  if (bytes instanceof ArrayBuffer) return "an ArrayBuffer (pass new Uint8Array(buffer))";
+  if (ArrayBuffer.isView(bytes)) return `${describe(bytes)} (pass its bytes as a Uint8Array)`;
+  return bytes instanceof Uint8Array ? "a Proxy of a Uint8Array (pass the Uint8Array)" : describe(bytes);
+}
+
+/**
+ * Parses and validates a checkpoint's structure (lengths, checksum, JSON, step count),
+ * without touching any optimizer. The state's values are checked against the receiving
+ * optimizer's nonFinite policy by checkState. `what` names the call in errors.
+ */
+export function decodeCheckpoint(bytes: unknown, what = "load(bytes)"): CheckpointContent {
+  if (!isUint8Array(bytes)) throw new TypeError(`${what}: bytes must be a Uint8Array (what save() returns); got ${notBytes(bytes)}`);
   if (bytes.length < FIXED_HEADER + 4) throw checkpointError(`${bytes.length} bytes is shorter than any header`);
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC.charCodeAt(i)) throw checkpointError('no "RMSPwasm" magic: not a checkpoint');
@@ -162,6 +193,12 @@ export function decodeCheckpoint(bytes: unknown): CheckpointContent {
     throw checkpointError("checksum mismatch (the bytes are corrupted)");
   }
   const stepCount = view.getFloat64(24, true);
+  if (!stepCountRule(stepCount)) {
+    throw checkpointError(`step count ${stepCount} is not one a run reaches (an integer from 0 to 2^53 − 2)`);
+  }
+  if (jsonBytes > MAX_OPTIONS_BYTES) {
+    throw checkpointError(`its options are ${jsonBytes} bytes of JSON; at most ${MAX_OPTIONS_BYTES} are read`);
+  }
   let options: unknown;
   try {
     options = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(
@@ -180,7 +217,5 @@ export function decodeCheckpoint(bytes: unknown): CheckpointContent {
     arrays[name] = readF32LE(view, at, n);
     at += n * 4;
   }
-  const content = { n, stepCount, options: options as Record<string, unknown>, arrays };
-  checkState(content);
-  return content;
+  return { n, stepCount, options: options as Record<string, unknown>, arrays };
 }

@@ -71,6 +71,11 @@ export interface Work {
   globalClipNorm: boolean;
   /** Whether a step computes norms (clipNorm or globalClipNorm somewhere): see needsNorm. */
   norm: boolean;
+  /**
+   * Where opt.grads is, when the step reads a snapshot of it at layout.grads instead: the
+   * pool copies it there when step() is called, where the step is a Promise.
+   */
+  snapshotOf?: number;
 }
 
 /** A unit's runtime: its block (one per unit) and its arrays' byte offsets in the layout. */
@@ -146,7 +151,27 @@ function prepare(kernel: KernelExports, heap: Heap, work: Work, jobs: UnitJob[])
     applyFactors(heap, work, jobs);
     return -1;
   }
-  return work.check ? kernel.first_nonfinite_f32(work.layout.grads, work.layout.n) : -1;
+  return work.check ? firstNonFinite(kernel, work, jobs) : -1;
+}
+
+/**
+ * The first gradient that is NaN/±∞ as the step uses it, times its unit's gradScale: a
+ * finite gradient that a gradScale above 1 overflows is ±∞ in the step. With every scale
+ * ≤ 1 (the common case) no product can overflow, and one scan of all n suffices.
+ */
+function firstNonFinite(kernel: KernelExports, work: Work, jobs: readonly UnitJob[]): number {
+  const { grads, n } = work.layout;
+  let u = 0;
+  while (u < jobs.length && scaleOf(jobs[u]) <= 1) u++;
+  if (u === jobs.length) return kernel.first_nonfinite_f32(grads, n);
+  for (let i = 0; i < work.units.length; i++) {
+    const { unit } = work.units[i];
+    const scale = scaleOf(jobs[i]);
+    const at = grads + 4 * unit.offset;
+    const bad = scale > 1 ? kernel.first_nonfinite_scaled_f32(at, unit.size, scale) : kernel.first_nonfinite_f32(at, unit.size);
+    if (bad >= 0) return unit.offset + bad;
+  }
+  return -1;
 }
 
 /** A kernel (wasm, or the reference behind the same ABI) on the calling thread. */

@@ -112,11 +112,15 @@ export function sharedMemoryCheck(): string | undefined {
 /** True in Node, and in Deno and Bun, which answer to process.versions.node too. */
 export const isNode = Boolean((globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node);
 
+/** Test hook: whether this thread may block, instead of the answer below (Node tests of a window's main thread). */
+export const blockingOverride: { value: boolean | undefined } = { value: undefined };
+
 /**
  * Whether this thread may block in Atomics.wait: any Node thread (even with a DOM shim
  * such as jsdom installed), a worker, but not a browser window's main thread.
  */
 export function canBlock(): boolean {
+  if (blockingOverride.value !== undefined) return blockingOverride.value;
   if (isNode) return true;
   const g = globalThis as { window?: unknown; document?: unknown };
   return g.window === undefined || g.document === undefined;

@@ -30,13 +30,15 @@ export interface GroupPlan {
 /** The update options a group sets itself: all but its name and layout. */
 export function ownOptions(group: NormalizedGroup): UpdateOptions {
   const { name: _name, size: _size, tensors: _tensors, ...own } = group;
-  return own;
+  // No prototype: an option the group does not set reads as undefined, whatever
+  // Object.prototype holds (src/own.ts).
+  return Object.assign(Object.create(null), own) as UpdateOptions;
 }
 
 /** Lays the groups out in order; without groups, one group covers all n parameters. */
 export function planGroups(o: ResolvedOptions, n: number): GroupPlan[] {
   if (o.groups.length === 0) {
-    return [{ name: "default", offset: 0, size: n, path: "options", options: o, own: {}, fixedFlags: 0, tensors: [] }];
+    return [{ name: "default", offset: 0, size: n, path: "options", options: o, own: Object.create(null), fixedFlags: 0, tensors: [] }];
   }
   const total = o.groups.reduce((sum, g) => sum + g.size, 0);
   if (total !== n) {

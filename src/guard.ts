@@ -4,21 +4,25 @@
 // `opt.params.set(weights)`, writes from byte 0 of the memory: over this header first,
 // then over params at the wrong indices. The guard turns that silent misplacement into an
 // error at the next step. It costs a few loads per step.
-import { CONTROL_WORDS } from "./pool-shape.ts";
+import { CLAIM_WORDS, CONTROL_WORDS } from "./pool-shape.ts";
 
 /** The pattern of word i: no float a program writes by accident, and different per word. */
 function pattern(i: number): number {
   return (0x524d5350 ^ Math.imul(i + 1, 0x9e3779b9)) >>> 0;
 }
 
-/** Words checked before each step: the first two (any write from byte 0 hits them) and every 8th. */
+/** Words checked before each step: the first two (any write from byte 0 hits them) and every 8th (never a claim word). */
 const CHECKED = Array.from({ length: CONTROL_WORDS }, (_, i) => i).filter((i) => i < 2 || i % 8 === 0);
 
-/** Writes the guard at byte `at` (the block's start) of `buffer`. */
+/** Whether word i holds the optimizer's claim on a shared memory (src/placements.ts), not the guard. */
+const isClaim = (i: number) => i >= CLAIM_WORDS[0] && i < CLAIM_WORDS[1];
+
+/** Writes the guard at byte `at` (the block's start) of `buffer`, around the placement's claim. */
 export function armGuard(buffer: ArrayBufferLike, at: number): void {
   const words = new Uint32Array(buffer, at, CONTROL_WORDS);
-  for (let i = 0; i < CONTROL_WORDS; i++) words[i] = pattern(i);
+  for (let i = 0; i < CONTROL_WORDS; i++) if (!isClaim(i)) words[i] = pattern(i);
 }
+
 
 /**
  * Throws when the guard at byte `at` of the memory `u32` views was overwritten. The guard

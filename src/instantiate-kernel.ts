@@ -5,6 +5,8 @@ import { chooseBackend, kernelBuild, kernelModule, type WasmBackend } from "./ba
 import { isSharedBuffer } from "./features.ts";
 import { bindKernel, type KernelExports } from "./kernel-abi.ts";
 import { checkBoolean, checkKeys, oneOf } from "./options.ts";
+import { describe } from "./own.ts";
+import type { WasmMemory } from "./wasm-types.ts";
 
 /** Options of {@link instantiateKernel}. */
 export interface KernelOptions {
@@ -35,12 +37,16 @@ const backends = ["auto", "simd", "scalar"] as const;
  * instance.exports.train_step(); // C code that calls rmsprop_step(flags, &args)
  * ```
  * @throws TypeError when `memory` is not a WebAssembly.Memory or an option is unknown or
- *   of the wrong kind; RangeError for the "js" backend or a `shared` the memory does not
- *   match; Error when "simd" is asked of an engine without SIMD.
+ *   of the wrong kind; RangeError for a memory of 0 pages, the "js" backend or a `shared`
+ *   the memory does not match; Error when "simd" is asked of an engine without SIMD.
  */
-export async function instantiateKernel(memory: WebAssembly.Memory, options?: KernelOptions): Promise<KernelExports> {
+export async function instantiateKernel(memory: WasmMemory, options?: KernelOptions): Promise<KernelExports> {
   if (!(memory instanceof WebAssembly.Memory)) {
-    throw new TypeError(`instantiateKernel(memory): memory must be a WebAssembly.Memory; got ${memory === null ? "null" : typeof memory}`);
+    throw new TypeError(`instantiateKernel(memory): memory must be a WebAssembly.Memory; got ${describe(memory)}`);
+  }
+  // Every offset the kernel takes is into this memory: with no pages, any call would trap.
+  if (memory.buffer.byteLength === 0) {
+    throw new RangeError("instantiateKernel(memory): memory has 0 pages; the arrays and StepArgs blocks the kernel reads live in it: grow it first (memory.grow(pages))");
   }
   const given = checkKeys("options", options, ["backend", "shared"]);
   const requested = given.backend === undefined ? "auto" : given.backend; // null is a value, judged below

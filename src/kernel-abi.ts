@@ -8,6 +8,7 @@
 // managed AssemblyScript objects (strings, arrays) across the boundary. This kernel takes
 // only numbers and byte offsets into a memory the host already owns, so a ten-line typed
 // view of `instance.exports` is all the glue there is, with no runtime dependency.
+import type { WasmMemory, WasmModule } from "./wasm-types.ts";
 
 /** One flag bit of the kernel's `step`: its value, its C name and what it switches on. */
 export interface FlagSpec {
@@ -146,6 +147,11 @@ export type KernelExports = {
   /** Index of the first NaN/±∞ among the n f32 at byte offset `ptr`, or −1. */
   first_nonfinite_f32(ptr: number, n: number): number;
   /**
+   * Index of the first of the n f32 at `ptr` whose product with `scale`, rounded to f32,
+   * is NaN/±∞, or −1: the scan for a gradScale above 1, which overflows large gradients.
+   */
+  first_nonfinite_scaled_f32(ptr: number, n: number, scale: number): number;
+  /**
    * Squared L2 norm of the n f32 at `ptr`, each times `scale`, in blocks of NORM_BLOCK:
    * block b's sum is written as an f64 at out + 8·b. Returns the first block whose sum is
    * not finite, or −1.
@@ -154,10 +160,10 @@ export type KernelExports = {
 };
 
 /** Instantiates a compiled kernel on a memory the caller owns. */
-export function bindKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+export function bindKernel(module: WasmModule, memory: WasmMemory): KernelExports {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const { step, step_range, first_nonfinite_f32, sum_squares_f32 } = instance.exports as unknown as KernelExports;
-  return { step, step_range, first_nonfinite_f32, sum_squares_f32 };
+  const { step, step_range, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 } = instance.exports as unknown as KernelExports;
+  return { step, step_range, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 };
 }
 
 /** The values of one block, by field name: array offsets, n, flags and the scalars. */

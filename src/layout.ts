@@ -9,6 +9,8 @@
 //   normLimits     f64 clipping bounds of this step: each unit's clipNorm, then globalClipNorm
 //   arraysStart    the arrays of src/state-arrays.ts that exist, in table order: θ, g
 //                  and S always, then the optional ones some group needs
+//   gradsSnapshot  a copy of g that the step reads, where the step is a Promise (a
+//                  browser window's main thread with threads; src/executors.ts)
 //
 // Every array starts on a 64-byte boundary: a cache line, and a multiple of the 16 bytes
 // that keep the kernel's v128 loads aligned.
@@ -44,6 +46,8 @@ export interface Layout extends Required<ArrayOffsets> {
   pages: number;
   /** Bytes before the first array: control block, StepArgs blocks, norm sums and alignment. */
   headerBytes: number;
+  /** Byte offset of the copy of g a step that cannot block reads (0 when there is none). */
+  gradsSnapshot: number;
 }
 
 const alignUp = (x: number, to: number): number => Math.ceil(x / to) * to;
@@ -61,6 +65,8 @@ export interface Jobs {
   units: number;
   /** f64 sums the gradient norm needs (one per NORM_BLOCK of each segment), or 0. */
   normBlocks?: number;
+  /** A snapshot of g for steps that return a Promise (one more array of n). */
+  snapshot?: boolean;
 }
 
 export function arrayCount(set: ArraySet): number {
@@ -77,7 +83,7 @@ function headerBytes(jobs: Jobs): number {
 
 /** The largest n whose layout fits in wasm32 memory with these arrays and jobs, from `base` on. */
 export function maxParams(set: ArraySet, jobs: Jobs, base = 0): number {
-  const count = arrayCount(set);
+  const count = arrayCount(set) + (jobs.snapshot ? 1 : 0);
   // Each array is rounded up to ARRAY_ALIGN, which costs at most ARRAY_ALIGN − 4 bytes.
   const room = MAX_BYTES - base - headerBytes(jobs) - count * (ARRAY_ALIGN - 4);
   return Math.max(0, Math.floor(room / (4 * count)));
@@ -96,6 +102,8 @@ export function computeLayout(n: number, set: ArraySet, jobs: Jobs, base = 0): L
     offsets[a.name] = at;
     at += arrayBytes;
   }
+  const gradsSnapshot = jobs.snapshot ? at : 0;
+  if (jobs.snapshot) at += arrayBytes;
   const argsStart = base + CONTROL_BYTES;
   const normSums = jobs.normBlocks ? alignUp(argsStart + jobs.units * STEP_ARGS_BYTES, 8) : 0;
   return {
@@ -108,5 +116,6 @@ export function computeLayout(n: number, set: ArraySet, jobs: Jobs, base = 0): L
     bytes: at,
     pages: Math.ceil(at / WASM_PAGE_BYTES),
     headerBytes: header,
+    gradsSnapshot,
   };
 }

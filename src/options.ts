@@ -1,6 +1,8 @@
 // Options: their types, defaults and validation. Every check runs before any memory is
-// touched, and every error names the argument, the rule and the value it got. The numeric
-// update options take a number or a schedule: their rules are the rows of src/per-step.ts.
+// touched, and every error names the argument, the rule and the value it got. What the
+// caller passes is read once, own properties only (src/own.ts).
+import { describe, knownKeys, own, ownArray, ownRecord } from "./own.ts";
+import type { WasmMemory } from "./wasm-types.ts";
 import { checkPerStep, type PerStep } from "./per-step.ts";
 
 /** Which implementation runs the step. */
@@ -147,7 +149,7 @@ export interface RmspropOptions extends UpdateOptions {
    * header and arrays are placed at `offset` in it (see "Embedding" in the README).
    * Default: the optimizer allocates a memory of its own.
    */
-  memory?: WebAssembly.Memory | null;
+  memory?: WasmMemory | null;
   /** Byte offset of the optimizer's block in `memory`, a multiple of 64. Default 0. */
   offset?: number;
 }
@@ -168,7 +170,7 @@ export interface NormalizedGroup extends UpdateOptions {
  */
 export type ResolvedOptions = Required<Omit<RmspropOptions, "groups" | "memory">> & {
   groups: NormalizedGroup[];
-  memory: WebAssembly.Memory | null;
+  memory: WasmMemory | null;
 };
 
 export type { StepOverrides } from "./per-step.ts";
@@ -219,14 +221,8 @@ const aliases: Record<string, keyof RmspropOptions> = {
   bias_correction: "biasCorrection",
 };
 
-export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (Array.isArray(value)) return "an array";
-  if (value === null) return "null";
-  if (typeof value === "object") return "an object";
-  return String(value);
-}
+// What a value is, in errors: src/own.ts names objects by their kind.
+export { describe };
 
 function number(name: string, value: unknown): number {
   if (typeof value !== "number") {
@@ -282,23 +278,30 @@ export function oneOf<T extends string>(name: string, value: unknown, allowed: r
   return value as T;
 }
 
-/** Rejects anything but a plain object whose keys are all in `known`. */
+/**
+ * Reads `value` (src/own.ts: a plain object, own properties only, each read once) and
+ * rejects any key not in `known`. Returns the record, which has no prototype.
+ */
 export function checkKeys(name: string, value: unknown, known: readonly string[]): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError(`${name} must be an object or undefined; got ${describe(value)}`);
-  }
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      const alias = aliases[key];
-      const hint = alias && known.includes(alias) ? ` (did you mean "${alias}"?)` : "";
-      throw new TypeError(
-        `${name} has an unknown key "${key}"${hint}; known keys: ${known.join(", ")}`,
-      );
-    }
-  }
-  return value as Record<string, unknown>;
+  return knownKeys(name, ownRecord(name, value) ?? Object.create(null), known, aliasHint);
 }
+
+/** A wrong key's hint: the name it has here, when another library names the option so. */
+function aliasHint(key: string, known: readonly string[]): string {
+  const alias = Object.hasOwn(aliases, key) ? aliases[key] : undefined;
+  return alias && known.includes(alias) ? ` (did you mean "${alias}"?)` : "";
+}
+
+/**
+ * The most groups an optimizer (or a checkpoint) may have, the most tensors all its groups
+ * may list, and the most dimensions a tensor's shape may have. Each group and tensor costs
+ * objects, views and StepArgs blocks, and each group a kernel call per step: the limits
+ * keep what an options object or a checkpoint of a few bytes per group can ask for within
+ * a second of work (docs/checkpoint-format.md, "Limits").
+ */
+export const MAX_GROUPS = 4096;
+export const MAX_TENSORS = 16384;
+export const MAX_DIMS = 64;
 
 type UpdateRules = { [K in keyof UpdateOptions]-?: (name: string, value: unknown) => Exclude<UpdateOptions[K], undefined> };
 
@@ -355,7 +358,7 @@ const optionKeys = Object.keys(defaultOptions) as (keyof RmspropOptions)[];
 function resolveUpdate<T extends Required<UpdateOptions>>(given: Record<string, unknown>, prefix: string, base: T): T {
   const out = { ...base };
   for (const key of updateKeys) {
-    const value = given[key];
+    const value = own(given, key);
     if (value !== undefined) (out as Record<string, unknown>)[key] = updateRules[key](`${prefix}.${key}`, value);
   }
   if (out.nesterov && out.momentum === 0) {
@@ -367,22 +370,26 @@ function resolveUpdate<T extends Required<UpdateOptions>>(given: Record<string, 
 
 function normalizeGroups(value: unknown): NormalizedGroup[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) {
-    throw new TypeError(`options.groups must be an array of groups; got ${describe(value)}`);
-  }
   const names = new Set<string>();
-  return value.map((group: unknown, g): NormalizedGroup => {
+  let tensorCount = 0;
+  return ownArray("options.groups", value, MAX_GROUPS, "groups").map((group: unknown, g): NormalizedGroup => {
     const at = `options.groups[${g}]`;
-    if (group !== null && typeof group === "object" && "globalClipNorm" in group) {
+    const read = ownRecord(at, group);
+    if (read === undefined) throw new TypeError(`${at} must be an object; got undefined`);
+    if ("globalClipNorm" in read) {
       throw new TypeError(
         `${at}.globalClipNorm: globalClipNorm clips all gradients of the optimizer together, so it is set at the top level ` +
           "only; a group may set clipNorm (per tensor) or clipValue",
       );
     }
-    const given = checkKeys(at, group, [...updateKeys, "name", "size", "tensors"]);
+    const given = knownKeys(at, read, [...updateKeys, "name", "size", "tensors"], aliasHint);
     const name = given.name === undefined ? `group${g}` : given.name;
     if (typeof name !== "string") throw new TypeError(`${at}.name must be a string; got ${describe(name)}`);
     const tensors = given.tensors === undefined ? [] : normalizeTensors(`${at}.tensors`, given.tensors, names);
+    tensorCount += tensors.length;
+    if (tensorCount > MAX_TENSORS) {
+      throw new RangeError(`options.groups list ${tensorCount} tensors up to ${at}; at most ${MAX_TENSORS} are allowed`);
+    }
     const tensorTotal = tensors.reduce((sum, t) => sum + t.size, 0);
     let size: number;
     if (given.size !== undefined) {
@@ -395,18 +402,18 @@ function normalizeGroups(value: unknown): NormalizedGroup[] {
     } else {
       throw new TypeError(`${at} needs a size or tensors`);
     }
-    const own: UpdateOptions = {};
+    const options: UpdateOptions = {};
     for (const key of updateKeys) {
       // Checked here too, so that a group keeps its schedules in their checked, filled-in form.
-      if (given[key] !== undefined) (own as Record<string, unknown>)[key] = updateRules[key](`${at}.${key}`, given[key]);
+      if (given[key] !== undefined) (options as Record<string, unknown>)[key] = updateRules[key](`${at}.${key}`, given[key]);
     }
-    return { name, size, tensors, ...own };
+    return { name, size, tensors, ...options };
   });
 }
 
 function normalizeTensors(at: string, value: unknown, names: Set<string>): NormalizedGroup["tensors"] {
-  if (!Array.isArray(value)) throw new TypeError(`${at} must be an array of { name, size | shape }; got ${describe(value)}`);
-  return value.map((tensor: unknown, i) => {
+  return ownArray(at, value, MAX_TENSORS, "tensors ({ name, size | shape })").map((tensor: unknown, i) => {
+    if (tensor === undefined) throw new TypeError(`${at}[${i}] must be an object { name, size | shape }; got undefined`);
     const t = checkKeys(`${at}[${i}]`, tensor, ["name", "size", "shape"]);
     if (typeof t.name !== "string" || t.name === "") {
       throw new TypeError(`${at}[${i}].name must be a non-empty string; got ${describe(t.name)}`);
@@ -415,10 +422,10 @@ function normalizeTensors(at: string, value: unknown, names: Set<string>): Norma
     names.add(t.name);
     let shape: number[];
     if (t.shape !== undefined) {
-      if (!Array.isArray(t.shape) || t.shape.length === 0) {
-        throw new TypeError(`${at}[${i}].shape must be a non-empty array of integers; got ${describe(t.shape)}`);
-      }
-      shape = t.shape.map((d: unknown, k: number) => checkInteger(`${at}[${i}].shape[${k}]`, d, 1, 2 ** 32));
+      // [] is a scalar: one parameter, as in every framework.
+      shape = ownArray(`${at}[${i}].shape`, t.shape, MAX_DIMS, "integers ≥ 1").map((d: unknown, k: number) =>
+        checkInteger(`${at}[${i}].shape[${k}]`, d, 1, 2 ** 32),
+      );
     } else if (t.size !== undefined) {
       shape = [checkInteger(`${at}[${i}].size`, t.size, 1, 2 ** 32)];
     } else {
@@ -432,7 +439,7 @@ function normalizeTensors(at: string, value: unknown, names: Set<string>): Norma
   });
 }
 
-function checkMemory(value: unknown): WebAssembly.Memory | null {
+function checkMemory(value: unknown): WasmMemory | null {
   if (value === undefined || value === null) return null;
   if (!(value instanceof WebAssembly.Memory)) {
     throw new TypeError(`options.memory must be a WebAssembly.Memory; got ${describe(value)}`);

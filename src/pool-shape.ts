@@ -23,3 +23,9 @@ const SHARES_PER_THREAD = 4;
 export function shareCount(threads: number): number {
   return threads === 1 ? 1 : threads * Math.max(1, Math.min(SHARES_PER_THREAD, Math.floor(MAX_SHARES / threads)));
 }
+
+/**
+ * Header words (from the block's start) where an optimizer on a shared options.memory
+ * records its claim on the bytes (src/placements.ts); the guard (src/guard.ts) leaves them.
+ */
+export const CLAIM_WORDS = [2, 7] as const;

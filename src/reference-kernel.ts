@@ -1,4 +1,4 @@
-// The Math.fround reference behind the kernel's ABI: an object with the kernel's three
+// The Math.fround reference behind the kernel's ABI: an object with the kernel's four
 // exports that reads StepArgs blocks from an ArrayBuffer and runs src/reference.ts on
 // views of it. So backend "js" steps through the same executor, the same blocks and the
 // same scans as the wasm builds, and differs from them only where the tests look: the
@@ -29,6 +29,9 @@ export function referenceKernel(buffer: ArrayBufferLike): KernelExports {
     step_range: stepRange,
     first_nonfinite_f32(ptr, n) {
       return referenceFirstNonFinite(new Float32Array(buffer, ptr, n));
+    },
+    first_nonfinite_scaled_f32(ptr, n, scale) {
+      return referenceFirstNonFinite(new Float32Array(buffer, ptr, n), scale);
     },
     sum_squares_f32(ptr, n, scale, out) {
       return referenceSumSquares(new Float32Array(buffer, ptr, n), scale, new Float64Array(buffer, out, Math.ceil(n / NORM_BLOCK)));

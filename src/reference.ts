@@ -95,8 +95,11 @@ export function referenceSumSquares(x: Float32Array, scale: number, out: Float64
   return firstBad;
 }
 
-/** Index of the first NaN or ±∞ in `x`, or −1: the reference of first_nonfinite_f32. */
-export function referenceFirstNonFinite(x: Float32Array): number {
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return i;
+/**
+ * Index of the first element of `x` whose product with `scale`, rounded to f32, is NaN or
+ * ±∞, or −1: the reference of first_nonfinite_f32 (scale 1) and first_nonfinite_scaled_f32.
+ */
+export function referenceFirstNonFinite(x: Float32Array, scale = 1): number {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(f(x[i] * scale))) return i;
   return -1;
 }

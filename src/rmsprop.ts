@@ -2,7 +2,8 @@
 // into it (one per row of src/state-arrays.ts), and runs each step on the executor
 // src/executors.ts made for the backend src/backend.ts chose. src/create.ts builds it.
 import type { ConcreteBackend } from "./backend.ts";
-import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointContent } from "./checkpoint.ts";
+import { checkLoadable, savedOptions } from "./checkpoint-match.ts";
 import { jointNorm, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
 import { canBlock } from "./features.ts";
 import { groupStep, ownOptions, type GroupPlan } from "./groups.ts";
@@ -13,7 +14,6 @@ import type { Rmsprop, RmspropGroup, RmspropTensor, StepResult, Threading } from
 import { resolveOverrides, type StepOverrides } from "./per-step.ts";
 import { changeOptions, type OptionsUpdate } from "./set-options.ts";
 import type { ThreadedExecutor } from "./threaded-executor.ts";
-import { hintReleased } from "./placements.ts";
 import type { StepArrays } from "./reference.ts";
 import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName, type ArraySet, type RmspropState } from "./state-arrays.ts";
 import "./disposable.ts";
@@ -92,7 +92,10 @@ export interface Engine {
   work: Work;
   /** A memory the caller owns (options.memory): views follow it when it grows. */
   external?: WebAssembly.Memory;
-  /** Frees the optimizer's place in an external memory (src/placements.ts). */
+  /**
+   * Run by dispose(): frees the optimizer's place in an external memory
+   * (src/placements.ts), or retires the views of a memory of its own (src/create.ts).
+   */
   release?: () => void;
   /** Why fewer threads run than asked (src/thread-plan.ts). */
   fallback: string | undefined;
@@ -123,6 +126,8 @@ export class RmspropImpl implements Rmsprop {
   #live: Live | undefined;
   #stepCount = 0;
   #running: Promise<StepResult> | undefined;
+  /** While step() reads its overrides. */
+  #entered = false;
 
   constructor(layout: Layout, options: ResolvedOptions, plans: GroupPlan[], engine: Engine) {
     this.#facts = Object.freeze({
@@ -248,7 +253,14 @@ export class RmspropImpl implements Rmsprop {
   step(overrides?: StepOverrides): StepResult | Promise<StepResult> {
     this.#use();
     this.#idle("step()");
-    const given = resolveOverrides(overrides, this.#plans);
+    // A getter of `overrides` runs user code: a step() from there would run with the same t.
+    this.#entered = true;
+    let given: ReturnType<typeof resolveOverrides>;
+    try {
+      given = resolveOverrides(overrides, this.#plans);
+    } finally {
+      this.#entered = false;
+    }
     // Again: a getter of `overrides` may have disposed the optimizer.
     const live = this.#use();
     const t = this.#stepCount + 1;
@@ -268,8 +280,11 @@ export class RmspropImpl implements Rmsprop {
     });
     const outcome = this.#executor.run(live, jobs);
     if (typeof outcome === "number") return this.#outcome(outcome, t);
-    this.#running = outcome.then((bad) => this.#outcome(bad, t)).finally(() => (this.#running = undefined));
-    return this.#running;
+    const running = outcome.then((bad) => this.#outcome(bad, t)).finally(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
+    this.#running = running;
+    return running;
   }
 
   stepSync(overrides?: StepOverrides): StepResult {
@@ -297,16 +312,16 @@ export class RmspropImpl implements Rmsprop {
     if (this.#options.nonFinite === "skip") {
       return { applied: false, nonFiniteIndex: bad, stepCount: this.#stepCount, ...gradNorm };
     }
+    const g = this.#gradient(bad);
     throw new RangeError(
-      `grads[${bad}] is ${this.#use().views.grads[bad]}${this.#scaledNote(bad)}; the step was not applied and params and state ` +
+      `grads[${bad}] is ${g}${Number.isFinite(g) ? ", which overflows f32 when multiplied by gradScale" : ""}; the step was not applied and params and state ` +
         `are unchanged (options.nonFinite is "throw"; "skip" skips such steps, "ignore" lets IEEE arithmetic propagate)`,
     );
   }
 
-  /** Why a finite gradient counts as bad: times gradScale it overflows f32. */
-  #scaledNote(bad: number): string {
-    const g = this.#use().views.grads[bad];
-    return Number.isFinite(g) ? ", which overflows f32 when multiplied by gradScale" : "";
+  /** Gradient i as the step read it: from the snapshot where the step reads one (src/create.ts). */
+  #gradient(i: number): number {
+    return this.#use().f32[(this.#work.layout.grads >>> 2) + i];
   }
 
   /**
@@ -336,7 +351,7 @@ export class RmspropImpl implements Rmsprop {
     this.#plans.forEach((plan, i) => {
       const group = next.groups[i];
       plan.options = Object.freeze(group ? groupUpdateOptions(next, group, i) : { ...next });
-      plan.own = group ? ownOptions(group) : {};
+      plan.own = group ? ownOptions(group) : Object.create(null);
     });
   }
 
@@ -348,6 +363,7 @@ export class RmspropImpl implements Rmsprop {
   /** step, save, load and dispose wait for no one: with a step still running they would race it. */
   #idle(what: string): void {
     if (this.#running) throw new Error(`${what}: a step is still running; await it first`);
+    if (this.#entered && what === "step()") throw new Error("step(): called from a getter of step()'s overrides; nothing was applied");
   }
 
   swapEma(): void {
@@ -376,37 +392,32 @@ export class RmspropImpl implements Rmsprop {
     const { views } = this.#use();
     const arrays: Partial<Record<ArrayName, Float32Array>> = {};
     for (const a of CHECKPOINT_ARRAYS) if (views[a.name]) arrays[a.name] = views[a.name];
-    return encodeCheckpoint({
-      n: this.#facts.n,
-      stepCount: this.#stepCount,
-      // Where the optimizer lived is not part of its state: a checkpoint restores anywhere.
-      options: { ...this.#options, memory: undefined, offset: undefined },
-      arrays,
-    });
+    // Where and how the optimizer ran is not part of its state: a checkpoint restores anywhere.
+    return encodeCheckpoint({ n: this.#facts.n, stepCount: this.#stepCount, options: savedOptions(this.#options), arrays });
   }
 
   load(bytes: Uint8Array): void {
     this.#idle("load(bytes)");
     const { views } = this.#use();
     const content = decodeCheckpoint(bytes);
-    if (content.n !== this.#facts.n) {
-      throw new RangeError(`load(bytes): the checkpoint has n = ${content.n}, this optimizer n = ${this.#facts.n}; nothing was changed`);
-    }
-    for (const { name } of CHECKPOINT_ARRAYS) {
-      // A checkpoint from before emaDecay existed (or without it) starts the EMA at its weights.
-      if (name === "ema" && views.ema && !content.arrays.ema) continue;
-      if (Boolean(content.arrays[name]) !== Boolean(views[name])) {
-        throw new RangeError(
-          `load(bytes): the checkpoint ${content.arrays[name] ? "has" : "lacks"} ${name}, this optimizer ` +
-            `${views[name] ? "has" : "lacks"} it (momentum, centered and emaDecay must match); nothing was changed`,
-        );
-      }
-    }
+    const arrays = Object.fromEntries(CHECKPOINT_ARRAYS.map(({ name }) => [name, Boolean(views[name])]));
+    checkLoadable(content, this.#facts.n, this.#options, arrays, "load(bytes)");
+    this.#write(content);
+  }
+
+  /** Copies a checkpoint that checkLoadable accepted into the arrays. */
+  #write(content: CheckpointContent): void {
+    const { views } = this.#use();
     for (const { name } of CHECKPOINT_ARRAYS) {
       const from = content.arrays[name] ?? (name === "ema" ? content.arrays.params : undefined);
       if (from && views[name]) views[name].set(from);
     }
     this.#stepCount = content.stepCount;
+  }
+
+  /** restoreRmsprop's load: `content` was checked against these options before the optimizer existed. */
+  static restored(opt: RmspropImpl, content: CheckpointContent): void {
+    opt.#write(content);
   }
 
   /**
@@ -423,7 +434,7 @@ export class RmspropImpl implements Rmsprop {
     this.#release?.();
     this.#release = undefined;
     // A shared memory of our own is freed when the collector finds it unreachable, which
-    // V8 does not hurry to do for shared memories: tell it (src/placements.ts).
+    // V8 does not hurry to do for shared memories: tell it (hintReleased, below).
     if (!this.#external && this.#facts.threads > 1) hintReleased(this.#facts.byteLength);
     this.#live = undefined;
     this.#external = undefined;
@@ -454,5 +465,21 @@ export class RmspropImpl implements Rmsprop {
       : { disposed: true, n, stepCount: this.#stepCount };
     // Deno and Bun pass no inspect function; JSON shows the same facts there.
     return `Rmsprop ${inspect ? inspect(facts, inspectOptions) : JSON.stringify(facts)}`;
+  }
+}
+
+/**
+ * Tells the collector that `bytes` of memory just became garbage. V8 schedules a collection
+ * by the external memory of ArrayBuffers, but does not count a shared WebAssembly.Memory
+ * there: 60 optimizers of 120 MB created and disposed in a loop reached 3.9 GB before one
+ * ran. An ArrayBuffer of the same size, allocated and dropped at once, is counted: it costs
+ * a mapping of untouched (so never resident) pages, and brings the collection that frees
+ * the disposed memory along with it (the same loop stays near 400 MB).
+ */
+function hintReleased(bytes: number): void {
+  try {
+    new ArrayBuffer(bytes);
+  } catch {
+    // no room for the hint: the memory is still freed, later
   }
 }

@@ -3,6 +3,7 @@
 // A schedule comes from the factories, from an object literal, or from a checkpoint's JSON;
 // each is checked the same way and comes out as a frozen copy with every default filled in.
 import { describe } from "./options.ts";
+import { ownRecord } from "./own.ts";
 import type { Schedule, ScheduleKind } from "./schedule-types.ts";
 
 type Rule = (path: string, value: unknown, depth: number) => unknown;
@@ -140,14 +141,15 @@ function normalizeAt(path: string, value: unknown, depth: number): Schedule {
     throw new TypeError(`${path} must be a schedule (an object { kind, ... } such as schedules.cosine() returns); got ${describe(value)}`);
   }
   if (depth > MAX_DEPTH) throw new RangeError(`${path}: schedules nest more than ${MAX_DEPTH} deep`);
-  const given = value as Record<string, unknown>;
+  // Read as options are (src/own.ts): own properties, once; Object.prototype fills no field.
+  const given = ownRecord(path, value)!;
   const kind = given.kind;
   if (typeof kind !== "string" || !KIND_NAMES.includes(kind as ScheduleKind)) {
     throw new TypeError(`${path}.kind must be one of ${KIND_NAMES.map((k) => `"${k}"`).join(", ")}; got ${describe(kind)}`);
   }
   const fields = KINDS[kind as ScheduleKind];
   for (const key of Object.keys(given)) {
-    if (key !== "kind" && !(key in fields)) {
+    if (key !== "kind" && !Object.hasOwn(fields, key)) {
       throw new TypeError(`${path} has an unknown key "${key}"; a ${kind} schedule has ${Object.keys(fields).join(", ")}`);
     }
   }

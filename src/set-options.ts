@@ -84,7 +84,7 @@ export function checkedPartial(where: string, partial: unknown, inGroup: boolean
   const allowed: string[] = inGroup ? [...updateKeys] : [...updateKeys, "globalClipNorm", "lrScale"];
   if (partial !== null && typeof partial === "object" && !Array.isArray(partial)) {
     for (const key of Object.keys(partial)) {
-      const why = fixed[key] ?? FIXED[key];
+      const why = Object.hasOwn(fixed, key) ? fixed[key] : Object.hasOwn(FIXED, key) ? FIXED[key] : undefined;
       if (!allowed.includes(key) && why) throw new TypeError(`${where}: ${key} cannot change after creation: ${why}`);
     }
   }

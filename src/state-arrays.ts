@@ -26,12 +26,19 @@ export interface StateArraySpec {
   readonly inState: boolean;
   /**
    * What a real run can leave in it, as a test of one value's bits (u32) and a description
-   * for the error: load() refuses a checkpoint that breaks it (src/checkpoint.ts). Each rule
-   * holds with every nonFinite policy but "ignore", which lets NaN/±∞ gradients into the
-   * state, and is closed under a step, so save() never writes what load() refuses. No rule:
-   * any value.
+   * for the error: load() and the tfjs adapter's setWeights() refuse state that breaks it
+   * (src/checkpoint.ts). Each rule holds with every nonFinite policy but "ignore", which
+   * lets NaN/±∞ gradients into the state; `ignored` is what holds even then (none: any
+   * value). Each is closed under a step, so save() never writes what load() refuses. No
+   * rule: any value.
    */
-  readonly saved?: { readonly holds: (bits: number) => boolean; readonly rule: string };
+  readonly saved?: StateRule & { readonly ignored?: StateRule };
+}
+
+/** A rule on the values a state array can hold: a test of one value's bits, and its description. */
+export interface StateRule {
+  readonly holds: (bits: number) => boolean;
+  readonly rule: string;
 }
 
 export type ArrayName = "params" | "grads" | "sqAvg" | "momentumBuffer" | "gradAvg" | "ema";
@@ -47,7 +54,12 @@ export const STATE_ARRAYS: readonly StateArraySpec[] = [
     name: "sqAvg", symbol: "S", checkpointBit: 1, tfjsSuffix: "rms", c: "sq_avg",
     needed: always, initial: (o) => o.initialScale, inState: true,
     // β·S + (1 − β)·g²: never negative or NaN from finite gradients (+∞ when g² overflows f32).
-    saved: { holds: (bits) => bits <= 0x7f800000 || bits === 0x80000000, rule: "an average of squared gradients is ≥ 0 and never NaN" },
+    saved: {
+      holds: (bits) => bits <= 0x7f800000 || bits === 0x80000000,
+      rule: "an average of squared gradients is ≥ 0 and never NaN",
+      // NaN and +∞ gradients make NaN and +∞, never a negative number.
+      ignored: { holds: (bits) => bits <= 0x7f800000 || bits === 0x80000000 || (bits & 0x7fffffff) > 0x7f800000, rule: "an average of squared gradients is never negative" },
+    },
   },
   {
     name: "momentumBuffer", symbol: "M", checkpointBit: 2, tfjsSuffix: "momentum", c: "momentum_buffer",

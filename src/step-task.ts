@@ -9,7 +9,7 @@
 // last scan and before any step (the scans read gSign as the gradient scale; nothing
 // changes it until every scan is done).
 import { blockScale, clipFactors, firstBadScaled, patchClipFactor, type NormUnit } from "./clip-norms.ts";
-import { KernelFlag, NORM_BLOCK, type KernelExports } from "./kernel-abi.ts";
+import { argsOffset, KernelFlag, NORM_BLOCK, type KernelExports } from "./kernel-abi.ts";
 import type { ShareTask } from "./pool/region.ts";
 
 /**
@@ -42,6 +42,9 @@ export interface StepPlan {
   units: readonly { args: number; ranges: readonly (readonly [start: number, count: number])[] }[];
 }
 
+/** The word of a StepArgs block that holds the byte offset of g (the unit's first element). */
+const GRADS_WORD = argsOffset("grads") >>> 2;
+
 /** Typed views of a memory, made again only when its buffer changes (an external memory that grew). */
 function viewsOf(memory: WebAssembly.Memory) {
   let buffer: ArrayBufferLike | undefined;
@@ -61,6 +64,10 @@ export function createStepTask(kernel: KernelExports, memory: WebAssembly.Memory
   return {
     scan(t) {
       if (plan.scan === "finite") {
+        const v = views();
+        // A gradScale above 1 can overflow a finite gradient: then each unit's range is
+        // scanned with its scale instead (scales ≤ 1, the common case, cannot overflow).
+        if (plan.units.some((unit) => blockScale(v.f32, unit.args) > 1)) return scaledBad(kernel, v, plan, t);
         const [ptr, n, base] = plan.finite[t];
         const bad = kernel.first_nonfinite_f32(ptr, n);
         return bad < 0 ? -1 : base + bad;
@@ -86,6 +93,28 @@ export function createStepTask(kernel: KernelExports, memory: WebAssembly.Memory
       }
     },
   };
+}
+
+/**
+ * Share t's scan when some unit's gradScale (|gSign| of its block) is above 1: its range of
+ * every unit, scaled as the kernel multiplies where the scale is above 1, plain elsewhere.
+ * The first bad index over the units, which lie in index order.
+ */
+function scaledBad(kernel: KernelExports, { u32, f32 }: { u32: Uint32Array; f32: Float32Array }, plan: StepPlan, t: number): number {
+  const [ptr, , base] = plan.finite[t];
+  // opt.grads' element 0, from this share's slice: the index of a gradient is its distance from it.
+  const grads = ptr - 4 * base;
+  let bad = -1;
+  for (const unit of plan.units) {
+    const [start, count] = unit.ranges[t];
+    if (count === 0) continue;
+    const scale = blockScale(f32, unit.args);
+    const at = u32[(unit.args >>> 2) + GRADS_WORD] + 4 * start;
+    const k = scale > 1 ? kernel.first_nonfinite_scaled_f32(at, count, scale) : kernel.first_nonfinite_f32(at, count);
+    const index = k < 0 ? -1 : (at - grads) / 4 + k;
+    if (index >= 0 && (bad < 0 || index < bad)) bad = index;
+  }
+  return bad;
 }
 
 /** A share's norm pieces: their block sums, and the first bad gradient when `check`. */

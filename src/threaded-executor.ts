@@ -89,6 +89,7 @@ export async function threadedExecutor(
   const kernel = bindKernel(module, memory);
   const job = await startPoolJob(module, memory, kernel, stepPlan(work, shares), { threads, shares, spinMs });
   const alone = kernelExecutor(kernel, work);
+  const { snapshotOf } = work;
   const choice = new ThreadChoice(threads);
   let start = 0;
   let decision: ThreadDecision | undefined;
@@ -129,6 +130,9 @@ export async function threadedExecutor(
         }
         return alone.run(heap, jobs);
       }
+      // Where the step is a Promise: the gradients as they are now, which the scan and the
+      // step read whenever they run (src/create.ts, the snapshot).
+      if (snapshotOf !== undefined) heap.f32.copyWithin(work.layout.grads >>> 2, snapshotOf >>> 2, (snapshotOf >>> 2) + work.layout.n);
       start = performance.now();
       job.started(start);
       const awake = job.awake();

@@ -32,7 +32,7 @@ describe("instantiateKernel", () => {
   ] as const)("on a memory with shared = %s, backend %s: the exports step like the reference", async (shared, backend) => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared });
     const kernel = await instantiateKernel(memory, { backend, shared });
-    expect(Object.keys(kernel).sort()).toEqual(["first_nonfinite_f32", "step", "step_range", "sum_squares_f32"]);
+    expect(Object.keys(kernel).sort()).toEqual(["first_nonfinite_f32", "first_nonfinite_scaled_f32", "step", "step_range", "sum_squares_f32"]);
     const n = 37, params = 1024, grads = 2048, sqAvg = 3072;
     const view = (at: number) => new Float32Array(memory.buffer, at, n);
     view(params).set(awkwardFloats(n, 21));
@@ -49,7 +49,7 @@ describe("instantiateKernel", () => {
 
   const plain = new WebAssembly.Memory({ initial: 1 });
   it.each([
-    [{}, undefined, TypeError, /memory must be a WebAssembly.Memory; got object/],
+    [{}, undefined, TypeError, /memory must be a WebAssembly.Memory; got an object/],
     [null, undefined, TypeError, /memory must be a WebAssembly.Memory; got null/],
     [new ArrayBuffer(8), undefined, TypeError, /memory must be a WebAssembly.Memory/],
     [plain, { backend: "js" }, RangeError, /options.backend "js" has no wasm kernel/],

@@ -98,4 +98,36 @@ describe.each(["simd", "scalar"] as const)("%s kernel ABI", (backend) => {
       }
     }
   });
+
+  it("first_nonfinite_scaled_f32 names the first element whose f32 product with the scale is NaN or ±∞", async () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const kernel = bindKernel(await kernelModule(backend), memory);
+    // With scale 3, the largest f32 x whose product stays finite (rounding decides it), and
+    // the next f32 up, whose product overflows.
+    const scale = 3;
+    const bits = new Uint32Array(1), float = new Float32Array(bits.buffer);
+    float[0] = 3.4028234663852886e38 / scale;
+    while (!Number.isFinite(Math.fround(float[0] * scale))) bits[0]--;
+    for (;;) {
+      bits[0]++;
+      if (!Number.isFinite(Math.fround(float[0] * scale))) break;
+    }
+    const over = float[0];
+    bits[0]--;
+    const edge = float[0];
+    for (const n of [0, 1, 3, 4, 5, 8, 9, 33, 63, 64, 65, 130, 1000]) {
+      const x = new Float32Array(memory.buffer, 64, n);
+      for (let bad = 0; bad < n; bad += n > 200 ? 7 : 1) {
+        for (const value of [NaN, Infinity, -over, over, 3e38, -1.2e38]) {
+          x.set(awkwardFloats(n, n).map((v) => Math.min(Math.abs(v), 1e30)));
+          if (bad > 0) x[bad - 1] = -edge; // at the edge: finite when scaled
+          x[bad] = value;
+          if (bad + 2 < n) x[bad + 2] = NaN; // a later one must not win
+          expect(kernel.first_nonfinite_scaled_f32(64, n, scale)).toBe(bad);
+          expect(referenceFirstNonFinite(x, scale)).toBe(bad);
+          expect(kernel.first_nonfinite_scaled_f32(64, bad, scale)).toBe(-1);
+        }
+      }
+    }
+  });
 });

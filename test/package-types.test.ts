@@ -52,6 +52,13 @@ describe.each(Object.entries(compilers))("TypeScript %s, strict", (version, ts) 
     expect(compile(ts, tsconfig("nodenext", { module: "nodenext", moduleResolution: "nodenext", types: ["node"] }, ["core.ts"]))).toBe("");
   });
 
+  // lib.dom is the only lib that declares the WebAssembly namespace: a Node project that
+  // checks the libraries' .d.ts must not meet it there.
+  it("nodenext, a Node project without the DOM lib (lib ES2022, types node, skipLibCheck false)", () => {
+    const options = { module: "nodenext", moduleResolution: "nodenext", lib: ["es2022"], types: ["node"], skipLibCheck: false };
+    expect(compile(ts, tsconfig("node-only", options, ["core.ts", "node-only.ts"]))).toBe("");
+  });
+
   it("bundler, without @types/node (a browser project): Symbol.dispose without ESNext.Disposable", () => {
     expect(compile(ts, tsconfig("bundler", { module: "esnext", moduleResolution: "bundler", types: [] }, ["core.ts"]))).toBe("");
   });

@@ -118,7 +118,7 @@ describe("thread faults", () => {
     while (poolWorkers() > 0) await new Promise((resolve) => setTimeout(resolve, 1));
     expect(() => opt.step()).toThrow(/rmsprop-wasm worker 1 (failed: exited \(process\.exit\(3\)\)|exited with code 3).*params and state are intact.*save\(\) it/);
     expect(opt.stepCount).toBe(1);
-    const restored = await restoreRmsprop(opt.save()); // on a new pool
+    const restored = await restoreRmsprop(opt.save(), { threads: 2, minParamsPerThread: 1 }); // on a new pool: threads are the caller's
     opt.dispose();
     for (const o of [restored, one]) {
       o.grads.set(awkwardFloats(4096, 10)); // grads are not state: a checkpoint has none
@@ -174,7 +174,9 @@ describe("thread faults", () => {
     ["2 threads", { threads: 2, minParamsPerThread: 1 }],
     ["1 thread", {}],
   ] as const)("dispose() from an overrides getter stops that step before it writes anything (%s)", async (_, options) => {
-    const opt = await createRmsprop(4096, options as RmspropOptions);
+    // In a memory of the test's own: dispose() retires the views of an optimizer's own memory.
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
+    const opt = await createRmsprop(4096, { ...options, memory } as RmspropOptions);
     opt.params.set(awkwardFloats(4096, 6));
     opt.grads.fill(0.5);
     const params = opt.params;

@@ -55,11 +55,16 @@ export interface Staged {
  */
 export type Scan = (items: readonly StepItem[], staged: Staged) => NonFinite | undefined;
 
-/** The non-finite check without norms: the first NaN/±∞ of the raw gradients. */
+/**
+ * The non-finite check without norms: the first gradient that is NaN/±∞ times its
+ * gradScale (|gSign|), as the kernel uses it; above 1 a finite gradient may overflow.
+ */
 export const finiteScan: Scan = (items, staged) => {
   for (let k = 0; k < items.length; k++) {
     const at = staged.grads[k];
-    const bad = staged.kernel.first_nonfinite_f32(at, staged.sizes[items[k].slot]);
+    const n = staged.sizes[items[k].slot];
+    const scale = Math.abs(items[k].job.scalars.gSign);
+    const bad = scale > 1 ? staged.kernel.first_nonfinite_scaled_f32(at, n, scale) : staged.kernel.first_nonfinite_f32(at, n);
     if (bad >= 0) return { item: items[k], index: bad, value: staged.f32[(at >>> 2) + bad] };
   }
   return undefined;

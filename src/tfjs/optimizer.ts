@@ -6,7 +6,8 @@
 // (./norms.ts) and the state as tfjs lists it (./weights.ts).
 import * as tf from "@tensorflow/tfjs-core";
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend, type KernelBuild } from "../backend.ts";
-import { resolveOptions, type ResolvedOptions } from "../options.ts";
+import { MAX_TENSORS, resolveOptions, type ResolvedOptions } from "../options.ts";
+import { describe, own, ownArray, ownRecord } from "../own.ts";
 import type { PerStep, StepOverrides } from "../per-step.ts";
 // Statically: a tfjs config restored by tf.loadLayersModel may hold schedules, and fromConfig is synchronous.
 import { schedules } from "../schedules.ts";
@@ -15,7 +16,7 @@ import { checkedBackendName, currentWasmHeap, type WasmHeap } from "./backends.t
 import { Binding, type GradientEntry } from "./binding.ts";
 import { fromConfigDict, resolveTfjsOptions, toConfig, type TfjsResolved, type TfjsRmspropOptions } from "./options.ts";
 import { checkVariables, variablesNamed, type TfjsVariableLike } from "./variables.ts";
-import { checkStateEntries, stateTensors, writeStateEntries, type NamedTensor, type StateEntry } from "./weights.ts";
+import { checkStateEntries, checkStateValues, stateTensors, writeStateEntries, type NamedTensor, type StateEntry } from "./weights.ts";
 
 // Compiled kernel builds, kept where a synchronous applyGradients can reach them.
 const compiledBuilds = new Map<KernelBuild, WebAssembly.Module>();
@@ -33,6 +34,26 @@ const FIXED_HERE: Readonly<Record<string, string>> = {
   backend: "the kernel is chosen once; create a new optimizer and setWeights(getWeights()) into it",
   nonFinite: "the gradient scan is chosen once; create a new optimizer and setWeights(getWeights()) into it",
 };
+
+const MAX_INT32 = 2 ** 31 - 1;
+
+const GRADIENTS = "a map of variable names to gradients (tf.NamedTensorMap) or an array of { name, tensor }";
+
+/** applyGradients' argument, read once, own properties only: [name, gradient] pairs. */
+function gradientEntries(variableGradients: unknown): GradientEntry[] {
+  if (variableGradients === null || typeof variableGradients !== "object") {
+    throw new TypeError(`applyGradients: variableGradients must be ${GRADIENTS}; got ${variableGradients === null ? "null" : typeof variableGradients}`);
+  }
+  if (!Array.isArray(variableGradients)) {
+    return Object.entries(ownRecord("applyGradients: variableGradients", variableGradients)!) as GradientEntry[];
+  }
+  return ownArray("applyGradients: variableGradients", variableGradients, MAX_TENSORS, "{ name, tensor }").map((entry, i) => {
+    const at = `applyGradients: variableGradients[${i}]`;
+    const named = entry !== null && typeof entry === "object" ? ownRecord(at, entry) : undefined;
+    if (named === undefined || typeof named.name !== "string") throw new TypeError(`${at} must be { name: string, tensor }; got ${describe(entry)}`);
+    return [named.name, named.tensor] as GradientEntry;
+  });
+}
 
 /**
  * RMSProp for TensorFlow.js, stepped by the rmsprop-wasm kernel. Create it with
@@ -176,9 +197,7 @@ export class TfjsRmsprop extends tf.Optimizer {
    */
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[], overrides?: TfjsStepOverrides): void {
     this.#use();
-    const entries: GradientEntry[] = Array.isArray(variableGradients)
-      ? variableGradients.map((g) => [g.name, g.tensor])
-      : Object.entries(variableGradients);
+    const entries = gradientEntries(variableGradients);
     const backend = checkedBackendName();
     if (!this.#binding) this.bindVariables(variablesNamed(entries));
     const b = this.#binding!;
@@ -205,7 +224,7 @@ export class TfjsRmsprop extends tf.Optimizer {
     this.#use();
     const keeps = this.#binding
       ? this.#binding.needs.some((n) => n.options.emaDecay !== null)
-      : this.#options.emaDecay !== null || this.#resolved.groups.some((g) => g.emaDecay != null);
+      : this.#options.emaDecay !== null || this.#resolved.groups.some((g) => own(g, "emaDecay") != null);
     if (!keeps) throw new Error("swapEma(): this optimizer keeps no EMA of the weights; set options.emaDecay (or a variable group's) to keep one");
     this.#binding?.swapEma();
   }
@@ -240,12 +259,16 @@ export class TfjsRmsprop extends tf.Optimizer {
       throw new TypeError("setWeights: weightValues must start with the iteration count, as getWeights() returns it");
     }
     const [iter] = await weightValues[0].tensor.data();
-    if (!Number.isInteger(iter) || iter < 0) throw new RangeError(`setWeights: the iteration count must be an integer ≥ 0; got ${iter}`);
+    // tfjs saves the count as an int32 tensor (saveIterations): a run never leaves that range.
+    if (!Number.isInteger(iter) || iter < 0 || iter > MAX_INT32) {
+      throw new RangeError(`setWeights: the iteration count must be an integer from 0 to ${MAX_INT32} (what tfjs's int32 count holds); got ${iter}; nothing was changed`);
+    }
     const entries: StateEntry[] = [];
     for (const w of weightValues.slice(1)) {
       if (w.tensor.dtype !== "float32") throw new TypeError(`setWeights: "${w.name}" is ${w.tensor.dtype}; the state is float32`);
       entries.push({ name: w.name, values: (await w.tensor.data()) as Float32Array });
     }
+    checkStateValues(entries, this.#options.nonFinite);
     this.#use();
     const b = this.#binding;
     if (b) {

@@ -1,6 +1,7 @@
 // The options of tfjsRmsprop: createRmsprop's, with groups that pick variables by name
 // instead of ranges, validated by the same rules (src/options.ts) before anything exists.
-import { checkKeys, defaultOptions, resolveOptions, type GroupSpec, type RmspropOptions, type UpdateOptions } from "../options.ts";
+import { checkKeys, defaultOptions, MAX_GROUPS, MAX_TENSORS, resolveOptions, type GroupSpec, type RmspropOptions, type UpdateOptions } from "../options.ts";
+import { own, ownArray, ownRecord } from "../own.ts";
 
 /**
  * A group of variables with update options of its own. A variable joins the first group
@@ -36,24 +37,26 @@ export interface TfjsResolved {
  * The createRmsprop options tfjsRmsprop refuses, each with the reason its TypeError gives
  * (docs/tfjs.md lists exactly these; test/tfjs-recipe.test.ts compares the two).
  */
-export const REFUSED_OPTIONS: Readonly<Record<string, string>> = {
+export const REFUSED_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
   groups: "the groups of tfjsRmsprop pick variables by name: use variableGroups: [{ match: [\"/bias\"], ...options }]",
   memory: "the adapter decides where the arrays live (in place in tfjs-backend-wasm's heap, or in a memory of its own)",
   offset: "the adapter decides where the arrays live",
   threads: "rmsprop-wasm/tfjs steps on one thread; the step is a small part of a tfjs training step",
   minParamsPerThread: "rmsprop-wasm/tfjs steps on one thread",
   threadSpinMs: "rmsprop-wasm/tfjs steps on one thread",
-};
+});
+
+/** Whether `key` is a createRmsprop option that tfjsRmsprop refuses (an own key: "constructor" is not one). */
+const refused = (key: string) => Object.hasOwn(REFUSED_OPTIONS, key);
 
 /** Validates `options` (every rule of createRmsprop, plus the group specs) and splits them. */
 export function resolveTfjsOptions(options: unknown): TfjsResolved {
-  if (options !== null && typeof options === "object") {
-    for (const key of Object.keys(options)) {
-      if (key in REFUSED_OPTIONS) throw new TypeError(`options.${key} is not an option of tfjsRmsprop: ${REFUSED_OPTIONS[key]}`);
-    }
+  const read = ownRecord("options", options) ?? {};
+  for (const key of Object.keys(read)) {
+    if (refused(key)) throw new TypeError(`options.${key} is not an option of tfjsRmsprop: ${REFUSED_OPTIONS[key]}`);
   }
-  const known = [...Object.keys(defaultOptions).filter((k) => !(k in REFUSED_OPTIONS)), "variableGroups"];
-  const { variableGroups: given, ...top } = checkKeys("options", options, known) as RmspropOptions & { variableGroups?: unknown };
+  const known = [...Object.keys(defaultOptions).filter((k) => !refused(k)), "variableGroups"];
+  const { variableGroups: given, ...top } = checkKeys("options", read, known) as RmspropOptions & { variableGroups?: unknown };
   const groups = normalizeGroups(given);
   // The createRmsprop rules judge every value, with each group standing in as one tensor.
   try {
@@ -71,25 +74,28 @@ const topLevelOnly = ["groups", "backend", "nonFinite", "globalClipNorm"];
 
 function normalizeGroups(value: unknown): TfjsResolved["groups"] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new TypeError("options.variableGroups must be an array of { match, ...options }");
-  return value.map((group: unknown, g) => {
+  return ownArray("options.variableGroups", value, MAX_GROUPS, "groups { match, ...options }").map((given: unknown, g) => {
     const at = `options.variableGroups[${g}]`;
-    if (group !== null && typeof group === "object" && "globalClipNorm" in group) {
+    const group = ownRecord(at, given);
+    if (group === undefined) throw new TypeError(`${at} must be an object { match, ...options }; got undefined`);
+    if ("globalClipNorm" in group) {
       throw new TypeError(
         `${at}.globalClipNorm: globalClipNorm clips the gradients of all variables of a step together, so it is set at the ` +
           "top level only; a variable group may set clipNorm (per variable) or clipValue",
       );
     }
-    const { match, name = `group${g}`, ...own } = checkKeys(at, group, [
-      ...Object.keys(defaultOptions).filter((k) => !(k in REFUSED_OPTIONS) && !topLevelOnly.includes(k)),
+    const { match, name = `group${g}`, ...options } = checkKeys(at, group, [
+      ...Object.keys(defaultOptions).filter((k) => !refused(k) && !topLevelOnly.includes(k)),
       "name",
       "match",
     ]) as UpdateOptions & { name?: unknown; match?: unknown };
     if (typeof name !== "string" || name === "") throw new TypeError(`${at}.name must be a non-empty string`);
-    if (!Array.isArray(match) || match.length === 0 || !match.every((m) => typeof m === "string" && m !== "")) {
-      throw new TypeError(`${at}.match must be a non-empty array of non-empty strings (substrings of variable names)`);
+    const what = "non-empty strings (substrings of variable names)";
+    const strings = match === undefined ? [] : ownArray(`${at}.match`, match, MAX_TENSORS, what);
+    if (strings.length === 0 || !strings.every((m) => typeof m === "string" && m !== "")) {
+      throw new TypeError(`${at}.match must be a non-empty array of ${what}`);
     }
-    return { ...own, name, match: [...match] };
+    return { ...options, name, match: strings as string[] };
   });
 }
 
@@ -137,10 +143,12 @@ export function toConfig(r: TfjsResolved): Record<string, unknown> {
 export function fromConfigDict(dict: Record<string, unknown>): TfjsRmspropOptions {
   // tfjs-layers' deserializer adds the caller's customObjects to every config it passes on.
   const { customObjects: _, ...config } = dict;
-  const groups = config.variableGroups as { match?: unknown }[] | undefined;
+  const groups = own(config, "variableGroups");
   if (!Array.isArray(groups)) return config as TfjsRmspropOptions;
-  return {
-    ...config,
-    variableGroups: groups.map((g) => ({ ...g, match: Array.isArray(g.match) ? g.match.map((m) => (typeof m === "string" ? unescape(m) : m)) : g.match })),
-  } as TfjsRmspropOptions;
+  // Only what toConfig escaped is unescaped; anything else reaches the checks as it is.
+  const unescaped = (g: unknown) => {
+    const match = g !== null && typeof g === "object" ? own(g, "match") : undefined;
+    return Array.isArray(match) ? { ...(g as object), match: match.map((m: unknown) => (typeof m === "string" ? unescape(m) : m)) } : g;
+  };
+  return { ...config, variableGroups: groups.map(unescaped) } as TfjsRmspropOptions;
 }

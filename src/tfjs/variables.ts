@@ -1,14 +1,11 @@
 // The variables an optimizer owns: tf.Variables, or tfjs-layers LayerVariables (which
 // model.trainableWeights holds), checked before anything is compiled or allocated.
 import * as tf from "@tensorflow/tfjs-core";
+import { MAX_TENSORS } from "../options.ts";
+import { describe, ownArray, reading } from "../own.ts";
 
 /** A `tf.Variable`, or a tfjs-layers `LayerVariable` (what `model.trainableWeights` holds). */
 export type TfjsVariableLike = tf.Variable | { read(): tf.Tensor };
-
-function describe(value: unknown): string {
-  if (value === null || typeof value !== "object") return String(value);
-  return Array.isArray(value) ? "an array" : "an object";
-}
 
 /** The tf.Variable behind `v`, checked to be one the kernel can step. */
 function toVariable(v: unknown, at: string): tf.Variable {
@@ -27,10 +24,12 @@ function toVariable(v: unknown, at: string): tf.Variable {
 
 /** Validates the variables an optimizer is to own (before anything is compiled or allocated). */
 export function checkVariables(variables: unknown): tf.Variable[] {
-  if (!Array.isArray(variables) || variables.length === 0) {
-    throw new TypeError(`variables must be a non-empty array of tf.Variable or LayerVariable (model.trainableWeights); got ${describe(variables)}`);
+  const what = "tf.Variable or LayerVariable (model.trainableWeights)";
+  const given = reading("variables", () => Array.isArray(variables)) ? ownArray("variables", variables, MAX_TENSORS, what) : [];
+  if (given.length === 0) {
+    throw new TypeError(`variables must be a non-empty array of ${what}; got ${describe(variables)}`);
   }
-  const out = variables.map((v, i) => toVariable(v, `variables[${i}]`));
+  const out = given.map((v, i) => toVariable(v, `variables[${i}]`));
   const seen = new Set<string>();
   for (const v of out) {
     if (seen.has(v.name)) throw new RangeError(`variables holds "${v.name}" twice`);

@@ -4,6 +4,7 @@
 // "/momentum" and G as "/mg" (tfjs's RMSProp order, so model.save stores it), then the EMA
 // as "/ema".
 import * as tf from "@tensorflow/tfjs-core";
+import { brokenState } from "../checkpoint.ts";
 import { STATE_VIEWS, type ArrayName } from "../state-arrays.ts";
 import type { SlotEngine } from "./engine.ts";
 import type { SlotNeeds } from "./slots.ts";
@@ -66,6 +67,24 @@ export function checkStateEntries(entries: readonly StateEntry[], variables: rea
     }
   });
   return { ema: want.some((e) => e.state === "ema") };
+}
+
+/**
+ * Refuses state values that no run of an optimizer with this nonFinite policy produces, as
+ * load() does (src/checkpoint.ts): each entry is judged by the rule of the array its suffix
+ * names ("/rms" is S, …), so before the optimizer knows its variables too.
+ */
+export function checkStateValues(entries: readonly StateEntry[], nonFinite: string): void {
+  for (const e of entries) {
+    const row = STATE_VIEWS.find((a) => a.tfjsSuffix !== null && e.name.endsWith(`/${a.tfjsSuffix}`));
+    const broken = row && brokenState(row.name, e.values, nonFinite);
+    if (broken) {
+      throw new RangeError(
+        `setWeights: "${e.name}"[${broken.index}] is ${broken.value}, which no run produces (${broken.rule}` +
+          `${nonFinite === "ignore" ? "" : `; this optimizer's nonFinite is "${nonFinite}"`}); nothing was changed`,
+      );
+    }
+  }
 }
 
 /** Writes entries checked by checkStateEntries into the engine's state. */

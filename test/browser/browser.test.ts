@@ -155,6 +155,43 @@ describe("in Chromium", () => {
     await page.close();
   });
 
+  it("a main-thread step reads grads as they were at step(): writes before its Promise settles are neither applied nor unchecked", async () => {
+    const page = await blankPage(isolated);
+    const result = await page.evaluate(`(async () => {
+      const { createRmsprop } = await import(location.origin + "/dist/index.js");
+      // Large shares, and workers kept awake to claim them: the caller then awaits a share in
+      // flight at each barrier, and the page's tasks run in between.
+      const n = 1 << 22;
+      const one = await createRmsprop(n, {});
+      const two = await createRmsprop(n, { threads: 2, threadSpinMs: 50 });
+      const fill = (opt, t) => { for (let i = 0; i < n; i++) opt.grads[i] = Math.cos(i * 0.37 + t); };
+      for (const opt of [one, two]) { for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i); fill(opt, 0); }
+      const refusals = [];
+      let differ = 0;
+      for (let t = 0; t < 6; t++) {
+        const pending = two.step();
+        // A microtask and a task: they run while the step awaits its workers.
+        queueMicrotask(() => { two.grads[0] = NaN; });
+        setTimeout(() => { two.grads[n - 1] = Infinity; }, 0);
+        await pending;
+        one.step();
+        const a = new Uint32Array(one.params.slice().buffer), b = new Uint32Array(two.params.slice().buffer);
+        const s = new Uint32Array(one.state.sqAvg.slice().buffer), u = new Uint32Array(two.state.sqAvg.slice().buffer);
+        for (let i = 0; i < n; i++) differ += Number(a[i] !== b[i] || s[i] !== u[i]);
+        await new Promise((resolve) => setTimeout(resolve, 0)); // the task has run
+        try { await two.step(); refusals.push("applied"); } catch (e) { refusals.push(e.message.slice(0, 41)); }
+        fill(one, t + 1);
+        fill(two, t + 1);
+      }
+      const stepCount = two.stepCount;
+      one.dispose();
+      two.dispose();
+      return { threads: 2, differ, stepCount, refusals: [...new Set(refusals)] };
+    })()`);
+    expect(result).toEqual({ threads: 2, differ: 0, stepCount: 6, refusals: ["grads[0] is NaN; the step was not applied"] });
+    await page.close();
+  });
+
   it("without cross-origin isolation, threads fail with an error that names the headers", async () => {
     const page = await blankPage(plain);
     const result = (await page.evaluate(`(async () => {
