@@ -96,8 +96,17 @@ export async function threadedExecutor(
   // This step's memory and jobs, for the step alone (made once: a step allocates nothing).
   const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[] };
   const stepAlone = () => alone.run(step.heap, step.jobs);
-  /** Steps left to run alone without asking the choice, and those run so far (see ThreadChoice.aloneStreak). */
-  const streak = { left: 0, ran: 0 };
+  /**
+   * Steps left to run alone without asking the choice, those run so far (see
+   * ThreadChoice.aloneStreak), and whether they keep the cadence (when warm workers are
+   * wanted, so that the workers wake for the steps and the choice sees them awake).
+   */
+  const streak = { left: 0, ran: 0, timed: false };
+  /** Ends a streak: the choice counts its steps. */
+  const endStreak = () => {
+    choice.skipped(streak.ran, streak.ran * choice.aloneMs);
+    streak.left = streak.ran = 0;
+  };
   /** Whether the choice made the last decision (tests may fix the thread count instead). */
   let chosen = true;
   /** After a step: its cost for the choice (an applied one: a refused step stops after the scan), and the cadence. */
@@ -105,10 +114,12 @@ export async function threadedExecutor(
     trace(0, TRACE.end);
     const now = performance.now();
     if (bad < 0 && chosen) choice.record(now - start);
-    job.ended(now, choice.wantsWarm);
+    const wantsWarm = choice.wantsWarm;
+    job.ended(now, wantsWarm);
     if (chosen && job.blocking) {
       streak.left = choice.aloneStreak();
-      if (streak.left > 0) job.untimed();
+      streak.timed = wantsWarm;
+      if (streak.left > 0 && !wantsWarm) job.untimed();
     }
     return bad;
   };
@@ -122,13 +133,17 @@ export async function threadedExecutor(
     run(heap, jobs) {
       job.check();
       if (streak.left > 0 && testing.threads === undefined) {
-        // A step of a streak alone: the one-thread step and nothing else.
-        streak.ran++;
-        if (--streak.left === 0) {
-          choice.skipped(streak.ran, streak.ran * choice.estimates.alone);
-          streak.ran = 0;
+        // A step of a streak alone: the one-thread step, and the cadence where it is kept.
+        // A worker that woke for the step ends the streak: the choice decides this one.
+        if (job.awake() === 0) {
+          if (streak.timed) job.started(performance.now());
+          const bad = alone.run(heap, jobs);
+          if (streak.timed) job.ended(performance.now(), true);
+          streak.ran++;
+          if (--streak.left === 0) endStreak();
+          return bad;
         }
-        return alone.run(heap, jobs);
+        endStreak();
       }
       // Where the step is a Promise: the gradients as they are now, which the scan and the
       // step read whenever they run (src/create.ts, the snapshot).
@@ -140,6 +155,7 @@ export async function threadedExecutor(
       chosen = forced === undefined;
       decision = forced === undefined ? choice.decide(awake) : { threads: forced, woke: forced > 1 && awake < forced - 1, trying: false };
       const k = Math.min(decision.threads, threads);
+      if (k === 1) job.aloneFor(start, choice.aloneMs);
       if (k > 1) {
         trace(0, TRACE.begin, k);
         if (work.norm) writeLimits(heap, work, jobs);

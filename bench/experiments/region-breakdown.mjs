@@ -42,6 +42,7 @@ for (let s = 0; s < steps; s++) {
   ways[last.threads === 1 ? "alone" : last.woke ? "woken" : "warm"]++;
 }
 const events = readTrace(testing.trace, 2);
+console.log(JSON.stringify(opt.threading.estimates));
 opt.dispose();
 
 // Cut the timeline into steps at each `begin` of the caller.

@@ -2,28 +2,30 @@
 // comes instead of being woken by it. In a training loop the forward and backward pass
 // between two steps takes about as long each time, far longer than threadSpinMs, so the
 // workers are asleep at every step, and waking them costs the caller a system call (tens
-// of microseconds on a virtual machine, about a fifth of a step at n = 1e5) and the
-// sleeper a wake-up. The opener measures the gap from the end of one step to the start of
-// the next and publishes it; a sleeping worker then sets a timer for LEAD before the next
-// step is due and polls from there for at most 2·LEAD, and sleeps on if nothing came.
+// of microseconds on a virtual machine, a fifth of a step at n = 1e5) and the sleeper a
+// wake-up (50–150 µs here, the step's whole length at n = 1e5).
 //
-// The lead is what three steps in four deviate from the mean gap by at most (a running
-// estimate of that quantile: one step's GC pause moves it a little, a lasting change of
-// pace soon), at least MIN_LEAD_US, so most steps come inside the window; where steps are
-// less regular than that allows, the window is the most a worker may poll, and fewer steps
-// come inside it, but none comes later for it. A worker polls at most BUDGET of the gap and
-// MAX_WINDOW_US per step, so it sleeps through most of the gap; and the caller turns the
-// cadence off when the threads would not be used even awake.
+// The opener measures the gap from the end of each step to the start of the next, and
+// keeps running estimates of three of its quantiles: the 10th (EARLY), the median and the
+// 90th (LATE). It publishes when the last step ended and the window [EARLY, LATE] after it
+// where nine steps in ten should start; a sleeping worker sets a timer for the window's
+// opening (less its own timer's lateness) and polls through it, and sleeps on if nothing
+// came. Steps are skewed (a pass is never much shorter than usual, sometimes much longer),
+// so the window is too.
+//
+// Only where it is cheap: a window longer than BUDGET of the median gap, or MAX_WINDOW_US,
+// is cut to that length around the median, so a worker polls for at most that share of a
+// core and sleeps through the rest of the gap; gaps under MIN_GAP_US find the workers still
+// polling from the last step; and the caller publishes no cadence when threads would not be
+// used even awake.
 import { CTRL } from "./control-block.ts";
 
-/** The earliest a timed wait is trusted to end (µs): Linux lets a timer run up to 50 µs late. */
-export const MIN_LEAD_US = 100;
-/** The most of the gap between steps a worker spends polling for the next step. */
+/** The most of the median gap between steps a worker spends polling for the next step. */
 export const BUDGET = 0.1;
 /** The most a worker polls for one step (µs). */
 export const MAX_WINDOW_US = 2000;
-/** The share of steps whose deviation from the mean gap the lead covers. */
-const COVERED = 0.75;
+/** The shortest window worth waking for (µs): a timer runs up to 50 µs late on Linux. */
+export const MIN_WINDOW_US = 100;
 /** Gaps shorter than this (µs) find the workers still polling from the last step. */
 const MIN_GAP_US = 1000;
 /** Gaps longer than this (µs) are pauses, not a cadence. */
@@ -37,12 +39,24 @@ export function clockUs(epoch: number): number {
 /** An epoch for a new pool's clock. */
 export const newEpoch = (): number => performance.timeOrigin + performance.now();
 
+/**
+ * A running estimate of quantile q of a stream, by stochastic approximation: up by q of a
+ * step when a sample is above it, down by 1 − q below, so it rests where a share 1 − q of
+ * the samples is above; a sample equal to it leaves it. The step follows a change within a
+ * few samples.
+ */
+function track(estimate: number, sample: number, q: number, step: number): number {
+  return estimate + (sample > estimate ? q : sample < estimate ? q - 1 : 0) * step;
+}
+
 /** The opener's side: measures the gaps between its steps and publishes the cadence. */
 export class Cadence {
-  #gap = Number.NaN;
-  #dev = 0;
+  #early = Number.NaN;
+  #median = Number.NaN;
+  #late = Number.NaN;
   #endedAt = Number.NaN;
-  #lead = 0;
+  /** The window published now (µs after END), or none (EARLY 0). */
+  #published = { early: 0, late: 0 };
 
   constructor(
     readonly ctrl: Int32Array,
@@ -54,41 +68,60 @@ export class Cadence {
     if (Number.isNaN(this.#endedAt)) return;
     const gap = (now - this.#endedAt) * 1000;
     if (gap > MAX_GAP_US) return;
-    if (Number.isNaN(this.#gap)) {
-      this.#gap = gap;
+    if (Number.isNaN(this.#median)) {
+      this.#early = this.#median = this.#late = gap;
       return;
     }
-    const dev = Math.abs(gap - this.#gap);
-    // The COVERED quantile q of the deviations, by stochastic approximation: up by q of a
-    // step when a deviation is above it, down by 1 − q below, so it rests where a share
-    // 1 − q of them is above. The step is half the estimate (at least 4 µs): it follows a
-    // change within a few steps.
-    const step = Math.max(4, this.#dev / 2);
-    this.#dev = Math.max(0, this.#dev + (dev > this.#dev ? COVERED : COVERED - 1) * step);
-    // The mean gap follows a lasting change within a few steps, and forgets one odd gap.
-    this.#gap = 0.875 * this.#gap + 0.125 * Math.min(gap, 2 * this.#gap);
+    // The step of all three: a quarter of the spread, and at least 2% of the median gap.
+    const step = Math.max(0.02 * this.#median, (this.#late - this.#early) / 4, 4);
+    this.#early = track(this.#early, gap, 0.1, step);
+    this.#median = track(this.#median, gap, 0.5, step);
+    this.#late = Math.max(this.#early, track(this.#late, gap, 0.9, step));
   }
 
   /**
    * A step ended now; `wanted`: whether the next step would use warm workers. Publishes
-   * when it ended and, where the cadence is regular and wanted, when to wake for the next.
+   * when it ended and, where the cadence is regular enough and wanted, the window to wake for.
    */
   ended(now: number, wanted: boolean): void {
     this.#endedAt = now;
-    const gap = this.#gap;
-    const lead = Math.min(Math.max(MIN_LEAD_US, this.#dev), (BUDGET * gap) / 2, MAX_WINDOW_US / 2);
-    const ok = wanted && gap >= MIN_GAP_US && lead >= MIN_LEAD_US;
-    const published = ok ? Math.round(lead) : 0;
-    // The workers read END and GAP only while a cadence is published: without one, a step
-    // writes nothing here.
-    if (ok) {
-      Atomics.store(this.ctrl, CTRL.END, Math.round((performance.timeOrigin + now - this.epoch) * 1000) | 0);
-      Atomics.store(this.ctrl, CTRL.GAP, Math.round(gap));
+    const [early, late] = this.#window(wanted);
+    if (early > 0) {
+      Atomics.store(this.ctrl, CTRL.END, this.#clock(now));
+      if (early !== this.#published.early || late !== this.#published.late) {
+        Atomics.store(this.ctrl, CTRL.LATE, late);
+        Atomics.store(this.ctrl, CTRL.EARLY, early);
+      }
+    } else if (this.#published.early !== 0) {
+      Atomics.store(this.ctrl, CTRL.EARLY, 0);
     }
-    if (published !== this.#lead) {
-      this.#lead = published;
-      Atomics.store(this.ctrl, CTRL.LEAD, published);
+    this.#published = { early, late };
+  }
+
+  /** The window to publish [early, late] (µs after a step's end), or [0, 0] for none. */
+  #window(wanted: boolean): [early: number, late: number] {
+    const median = this.#median;
+    if (!wanted || !(median >= MIN_GAP_US)) return [0, 0];
+    let early = this.#early - MIN_WINDOW_US / 2, late = this.#late + MIN_WINDOW_US / 2;
+    const most = Math.min(BUDGET * median, MAX_WINDOW_US);
+    if (late - early > most) {
+      // Cut to the budget around the median, keeping the side of the longer tail.
+      early = Math.max(early, median - most / 2);
+      late = early + most;
     }
+    return [Math.max(1, Math.round(early)), Math.round(late)];
+  }
+
+  #clock(now: number): number {
+    return Math.round((performance.timeOrigin + now - this.epoch) * 1000) | 0;
+  }
+
+  /**
+   * A step starts alone now and should take `ms`: while a cadence is published, its end is
+   * published ahead, so that workers sent to sleep by its NAP plan from it.
+   */
+  aloneUntil(now: number, ms: number): void {
+    if (this.#published.early > 0 && ms > 0) Atomics.store(this.ctrl, CTRL.END, this.#clock(now + ms));
   }
 
   /** Steps will run without telling the cadence (a streak alone): the next gap is unknown. */
@@ -96,14 +129,14 @@ export class Cadence {
     this.#endedAt = Number.NaN;
   }
 
-  /** The lead in force (µs; 0: none), for tests and opt.threading. */
-  get lead(): number {
-    return this.#lead;
+  /** The window published now (µs after a step's end; early 0: none), for tests and docs. */
+  get window(): { readonly early: number; readonly late: number } {
+    return this.#published;
   }
 
-  /** The mean gap between steps (µs), NaN until measured. */
+  /** The median gap between steps (µs), NaN until measured. */
   get gap(): number {
-    return this.#gap;
+    return this.#median;
   }
 }
 
@@ -113,15 +146,16 @@ export class Cadence {
  * this worker last saw a region of the opener end (µs on the pool clock), if it has.
  */
 export function prewake(ctrl: Int32Array, epoch: number, ranUntil?: number): { sleepMs: number; windowMs: number } | undefined {
-  const lead = Atomics.load(ctrl, CTRL.LEAD);
-  if (lead <= 0) return undefined;
+  const early = Atomics.load(ctrl, CTRL.EARLY);
+  if (early <= 0) return undefined;
+  const late = Atomics.load(ctrl, CTRL.LATE);
   // The last step ended at END, or later if this worker ran in it and the opener has not
   // published its end yet (it writes END after the region; the worker may sleep before).
   const published = Atomics.load(ctrl, CTRL.END);
   const end = ranUntil !== undefined && ((ranUntil - published) | 0) > 0 ? ranUntil : published;
-  const due = (end + Atomics.load(ctrl, CTRL.GAP)) | 0;
-  const opens = (due - lead - clockUs(epoch)) | 0; // µs from now to the window's start
-  const closes = opens + 2 * lead;
+  const now = clockUs(epoch);
+  const opens = (end + early - now) | 0; // µs from now
+  const closes = (end + late - now) | 0;
   if (closes <= 0) return undefined; // the step is overdue: it will wake us
   return { sleepMs: Math.max(0, opens) / 1000, windowMs: (closes - Math.max(0, opens)) / 1000 };
 }

@@ -51,6 +51,8 @@ export interface PoolJob {
    * documents). Throws (or rejects) when a thread failed or stalled, and on every later call.
    */
   run(k: number, alone: () => number): number | Promise<number>;
+  /** Before a step alone that starts at `now` and should take `ms`: see Cadence.aloneUntil. */
+  aloneFor(now: number, ms: number): void;
   /** Throws this job's failure, or the pool's, if there is one (before a step of any kind). */
   check(): void;
   /** Every step of this job, threaded or alone, starts and ends here (the cadence), at `now` (performance.now()). */
@@ -156,6 +158,10 @@ class CallerJob implements PoolJob {
 
   untimed(): void {
     this.pool.cadence.forget();
+  }
+
+  aloneFor(now: number, ms: number): void {
+    this.pool.cadence.aloneUntil(now, ms);
   }
 
   run(k: number, alone: () => number): number | Promise<number> {

@@ -53,6 +53,7 @@ export class ThreadChoice {
   static readonly EXPLORE = 16;
   static readonly TRY_SHARE = 0.02;
   static readonly OUTLIER = 2;
+  static readonly STALE = 256;
 
   /** The thread counts it chooses among: 1 and powers of two up to the pool's threads, and the pool's threads. */
   readonly counts: readonly number[];
@@ -85,6 +86,11 @@ export class ThreadChoice {
     return this.#last;
   }
 
+  /** What a step alone costs lately (ms; NaN until measured). */
+  get aloneMs(): number {
+    return this.#alone.ms;
+  }
+
   get estimates(): ThreadEstimates {
     return {
       alone: this.#alone.ms,
@@ -107,10 +113,16 @@ export class ThreadChoice {
       after.p = after.samples++ === 0 ? hit : 0.875 * after.p + 0.125 * hit;
     }
     const ways = this.counts.length;
-    // A way never measured in this state is taken first, the most threads first.
+    // A way never measured in this state, or not for STALE decisions, is taken first, the
+    // most threads first (a stale one once: its fresh sample replaces the old average).
     let pick = -1;
-    for (let i = ways - 1; i >= 0 && pick < 0; i--) if (this.#sample(i, awake).samples < 2) pick = i;
-    let trying = false;
+    let stale = false;
+    for (let i = ways - 1; i >= 0 && pick < 0; i--) {
+      const cost = this.#sample(i, awake);
+      if (cost.samples < 2) pick = i;
+      else if (this.#decisions - cost.at > ThreadChoice.STALE) (pick = i), (stale = true);
+    }
+    let trying = stale;
     if (pick < 0) {
       pick = 0;
       for (let i = 1; i < ways; i++) if (this.#cost(i, awake) < this.#cost(pick, awake)) pick = i;
@@ -138,14 +150,15 @@ export class ThreadChoice {
   }
 
   /**
-   * After a decision to run alone that was not a try, with the workers asleep and nothing
-   * worth waking them for: how many of the next steps would be decided the same with no try
-   * due. The executor runs them alone without asking (every question costs cache misses in
-   * a training loop's cold step), and tells the choice with `skipped`.
+   * After a decision to run alone that was not a try, with the workers asleep: how many of
+   * the next steps would be decided the same with no try due, as long as they find the
+   * workers asleep. The executor runs them alone without asking (in a training loop a step
+   * runs once in many milliseconds, its bookkeeping never gets compiled, and every line of
+   * it costs), and tells the choice with `skipped`.
    */
   aloneStreak(): number {
     const last = this.#last;
-    if (last.threads !== 1 || last.trying || this.#awake > 0 || this.wantsWarm) return 0;
+    if (last.threads !== 1 || last.trying || this.#awake > 0) return 0;
     // A try is due once both counts have run out: the later of the two, at most 64 steps on
     // (the state is looked at again then).
     const waiting = this.#waitMs > 0 && this.#alone.ms > 0 ? Math.ceil(this.#waitMs / this.#alone.ms) : 0;
@@ -159,9 +172,16 @@ export class ThreadChoice {
     this.#waitMs -= ms;
   }
 
-  /** Whether warm threads would beat the caller alone (or are not measured yet): worth waking for. */
+  /**
+   * Whether warm threads would beat the caller alone, are not measured yet, or were
+   * measured long ago (STALE decisions): worth having the workers awake for the next step
+   * (the cadence), so that warm steps happen and are measured at all.
+   */
   get wantsWarm(): boolean {
-    for (let i = 1; i < this.counts.length; i++) if (!(this.#warm[i].ms >= this.#alone.ms)) return true;
+    for (let i = 1; i < this.counts.length; i++) {
+      const warm = this.#warm[i];
+      if (warm.samples < 2 || !(warm.ms >= this.#alone.ms) || this.#decisions - warm.at > ThreadChoice.STALE) return true;
+    }
     return false;
   }
 
@@ -176,8 +196,9 @@ export class ThreadChoice {
       this.#add(this.#alone, ms, trying);
     } else if (woke) {
       this.#add(this.#cold[i], ms, trying);
-      // Awake, the same step could only have been faster.
-      if (!(this.#warm[i].ms <= this.#cold[i].ms)) this.#warm[i].ms = this.#cold[i].ms;
+      // Awake, the same step could only have been faster (once awake steps have been seen:
+      // until then warm is unknown, and worth finding out).
+      if (this.#warm[i].samples > 0 && this.#warm[i].ms > this.#cold[i].ms) this.#warm[i].ms = this.#cold[i].ms;
     } else {
       this.#add(this.#warm[i], ms, trying);
       if (this.#cold[i].ms < this.#warm[i].ms) this.#cold[i].ms = this.#warm[i].ms;

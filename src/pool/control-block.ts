@@ -97,14 +97,16 @@ export const CONTROL_LINES = {
   },
   cadence: {
     count: 1,
-    words: ["END", "GAP", "LEAD"],
+    words: ["END", "EARLY", "LATE"],
     holds:
-      "the cadence of the opener's steps: when its last step ended (µs on the pool's clock, wrapping), the gap it expects " +
-      "before the next one (µs), and how early a sleeping worker wakes for it (µs; 0: no cadence, sleep until woken)",
+      "the cadence of the opener's steps: when its last step ended (µs on the pool's clock, wrapping), and the window after " +
+      "it (µs) where nine steps in ten start, which a sleeping worker wakes for (EARLY 0: no cadence, sleep until woken)",
     writer: "the opener",
-    when: "END and GAP after each step, threaded or alone, while a cadence is published (none otherwise); LEAD when it changes",
-    order: "a hint only: a worker that reads a stale or torn cadence wakes too early or too late, never wrongly; read only by workers about to sleep",
-    writesPerRegion: 2,
+    when: "END after each step, threaded or alone, while a cadence is published (none otherwise); EARLY and LATE when the window changes",
+    order:
+      "LATE before EARLY, EARLY last: a hint only, a worker that reads a stale or torn cadence wakes too early or too late, " +
+      "never wrongly; read only by workers about to sleep",
+    writesPerRegion: 1,
   },
   fault: {
     count: 1,
@@ -184,8 +186,8 @@ export const CTRL = {
   FIRST_BAD: wordAt("firstBad", "FIRST_BAD"),
   EXITED: wordAt("exited", "EXITED"),
   END: wordAt("cadence", "END"),
-  GAP: wordAt("cadence", "GAP"),
-  LEAD: wordAt("cadence", "LEAD"),
+  EARLY: wordAt("cadence", "EARLY"),
+  LATE: wordAt("cadence", "LATE"),
   FAULT: wordAt("fault", "FAULT"),
   FAULT_SHARE: wordAt("fault", "FAULT_SHARE"),
   FAULT_PHASE: wordAt("fault", "FAULT_PHASE"),

@@ -44,9 +44,11 @@ export interface WorkerState extends ThreadState {
   epoch: number;
   /** When (µs on the pool clock) this worker last saw a region end; undefined before the first. */
   ranUntil: number | undefined;
+  /** How late its timed waits end (ms, nine in ten at most this late): it wakes that much earlier. */
+  lateMs: number;
 }
 
-export const newWorkerState = (spinMs: number, epoch: number): WorkerState => ({ holding: -1, phase: 0, job: 0, spinMs, epoch, ranUntil: undefined });
+export const newWorkerState = (spinMs: number, epoch: number): WorkerState => ({ holding: -1, phase: 0, job: 0, spinMs, epoch, ranUntil: undefined, lateMs: 0.05 });
 
 /**
  * Worker `self`'s loop: its part of every region of a job it holds (`jobs`, by slot), until
@@ -65,7 +67,7 @@ export function workerMain(ctrl: Int32Array, self: number, jobs: ReadonlyMap<num
       if (Atomics.load(ctrl, mail) !== read) return "mail";
       let slept = 0;
       if (nap || !spin(st.spinMs, () => Atomics.load(ctrl, CTRL.REGION) !== seen || Atomics.load(ctrl, mail) !== read)) {
-        sleep(ctrl, self, seen, read, st, nap);
+        sleep(ctrl, self, seen, read, st);
         slept = 1;
       }
       // REGION before STOP: stopAll() sets STOP before it bumps REGION, so a ticket read
@@ -131,14 +133,16 @@ function meet(ctrl: Int32Array, word: number, ticket: number, spinMs: number, sl
 
 /**
  * Sleeps on REGION until it moves past `seen` or mail arrives. Where the opener publishes a
- * cadence (and not after a NAP), it sleeps only until the polling window before the next
- * step opens, polls through it, and sleeps on if nothing came.
+ * cadence, it sleeps only until the polling window before the next step opens, polls
+ * through it, and sleeps on if nothing came.
  */
-function sleep(ctrl: Int32Array, self: number, seen: number, read: number, st: WorkerState, nap: boolean): void {
+function sleep(ctrl: Int32Array, self: number, seen: number, read: number, st: WorkerState): void {
   const asleep = WORKER_WORDS.asleep[self], wake = WORKER_WORDS.wake[self];
   const moved = () => Atomics.load(ctrl, CTRL.REGION) !== seen || Atomics.load(ctrl, WORKER_WORDS.mailPosted[self]) !== read;
   for (;;) {
-    const plan = nap ? undefined : prewake(ctrl, st.epoch, st.ranUntil);
+    // After a NAP too: it ends the polling, not the cadence (the opener has published when
+    // the step it runs alone should end).
+    const plan = prewake(ctrl, st.epoch, st.ranUntil);
     // ASLEEP before the last look at REGION and the mail (the worker line's ordering rule).
     Atomics.store(ctrl, asleep, 1);
     const w = Atomics.load(ctrl, wake);
@@ -148,10 +152,20 @@ function sleep(ctrl: Int32Array, self: number, seen: number, read: number, st: W
       Atomics.wait(ctrl, wake, w);
       break;
     }
-    if (plan.sleepMs > 0 && Atomics.wait(ctrl, wake, w, plan.sleepMs) !== "timed-out") break;
+    // A timed wait ends late (the kernel's timer slack, then the wait for a core): wake that
+    // much earlier, and poll that much longer, so the window is where it was planned.
+    const early = st.lateMs;
+    const sleepMs = plan.sleepMs - early;
+    if (sleepMs > 0) {
+      const due = performance.now() + sleepMs;
+      if (Atomics.wait(ctrl, wake, w, sleepMs) !== "timed-out") break;
+      const late = performance.now() - due;
+      // Rests where one wake in ten is later than it (the same approximation as the cadence's lead).
+      st.lateMs = Math.max(0, st.lateMs + (late > st.lateMs ? 0.9 : -0.1) * Math.max(0.005, st.lateMs / 4));
+    }
     Atomics.store(ctrl, asleep, 0);
-    trace(self, TRACE.window, 1000 * plan.windowMs);
-    if (spin(plan.windowMs, moved)) return;
+    trace(self, TRACE.window, 1000 * (plan.windowMs + early));
+    if (spin(plan.windowMs + early, moved)) return;
     // Nothing came in the window: follow the cadence from the step that ended last.
   }
   Atomics.store(ctrl, asleep, 0);
