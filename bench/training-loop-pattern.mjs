@@ -24,9 +24,10 @@ function forwardBackward(ms) {
 
 export const TRAINING_SIZES = [1e5, 8e5];
 export const TRAINING_GAPS = [1, 5, 20, 50];
+const WARM_UP = 40;
 
 /** The rows of one load: every n and gap, `iterations` measured steps each (after a warm-up). */
-export async function trainingLoopRows(load, { sizes = TRAINING_SIZES, gaps = TRAINING_GAPS, iterations = 30 } = {}) {
+export async function trainingLoopRows(load, { sizes = TRAINING_SIZES, gaps = TRAINING_GAPS, iterations = 40 } = {}) {
   const rows = [];
   for (const n of sizes) {
     for (const gap of gaps) {
@@ -36,8 +37,10 @@ export async function trainingLoopRows(load, { sizes = TRAINING_SIZES, gaps = TR
         opt.grads.fill(0.25);
       }
       const times = [[], []];
-      // A warm-up of 8 iterations (the JIT, the choice's first samples, the cadence), then the measured ones.
-      for (let it = -8; it < iterations; it++) {
+      // A warm-up of 40 iterations (the JIT, the choice's first samples and tries, the
+      // cadence), then the measured ones: a training loop runs thousands of steps, and its
+      // steady state is what counts.
+      for (let it = -WARM_UP; it < iterations; it++) {
         const got = [0, 0];
         for (const k of it % 2 ? [1, 0] : [0, 1]) {
           forwardBackward(gap);

@@ -104,7 +104,7 @@ export async function threadedExecutor(
   const streak = { left: 0, ran: 0, timed: false };
   /** Ends a streak: the choice counts its steps. */
   const endStreak = () => {
-    choice.skipped(streak.ran, streak.ran * choice.aloneMs);
+    choice.skipped(streak.ran, streak.ran * choice.aloneMs, streak.timed ? streak.ran : 0);
     streak.left = streak.ran = 0;
   };
   /** Whether the choice made the last decision (tests may fix the thread count instead). */
@@ -136,9 +136,8 @@ export async function threadedExecutor(
         // A step of a streak alone: the one-thread step, and the cadence where it is kept.
         // A worker that woke for the step ends the streak: the choice decides this one.
         if (job.awake() === 0) {
-          if (streak.timed) job.started(performance.now());
           const bad = alone.run(heap, jobs);
-          if (streak.timed) job.ended(performance.now(), true);
+          if (streak.timed) job.endedAlone(performance.now());
           streak.ran++;
           if (--streak.left === 0) endStreak();
           return bad;

@@ -60,6 +60,8 @@ export interface PoolJob {
   ended(now: number, wantWarm: boolean): void;
   /** Steps will run alone without started()/ended() for a while: the next gap is not a sample. */
   untimed(): void;
+  /** A step of a streak alone ended at `now`: publish its end for the cadence. */
+  endedAlone(now: number): void;
   /** Whether this thread may block (steps return numbers, not Promises). */
   readonly blocking: boolean;
   /** Leaves the pool: the workers drop this job. Returns at once. */
@@ -128,9 +130,13 @@ class CallerJob implements PoolJob {
   }
 
   awake(): number {
+    // Plain loads, not Atomics: a hint for the choice (a stale answer only makes it choose
+    // as for the state a moment ago), read before every step, where a call into the
+    // runtime's Atomics costs microseconds in code that runs too rarely to be compiled.
     const { ctrl } = this.pool;
+    const helpers = this.helpers;
     let awake = 0;
-    for (const k of this.helpers) if (Atomics.load(ctrl, WORKER_WORDS.asleep[k]) === 0) awake++;
+    for (let i = 0; i < helpers.length; i++) if (ctrl[WORKER_WORDS.asleep[helpers[i]]] === 0) awake++;
     return awake;
   }
 
@@ -142,8 +148,10 @@ class CallerJob implements PoolJob {
   }
 
   check(): void {
-    // The common case in a few loads: nothing failed, nothing published.
-    if (!this.#left && !this.#broken && !this.pool.broken && Atomics.load(this.pool.ctrl, CTRL.FAULT) === 0) return;
+    // The common case in a few loads: nothing failed, nothing published. FAULT by a plain
+    // load: a fault published a moment ago is read at the next step or wait (every wait in a
+    // region reads it with Atomics), and a step alone does not need the pool.
+    if (!this.#left && !this.#broken && !this.pool.broken && this.pool.ctrl[CTRL.FAULT] === 0) return;
     const refused = this.#refusal();
     if (refused) throw this.#fail(refused);
   }
@@ -158,6 +166,10 @@ class CallerJob implements PoolJob {
 
   untimed(): void {
     this.pool.cadence.forget();
+  }
+
+  endedAlone(now: number): void {
+    this.pool.cadence.endedAlone(now);
   }
 
   aloneFor(now: number, ms: number): void {

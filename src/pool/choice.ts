@@ -51,9 +51,10 @@ export interface ThreadEstimates {
 
 export class ThreadChoice {
   static readonly EXPLORE = 16;
-  static readonly TRY_SHARE = 0.02;
+  static readonly TRY_SHARE = 0.01;
   static readonly OUTLIER = 2;
   static readonly STALE = 256;
+  static readonly UNREACHED = 32;
 
   /** The thread counts it chooses among: 1 and powers of two up to the pool's threads, and the pool's threads. */
   readonly counts: readonly number[];
@@ -64,6 +65,9 @@ export class ThreadChoice {
   #awakeAfter = { p: 0, samples: 0, threads: 0 };
   /** Decisions so far: the clock of each cost's `at`. */
   #decisions = 0;
+  /** Steps in a row that found the workers asleep though wanted awake, and when the cadence last gave up. */
+  #misses = 0;
+  #unreached = -Infinity;
   #untilTry = 2;
   #tryEvery = 2;
   #waitMs = 0;
@@ -107,6 +111,7 @@ export class ThreadChoice {
     // Allocation-free, as the whole step path: in a training loop every step runs with
     // the caches cold, and each object or line of code it touches costs a miss.
     this.#decisions++;
+    this.#missed(awake);
     const after = this.#awakeAfter;
     if (after.threads > 1) {
       const hit = awake >= after.threads - 1 ? 1 : 0;
@@ -166,8 +171,9 @@ export class ThreadChoice {
   }
 
   /** `steps` steps ran alone in a streak (see aloneStreak), `ms` in all. */
-  skipped(steps: number, ms: number): void {
+  skipped(steps: number, ms: number, asleep = 0): void {
     this.#decisions += steps;
+    for (let k = 0; k < asleep; k++) this.#missed(0);
     this.#untilTry -= steps;
     this.#waitMs -= ms;
   }
@@ -178,11 +184,29 @@ export class ThreadChoice {
    * (the cadence), so that warm steps happen and are measured at all.
    */
   get wantsWarm(): boolean {
+    // Where the workers were wanted awake for UNREACHED decisions and never were (steps too
+    // irregular for the cadence), leave them be for STALE decisions.
+    if (this.#decisions - this.#unreached < ThreadChoice.STALE) return false;
     for (let i = 1; i < this.counts.length; i++) {
       const warm = this.#warm[i];
       if (warm.samples < 2 || !(warm.ms >= this.#alone.ms) || this.#decisions - warm.at > ThreadChoice.STALE) return true;
     }
     return false;
+  }
+
+  /**
+   * A step found the workers asleep while they were wanted awake: after UNREACHED such
+   * steps in a row, the cadence gives up on them for STALE decisions.
+   */
+  #missed(awake: number): void {
+    if (awake > 0 || !this.wantsWarm) {
+      this.#misses = 0;
+      return;
+    }
+    if (++this.#misses >= ThreadChoice.UNREACHED) {
+      this.#unreached = this.#decisions;
+      this.#misses = 0;
+    }
   }
 
   /** The step decided last took `ms`. */
