@@ -55,7 +55,9 @@ export function threadLimit(o: ResolvedOptions, n: number, backend: ConcreteBack
   const threads = Math.max(1, Math.min(cores, Math.floor(n / o.minParamsPerThread)));
   let fallback: string | undefined;
   if (typeof o.threads === "number" && cores < o.threads) fallback = `this machine runs ${cores} threads at once`;
-  if (threads < cores) fallback = `n = ${n} gives each thread at least options.minParamsPerThread = ${o.minParamsPerThread} parameters on ${threads}`;
+  if (threads < cores) {
+    fallback = `n = ${n} runs on ${threads} thread${threads === 1 ? "" : "s"}: each needs at least options.minParamsPerThread = ${o.minParamsPerThread} parameters`;
+  }
   return { threads, fallback, auto, asked };
 }
 

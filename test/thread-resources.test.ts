@@ -44,6 +44,27 @@ describe("thread resources", () => {
     );
   });
 
+  it("opt.threading says why fewer threads run than asked, and how the last step ran", async () => {
+    machineOverride.threads = 2;
+    const small = await createRmsprop(1000, { threads: 2 });
+    expect(small.threading).toMatchObject({ requested: 2, threads: 1, lastStep: undefined, estimates: undefined });
+    expect(small.threading.fallback).toBe("n = 1000 runs on 1 thread: each needs at least options.minParamsPerThread = 32768 parameters");
+    const many = await createRmsprop(1e6, { threads: 8, minParamsPerThread: 1 });
+    expect(many.threading).toMatchObject({ requested: 8, threads: 2, fallback: "this machine runs 2 threads at once" });
+    const js = await createRmsprop(1e6, { threads: "auto", backend: "js" });
+    expect(js.threading).toMatchObject({ requested: "auto", threads: 1, fallback: 'the "js" backend runs on the calling thread' });
+    const full = await createRmsprop(1e6, { threads: 2 });
+    expect(full.threading.fallback).toBeUndefined();
+    full.grads.fill(0.5);
+    full.step();
+    const { lastStep, estimates } = full.threading;
+    expect(lastStep).toEqual({ threads: expect.any(Number), woke: expect.any(Boolean), trying: expect.any(Boolean) });
+    expect(estimates?.threaded.map((t) => t.threads)).toEqual([2]);
+    expect(Object.isFrozen(full.threading)).toBe(true);
+    for (const opt of [small, many, js, full]) opt.dispose();
+    expect(() => full.threading).toThrow(/disposed/);
+  });
+
   it("100 threaded optimizers run on the process's one pool: no thread starts per optimizer", async () => {
     machineOverride.threads = 2;
     const osThreads = () => readdirSync("/proc/self/task").length;
