@@ -1,6 +1,6 @@
 export { createRmsprop, createTrafficProbe, restoreRmsprop } from "./create.ts";
 export { CHECKPOINT_VERSION } from "./checkpoint.ts";
-export type { Rmsprop, RmspropGroup, RmspropState, RmspropTensor, StepResult } from "./optimizer-types.ts";
+export type { Rmsprop, RmspropGroup, RmspropState, RmspropTensor, StepResult, Threading } from "./optimizer-types.ts";
 export { defaultOptions } from "./options.ts";
 export { presets } from "./presets.ts";
 export { schedules } from "./schedules.ts";
