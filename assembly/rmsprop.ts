@@ -45,8 +45,12 @@
 // so every product is rounded before it is added, as in the reference.
 
 import {
-  CENTERED, CLIP, EMA, EMA_INIT, EPS_IN_SQRT, FLAGS_IN_ARGS, MOM_HEAVY, MOM_NESTEROV, StepArgs, TRAFFIC_PROBE, WD_DECOUPLED, WD_L2,
+  CENTERED, CLIP, EMA, EMA_INIT, EPS_IN_SQRT, FLAGS_IN_ARGS, MOM_HEAVY, MOM_NESTEROV, Q8, STEP_ARGS_V2_BYTES, StepArgs, TRAFFIC_PROBE,
+  WD_DECOUPLED, WD_L2,
 } from "./abi";
+import {
+  addSquares, arraySeed, decodeBlock, FORMAT_S8E3M4, FORMAT_S8E4M3, FORMAT_U8E5M3, Q8_ARGS_AT, QBLOCK, requantizeBlock, subtractSquares,
+} from "./quantize";
 
 // Option switches, fixed at compile time. `step` dispatches once per call to a generic
 // instance per combination; inside an instance every `if (sizeof<…>() == …)` is a constant
@@ -208,6 +212,53 @@ function byCentered<EpsInSqrt>(flags: u32, a: StepArgs): void {
 }
 
 /**
+ * The 8-bit step, block by block: decode S (V + G² when centered), M and G into the scratch,
+ * run the f32 step above on the block with its state there, then give each array its new
+ * block scale and codes (assembly/quantize.ts). The update is the f32 step's, untouched.
+ */
+function stepQ8(flags: u32, a: StepArgs): void {
+  const n = <usize>a.n;
+  const centered = (flags & CENTERED) != 0;
+  const momentum = (flags & (MOM_HEAVY | MOM_NESTEROV)) != 0;
+  const withEma = (flags & EMA) != 0;
+  const scratch = <usize>a.scratch;
+  const newS = scratch, newM = scratch + QBLOCK * 4, newG = scratch + QBLOCK * 8;
+  // The f32 step reads its arrays from a block of its own in the scratch, one per block here.
+  const b32 = changetype<StepArgs>(scratch + Q8_ARGS_AT);
+  memory.copy(scratch + Q8_ARGS_AT, changetype<usize>(a), STEP_ARGS_V2_BYTES);
+  b32.sqAvg = <u32>newS;
+  b32.momentumBuffer = momentum ? <u32>newM : 0;
+  b32.gradAvg = centered ? <u32>newG : 0;
+  const f32Flags = flags & ~(Q8 | EMA_INIT);
+  const seedS = arraySeed(a.roundingSeed, 0), seedM = arraySeed(a.roundingSeed, 1), seedG = arraySeed(a.roundingSeed, 2);
+  for (let start: usize = 0, b: usize = 0; start < n; start += QBLOCK, b++) {
+    const len = min<usize>(QBLOCK, n - start);
+    const sCodes = <usize>a.sqAvg + start, sScale = <usize>a.sqAvgScales + (b << 2);
+    const mCodes = <usize>a.momentumBuffer + start, mScale = <usize>a.momentumBufferScales + (b << 2);
+    const gCodes = <usize>a.gradAvg + start, gScale = <usize>a.gradAvgScales + (b << 2);
+    decodeBlock(sCodes, load<u32>(sScale), len, newS, FORMAT_U8E5M3);
+    if (momentum) decodeBlock(mCodes, load<u32>(mScale), len, newM, FORMAT_S8E3M4);
+    if (centered) {
+      decodeBlock(gCodes, load<u32>(gScale), len, newG, FORMAT_S8E4M3);
+      addSquares(newS, newG, len);
+    }
+    b32.params = a.params + <u32>(start << 2);
+    b32.grads = a.grads + <u32>(start << 2);
+    if (withEma) b32.ema = a.ema + <u32>(start << 2);
+    b32.n = <u32>len;
+    if (f32Flags & EPS_IN_SQRT) byCentered<Yes>(f32Flags, b32);
+    else byCentered<No>(f32Flags, b32);
+    const index = a.firstIndex + <u32>start;
+    if (centered) {
+      subtractSquares(newS, newG, len);
+      requantizeBlock(newG, len, gCodes, gScale, seedG, index, FORMAT_S8E4M3);
+    }
+    requantizeBlock(newS, len, sCodes, sScale, seedS, index, FORMAT_U8E5M3);
+    if (momentum) requantizeBlock(newM, len, mCodes, mScale, seedM, index, FORMAT_S8E3M4);
+  }
+}
+
+/**
  * The memory-traffic probe: the loads and stores of a default step (read θ, g, S; write θ,
  * S) with the arithmetic replaced by one bitwise xor, compiled with the same flags. Its
  * speed is the ceiling the memory system puts on a step. It scrambles θ and S.
@@ -249,7 +300,8 @@ export function step(flags: u32, args: usize): void {
   }
   // The EMA starts as the weights the first step begins from (Keras 3, timm's ModelEmaV2).
   if ((flags & (EMA | EMA_INIT)) == (EMA | EMA_INIT)) memory.copy(<usize>a.ema, <usize>a.params, <usize>a.n << 2);
-  if (flags & EPS_IN_SQRT) byCentered<Yes>(flags, a);
+  if (flags & Q8) stepQ8(flags, a);
+  else if (flags & EPS_IN_SQRT) byCentered<Yes>(flags, a);
   else byCentered<No>(flags, a);
 }
 
@@ -377,3 +429,5 @@ export function sum_squares_f32(ptr: usize, n: usize, scale: f32, out: usize): i
   }
   return firstBad;
 }
+
+export { dequantize_blockwise_8bit, quantize_blockwise_8bit } from "./quantize";

@@ -1,7 +1,10 @@
 // The ground truth: one RMSProp step in plain JavaScript, every operation rounded to f32
 // with Math.fround, in the order of assembly/rmsprop.ts (read the two side by side). The
 // tests demand bit-identical results from both kernel builds.
-import { KernelFlag, NORM_BLOCK, type StepScalars } from "./kernel-abi.ts";
+import { KernelFlag, NORM_BLOCK, type RoundingCounter, type StepScalars } from "./kernel-abi.ts";
+import {
+  arraySeed, dequantizeBlockwise, QUANT_BLOCK, quantizeBlockwise, type QuantFormatName, type Quantized,
+} from "./quantization.ts";
 
 const f = Math.fround;
 
@@ -72,6 +75,69 @@ export function referenceStep(flags: number, s: StepScalars, a: StepArrays): voi
     params[i] = theta;
     if (withEma) ema[i] = f(f(s.emaDecay * ema[i]) + f(s.oneMinusEmaDecay * theta));
   }
+}
+
+/** The arrays of an 8-bit step (Q8): θ, g and the EMA in f32; S (V when centered), M, G as codes. */
+export interface QuantizedStepArrays {
+  params: Float32Array;
+  grads: Float32Array;
+  ema?: Float32Array;
+  sqAvg: Quantized;
+  momentumBuffer?: Quantized;
+  gradAvg?: Quantized;
+}
+
+/** Each quantized array's code map, and its number k in arraySeed. */
+export const Q8_ARRAYS = [
+  { name: "sqAvg", format: "u8e5m3", k: 0 },
+  { name: "momentumBuffer", format: "s8e3m4", k: 1 },
+  { name: "gradAvg", format: "s8e4m3", k: 2 },
+] as const satisfies readonly { name: keyof QuantizedStepArrays; format: QuantFormatName; k: number }[];
+
+/**
+ * The 8-bit step (Q8), block by block as the kernel's stepQ8: decode S, M and G (a centered
+ * S is V + G², V = S − G² its code), run referenceStep on them, then give each array its
+ * new block scale and codes, rounding stochastically from element firstIndex + i.
+ */
+export function referenceStepQ8(flags: number, s: StepScalars, a: QuantizedStepArrays, counter: RoundingCounter): void {
+  const f32Flags = flags & ~KernelFlag.q8;
+  const centered = (flags & KernelFlag.centered) !== 0;
+  const momentum = (flags & (KernelFlag.momHeavy | KernelFlag.momNesterov)) !== 0;
+  const quantized = Q8_ARRAYS.filter((q) => q.name === "sqAvg" || (q.name === "momentumBuffer" ? momentum : centered));
+  const decoded = { sqAvg: new Float32Array(QUANT_BLOCK), momentumBuffer: new Float32Array(QUANT_BLOCK), gradAvg: new Float32Array(QUANT_BLOCK) };
+  const n = a.params.length;
+  for (let b = 0, start = 0; start < n; b++, start += QUANT_BLOCK) {
+    const end = Math.min(n, start + QUANT_BLOCK);
+    const block = (q: Quantized): Quantized => ({ codes: q.codes.subarray(start, end), scales: q.scales.subarray(b, b + 1) });
+    const values = (name: (typeof Q8_ARRAYS)[number]["name"]) => decoded[name].subarray(0, end - start);
+    for (const q of quantized) dequantizeBlockwise(q.format, block(quantizedArray(a, q.name)), values(q.name));
+    const sq = values("sqAvg"), gAvg = values("gradAvg");
+    if (centered) for (let i = 0; i < sq.length; i++) sq[i] = f(sq[i] + f(gAvg[i] * gAvg[i]));
+    referenceStep(f32Flags, s, {
+      params: a.params.subarray(start, end),
+      grads: a.grads.subarray(start, end),
+      sqAvg: sq,
+      momentumBuffer: values("momentumBuffer"),
+      gradAvg: gAvg,
+      ema: a.ema?.subarray(start, end),
+    });
+    if (centered) {
+      for (let i = 0; i < sq.length; i++) {
+        const rest = f(sq[i] - f(gAvg[i] * gAvg[i]));
+        sq[i] = rest < 0 ? 0 : rest;
+      }
+    }
+    for (const q of quantized) {
+      const rounding = { index: (counter.firstIndex + start) >>> 0, seed: arraySeed(counter.roundingSeed, q.k) };
+      quantizeBlockwise(q.format, values(q.name), block(quantizedArray(a, q.name)), rounding);
+    }
+  }
+}
+
+function quantizedArray(a: QuantizedStepArrays, name: (typeof Q8_ARRAYS)[number]["name"]): Quantized {
+  const q = a[name];
+  if (!q) throw new TypeError(`referenceStepQ8: these flags need the ${name} codes`);
+  return q;
 }
 
 /**
