@@ -4,8 +4,9 @@
 // src/quantization.ts is the reference, bit for bit.
 //
 // A block is QBLOCK consecutive elements (the last one may be shorter) with one f32 scale,
-// a power of two: the largest power of two ≤ the block's largest |x|, clamped below (2^-64
-// for u8e5m3, 2^(2^E − 127) for the others) and above (2^127). A code is a small float
+// a power of two: the largest power of two ≤ the block's largest |x| as it will be rounded
+// (so that it never rounds past the top code), clamped below (2^-64 for u8e5m3,
+// 2^(2^E − 127) for the others) and above (2^127). A code is a small float
 // relative to that scale:
 //
 //   format   bits        code c stands for                      holds
@@ -81,13 +82,16 @@ export function arraySeed(roundingSeed: u32, k: u32): u32 {
 }
 
 /**
- * The f32 bits of a block's scale, from the largest |x| bits of the block. Clamped so that
+ * The f32 bits of a block's scale, from the largest |x| bits of the block plus the block's
+ * rounding offset r: the maximum's exponent once rounded, which can be one more than its
+ * own (NaN and ∞ count as ∞). Clamped so that
  * every code's value is a normal f32, and for u8e5m3 (whose code 0 is not 0) far enough from
  * the subnormals that the f32 step's products on it stay normal (subnormals are slow on x86).
  */
-@inline export function scaleBits(maxAbsBits: u32, format: u32): u32 {
+@inline export function scaleBits(maxAbsBits: u32, r: i32, format: u32): u32 {
   const lowest = isSigned(format) ? <u32>(1 << exponentBits(format)) << 23 : <u32>63 << 23;
-  return min<u32>(max<u32>(maxAbsBits & 0x7f800000, lowest), <u32>254 << 23);
+  const rounded = min<u32>(maxAbsBits, 0x7f800000) + <u32>r;
+  return min<u32>(max<u32>(rounded & 0x7f800000, lowest), <u32>254 << 23);
 }
 
 /** What a code shifted into place is added to, to make its f32 bits: the scale's exponent, rebased. */
@@ -263,7 +267,7 @@ export function arraySeed(roundingSeed: u32, k: u32): u32 {
 @inline export function requantizeBlock(src: usize, len: usize, codes: usize, scaleAt: usize, seed: u32, index: u32, format: u32): void {
   const r = roundingOffset(true, seed, index, format);
   const old = load<u32>(scaleAt);
-  const scale = scaleBits(encodeBlockWithMax(src, len, codes, r - decodeBias(old, format), format), format);
+  const scale = scaleBits(encodeBlockWithMax(src, len, codes, r - decodeBias(old, format), format), r, format);
   if (scale != old) {
     store<u32>(scaleAt, scale);
     encodeBlock(src, len, codes, r - decodeBias(scale, format), format);
@@ -359,10 +363,10 @@ export function subtractSquares(s: usize, g: usize, len: usize): void {
 @inline function quantizeAs(format: u32, src: usize, n: usize, codes: usize, scales: usize): void {
   for (let start: usize = 0, b: usize = 0; start < n; start += QBLOCK, b++) {
     const len = min<usize>(QBLOCK, n - start);
-    const scale = scaleBits(maxAbsBitsOf(src + (start << 2), len), format);
+    const r = roundingOffset(false, 0, 0, format);
+    const scale = scaleBits(maxAbsBitsOf(src + (start << 2), len), r, format);
     store<u32>(scales + (b << 2), scale);
-    const rb = roundingOffset(false, 0, 0, format) - decodeBias(scale, format);
-    encodeBlock(src + (start << 2), len, codes + start, rb, format);
+    encodeBlock(src + (start << 2), len, codes + start, r - decodeBias(scale, format), format);
   }
 }
 

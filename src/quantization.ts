@@ -63,12 +63,14 @@ export const quantBlocks = (n: number): number => Math.ceil(n / QUANT_BLOCK);
 const maxMagnitude = (f: QuantFormat) => 2 ** (f.exponentBits + f.mantissaBits) - 1;
 
 /**
- * f32 bits of a block's scale from the largest |x| bits in it: a power of two, clamped to
- * [2^(2^E − 127), 2^127], and for u8e5m3 to [2^-64, 2^127].
+ * f32 bits of a block's scale from the largest |x| bits in it and the block's rounding
+ * offset r: the largest power of two ≤ the maximum once rounded (NaN and ∞ count as ∞),
+ * clamped to [2^(2^E − 127), 2^127], and for u8e5m3 to [2^-64, 2^127].
  */
-export function scaleBits(maxAbsBits: number, f: QuantFormat): number {
+export function scaleBits(maxAbsBits: number, r: number, f: QuantFormat): number {
   const lowest = (f.signed ? 2 ** f.exponentBits : 63) * 2 ** 23;
-  return Math.min(Math.max((maxAbsBits & 0x7f800000) >>> 0, lowest), 254 * 2 ** 23);
+  const rounded = Math.min(maxAbsBits, 0x7f800000) + r;
+  return Math.min(Math.max((rounded & 0x7f800000) >>> 0, lowest), 254 * 2 ** 23);
 }
 
 /** What a block's codes are shifted by to become f32 bits. */
@@ -120,9 +122,9 @@ export function quantizeBlockwise(
     const end = Math.min(x.length, start + QUANT_BLOCK);
     let maxAbs = 0;
     for (let i = start; i < end; i++) maxAbs = Math.max(maxAbs, bits[i] & 0x7fffffff);
-    const scale = scaleBits(maxAbs, f);
-    scales[b] = scale;
     const r = roundingOffset(rounding && { index: (rounding.index + start) >>> 0, seed: rounding.seed }, f);
+    const scale = scaleBits(maxAbs, r, f);
+    scales[b] = scale;
     const bias = decodeBias(scale, f);
     for (let i = start; i < end; i++) out.codes[i] = encodeBits(bits[i], bias, r, f);
   }

@@ -2,7 +2,11 @@
 // every length around the vector width and the block size, for every kernel variant, and
 // split into calls on block boundaries as threads will split it.
 import { describe, expect, it } from "vitest";
-import type { RmspropOptions } from "../src/options.ts";
+import { kernelModule } from "../src/backend.ts";
+import { bindKernel, KernelFlag, STEP_ARGS_BYTES, writeRoundingCounter, writeStepArgs } from "../src/kernel-abi.ts";
+import { resolveOptions, type RmspropOptions } from "../src/options.ts";
+import { QUANT_BLOCK, QUANT_SCRATCH_BYTES, quantBlocks } from "../src/quantization.ts";
+import { kernelFlags, stepScalars } from "../src/step-scalars.ts";
 import { awkwardFloats, bitReport } from "./helpers/data.ts";
 import { everyKernelVariant } from "./helpers/optimizers.ts";
 import { createQ8Harness, type Q8Backend, type Q8Harness } from "./helpers/q8-harness.ts";
@@ -51,5 +55,59 @@ describe("8-bit step: SIMD, scalar and reference are bit-identical", () => {
     for (const n of [1, 3, 7, 9, 259, 515]) {
       expect(await runSideBySide(n, { biasCorrection: true, ...options }, 3, 3000 + n, awkward, backends), JSON.stringify(options)).toEqual([]);
     }
+  });
+});
+
+describe("8-bit step: threads cut on block boundaries", () => {
+  it.each([1, 3, 7])("one call or %i calls give the same bits", async (calls) => {
+    const n = 7 * QUANT_BLOCK + 61;
+    for (const options of [{}, { momentum: 0.9, centered: true, emaDecay: 0.99 }] as RmspropOptions[]) {
+      expect(await runSideBySide(n, options, 4, 77, awkward, [["simd", 1], ["simd", calls], ["scalar", calls]])).toEqual([]);
+    }
+  });
+});
+
+describe.each(["simd", "scalar"] as const)("%s 8-bit step through the raw ABI", (backend) => {
+  const CANARY = 0xa5;
+  it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 257])("n = %i at odd offsets touches only θ, the EMA, codes, scales and its scratch", async (n) => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const kernel = bindKernel(await kernelModule(backend), memory);
+    const bytes = new Uint8Array(memory.buffer);
+    bytes.fill(CANARY);
+    let at = 0;
+    const place = (size: number, align: number, skew = 0) => {
+      const start = Math.ceil(at / align) * align + skew;
+      at = start + size + 8; // canary bytes between regions
+      return start;
+    };
+    const args = place(STEP_ARGS_BYTES, 4), scratch = place(QUANT_SCRATCH_BYTES, 16);
+    const params = place(4 * n, 16, 4), grads = place(4 * n, 16, 8), ema = place(4 * n, 16, 12);
+    const blocks = quantBlocks(n);
+    const codes = { sqAvg: place(n, 4, 1), momentumBuffer: place(n, 4, 3), gradAvg: place(n, 4, 2) };
+    const scales = { sqAvg: place(4 * blocks, 4), momentumBuffer: place(4 * blocks, 4), gradAvg: place(4 * blocks, 4) };
+    new Float32Array(memory.buffer, params, n).set(awkwardFloats(n, 3));
+    new Float32Array(memory.buffer, grads, n).set(awkwardFloats(n, 4));
+    new Float32Array(memory.buffer, ema, n).fill(0);
+    new Float32Array(memory.buffer, scales.sqAvg, blocks).fill(1);
+    new Float32Array(memory.buffer, scales.momentumBuffer, blocks).fill(1);
+    new Float32Array(memory.buffer, scales.gradAvg, blocks).fill(1);
+    const o = resolveOptions({ momentum: 0.9, centered: true, emaDecay: 0.9, weightDecay: 0.01, clipValue: 1 });
+    const flags = kernelFlags(o) | KernelFlag.q8 | KernelFlag.emaInit;
+    const u32 = new Uint32Array(memory.buffer);
+    writeStepArgs(u32, new Float32Array(memory.buffer), args, {
+      params, grads, ema, ...codes, sqAvgScales: scales.sqAvg, momentumBufferScales: scales.momentumBuffer,
+      gradAvgScales: scales.gradAvg, scratch,
+    }, n, stepScalars(o, 1, o.lr), flags);
+    writeRoundingCounter(u32, args, { firstIndex: 5 * QUANT_BLOCK, roundingSeed: 1 });
+    const before = bytes.slice();
+    kernel.step(flags, args);
+    const allowed: [number, number][] = [
+      [scratch, QUANT_SCRATCH_BYTES], [params, 4 * n], [ema, 4 * n],
+      ...Object.values(codes).map((c) => [c, n] as [number, number]),
+      ...Object.values(scales).map((s) => [s, 4 * blocks] as [number, number]),
+    ];
+    const inside = (b: number) => allowed.some(([start, size]) => b >= start && b < start + size);
+    const changedOutside = [...bytes.keys()].filter((b) => bytes[b] !== before[b] && !inside(b));
+    expect(changedOutside).toEqual([]);
   });
 });
