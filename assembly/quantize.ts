@@ -38,7 +38,7 @@
 // The block size is a constant of the format; `asc --use Q8_BLOCK=64` builds another one
 // for the measurements only (bench/quantization/speed.mjs).
 // @ts-ignore: defined on the command line, or not at all
-export const QBLOCK: usize = isDefined(Q8_BLOCK) ? <usize>Q8_BLOCK : 256;
+export const QBLOCK: usize = isDefined(Q8_BLOCK) ? <usize>Q8_BLOCK : 512;
 
 /** The `format` of quantize_blockwise_8bit and dequantize_blockwise_8bit. */
 export const FORMAT_U8E5M3: u32 = 0;
@@ -160,6 +160,26 @@ export function arraySeed(roundingSeed: u32, k: u32): u32 {
   }
 }
 
+/**
+ * encodeLanes for a block whose scale already fits its maximum and which holds no NaN or ∞:
+ * then no magnitude passes the top code and every sign bit is an engine's own, so neither
+ * needs a test. The 8-bit step encodes so with the block's old scale, and encodes the block
+ * again with encodeLanes where its new maximum says otherwise (requantizeBlock).
+ */
+@inline function encodeInRange<T, I>(v: T, abs: I, rb: I, format: u32): I {
+  const shift = 23 - mantissaBits(format);
+  if (isVector<T>()) {
+    const q = i32x4.shr_s(i32x4.add(abs, rb), shift);
+    if (!isSigned(format)) return q as I;
+    return v128.or(q, v128.and(i32x4.shr_u(v, 24), i32x4.splat(0x80))) as I;
+  } else {
+    const q = ((abs as i32) + (rb as i32)) >> shift;
+    if (q < 0) return 0 as I;
+    if (!isSigned(format)) return min<i32>(q, 255) as I;
+    return (q | ((reinterpret<u32>(v as f32) >> 24) & 0x80)) as I;
+  }
+}
+
 /** |x| bits as integer lanes, for a block's running maximum. */
 @inline export function absBits<T, I>(v: T): I {
   if (isVector<T>()) return v128.and(v, i32x4.splat(0x7fffffff)) as I;
@@ -221,9 +241,10 @@ export function arraySeed(roundingSeed: u32, k: u32): u32 {
 }
 
 /**
- * encodeBlock that also returns the largest |x| bits of the block: the 8-bit step encodes
- * with the block's old scale, and again only when the new one differs (rarely), which gives
- * the same codes as encoding with the new scale at once.
+ * encodeBlock, in range (encodeInRange), that also returns the largest |x| bits of the
+ * block: the 8-bit step encodes with the block's old scale, and again only where the new
+ * one differs or the block holds NaN or ∞, which gives the codes of encoding with the new
+ * scale at once.
  */
 @inline function encodeBlockWithMax(src: usize, len: usize, dst: usize, rb: i32, format: u32): u32 {
   let i: usize = 0;
@@ -238,23 +259,23 @@ export function arraySeed(roundingSeed: u32, k: u32): u32 {
       acc = i32x4.max_u(i32x4.max_u(acc, i32x4.max_u(a0, a1)), i32x4.max_u(a2, a3));
       storeCodes16(
         dst + i,
-        encodeAbs<v128, v128>(v0, a0, rbV, format),
-        encodeAbs<v128, v128>(v1, a1, rbV, format),
-        encodeAbs<v128, v128>(v2, a2, rbV, format),
-        encodeAbs<v128, v128>(v3, a3, rbV, format),
+        encodeInRange<v128, v128>(v0, a0, rbV, format),
+        encodeInRange<v128, v128>(v1, a1, rbV, format),
+        encodeInRange<v128, v128>(v2, a2, rbV, format),
+        encodeInRange<v128, v128>(v3, a3, rbV, format),
       );
     }
     for (const end4 = len & ~(<usize>3); i < end4; i += 4) {
       const v = v128.load(src + (i << 2)), a = absBits<v128, v128>(v);
       acc = i32x4.max_u(acc, a);
-      storeCodes<v128>(dst + i, encodeAbs<v128, v128>(v, a, rbV, format));
+      storeCodes<v128>(dst + i, encodeInRange<v128, v128>(v, a, rbV, format));
     }
     m = max<u32>(max<u32>(i32x4.extract_lane(acc, 0), i32x4.extract_lane(acc, 1)), max<u32>(i32x4.extract_lane(acc, 2), i32x4.extract_lane(acc, 3)));
   }
   for (; i < len; i++) {
     const v = load<f32>(src + (i << 2)), a = absBits<f32, i32>(v);
     m = max<u32>(m, <u32>a);
-    storeCodes<i32>(dst + i, encodeAbs<f32, i32>(v, a, rb, format));
+    storeCodes<i32>(dst + i, encodeInRange<f32, i32>(v, a, rb, format));
   }
   return m;
 }
@@ -267,8 +288,9 @@ export function arraySeed(roundingSeed: u32, k: u32): u32 {
 @inline export function requantizeBlock(src: usize, len: usize, codes: usize, scaleAt: usize, seed: u32, index: u32, format: u32): void {
   const r = roundingOffset(true, seed, index, format);
   const old = load<u32>(scaleAt);
-  const scale = scaleBits(encodeBlockWithMax(src, len, codes, r - decodeBias(old, format), format), r, format);
-  if (scale != old) {
+  const m = encodeBlockWithMax(src, len, codes, r - decodeBias(old, format), format);
+  const scale = scaleBits(m, r, format);
+  if (scale != old || m >= 0x7f800000) {
     store<u32>(scaleAt, scale);
     encodeBlock(src, len, codes, r - decodeBias(scale, format), format);
   }

@@ -60,7 +60,7 @@ extern "C" {
 
 /* The 8-bit state (RMSPROP_Q8, docs/quantization.md): elements per block (one f32 scale
    each), and the bytes of scratch one rmsprop_step call on such a block needs. */
-#define RMSPROP_Q8_BLOCK 256u
+#define RMSPROP_Q8_BLOCK 512u
 #define RMSPROP_Q8_SCRATCH_BYTES (3u * RMSPROP_Q8_BLOCK * 4u + 96u)
 /*
  * What rmsprop_fill_step_args returns for arguments it refuses. No valid flag set has this

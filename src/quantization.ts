@@ -4,7 +4,7 @@
 // docs/quantization.md.
 
 /** Elements per block; each block has one f32 scale. */
-export const QUANT_BLOCK = 256;
+export const QUANT_BLOCK = 512;
 
 /** One 8-bit code map: a float with a sign (or not), e exponent bits and m mantissa bits. */
 export interface QuantFormat {

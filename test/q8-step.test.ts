@@ -47,12 +47,12 @@ async function runSideBySide(n: number, options: RmspropOptions, steps: number, 
 const backends: [Q8Backend, number][] = [["js", 1], ["simd", 1], ["scalar", 1]];
 
 describe("8-bit step: SIMD, scalar and reference are bit-identical", () => {
-  it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 17, 255, 256, 257, 1023, 1029])("default options, n = %i, 5 steps", async (n) => {
+  it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 17, 255, 511, 512, 513, 1023, 1029, 2049])("default options, n = %i, 5 steps", async (n) => {
     expect(await runSideBySide(n, {}, 5, n, awkward, backends)).toEqual([]);
   });
 
   it.each(everyKernelVariant())("kernel variant %j on odd sizes", async (options) => {
-    for (const n of [1, 3, 7, 9, 259, 515]) {
+    for (const n of [1, 3, 7, 9, 259, 515, 1027]) {
       expect(await runSideBySide(n, { biasCorrection: true, ...options }, 3, 3000 + n, awkward, backends), JSON.stringify(options)).toEqual([]);
     }
   });

@@ -47,7 +47,7 @@ function kernelRoundTrip(kernel: KernelExports, memory: WebAssembly.Memory, form
   };
 }
 
-const sizes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 255, 256, 257, 511, 1000, 4099];
+const sizes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 255, 256, 257, 511, 512, 513, 1000, 4099];
 
 describe.each(["simd", "scalar", "js"] as const)("%s quantize_blockwise_8bit and dequantize_blockwise_8bit", (backend) => {
   it.each(FORMATS)("%s: the reference's codes, scales and values on every length", async (format) => {
