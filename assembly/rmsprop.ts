@@ -19,6 +19,20 @@
 // (faster, not required). Arrays must not overlap. The kernel allocates nothing, has no
 // static data, and touches no byte outside the arrays it is given.
 //
+// With the flag Q8 (the 8-bit step, at the end of this file; docs/quantization.md) S, M and
+// G are codes, and the block gives four more regions:
+//
+//   sqAvg           n × u8       S's codes (u8e5m3; for centered, V = S − G²'s)   read, written
+//   momentumBuffer  n × u8       M's codes (s8e3m4)                               read, written
+//   gradAvg         n × u8       G's codes (s8e4m3)                               read, written
+//   sqAvgScales     ⌈n/512⌉ × f32  one scale per block of 512 codes, 4-aligned     read, written
+//   momentumBufferScales, gradAvgScales   the same for M and G
+//   scratch         Q8_SCRATCH_BYTES, 16-aligned, the call's own (a thread's)      written
+//
+// Codes have any alignment. Element 0 of a call must start a block (firstIndex, the index
+// of element 0 in the whole array, is a multiple of 512), so threads cut on block
+// boundaries. assembly/quantize.ts has the code maps and the scratch's layout.
+//
 // Operation order per element, every operation rounded to f32 (src/reference.ts repeats
 // it line for line with Math.fround; the tests demand bit-identical results):
 //
