@@ -14,10 +14,10 @@ describe("memory", () => {
       expect(layout.bytes - arrays - layout.headerBytes).toBeLessThan(64 * 5);
     }
     // A 576-byte control block (16 words, then two claim words for each of up to 64
-    // shares), and one 96-byte StepArgs block per (unit, share): 4 threads cut each
-    // group into 16 shares.
+    // shares), and one 120-byte StepArgs block (ABI v3) per (unit, share): 4 threads cut
+    // each group into 16 shares.
     expect(computeLayout(10, { momentumBuffer: false, gradAvg: false }, { units: 3, shares: 16 }).headerBytes).toBe(
-      Math.ceil((576 + 3 * 16 * 96) / 64) * 64,
+      Math.ceil((576 + 3 * 16 * 120) / 64) * 64,
     );
   });
 
