@@ -4,8 +4,10 @@
 // tfjs adapter's slots and weights (src/tfjs/). Adding an array means: a row here, its
 // line in the kernel (assembly/rmsprop.ts) and the reference (src/reference.ts), and its
 // field in include/rmsprop-wasm.h. docs/architecture.md has the whole change map.
+import { KernelFlag } from "./kernel-abi.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { greatest } from "./per-step.ts";
+import type { QuantFormatName } from "./quantization.ts";
 
 export interface StateArraySpec {
   /** The name of its view and of its StepArgs offset field. */
@@ -33,6 +35,13 @@ export interface StateArraySpec {
    * rule: any value.
    */
   readonly saved?: StateRule & { readonly ignored?: StateRule };
+  /**
+   * How a group with `stateBits: 8` keeps it: the code map of its 8-bit codes (one f32
+   * scale per block; docs/quantization.md), its number in the step's rounding seed, and
+   * the kernel flags under which a step reads and writes it (0: every step). No q8: f32
+   * whatever stateBits says.
+   */
+  readonly q8?: { readonly format: QuantFormatName; readonly seed: number; readonly flags: number };
 }
 
 /** A rule on the values a state array can hold: a test of one value's bits, and its description. */
@@ -53,6 +62,7 @@ export const STATE_ARRAYS: readonly StateArraySpec[] = [
   {
     name: "sqAvg", symbol: "S", checkpointBit: 1, tfjsSuffix: "rms", c: "sq_avg",
     needed: always, initial: (o) => o.initialScale, inState: true,
+    q8: { format: "u8e5m3", seed: 0, flags: 0 },
     // β·S + (1 − β)·g²: never negative or NaN from finite gradients (+∞ when g² overflows f32).
     saved: {
       holds: (bits) => bits <= 0x7f800000 || bits === 0x80000000,
@@ -65,10 +75,12 @@ export const STATE_ARRAYS: readonly StateArraySpec[] = [
     name: "momentumBuffer", symbol: "M", checkpointBit: 2, tfjsSuffix: "momentum", c: "momentum_buffer",
     // A momentum schedule that is ever above 0 needs the buffer from the start.
     needed: (o) => greatest(o.momentum) > 0, initial: zero, inState: true,
+    q8: { format: "s8e3m4", seed: 1, flags: KernelFlag.momHeavy | KernelFlag.momNesterov },
   },
   {
     name: "gradAvg", symbol: "G", checkpointBit: 3, tfjsSuffix: "mg", c: "grad_avg",
     needed: (o) => o.centered, initial: zero, inState: true,
+    q8: { format: "s8e4m3", seed: 2, flags: KernelFlag.centered },
     // β·G + (1 − β)·g: ±∞ at worst (an overflow), never NaN.
     saved: { holds: (bits) => (bits & 0x7fffffff) <= 0x7f800000, rule: "an average of finite gradients is never NaN" },
   },
@@ -105,3 +117,6 @@ export const CHECKPOINT_ARRAYS = STATE_ARRAYS.filter((a) => a.checkpointBit !== 
 
 /** The state arrays beside θ and g. */
 export const STATE_VIEWS = STATE_ARRAYS.filter((a) => a.inState);
+
+/** The rows a group with `stateBits: 8` keeps in 8 bits. */
+export const Q8_ROWS = STATE_ARRAYS.filter((a): a is StateArraySpec & Required<Pick<StateArraySpec, "q8">> => a.q8 !== undefined);
