@@ -1,7 +1,8 @@
-// The 8-bit step (Q8) driven by hand until the optimizer knows `stateBits`: one memory
-// with θ, g, the EMA, the codes and block scales of S, M and G, a StepArgs block and a
-// scratch per call, and a kernel build (or the reference) on it. The integration's layout
-// and executors replace this; the tests and bench/quantization/ use it meanwhile.
+// The 8-bit step (Q8) driven by hand, apart from the optimizer: one memory with θ, g, the
+// EMA, the codes and block scales of S, M and G, a StepArgs block and a scratch per call,
+// and a kernel build (or the reference) on it. test/state-bits.test.ts holds the optimizer's
+// stateBits: 8 to this (its layout, views and executors against none of theirs); the core's
+// tests and bench/quantization/speed.mjs step the kernel through it.
 //
 //   0                 `calls` StepArgs blocks (a call per share: threads cut on block boundaries)
 //   then              `calls` scratch regions, QUANT_SCRATCH_BYTES each
