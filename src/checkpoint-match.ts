@@ -6,7 +6,6 @@
 import { checkpointError, checkState, holds, type CheckpointContent } from "./checkpoint.ts";
 import { resolveOptions, type NormalizedGroup, type ResolvedOptions } from "./options.ts";
 import { CHECKPOINT_ARRAYS, type ArrayName } from "./state-arrays.ts";
-import { checkQuantized } from "./state-transfer.ts";
 
 /**
  * Options that say where and how an optimizer runs, not what it computes: a restored
@@ -86,7 +85,5 @@ export function checkLoadable(
       );
     }
   }
-  // Its 8-bit parts are laid out by its own options (its stateBits, not an override's).
-  if (content.quantized) checkQuantized(content, resolvedStored(content));
   checkState(content, o.nonFinite);
 }

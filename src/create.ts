@@ -3,7 +3,7 @@
 // optimizer object (src/rmsprop.ts). Nothing is allocated before every check has passed.
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "./backend.ts";
 import { decodeCheckpoint, type CheckpointContent } from "./checkpoint.ts";
-import { checkLoadable, storedOptions } from "./checkpoint-match.ts";
+import { checkLoadable, resolvedStored, storedOptions } from "./checkpoint-match.ts";
 import { guardedExecutor, kernelExecutor, unitRuntime, type UnitRuntime, type Work } from "./executors.ts";
 import { canBlock, isSharedBuffer } from "./features.ts";
 import { armGuard } from "./guard.ts";
@@ -136,6 +136,9 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
   const norm = needsNorm(resolved, plans);
   const { units, normBlocks } = planUnits(plans, norm);
   const storage = storageOfPlans(count, plans, units);
+  // The 8-bit state's code only where it is used: 8-bit groups, or a checkpoint of them to convert.
+  const q8 = storage.elements[8] > 0 || restoring?.quantized ? await import("./state-q8.ts") : undefined;
+  if (restoring?.quantized) q8!.checkQuantized(restoring, resolvedStored(restoring));
   const jobs = { units: units.length, normBlocks, snapshot: snapshotWanted(limit.threads), calls: shareCount(limit.threads) };
   const layout = computeLayout(count, arrays, jobs, resolved.offset, storage);
   if (external) checkExternal(external, layout);
@@ -162,7 +165,7 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
     const { referenceKernel } = await import("./reference-kernel.ts");
     const kernel = referenceKernel(buffer);
     const executor = guardedExecutor(kernelExecutor(kernel, work), layout.control);
-    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer, executor, work, storage, kernel, release: retireViews(buffer, layout) });
+    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer, executor, work, storage, kernel, q8, release: retireViews(buffer, layout) });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
   const module = await kernelModule(kernelBuild(backend, shared));
@@ -180,7 +183,7 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
     const kernel = bindKernel(module, memory);
     const executor = guardedExecutor(threaded ?? kernelExecutor(kernel, work), layout.control);
     const retire = external ? release : retireViews(memory, layout);
-    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer: memory.buffer, executor, threaded, work, storage, kernel, external, release: retire });
+    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer: memory.buffer, executor, threaded, work, storage, kernel, q8, external, release: retire });
   } catch (error) {
     release?.();
     throw error;

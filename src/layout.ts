@@ -22,7 +22,7 @@
 // that keep the kernel's v128 loads aligned.
 import { STEP_ARGS_BYTES, type ArrayOffsets } from "./kernel-abi.ts";
 import type { StateBits } from "./state-bits.ts";
-import { QUANT_BLOCK, QUANT_SCRATCH_BYTES } from "./quantization.ts";
+import { QUANT_BLOCK, QUANT_SCRATCH_BYTES } from "./quant-sizes.ts";
 import { STATE_ARRAYS, type ArrayName, type StoredPart } from "./state-arrays.ts";
 import { elementsOf, type StoragePlan } from "./state-storage.ts";
 import { CONTROL_WORDS } from "./pool-shape.ts";

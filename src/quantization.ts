@@ -3,8 +3,9 @@
 // exact codes and scales. The formats, the rounding and why they were chosen:
 // docs/quantization.md.
 
-/** Elements per block; each block has one f32 scale. */
-export const QUANT_BLOCK = 512;
+import { QUANT_BLOCK } from "./quant-sizes.ts";
+
+export { QUANT_BLOCK, QUANT_SCRATCH_BYTES } from "./quant-sizes.ts";
 
 /** One 8-bit code map: a float with a sign (or not), e exponent bits and m mantissa bits. */
 export interface QuantFormat {
@@ -29,11 +30,6 @@ export const QUANT_FORMATS = {
 
 export type QuantFormatName = keyof typeof QUANT_FORMATS;
 
-/**
- * Bytes of the scratch one 8-bit step call needs (its byte offset a multiple of 16): a
- * block's S, M and G in f32, then the f32 step's own StepArgs block (STEP_ARGS_V2_BYTES).
- */
-export const QUANT_SCRATCH_BYTES = 3 * QUANT_BLOCK * 4 + 96;
 
 /** Chris Wellons' lowbias32, a bijective 32-bit integer hash. */
 function lowbias32(x: number): number {

@@ -16,11 +16,14 @@ import { describe } from "./own.ts";
 import { changeOptions, type OptionsUpdate } from "./set-options.ts";
 import type { ThreadedExecutor } from "./threaded-executor.ts";
 import type { StepArrays } from "./reference.ts";
-import { fillSegment, type StateMemory } from "./state-codec.ts";
+import type { StateMemory } from "./state-codec.ts";
 import { STATE_ARRAYS, STATE_VIEWS, type ArraySet, type RmspropState, type RmspropState8, type StateName } from "./state-arrays.ts";
 import type { StoragePlan } from "./state-storage.ts";
-import { centeredUnits, hasArray, publicGroup, readState, stateViews, storedState, type StateViews } from "./state-views.ts";
-import { savedArrays, writeSaved, type StoredState } from "./state-transfer.ts";
+import { centeredUnits, f32Views, hasArray, publicGroup, savedArrays, storedState, writeF32, type StateViews } from "./state-views.ts";
+import type { StoredState } from "./state-transfer.ts";
+
+/** What an optimizer with 8-bit state (or one converting a checkpoint of it) loads: src/state-q8.ts. */
+export type Q8Support = typeof import("./state-q8.ts");
 import "./disposable.ts";
 /**
  * Symbol.dispose where the engine has it; elsewhere the registered symbol that TypeScript's
@@ -68,6 +71,8 @@ export interface Engine {
   storage: StoragePlan;
   /** A kernel on this thread, which encodes 8-bit state (initial values, load). */
   kernel: KernelExports;
+  /** The 8-bit state's code, where some group keeps it or a checkpoint of it is restored. */
+  q8?: Q8Support;
   /** A memory the caller owns (options.memory): views follow it when it grows. */
   external?: WebAssembly.Memory;
   /**
@@ -101,6 +106,7 @@ export class RmspropImpl implements Rmsprop {
   /** Whether each unit's group is centered (its 8-bit S is stored as S − G²). */
   readonly #centered: readonly boolean[];
   #kernel: KernelExports | undefined;
+  readonly #q8: Q8Support | undefined;
   #executor: StepExecutor;
   #threaded: ThreadedExecutor | undefined;
   #release: (() => void) | undefined;
@@ -126,6 +132,7 @@ export class RmspropImpl implements Rmsprop {
     this.#work = engine.work;
     this.#storage = engine.storage;
     this.#kernel = engine.kernel;
+    this.#q8 = engine.q8;
     this.#centered = centeredUnits(plans, engine.work.units.map((u) => u.unit.group));
     this.#executor = engine.executor;
     this.#threaded = engine.threaded;
@@ -135,16 +142,16 @@ export class RmspropImpl implements Rmsprop {
     this.#live = live;
     // Every state array starts at its table's initial value (someone else's memory may
     // hold anything there); θ and g are the caller's.
-    this.#storage.units.forEach((seg, u) => {
-      const options = plans[engine.work.units[u].unit.group].options;
-      for (const a of STATE_VIEWS) if (hasArray(layout, a.name)) fillSegment(live.memory, a.name, seg, a.initial(options));
+    if (this.#q8) this.#q8.fillInitial(live.memory, layout, this.#storage, (u, a) => a.initial(plans[engine.work.units[u].unit.group].options));
+    else plans.forEach((plan, i) => {
+      for (const a of STATE_VIEWS) live.groupViews[i].state[a.name as StateName]?.fill(a.initial(plan.options));
     });
   }
 
   /** Views, groups and tensors over `buffer`. */
   #attach(buffer: ArrayBufferLike): Live {
     const layout = this.#layout;
-    const { f32, state, state8, groups: groupViewList } = stateViews(buffer, layout, this.#storage, this.#plans);
+    const { f32, state, state8, groups: groupViewList } = (this.#q8?.stateViews ?? f32Views)(buffer, layout, this.#storage, this.#plans);
     const all = f32 as StepArrays;
     const publicGroups = Object.freeze(
       this.#plans.map((plan, i) => publicGroup(plan, groupViewList[i], (partial) => this.#setGroupOptions(i, partial))),
@@ -239,7 +246,7 @@ export class RmspropImpl implements Rmsprop {
       const have = STATE_VIEWS.filter((a) => hasArray(this.#layout, a.name)).map((a) => JSON.stringify(a.name));
       throw new TypeError(`readState(name): name must be a state array this optimizer keeps (${have.join(", ")}); got ${describe(name)}`);
     }
-    return readState(live.memory, this.#storage, this.#centered, row.name as StateName);
+    return this.#q8 ? this.#q8.readState(live.memory, this.#storage, this.#centered, row.name as StateName) : live.state[row.name as StateName]!.slice();
   }
   get groups(): readonly RmspropGroup[] {
     return this.#use().publicGroups;
@@ -388,7 +395,7 @@ export class RmspropImpl implements Rmsprop {
 
   save(): Uint8Array {
     this.#idle("save()");
-    const saved = savedArrays(this.#stored());
+    const saved = savedArrays(this.#use().memory.parts);
     // Where and how the optimizer ran is not part of its state: a checkpoint restores anywhere.
     return encodeCheckpoint({ n: this.#facts.n, stepCount: this.#stepCount, options: savedOptions(this.#options), ...saved });
   }
@@ -398,6 +405,11 @@ export class RmspropImpl implements Rmsprop {
     this.#use();
     const content = decodeCheckpoint(bytes);
     checkLoadable(content, this.#facts.n, this.#options, this.#arrays(), "load(bytes)");
+    if (content.quantized) {
+      const why = "this optimizer only f32 state; restoreRmsprop(bytes, { stateBits: 32 }) converts it; nothing was changed";
+      if (!this.#q8) throw new TypeError(`load(bytes): the checkpoint keeps 8-bit state (stateBits: 8) and ${why}`);
+      this.#q8.checkQuantized(content, resolvedStored(content));
+    }
     this.#write(content);
   }
 
@@ -408,7 +420,8 @@ export class RmspropImpl implements Rmsprop {
 
   /** Copies a checkpoint that checkLoadable accepted into the arrays (converted where its storage differs). */
   #write(content: CheckpointContent): void {
-    writeSaved(this.#stored(), content, () => resolvedStored(content));
+    if (this.#q8) this.#q8.writeSaved(this.#stored(), content, () => resolvedStored(content));
+    else writeF32(this.#use().memory.parts, content);
     this.#stepCount = content.stepCount;
   }
 

@@ -10,7 +10,7 @@
 // no block is shared by two units. The last block of a unit may be short; that is the only
 // padding (docs/quantization.md).
 import type { GroupPlan } from "./groups.ts";
-import { QUANT_BLOCK } from "./quantization.ts";
+import { QUANT_BLOCK } from "./quant-sizes.ts";
 import type { StateArraySpec } from "./state-arrays.ts";
 import { storedBits, type StateBits } from "./state-bits.ts";
 

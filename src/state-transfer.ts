@@ -35,19 +35,6 @@ const WRITE_ORDER = (() => {
   return [...CHECKPOINT_ARRAYS.filter((a) => first.has(a.name)), ...CHECKPOINT_ARRAYS.filter((a) => !first.has(a.name))];
 })();
 
-/** The checkpoint's form of an optimizer's arrays: f32 where every element is f32, else the 8-bit storage's parts. */
-export function savedArrays(state: StoredState): Pick<CheckpointContent, "arrays" | "quantized"> {
-  const arrays: CheckpointContent["arrays"] = {};
-  const quantized: NonNullable<CheckpointContent["quantized"]> = {};
-  for (const row of CHECKPOINT_ARRAYS) {
-    const parts = state.memory.parts[row.name];
-    if (!parts) continue;
-    if (parts.codes && parts.scales) quantized[row.name] = { values: parts.values ?? new Float32Array(0), codes: parts.codes, scales: parts.scales };
-    else arrays[row.name] = parts.values;
-  }
-  return { arrays, ...(Object.keys(quantized).length > 0 && { quantized }) };
-}
-
 /**
  * Refuses a checkpoint whose 8-bit parts are not what its own options lay out, or whose
  * block scales no quantization makes, before anything is written.

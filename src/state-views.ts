@@ -1,20 +1,17 @@
 // The views an optimizer hands out over its memory, from the table of state arrays and the
-// storage plan: θ, g and the EMA in f32; each state array in f32 (`opt.state`) where every
-// group keeps it so, as codes and scales (`opt.state8`) where every group keeps it in 8
-// bits, and each group's own part (`opt.groups[k].state`, `.state8`) in every case. An array
-// that is here in neither form (some groups at 8 bits, some at 32) is a getter that throws,
-// saying where its values are.
+// storage plan, where no group keeps 8-bit state (src/state-q8.ts has the views of one that
+// does, loaded only then), and what every optimizer needs: its parts as views, its groups,
+// its arrays in a checkpoint's form.
 import type { GroupPlan } from "./groups.ts";
 import type { RmspropGroup } from "./optimizer-types.ts";
 import type { UpdateOptions } from "./options.ts";
 import type { Layout } from "./layout.ts";
 import type { StepArrays } from "./reference.ts";
-import { QUANT_SCRATCH_BYTES } from "./quantization.ts";
-import { readSegment, type StateMemory, type StoredArray } from "./state-codec.ts";
-import {
-  STATE_ARRAYS, STATE_VIEWS, type ArrayName, type QuantizedState, type RmspropState, type RmspropState8, type StateArraySpec, type StateName,
-} from "./state-arrays.ts";
-import { allAt, elementsOf, type Segment, type StoragePlan } from "./state-storage.ts";
+import type { CheckpointContent } from "./checkpoint.ts";
+import { QUANT_SCRATCH_BYTES } from "./quant-sizes.ts";
+import type { StateMemory, StoredArray } from "./state-codec.ts";
+import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName, type RmspropState, type RmspropState8 } from "./state-arrays.ts";
+import { elementsOf, type StoragePlan } from "./state-storage.ts";
 
 /** Every view over one buffer. */
 export interface StateViews {
@@ -40,69 +37,35 @@ export const hasArray = (layout: Layout, name: ArrayName): boolean => {
   return p.values !== 0 || p.codes !== 0;
 };
 
-/** A segment's 8-bit views of a row. */
-function quantizedView(buffer: ArrayBufferLike, layout: Layout, row: StateArraySpec, seg: Pick<Segment, "at" | "size" | "scalesAt" | "blocks">): QuantizedState {
-  const p = layout.parts[row.name];
-  return Object.freeze({
-    format: row.q8!.format,
-    codes: new Uint8Array(buffer, p.codes + seg.at, seg.size),
-    scales: new Float32Array(buffer, p.scales + 4 * seg.scalesAt, seg.blocks),
-  });
-}
-
-/** Defines `name` on `target` as a getter that throws `message` (not enumerable: spreading skips it). */
-function unavailable(target: object, name: string, message: string): void {
-  Object.defineProperty(target, name, {
-    enumerable: false,
-    get() {
-      throw new TypeError(message);
-    },
-  });
-}
-
-/** The views of `layout` over `buffer`, with the state stored as `storage` says. */
-export function stateViews(buffer: ArrayBufferLike, layout: Layout, storage: StoragePlan, plans: readonly GroupPlan[]): StateViews {
-  const n = layout.n;
+/**
+ * The views of `layout` over `buffer` where every array is f32 (no group keeps 8-bit state):
+ * `opt.state` and each group's `state` are subarrays of the arrays, `state8` is empty.
+ */
+export function f32Views(buffer: ArrayBufferLike, layout: Layout, _storage: StoragePlan, plans: readonly GroupPlan[]): StateViews {
   const f32: Partial<StepArrays> = {};
-  for (const a of STATE_ARRAYS) if (!a.q8 && layout[a.name]) f32[a.name] = new Float32Array(buffer, layout[a.name], n);
-  const state: Record<string, unknown> = {};
-  const state8: Record<string, unknown> = {};
-  for (const row of STATE_VIEWS) {
-    if (!hasArray(layout, row.name)) continue;
-    if (!row.q8 || allAt(storage, 32)) {
-      state[row.name] = new Float32Array(buffer, layout.parts[row.name].values, n);
-      continue;
-    }
-    const read = `opt.readState("${row.name}")`;
-    if (allAt(storage, 8)) {
-      state8[row.name] = quantizedView(buffer, layout, row, { at: 0, size: n, scalesAt: 0, blocks: storage.blocks });
-      unavailable(state, row.name, `opt.state.${row.name}: this optimizer keeps ${row.symbol} in 8 bits (stateBits: 8); ${read} reads its values, opt.state8.${row.name} holds its codes and scales`);
-      continue;
-    }
-    const why = `some groups keep ${row.symbol} in 8 bits and others in f32; ${read} reads its values, opt.groups[k].state and .state8 hold each group's`;
-    unavailable(state, row.name, `opt.state.${row.name}: ${why}`);
-    unavailable(state8, row.name, `opt.state8.${row.name}: ${why}`);
-  }
-  const groups = plans.map((plan, g) => {
-    const seg = storage.groups[g];
+  for (const a of STATE_ARRAYS) if (layout[a.name]) f32[a.name] = new Float32Array(buffer, layout[a.name], layout.n);
+  const state: Record<string, Float32Array> = {};
+  for (const row of STATE_VIEWS) if (f32[row.name]) state[row.name] = f32[row.name]!;
+  const groups = plans.map((plan) => {
     const part = (x: Float32Array) => x.subarray(plan.offset, plan.offset + plan.size);
     const own: Record<string, Float32Array> = {};
-    const own8: Record<string, QuantizedState> = {};
-    for (const row of STATE_VIEWS) {
-      if (!hasArray(layout, row.name)) continue;
-      if (!row.q8) own[row.name] = part(f32[row.name]!);
-      else if (seg.bits === 32) own[row.name] = new Float32Array(buffer, layout.parts[row.name].values + 4 * seg.at, seg.size);
-      else own8[row.name] = quantizedView(buffer, layout, row, seg);
-    }
-    return {
-      params: part(f32.params!),
-      grads: part(f32.grads!),
-      ema: f32.ema && part(f32.ema),
-      state: Object.freeze(own) as Partial<RmspropState>,
-      state8: Object.freeze(own8) as RmspropState8,
-    };
+    for (const row of STATE_VIEWS) if (f32[row.name]) own[row.name] = part(f32[row.name]!);
+    return { params: part(f32.params!), grads: part(f32.grads!), ema: f32.ema && part(f32.ema), state: Object.freeze(own), state8: Object.freeze({}) };
   });
-  return { f32, state: Object.freeze(state) as unknown as RmspropState, state8: Object.freeze(state8) as RmspropState8, groups };
+  return { f32, state: Object.freeze(state) as unknown as RmspropState, state8: Object.freeze({}), groups };
+}
+
+/** The checkpoint's form of an optimizer's arrays: f32 where every element is f32, else the 8-bit storage's parts. */
+export function savedArrays(parts: StateMemory["parts"]): Pick<CheckpointContent, "arrays" | "quantized"> {
+  const arrays: CheckpointContent["arrays"] = {};
+  const quantized: NonNullable<CheckpointContent["quantized"]> = {};
+  for (const row of CHECKPOINT_ARRAYS) {
+    const p = parts[row.name];
+    if (!p) continue;
+    if (p.codes && p.scales) quantized[row.name] = { values: p.values ?? new Float32Array(0), codes: p.codes, scales: p.scales };
+    else arrays[row.name] = p.values;
+  }
+  return { arrays, ...(Object.keys(quantized).length > 0 && { quantized }) };
 }
 
 /** Each array's parts as views of `buffer`, and the (first) 8-bit scratch: the state as src/state-codec.ts reads it. */
@@ -124,16 +87,6 @@ export function storedState(buffer: ArrayBufferLike, layout: Layout, storage: St
 /** Whether a group of these plans keeps S as S − G² (centered), by unit. */
 export const centeredUnits = (plans: readonly GroupPlan[], unitGroups: readonly number[]): boolean[] =>
   unitGroups.map((g) => plans[g].options.centered);
-
-/**
- * `opt.readState(name)`: the values of a state array, n f32 in parameter order, as the step
- * reads them (decoded where 8-bit; S of a centered 8-bit group is V + G²). A copy.
- */
-export function readState(memory: StateMemory, storage: StoragePlan, centered: readonly boolean[], name: StateName): Float32Array {
-  const out = new Float32Array(storage.n);
-  storage.units.forEach((seg, u) => readSegment(memory, name, seg, centered[u], out));
-  return out;
-}
 
 /** A group as `opt.groups[k]` shows it: its plan, views and tensors. */
 export function publicGroup(plan: GroupPlan, views: StateViews["groups"][number], setOptions: (partial: UpdateOptions) => void): RmspropGroup {
@@ -164,4 +117,12 @@ export function publicGroup(plan: GroupPlan, views: StateViews["groups"][number]
     state8: views.state8,
     tensors: Object.freeze(tensors),
   });
+}
+
+/** A checkpoint of f32 arrays into an optimizer of f32 arrays (an EMA the checkpoint lacks starts at its weights). */
+export function writeF32(parts: StateMemory["parts"], content: CheckpointContent): void {
+  for (const { name } of CHECKPOINT_ARRAYS) {
+    const from = content.arrays[name] ?? (name === "ema" ? content.arrays.params : undefined);
+    if (from) parts[name]?.values?.set(from);
+  }
 }

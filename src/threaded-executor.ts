@@ -8,7 +8,7 @@
 // threads run with their own kernel instances (src/step-task.ts): share s is slice s of
 // all n gradients for the scan, and slice s of every unit for the step.
 import { NORM_BLOCK, STEP_ARGS_BYTES, bindKernel } from "./kernel-abi.ts";
-import { QUANT_BLOCK, QUANT_SCRATCH_BYTES } from "./quantization.ts";
+import { QUANT_BLOCK, QUANT_SCRATCH_BYTES } from "./quant-sizes.ts";
 import { kernelExecutor, normUnits, writeArgs, writeLimits, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
 import { ThreadChoice, type ThreadDecision, type ThreadEstimates } from "./pool/choice.ts";
 import { startPoolJob } from "./pool/caller.ts";
