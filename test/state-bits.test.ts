@@ -148,6 +148,38 @@ describe("stateBits: 8, the step", () => {
   });
 });
 
+describe("stateBits: 8 with the other options that place or guard a step", () => {
+  it("in a memory another tool owns, at an offset: the bits of an optimizer in its own memory", async () => {
+    const n = 5000;
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const placed = await createRmsprop(n, { momentum: 0.9, stateBits: 8, memory, offset: 64 * 100 });
+    const own = await createRmsprop(n, { momentum: 0.9, stateBits: 8 });
+    for (let t = 0; t < 3; t++) {
+      for (const opt of [placed, own]) {
+        opt.grads.set(uniformFloats(n, 60 + t));
+        opt.step();
+      }
+    }
+    expect(bitReport("params", placed.params, own.params)).toBe("");
+    expectSameCodes("M", placed.state8.momentumBuffer!, own.state8.momentumBuffer!);
+    placed.dispose();
+    own.dispose();
+  });
+
+  it('nonFinite "skip": a step with a NaN gradient leaves the codes and scales as they were', async () => {
+    const n = 4100;
+    const opt = await createRmsprop(n, { momentum: 0.9, stateBits: 8, nonFinite: "skip" });
+    opt.grads.set(uniformFloats(n, 1));
+    opt.step();
+    const codes = opt.state8.sqAvg!.codes.slice(), scales = opt.state8.sqAvg!.scales.slice();
+    opt.grads[4099] = NaN;
+    expect(opt.stepSync().applied).toBe(false);
+    expect(opt.state8.sqAvg!.codes).toEqual(codes);
+    expect(opt.state8.sqAvg!.scales).toEqual(scales);
+    opt.dispose();
+  });
+});
+
 describe("stateBits: 8 on threads", () => {
   const run = async (options: RmspropOptions, n: number, threads: number): Promise<Rmsprop> => {
     const opt = await createRmsprop(n, { ...options, stateBits: 8, threads, minParamsPerThread: 1 });
