@@ -1,7 +1,8 @@
 // The arrays an optimizer keeps, written once. This table drives the memory layout
 // (src/layout.ts), the views (opt.params, opt.grads, opt.state.*), the StepArgs offsets of
 // every job (src/executors.ts), the checkpoint's array set (src/checkpoint.ts) and the
-// tfjs adapter's slots and weights (src/tfjs/). Adding an array means: a row here, its
+// tfjs adapter's slots and weights (src/tfjs/); each row's `parts` say how it is stored at
+// each stateBits (element type, bytes, length). Adding an array means: a row here, its
 // line in the kernel (assembly/rmsprop.ts) and the reference (src/reference.ts), and its
 // field in include/rmsprop-wasm.h. docs/architecture.md has the whole change map.
 import { KernelFlag } from "./kernel-abi.ts";
