@@ -9,6 +9,7 @@ import { crc32 } from "../src/crc32.ts";
 import { createRmsprop, restoreRmsprop, type Rmsprop, type RmspropOptions } from "../src/index.ts";
 import { dequantizeBlockwise, QUANT_BLOCK, quantizeBlockwise } from "../src/quantization.ts";
 import { bitReport, uniformFloats } from "./helpers/data.ts";
+import { Q8_ROWS, type RmspropState8 } from "../src/state-arrays.ts";
 
 const n = 3 * QUANT_BLOCK + 4096 + 11;
 
@@ -38,7 +39,7 @@ function continueBoth(a: Rmsprop, b: Rmsprop): void {
   }
   expect(b.stepCount).toBe(a.stepCount);
   expect(bitReport("params", b.params, a.params)).toBe("");
-  for (const name of ["sqAvg", "momentumBuffer", "gradAvg"] as const) {
+  for (const name of Q8_ROWS.map((row) => row.name as keyof RmspropState8)) {
     if (!a.state8[name]) continue;
     expect(b.state8[name]!.codes).toEqual(a.state8[name]!.codes);
     expect(bitReport(`${name} scales`, b.state8[name]!.scales, a.state8[name]!.scales)).toBe("");
