@@ -49,6 +49,7 @@ describe("stateBits: 8, bytes", () => {
     const three = { momentumBuffer: false, gradAvg: false, ema: false };
     const limit = maxParams(three, { units: 1, calls: 1 }, 0, 8);
     expect(limit).toBeGreaterThanOrEqual(470_000_000);
+    expect(limit).toBe(476_803_893); // what the README and docs/quantization.md quote
     expect(computeLayout(limit, three, { units: 1, calls: 1 }, 0, at(limit, 8)).bytes).toBeLessThanOrEqual(MAX_BYTES);
     // Twice the f32 limit would not fit in f32.
     expect(limit).toBeGreaterThan(maxParams(three, { units: 1 }) * 1.3);
