@@ -20,17 +20,22 @@ export const EMA: u32 = 256;
 export const EMA_INIT: u32 = 512;
 /** v2: ignore the other bits and take the flags from the block's `flags` field. */
 export const FLAGS_IN_ARGS: u32 = 1024;
+/** v3: S (V = S − G² when centered), M and G are 8-bit codes with a scale per block; reads bytes 96–119. */
+export const Q8: u32 = 2048;
 
 /** Bytes of a StepArgs block that uses no v2 flag (the first version of the ABI). */
 export const STEP_ARGS_V1_BYTES: u32 = 72;
+/** Bytes of a StepArgs block that uses no v3 flag (the second version of the ABI). */
+export const STEP_ARGS_V2_BYTES: u32 = 96;
 /** Bytes of a StepArgs block that may use every flag. */
-export const STEP_ARGS_BYTES: u32 = 96;
+export const STEP_ARGS_BYTES: u32 = 120;
 
 /**
  * The arguments of one step, read from linear memory so that an embedder (or a worker
  * thread) fills the block and calls `step(flags, args)`. Field order is the ABI. Scalars
  * must already be rounded to f32. Fields from byte 72 on are read only under the v2 flags
- * (CLIP, EMA), so a 72-byte block from the first version of the ABI keeps working.
+ * (CLIP, EMA), so a 72-byte block from the first version of the ABI keeps working; fields
+ * from byte 96 on only under Q8.
  */
 @unmanaged export class StepArgs {
   params: u32;           //  0  byte offset of θ
@@ -57,4 +62,10 @@ export const STEP_ARGS_BYTES: u32 = 96;
   emaDecay: f32;         // 84  d (EMA only)
   oneMinusEmaDecay: f32; // 88  1 − d, rounded once by the host (EMA only)
   flags: u32;            // 92  the flags, read only when `step` is given FLAGS_IN_ARGS
+  sqAvgScales: u32;      // 96  byte offset of the f32 scales of S's blocks (Q8 only)
+  momentumBufferScales: u32; // 100 byte offset of the f32 scales of M's blocks (Q8, momentum kinds)
+  gradAvgScales: u32;    // 104 byte offset of the f32 scales of G's blocks (Q8, centered)
+  scratch: u32;          // 108 byte offset of the caller's scratch, Q8_SCRATCH_BYTES (Q8 only)
+  firstIndex: u32;       // 112 index of element 0 in the whole array: the rounding counter (Q8 only)
+  roundingSeed: u32;     // 116 any u32 that changes from step to step (Q8 only)
 }

@@ -2,7 +2,10 @@
 // "rmsprop-wasm/assembly"` compiles the kernel into your own module (build it with
 // --enable simd for the vector loop). See docs/embedding.md.
 export {
-  CENTERED, CLIP, EMA, EMA_INIT, EPS_IN_SQRT, FLAGS_IN_ARGS, MOM_HEAVY, MOM_NESTEROV, STEP_ARGS_BYTES, STEP_ARGS_V1_BYTES,
-  StepArgs, TRAFFIC_PROBE, WD_DECOUPLED, WD_L2,
+  CENTERED, CLIP, EMA, EMA_INIT, EPS_IN_SQRT, FLAGS_IN_ARGS, MOM_HEAVY, MOM_NESTEROV, Q8, STEP_ARGS_BYTES, STEP_ARGS_V1_BYTES,
+  STEP_ARGS_V2_BYTES, StepArgs, TRAFFIC_PROBE, WD_DECOUPLED, WD_L2,
 } from "./abi";
-export { first_nonfinite_f32, first_nonfinite_scaled_f32, step, step_range, sum_squares_f32 } from "./rmsprop";
+export {
+  dequantize_blockwise_8bit, first_nonfinite_f32, first_nonfinite_scaled_f32, quantize_blockwise_8bit, step, step_range, sum_squares_f32,
+} from "./rmsprop";
+export { FORMAT_S8E3M4, FORMAT_S8E4M3, FORMAT_U8E5M3, Q8_SCRATCH_BYTES, QBLOCK } from "./quantize";

@@ -20,6 +20,20 @@
 // (faster, not required). Arrays must not overlap. The kernel allocates nothing, has no
 // static data, and touches no byte outside the arrays it is given.
 //
+// With the flag Q8 (the 8-bit step, at the end of this file; docs/quantization.md) S, M and
+// G are codes, and the block gives four more regions:
+//
+//   sqAvg           n × u8       S's codes (u8e5m3; for centered, V = S − G²'s)   read, written
+//   momentumBuffer  n × u8       M's codes (s8e3m4)                               read, written
+//   gradAvg         n × u8       G's codes (s8e4m3)                               read, written
+//   sqAvgScales     ⌈n/512⌉ × f32  one scale per block of 512 codes, 4-aligned     read, written
+//   momentumBufferScales, gradAvgScales   the same for M and G
+//   scratch         Q8_SCRATCH_BYTES, 16-aligned, the call's own (a thread's)      written
+//
+// Codes have any alignment. Element 0 of a call must start a block (firstIndex, the index
+// of element 0 in the whole array, is a multiple of 512), so threads cut on block
+// boundaries. assembly/quantize.ts has the code maps and the scratch's layout.
+//
 // Operation order per element, every operation rounded to f32 (src/reference.ts repeats
 // it line for line with Math.fround; the tests demand bit-identical results):
 //
@@ -46,8 +60,12 @@
 // so every product is rounded before it is added, as in the reference.
 
 import {
-  CENTERED, CLIP, EMA, EMA_INIT, EPS_IN_SQRT, FLAGS_IN_ARGS, MOM_HEAVY, MOM_NESTEROV, StepArgs, TRAFFIC_PROBE, WD_DECOUPLED, WD_L2,
+  CENTERED, CLIP, EMA, EMA_INIT, EPS_IN_SQRT, FLAGS_IN_ARGS, MOM_HEAVY, MOM_NESTEROV, Q8, STEP_ARGS_V2_BYTES, StepArgs, TRAFFIC_PROBE,
+  WD_DECOUPLED, WD_L2,
 } from "./abi";
+import {
+  addSquares, arraySeed, decodeBlock, FORMAT_S8E3M4, FORMAT_S8E4M3, FORMAT_U8E5M3, Q8_ARGS_AT, QBLOCK, requantizeBlock, subtractSquares,
+} from "./quantize";
 
 // Option switches, fixed at compile time. `step` dispatches once per call to a generic
 // instance per combination; inside an instance every `if (sizeof<…>() == …)` is a constant
@@ -209,6 +227,55 @@ function byCentered<EpsInSqrt>(flags: u32, a: StepArgs, from: usize, end: usize)
 }
 
 /**
+ * The 8-bit step, block by block: decode S (V + G² when centered), M and G into the scratch,
+ * run the f32 step above on the block with its state there, then give each array its new
+ * block scale and codes (assembly/quantize.ts). The update is the f32 step's, untouched.
+ */
+function stepQ8(flags: u32, a: StepArgs, first: u32, count: u32): void {
+  // A range starts on a block: its scale and its rounding are the block's.
+  if (first % <u32>QBLOCK != 0) unreachable();
+  const n = <usize>first + <usize>count;
+  const centered = (flags & CENTERED) != 0;
+  const momentum = (flags & (MOM_HEAVY | MOM_NESTEROV)) != 0;
+  const withEma = (flags & EMA) != 0;
+  const scratch = <usize>a.scratch;
+  const newS = scratch, newM = scratch + QBLOCK * 4, newG = scratch + QBLOCK * 8;
+  // The f32 step reads its arrays from a block of its own in the scratch, one per block here.
+  const b32 = changetype<StepArgs>(scratch + Q8_ARGS_AT);
+  memory.copy(scratch + Q8_ARGS_AT, changetype<usize>(a), STEP_ARGS_V2_BYTES);
+  b32.sqAvg = <u32>newS;
+  b32.momentumBuffer = momentum ? <u32>newM : 0;
+  b32.gradAvg = centered ? <u32>newG : 0;
+  const f32Flags = flags & ~(Q8 | EMA_INIT);
+  const seedS = arraySeed(a.roundingSeed, 0), seedM = arraySeed(a.roundingSeed, 1), seedG = arraySeed(a.roundingSeed, 2);
+  for (let start = <usize>first, b = start / QBLOCK; start < n; start += QBLOCK, b++) {
+    const len = min<usize>(QBLOCK, n - start);
+    const sCodes = <usize>a.sqAvg + start, sScale = <usize>a.sqAvgScales + (b << 2);
+    const mCodes = <usize>a.momentumBuffer + start, mScale = <usize>a.momentumBufferScales + (b << 2);
+    const gCodes = <usize>a.gradAvg + start, gScale = <usize>a.gradAvgScales + (b << 2);
+    decodeBlock(sCodes, load<u32>(sScale), len, newS, FORMAT_U8E5M3);
+    if (momentum) decodeBlock(mCodes, load<u32>(mScale), len, newM, FORMAT_S8E3M4);
+    if (centered) {
+      decodeBlock(gCodes, load<u32>(gScale), len, newG, FORMAT_S8E4M3);
+      addSquares(newS, newG, len);
+    }
+    b32.params = a.params + <u32>(start << 2);
+    b32.grads = a.grads + <u32>(start << 2);
+    if (withEma) b32.ema = a.ema + <u32>(start << 2);
+    b32.n = <u32>len;
+    if (f32Flags & EPS_IN_SQRT) byCentered<Yes>(f32Flags, b32, 0, len << 2);
+    else byCentered<No>(f32Flags, b32, 0, len << 2);
+    const index = a.firstIndex + <u32>start;
+    if (centered) {
+      subtractSquares(newS, newG, len);
+      requantizeBlock(newG, len, gCodes, gScale, seedG, index, FORMAT_S8E4M3);
+    }
+    requantizeBlock(newS, len, sCodes, sScale, seedS, index, FORMAT_U8E5M3);
+    if (momentum) requantizeBlock(newM, len, mCodes, mScale, seedM, index, FORMAT_S8E3M4);
+  }
+}
+
+/**
  * The memory-traffic probe: the loads and stores of a default step (read θ, g, S; write θ,
  * S) with the arithmetic replaced by one bitwise xor, compiled with the same flags. Its
  * speed is the ceiling the memory system puts on a step. It scrambles θ and S.
@@ -266,7 +333,8 @@ function stepElements(flags: u32, args: usize, start: u32, count: u32): void {
   }
   // The EMA starts as the weights the first step begins from (Keras 3, timm's ModelEmaV2).
   if ((flags & (EMA | EMA_INIT)) == (EMA | EMA_INIT)) memory.copy(<usize>a.ema + from, <usize>a.params + from, end - from);
-  if (flags & EPS_IN_SQRT) byCentered<Yes>(flags, a, from, end);
+  if (flags & Q8) stepQ8(flags, a, start, count);
+  else if (flags & EPS_IN_SQRT) byCentered<Yes>(flags, a, from, end);
   else byCentered<No>(flags, a, from, end);
 }
 
@@ -443,3 +511,5 @@ export function sum_squares_f32(ptr: usize, n: usize, scale: f32, out: usize): i
   }
   return firstBad;
 }
+
+export { dequantize_blockwise_8bit, quantize_blockwise_8bit } from "./quantize";

@@ -22,6 +22,8 @@
  * Version 2 of the ABI adds fields at the end of the block (96 bytes) and the flags CLIP,
  * EMA, EMA_INIT and FLAGS_IN_ARGS; the kernel reads the new fields only under those flags,
  * so a module built against the first version (a 72-byte block) keeps working unchanged.
+ * Version 3 (120 bytes) adds the flag Q8 and the fields it reads: S, M and G as 8-bit codes
+ * with a scale per block of RMSPROP_Q8_BLOCK, and a scratch for the call.
  *
  * rmsprop_fill_step_args computes the StepArgs constants exactly as the package's
  * TypeScript does (src/step-scalars.ts): every derived constant in double, in the same
@@ -54,6 +56,12 @@ extern "C" {
 #define RMSPROP_EMA 256u
 #define RMSPROP_EMA_INIT 512u
 #define RMSPROP_FLAGS_IN_ARGS 1024u
+#define RMSPROP_Q8 2048u
+
+/* The 8-bit state (RMSPROP_Q8, docs/quantization.md): elements per block (one f32 scale
+   each), and the bytes of scratch one rmsprop_step call on such a block needs. */
+#define RMSPROP_Q8_BLOCK 512u
+#define RMSPROP_Q8_SCRATCH_BYTES (3u * RMSPROP_Q8_BLOCK * 4u + 96u)
 /*
  * What rmsprop_fill_step_args returns for arguments it refuses. No valid flag set has this
  * bit; the kernel ignores it, and the refused block has n = 0, so a step on it touches
@@ -69,7 +77,8 @@ extern "C" {
 #endif
 
 /* The block the kernel reads: field order and offsets are the ABI. Version 1 was the first
-   72 bytes; version 2 (96 bytes) appends the fields the v2 flags read. */
+   72 bytes; version 2 (96 bytes) appends the fields the v2 flags read, version 3 (120
+   bytes) those of Q8. */
 typedef struct rmsprop_step_args {
   uint32_t params;          /*  0  byte offset of θ */
   uint32_t grads;           /*  4  byte offset of g */
@@ -95,9 +104,15 @@ typedef struct rmsprop_step_args {
   float ema_decay;          /* 84  v2: d (EMA only) */
   float one_minus_ema_decay; /* 88 v2: 1 − d, rounded once from the double */
   uint32_t flags;           /* 92  v2: the flags, read when step gets RMSPROP_FLAGS_IN_ARGS */
+  uint32_t sq_avg_scales;   /* 96  v3: byte offset of the f32 scales of S's blocks (Q8 only) */
+  uint32_t momentum_buffer_scales; /* 100 v3: the scales of M's blocks (Q8, momentum) */
+  uint32_t grad_avg_scales; /* 104 v3: the scales of G's blocks (Q8, centered) */
+  uint32_t scratch;         /* 108 v3: RMSPROP_Q8_SCRATCH_BYTES of the call's own, 16-aligned (Q8) */
+  uint32_t first_index;     /* 112 v3: index of element 0 in the whole array (Q8) */
+  uint32_t rounding_seed;   /* 116 v3: any value that changes from step to step (Q8) */
 } rmsprop_step_args;
 
-RMSPROP_STATIC_ASSERT_(sizeof(rmsprop_step_args) == 96, "StepArgs is 96 bytes");
+RMSPROP_STATIC_ASSERT_(sizeof(rmsprop_step_args) == 120, "StepArgs is 120 bytes");
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, params) == 0, "StepArgs.params at 0");
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, grads) == 4, "StepArgs.grads at 4");
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, sq_avg) == 8, "StepArgs.sqAvg at 8");
@@ -122,6 +137,12 @@ RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, clip_value) == 80, "StepArgs.
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, ema_decay) == 84, "StepArgs.emaDecay at 84");
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, one_minus_ema_decay) == 88, "StepArgs.oneMinusEmaDecay at 88");
 RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, flags) == 92, "StepArgs.flags at 92");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, sq_avg_scales) == 96, "StepArgs.sqAvgScales at 96");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, momentum_buffer_scales) == 100, "StepArgs.momentumBufferScales at 100");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, grad_avg_scales) == 104, "StepArgs.gradAvgScales at 104");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, scratch) == 108, "StepArgs.scratch at 108");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, first_index) == 112, "StepArgs.firstIndex at 112");
+RMSPROP_STATIC_ASSERT_(offsetof(rmsprop_step_args, rounding_seed) == 116, "StepArgs.roundingSeed at 116");
 RMSPROP_STATIC_ASSERT_(sizeof(float) == 4 && sizeof(void *) == 4, "wasm32: f32 and 32-bit pointers");
 
 /*
@@ -285,6 +306,12 @@ static inline uint32_t rmsprop_fill_step_args(rmsprop_step_args *args, const rms
   args->ema_decay = 0.0f;
   args->one_minus_ema_decay = 1.0f;
   args->flags = flags;
+  args->sq_avg_scales = 0;
+  args->momentum_buffer_scales = 0;
+  args->grad_avg_scales = 0;
+  args->scratch = 0;
+  args->first_index = 0;
+  args->rounding_seed = 0;
   args->n = n;
   return flags;
 }

@@ -3,7 +3,7 @@
 // load_state_dict checks (as many groups, each of the same size, tensors of the same
 // sizes) and more: the same n and state arrays, options that validate, and state that a
 // run of the receiving optimizer could have produced (src/checkpoint.ts, checkState).
-import { checkpointError, checkState, type CheckpointContent } from "./checkpoint.ts";
+import { checkpointError, checkState, holds, type CheckpointContent } from "./checkpoint.ts";
 import { resolveOptions, type NormalizedGroup, type ResolvedOptions } from "./options.ts";
 import { CHECKPOINT_ARRAYS, type ArrayName } from "./state-arrays.ts";
 
@@ -26,7 +26,7 @@ export function storedOptions(content: CheckpointContent): Record<string, unknow
 }
 
 /** A checkpoint's options, validated by every rule of createRmsprop. */
-function resolvedStored(content: CheckpointContent): ResolvedOptions {
+export function resolvedStored(content: CheckpointContent): ResolvedOptions {
   try {
     return resolveOptions(storedOptions(content));
   } catch (error) {
@@ -77,10 +77,10 @@ export function checkLoadable(
   });
   for (const { name } of CHECKPOINT_ARRAYS) {
     // A checkpoint from before emaDecay existed (or without it) starts the EMA at its weights.
-    if (name === "ema" && arrays.ema && !content.arrays.ema) continue;
-    if (Boolean(content.arrays[name]) !== Boolean(arrays[name])) {
+    if (name === "ema" && arrays.ema && !holds(content, "ema")) continue;
+    if (holds(content, name) !== Boolean(arrays[name])) {
       throw new RangeError(
-        `${what}: the checkpoint ${content.arrays[name] ? "has" : "lacks"} ${name}, this optimizer ` +
+        `${what}: the checkpoint ${holds(content, name) ? "has" : "lacks"} ${name}, this optimizer ` +
           `${arrays[name] ? "has" : "lacks"} it (momentum, centered and emaDecay must match)${unchanged}`,
       );
     }

@@ -7,21 +7,31 @@
 //       12     4  u32 H, byte offset of the first array (a multiple of 4)
 //       16     4  u32 n
 //       20     4  u32 arrays present: one bit per array, the checkpointBit of its row in
-//                  src/state-arrays.ts (θ is bit 0, S bit 1; docs/checkpoint-format.md)
+//                  src/state-arrays.ts (θ is bit 0, S bit 1; docs/checkpoint-format.md);
+//                  version 2: bit 8 + k where array k is stored in 8 bits
 //       24     8  f64 stepCount
 //       32     4  u32 L, byte length of the options JSON
 //       36     L  options as UTF-8 JSON, then spaces up to H
-//        H        each present array in bit order: n little-endian f32
+//        H        each present array in bit order: n little-endian f32, or, stored in
+//                  8 bits, u32 counts V, C, B, then V f32 (its 32-bit groups' elements),
+//                  C u8 codes padded to 4 bytes, B f32 block scales (src/state-storage.ts)
 //   end − 4    4  u32 CRC-32 of every byte before it
+//
+// Version 1 (no 8-bit state) is read as well: its layout is version 2's without 8-bit bits.
 //
 // Decoding checks everything before it returns, so a caller can apply the result knowing
 // it is whole: a bad checkpoint throws and changes nothing.
 import { crc32 } from "./crc32.ts";
 import { describe } from "./own.ts";
+import type { StoredArray } from "./state-codec.ts";
 import { CHECKPOINT_ARRAYS as ROWS, type ArrayName } from "./state-arrays.ts";
 
 const MAGIC = "RMSPwasm";
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
+/** The versions this build reads: 1 (f32 state only) and 2. */
+const READ_VERSIONS = [1, 2];
+/** Where the mask's "stored in 8 bits" bits start. */
+const Q8_SHIFT = 8;
 const FIXED_HEADER = 36;
 /**
  * The most bytes of options JSON a checkpoint may hold, as safetensors caps its header:
@@ -35,14 +45,25 @@ export const CHECKPOINT_ARRAYS: readonly ArrayName[] = ROWS.map((a) => a.name);
 export type CheckpointArray = ArrayName;
 /** Every bit a mask may have: one per array of the table. */
 const KNOWN_BITS = (1 << CHECKPOINT_ARRAYS.length) - 1;
+/** The arrays that can be stored in 8 bits: the rows with a code map. */
+const Q8_BITS = ROWS.reduce((mask, row, bit) => (row.q8 ? mask | (1 << bit) : mask), 0);
 
 export interface CheckpointContent {
   n: number;
   stepCount: number;
   options: Record<string, unknown>;
-  /** The arrays present, each n f32; decoding may return views of the bytes decoded (copy them to keep them). */
+  /** The arrays present in f32, each n; decoding may return views of the bytes decoded (copy them to keep them). */
   arrays: Partial<Record<CheckpointArray, Float32Array>>;
+  /**
+   * The arrays present in 8 bits (stateBits 8): the parts of the optimizer's storage, as
+   * src/state-storage.ts lays them out for the checkpoint's options (views, likewise).
+   */
+  quantized?: Partial<Record<CheckpointArray, Required<StoredArray>>>;
 }
+
+/** Whether the checkpoint holds array `name`, in either form. */
+export const holds = (content: CheckpointContent, name: ArrayName): boolean => Boolean(content.arrays[name] ?? content.quantized?.[name]);
+
 
 /** The first value of `a` that breaks its array's rule: [index, value], or undefined. */
 function firstBroken(a: Float32Array, holds: (bits: number) => boolean): [number, number] | undefined {
@@ -75,7 +96,8 @@ export function brokenState(name: ArrayName, a: Float32Array, nonFinite: string)
  * gradients into the state, so only an optimizer that ignores them takes such state.
  */
 export function checkState(content: CheckpointContent, nonFinite: string): void {
-  for (const [name, a] of Object.entries(content.arrays) as [ArrayName, Float32Array][]) {
+  const quantizedValues = Object.entries(content.quantized ?? {}).map(([name, q]) => [name, q.values] as [ArrayName, Float32Array]);
+  for (const [name, a] of [...(Object.entries(content.arrays) as [ArrayName, Float32Array][]), ...quantizedValues]) {
     const broken = brokenState(name, a, nonFinite);
     if (broken) {
       const { index, value } = broken;
@@ -89,13 +111,17 @@ export function checkpointError(message: string): Error {
   return new Error(`invalid rmsprop-wasm checkpoint: ${message}; the optimizer is unchanged`);
 }
 
+/** Bytes of an array stored in 8 bits: its counts, values, codes (padded to 4) and scales. */
+const quantizedBytes = (v: number, c: number, b: number): number => 12 + 4 * v + Math.ceil(c / 4) * 4 + 4 * b;
+
 /** Serialises a checkpoint. */
 export function encodeCheckpoint(content: CheckpointContent): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(content.options));
   const headerBytes = Math.ceil((FIXED_HEADER + json.length) / 4) * 4;
-  const present = CHECKPOINT_ARRAYS.filter((name) => content.arrays[name]);
-  const arrayBytes = content.n * 4;
-  const out = new Uint8Array(headerBytes + present.length * arrayBytes + 4);
+  const q = content.quantized ?? {};
+  const present = CHECKPOINT_ARRAYS.filter((name) => content.arrays[name] ?? q[name]);
+  const bytesOf = (name: ArrayName) => (q[name] ? quantizedBytes(q[name].values.length, q[name].codes.length, q[name].scales.length) : content.n * 4);
+  const out = new Uint8Array(headerBytes + present.reduce((sum, name) => sum + bytesOf(name), 0) + 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC.charCodeAt(i);
   view.setUint32(8, CHECKPOINT_VERSION, true);
@@ -103,7 +129,8 @@ export function encodeCheckpoint(content: CheckpointContent): Uint8Array {
   view.setUint32(16, content.n, true);
   let mask = 0;
   CHECKPOINT_ARRAYS.forEach((name, bit) => {
-    if (content.arrays[name]) mask |= 1 << bit;
+    if (content.arrays[name] ?? q[name]) mask |= 1 << bit;
+    if (q[name]) mask |= 1 << (bit + Q8_SHIFT);
   });
   view.setUint32(20, mask, true);
   view.setFloat64(24, content.stepCount, true);
@@ -112,9 +139,16 @@ export function encodeCheckpoint(content: CheckpointContent): Uint8Array {
   out.fill(0x20, FIXED_HEADER + json.length, headerBytes);
   let at = headerBytes;
   for (const name of present) {
-    const a = content.arrays[name]!;
-    writeF32LE(view, at, a);
-    at += arrayBytes;
+    const parts = q[name];
+    if (parts) {
+      [parts.values.length, parts.codes.length, parts.scales.length].forEach((count, i) => view.setUint32(at + 4 * i, count, true));
+      writeF32LE(view, at + 12, parts.values);
+      out.set(parts.codes, at + 12 + parts.values.byteLength);
+      writeF32LE(view, at + bytesOf(name) - parts.scales.byteLength, parts.scales);
+    } else {
+      writeF32LE(view, at, content.arrays[name]!);
+    }
+    at += bytesOf(name);
   }
   view.setUint32(at, crc32(out.subarray(0, at)), true);
   return out;
@@ -172,21 +206,23 @@ export function decodeCheckpoint(bytes: unknown, what = "load(bytes)"): Checkpoi
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
-  if (version !== CHECKPOINT_VERSION) {
-    throw checkpointError(`format version ${version}; this build reads version ${CHECKPOINT_VERSION}`);
+  if (!READ_VERSIONS.includes(version)) {
+    throw checkpointError(`format version ${version}; this build reads versions ${READ_VERSIONS.join(" and ")}`);
   }
   const headerBytes = view.getUint32(12, true);
   const n = view.getUint32(16, true);
   const mask = view.getUint32(20, true);
   const jsonBytes = view.getUint32(32, true);
-  if (mask & ~KNOWN_BITS || !(mask & 1) || !(mask & 2)) throw checkpointError(`array mask ${mask} is not valid`);
+  // Version 2 may store an array that has a code map in 8 bits (bit 8 + its bit), where it is present.
+  const q8Mask = version >= 2 ? (mask >>> Q8_SHIFT) & Q8_BITS & mask : 0;
+  if ((mask & ~KNOWN_BITS) !== q8Mask << Q8_SHIFT || !(mask & 1) || !(mask & 2)) throw checkpointError(`array mask ${mask} is not valid`);
   if (headerBytes % 4 || headerBytes < FIXED_HEADER + jsonBytes || headerBytes > FIXED_HEADER + jsonBytes + 3) {
     throw checkpointError(`header length ${headerBytes} does not fit options length ${jsonBytes}`);
   }
-  const present = CHECKPOINT_ARRAYS.filter((_, bit) => mask & (1 << bit));
-  const expected = headerBytes + present.length * n * 4 + 4;
-  if (n < 1 || expected !== bytes.length) {
-    throw checkpointError(`${bytes.length} bytes, but its header (n = ${n}, ${present.length} arrays) needs ${expected}`);
+  const places = n < 1 ? undefined : arrayPlaces(view, headerBytes, n, mask, q8Mask);
+  if (!places) throw checkpointError(`${bytes.length} bytes, but its header (n = ${n}, ${popCount(mask & KNOWN_BITS)} arrays) does not fit them`);
+  if (places.end + 4 !== bytes.length) {
+    throw checkpointError(`${bytes.length} bytes, but its header (n = ${n}, ${places.arrays.length} arrays) needs ${places.end + 4}`);
   }
   const stored = view.getUint32(bytes.length - 4, true);
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) {
@@ -212,10 +248,46 @@ export function decodeCheckpoint(bytes: unknown, what = "load(bytes)"): Checkpoi
     throw checkpointError("the options are not a JSON object");
   }
   const arrays: CheckpointContent["arrays"] = {};
-  let at = headerBytes;
-  for (const name of present) {
-    arrays[name] = readF32LE(view, at, n);
-    at += n * 4;
+  const quantized: NonNullable<CheckpointContent["quantized"]> = {};
+  for (const { name, at, counts } of places.arrays) {
+    if (!counts) {
+      arrays[name] = readF32LE(view, at, n);
+      continue;
+    }
+    const [v, c, b] = counts;
+    const codesAt = view.byteOffset + at + 12 + 4 * v;
+    quantized[name] = {
+      values: readF32LE(view, at + 12, v),
+      codes: new Uint8Array(view.buffer.slice(codesAt, codesAt + c)),
+      scales: readF32LE(view, at + quantizedBytes(v, c, b) - 4 * b, b),
+    };
   }
-  return { n, stepCount, options: options as Record<string, unknown>, arrays };
+  return { n, stepCount, options: options as Record<string, unknown>, arrays, ...(q8Mask && { quantized }) };
+}
+
+const popCount = (x: number): number => (x === 0 ? 0 : (x & 1) + popCount(x >>> 1));
+
+/**
+ * Where each present array starts, and for one in 8 bits its counts, walking the bytes
+ * from H: undefined where an 8-bit array's counts do not describe n elements (V + C = n,
+ * each block of at least one code) or run past the bytes.
+ */
+function arrayPlaces(view: DataView, start: number, n: number, mask: number, q8Mask: number) {
+  const arrays: { name: ArrayName; at: number; counts?: [number, number, number] }[] = [];
+  let at = start;
+  for (const [bit, name] of CHECKPOINT_ARRAYS.entries()) {
+    if (!(mask & (1 << bit))) continue;
+    if (!(q8Mask & (1 << bit))) {
+      arrays.push({ name, at });
+      at += 4 * n;
+      continue;
+    }
+    if (at + 12 > view.byteLength) return undefined;
+    const counts = [0, 4, 8].map((k) => view.getUint32(at + k, true)) as [number, number, number];
+    const [v, c, b] = counts;
+    if (v + c !== n || c < 1 || b < Math.ceil(c / 512) || b > c) return undefined;
+    arrays.push({ name, at, counts });
+    at += quantizedBytes(v, c, b);
+  }
+  return { arrays, end: at };
 }

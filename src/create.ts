@@ -3,13 +3,16 @@
 // optimizer object (src/rmsprop.ts). Nothing is allocated before every check has passed.
 import { chooseBackend, kernelBuild, kernelModule, type ConcreteBackend } from "./backend.ts";
 import { decodeCheckpoint, type CheckpointContent } from "./checkpoint.ts";
-import { checkLoadable, storedOptions } from "./checkpoint-match.ts";
+import { checkLoadable, resolvedStored, storedOptions } from "./checkpoint-match.ts";
 import { guardedExecutor, kernelExecutor, unitRuntime, type UnitRuntime, type Work } from "./executors.ts";
 import { canBlock, isSharedBuffer } from "./features.ts";
 import { armGuard } from "./guard.ts";
 import { groupStep, needsNorm, neededArrays, planGroups, planUnits } from "./groups.ts";
 import { bindKernel, KernelFlag, NORM_BLOCK } from "./kernel-abi.ts";
 import { arrayCount, computeLayout, maxParams, type Layout } from "./layout.ts";
+import { shareCount } from "./pool-shape.ts";
+import { storageOfPlans } from "./state-storage.ts";
+import { storedBits, type StateBits } from "./state-bits.ts";
 import { checkInteger, checkKeys, defaultOptions, resolveOptions, type ResolvedOptions, type RmspropOptions } from "./options.ts";
 import type { Rmsprop } from "./optimizer-types.ts";
 import { own as ownValue } from "./own.ts";
@@ -64,7 +67,11 @@ function checkN(n: unknown, o: ResolvedOptions, set: ArraySet): number {
   if (typeof n !== "number") {
     throw new TypeError(`n must be a number (the parameter count); got ${typeof n}`);
   }
-  const why = ` (the parameter count; ${arrayCount(set)} f32 arrays of n must fit in 4 GiB of wasm32 memory)`;
+  const bitsOf = (g: ResolvedOptions["groups"][number]): StateBits => (ownValue(g, "stateBits") as StateBits | undefined) ?? o.stateBits;
+  const kept = [...new Set(o.groups.length ? o.groups.map((g) => storedBits(bitsOf(g), g.size)) : [storedBits(o.stateBits, n)])];
+  const bits = kept.length > 1 ? "both" : kept[0];
+  const how = bits === 32 ? "f32 arrays" : bits === 8 ? "arrays (θ, g and the EMA in f32, the state in 8 bits)" : "arrays (some state in 8 bits)";
+  const why = ` (the parameter count; ${arrayCount(set)} ${how} of n must fit in 4 GiB of wasm32 memory)`;
   const clipNormOf = (g: ResolvedOptions["groups"][number]) => {
     const own = ownValue(g, "clipNorm");
     return own === undefined ? o.clipNorm : own;
@@ -73,10 +80,11 @@ function checkN(n: unknown, o: ResolvedOptions, set: ArraySet): number {
   const units = Math.max(1, o.groups.reduce((sum, g) => sum + cut(g), 0));
   // An upper bound on the norm's block sums: one per NORM_BLOCK of the largest n, one more per unit.
   const norm = o.globalClipNorm !== null || o.clipNorm !== null || o.groups.some((g) => clipNormOf(g) !== null);
-  const normBlocks = norm ? Math.ceil(maxParams(set, { units }) / NORM_BLOCK) + units : 0;
-  // A snapshot wherever threads may run (an upper bound: the limit on n only).
-  const jobs = { units, normBlocks, snapshot: snapshotWanted(o.threads === 1 ? 1 : 2) };
-  return checkInteger("n", n, 1, maxParams(set, jobs, o.offset), why);
+  const normBlocks = norm ? Math.ceil(maxParams(set, { units }, 0, bits) / NORM_BLOCK) + units : 0;
+  // A snapshot wherever threads may run, and their shares' 8-bit scratches (upper bounds: the limit on n only).
+  const threads = o.threads === 1 ? 1 : 64;
+  const jobs = { units, normBlocks, snapshot: snapshotWanted(threads), calls: shareCount(threads) };
+  return checkInteger("n", n, 1, maxParams(set, jobs, o.offset, bits), why);
 }
 
 function allocate(layout: Layout, backend: ConcreteBackend, shared: boolean): ArrayBuffer | WebAssembly.Memory {
@@ -111,7 +119,8 @@ type Restoring = CheckpointContent & { keepsGroups: boolean };
  * options do not need them (momentum set to 0 since, when its buffer already existed).
  */
 async function create(n: number, resolved: ResolvedOptions, probe: boolean, restoring?: Restoring): Promise<RmspropImpl> {
-  const keep: Partial<ArraySet> = restoring ? Object.fromEntries(Object.keys(restoring.arrays).map((name) => [name, true])) : {};
+  const kept = restoring ? [...Object.keys(restoring.arrays), ...Object.keys(restoring.quantized ?? {})] : [];
+  const keep: Partial<ArraySet> = Object.fromEntries(kept.map((name) => [name, true]));
   const arrays = arraysOf(resolved, keep);
   const count = checkN(n, resolved, arrays);
   if (restoring) checkLoadable(restoring, count, resolved, arrays, "restoreRmsprop(bytes)", restoring.keepsGroups ? resolved : undefined);
@@ -126,7 +135,12 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
   const limit = plan ? plan.threadLimit(resolved, count, backend) : ONE_THREAD;
   const norm = needsNorm(resolved, plans);
   const { units, normBlocks } = planUnits(plans, norm);
-  const layout = computeLayout(count, arrays, { units: units.length, normBlocks, snapshot: snapshotWanted(limit.threads) }, resolved.offset);
+  const storage = storageOfPlans(count, plans, units);
+  // The 8-bit state's code only where it is used: 8-bit groups, or a checkpoint of them to convert.
+  const q8 = storage.elements[8] > 0 || restoring?.quantized ? await import("./state-q8.ts") : undefined;
+  if (restoring?.quantized) q8!.checkQuantized(restoring, resolvedStored(restoring));
+  const jobs = { units: units.length, normBlocks, snapshot: snapshotWanted(limit.threads), calls: shareCount(limit.threads) };
+  const layout = computeLayout(count, arrays, jobs, resolved.offset, storage);
   if (external) checkExternal(external, layout);
   // The pool's workers first, the memory second (see prepareThreads); the pool's code is
   // loaded only where threads run, so a page on one thread never downloads it.
@@ -135,7 +149,7 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
   // The step reads the snapshot only where threads did start (one thread steps synchronously).
   const snapshot = layout.gradsSnapshot !== 0 && threads > 1;
   const stepLayout = snapshot ? { ...layout, grads: layout.gradsSnapshot } : layout;
-  const runtimes: UnitRuntime[] = units.map((unit, i) => unitRuntime(unit, i, stepLayout));
+  const runtimes: UnitRuntime[] = units.map((unit, i) => unitRuntime(unit, i, stepLayout, storage.units[i]));
   const work: Work = {
     layout: stepLayout,
     units: runtimes,
@@ -149,8 +163,9 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
     armGuard(buffer, layout.control);
     // Loaded only here: a page that steps in wasm never downloads the reference.
     const { referenceKernel } = await import("./reference-kernel.ts");
-    const executor = guardedExecutor(kernelExecutor(referenceKernel(buffer), work), layout.control);
-    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer, executor, work, release: retireViews(buffer, layout) });
+    const kernel = referenceKernel(buffer);
+    const executor = guardedExecutor(kernelExecutor(kernel, work), layout.control);
+    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer, executor, work, storage, kernel, q8, release: retireViews(buffer, layout) });
   }
   const shared = external ? isSharedBuffer(external.buffer) : threads > 1;
   const module = await kernelModule(kernelBuild(backend, shared));
@@ -164,9 +179,11 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
     armGuard(memory.buffer, layout.control);
     const threaded =
       threads > 1 ? await (await import("./threaded-executor.ts")).threadedExecutor(module, memory, work, { threads, spinMs: resolved.threadSpinMs }) : undefined;
-    const executor = guardedExecutor(threaded ?? kernelExecutor(bindKernel(module, memory), work), layout.control);
+    // This thread's kernel: the steps' where one thread runs them, and the 8-bit state's encoder.
+    const kernel = bindKernel(module, memory);
+    const executor = guardedExecutor(threaded ?? kernelExecutor(kernel, work), layout.control);
     const retire = external ? release : retireViews(memory, layout);
-    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer: memory.buffer, executor, threaded, work, external, release: retire });
+    return new RmspropImpl(layout, resolved, plans, { ...facts, buffer: memory.buffer, executor, threaded, work, storage, kernel, q8, external, release: retire });
   } catch (error) {
     release?.();
     throw error;

@@ -14,15 +14,20 @@
 import { clipFactors, firstBadScaled, withClipFactor, type NormUnit } from "./clip-norms.ts";
 import type { StepUnit } from "./groups.ts";
 import { checkGuard } from "./guard.ts";
-import { KernelFlag, NORM_BLOCK, writeStepArgs, type ArrayOffsets, type KernelExports, type StepScalars } from "./kernel-abi.ts";
+import {
+  KernelFlag, NORM_BLOCK, writeRoundingCounter, writeStepArgs, type ArrayOffsets, type KernelExports, type Q8Offsets, type StepScalars,
+} from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
 import { STATE_ARRAYS } from "./state-arrays.ts";
+import type { Segment } from "./state-storage.ts";
 
 /** A unit ready to run: its plan, its StepArgs block and the byte offsets of its arrays. */
 export interface UnitRuntime {
   unit: StepUnit;
   args: number;
-  offsets: ArrayOffsets;
+  offsets: ArrayOffsets & Q8Offsets;
+  /** KernelFlag.q8 where the unit's group keeps its state in 8 bits, else 0. */
+  q8: number;
 }
 
 /** The memory as it is now (an external memory may have grown since the last step). */
@@ -40,6 +45,8 @@ export interface Heap {
 export interface UnitJob {
   scalars: StepScalars;
   flags: number;
+  /** What the step's 8-bit rounding draws from: the step count t, as a u32. */
+  roundingSeed: number;
   clipNorm: number | null;
   globalClipNorm: number | null;
 }
@@ -78,11 +85,27 @@ export interface Work {
   snapshotOf?: number;
 }
 
-/** A unit's runtime: its block (one per unit) and its arrays' byte offsets in the layout. */
-export function unitRuntime(unit: StepUnit, index: number, layout: Layout): UnitRuntime {
-  const skip = 4 * unit.offset;
-  const offsets = Object.fromEntries(STATE_ARRAYS.map((a) => [a.name, layout[a.name] ? layout[a.name] + skip : 0])) as unknown as ArrayOffsets;
-  return { unit, args: layout.argsAt(index), offsets };
+/**
+ * A unit's runtime: its block (one per unit) and its arrays' byte offsets in the layout:
+ * where its segment of the storage (src/state-storage.ts) puts it, codes and block scales
+ * for an array it keeps in 8 bits, and then the 8-bit step's scratch (one per call: the
+ * threads' shares give theirs in copies of the block, src/step-task.ts).
+ */
+export function unitRuntime(unit: StepUnit, index: number, layout: Layout, segment: Segment): UnitRuntime {
+  const offsets: Record<string, number> = {};
+  const q8 = segment.bits === 8;
+  for (const a of STATE_ARRAYS) {
+    const parts = layout.parts[a.name];
+    if (a.q8 && q8) {
+      offsets[a.name] = parts.codes ? parts.codes + segment.at : 0;
+      offsets[`${a.name}Scales`] = parts.codes ? parts.scales + 4 * segment.scalesAt : 0;
+    } else {
+      const at = a.q8 ? segment.at : unit.offset;
+      offsets[a.name] = layout[a.name] ? layout[a.name] + 4 * at : 0;
+    }
+  }
+  if (q8) offsets.scratch = layout.scratch;
+  return { unit, args: layout.argsAt(index), offsets: offsets as unknown as ArrayOffsets & Q8Offsets, q8: q8 ? KernelFlag.q8 : 0 };
 }
 
 /** Each unit's block sums, for src/clip-norms.ts (the bounds are each step's: see applyFactors). */
@@ -99,11 +122,15 @@ export function writeLimits(heap: Heap, work: Work, jobs: readonly UnitJob[]): v
   heap.f64[at + jobs.length] = jobs[0]?.globalClipNorm ?? NaN;
 }
 
-/** Every unit's StepArgs block, written before the kernel (or the threads) read it. */
+/**
+ * Every unit's StepArgs block, written before the kernel (or the threads) read it; an 8-bit
+ * unit's with its rounding counter: its first element's index and the step's seed.
+ */
 export function writeArgs(heap: Heap, units: readonly UnitRuntime[], jobs: readonly UnitJob[]): void {
   for (let i = 0; i < units.length; i++) {
     const u = units[i];
-    writeStepArgs(heap.u32, heap.f32, u.args, u.offsets, u.unit.size, jobs[i].scalars, jobs[i].flags);
+    writeStepArgs(heap.u32, heap.f32, u.args, u.offsets, u.unit.size, jobs[i].scalars, jobs[i].flags | u.q8);
+    if (u.q8) writeRoundingCounter(heap.u32, u.args, { firstIndex: u.unit.offset, roundingSeed: jobs[i].roundingSeed });
   }
 }
 

@@ -1,6 +1,9 @@
 export { createRmsprop, createTrafficProbe, restoreRmsprop } from "./create.ts";
 export { CHECKPOINT_VERSION } from "./checkpoint.ts";
-export type { Rmsprop, RmspropGroup, RmspropState, RmspropTensor, StepResult, Threading } from "./optimizer-types.ts";
+export type {
+  QuantizedState, Rmsprop, RmspropGroup, RmspropState, RmspropState8, RmspropTensor, StateName, StepResult, Threading,
+} from "./optimizer-types.ts";
+export type { QuantFormatName } from "./quantization.ts";
 export { defaultOptions } from "./options.ts";
 export { presets } from "./presets.ts";
 export { schedules } from "./schedules.ts";
@@ -13,6 +16,7 @@ export type {
   NonFinitePolicy,
   ResolvedOptions,
   RmspropOptions,
+  StateBits,
   StepOverrides,
   TensorSpec,
   UpdateOptions,

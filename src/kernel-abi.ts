@@ -30,6 +30,7 @@ export const KERNEL_FLAGS = {
   ema: { bit: 256, c: "RMSPROP_EMA", meaning: "v2: ema = emaDecay·ema + oneMinusEmaDecay·θ after θ" },
   emaInit: { bit: 512, c: "RMSPROP_EMA_INIT", meaning: "v2, with EMA: ema = θ before this step (the first)" },
   flagsInArgs: { bit: 1024, c: "RMSPROP_FLAGS_IN_ARGS", meaning: "v2, alone: take the flags from the block's flags field" },
+  q8: { bit: 2048, c: "RMSPROP_Q8", meaning: "v3: S (V = S − G² when centered), M and G are 8-bit codes with a scale per block" },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof KERNEL_FLAGS;
@@ -78,12 +79,20 @@ export const STEP_ARGS_FIELDS: readonly FieldSpec[] = [
   field("emaDecay", "ema_decay", "f32", 84, "v2: d (EMA only)"),
   field("oneMinusEmaDecay", "one_minus_ema_decay", "f32", 88, "v2: 1 − d, rounded once (EMA only)"),
   field("flags", "flags", "u32", 92, "v2: the flags, read only when step gets FLAGS_IN_ARGS"),
+  field("sqAvgScales", "sq_avg_scales", "u32", 96, "v3: byte offset of the f32 scales of S's blocks (Q8 only)"),
+  field("momentumBufferScales", "momentum_buffer_scales", "u32", 100, "v3: byte offset of the scales of M's blocks (Q8, momentum kinds)"),
+  field("gradAvgScales", "grad_avg_scales", "u32", 104, "v3: byte offset of the scales of G's blocks (Q8, centered)"),
+  field("scratch", "scratch", "u32", 108, "v3: byte offset of Q8_SCRATCH_BYTES the call may use (Q8 only)"),
+  field("firstIndex", "first_index", "u32", 112, "v3: index of element 0 in the whole array, the rounding counter (Q8 only)"),
+  field("roundingSeed", "rounding_seed", "u32", 116, "v3: any u32 that changes from step to step (Q8 only)"),
 ];
 
 /** Byte size of a StepArgs block without the v2 flags (CLIP, EMA): the first ABI. */
 export const STEP_ARGS_V1_BYTES = 72;
+/** Byte size of a StepArgs block without the v3 flag (Q8): the second ABI. */
+export const STEP_ARGS_V2_BYTES = 96;
 /** Byte size of one StepArgs block. */
-export const STEP_ARGS_BYTES = 96;
+export const STEP_ARGS_BYTES = 120;
 
 /** Byte offset of a field, by name. */
 export const argsOffset = (name: string): number => {
@@ -132,6 +141,20 @@ export interface ArrayOffsets {
   ema?: number;
 }
 
+/** v3 (Q8 only): byte offsets of the scales of the 8-bit arrays' blocks, and of the call's scratch. */
+export interface Q8Offsets {
+  sqAvgScales?: number;
+  momentumBufferScales?: number;
+  gradAvgScales?: number;
+  scratch?: number;
+}
+
+/** v3 (Q8 only): where the call's elements are in the whole array, and the step's seed. */
+export interface RoundingCounter {
+  firstIndex: number;
+  roundingSeed: number;
+}
+
 /**
  * The raw exports of every kernel build. A type alias, not an interface, so that it is
  * assignable to `WebAssembly.ModuleImports` (a consumer's `"rmsprop-wasm"` import object).
@@ -157,30 +180,42 @@ export type KernelExports = {
    * not finite, or −1.
    */
   sum_squares_f32(ptr: number, n: number, scale: number, out: number): number;
+  /**
+   * Quantizes the n f32 at `src` block by block to nearest (src/quantization.ts): n codes
+   * to `codes`, ⌈n / QUANT_BLOCK⌉ f32 scales to `scales`. `format` is a QUANT_FORMATS id.
+   */
+  quantize_blockwise_8bit(format: number, src: number, n: number, codes: number, scales: number): void;
+  /** The n f32 that n codes and their blocks' scales stand for, to `out`. */
+  dequantize_blockwise_8bit(format: number, codes: number, scales: number, n: number, out: number): void;
 };
 
 /** Instantiates a compiled kernel on a memory the caller owns. */
 export function bindKernel(module: WasmModule, memory: WasmMemory): KernelExports {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const { step, step_range, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 } = instance.exports as unknown as KernelExports;
-  return { step, step_range, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32 };
+  const {
+    step, step_range, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32, quantize_blockwise_8bit, dequantize_blockwise_8bit,
+  } = instance.exports as unknown as KernelExports;
+  return { step, step_range, first_nonfinite_f32, first_nonfinite_scaled_f32, sum_squares_f32, quantize_blockwise_8bit, dequantize_blockwise_8bit };
 }
 
-/** The values of one block, by field name: array offsets, n, flags and the scalars. */
-export type BlockValues = ArrayOffsets & StepScalars & { n: number; flags: number };
+/** The values of one block, by field name: array offsets, n, flags, the scalars and the counter. */
+export type BlockValues = ArrayOffsets & Q8Offsets & StepScalars & RoundingCounter & { n: number; flags: number };
 
 /** Each field's word index and whether it is an f32, in ABI order (made once). */
 const WORDS = STEP_ARGS_FIELDS.map((f) => [f.name as keyof BlockValues, f.offset >>> 2, f.type === "f32"] as const);
 
 // The fields by kind, as parallel arrays walked by index: a step writes a block per share
 // and unit, and a keyed lookup per field was most of a small step's time. Every f32 field
-// is a scalar; every u32 field but n and flags is an array's byte offset.
-const isArray = ([name, , isFloat]: (typeof WORDS)[number]) => !isFloat && name !== "n" && name !== "flags";
+// is a scalar; every u32 field but n, flags and the rounding counter is a byte offset.
+const NOT_OFFSETS = new Set(["n", "flags", "firstIndex", "roundingSeed"]);
+const isArray = ([name, , isFloat]: (typeof WORDS)[number]) => !isFloat && !NOT_OFFSETS.has(name);
 const SCALAR_KEYS = WORDS.filter(([, , isFloat]) => isFloat).map(([name]) => name as keyof StepScalars);
 const SCALAR_WORDS = WORDS.filter(([, , isFloat]) => isFloat).map(([, word]) => word);
-const ARRAY_KEYS = WORDS.filter(isArray).map(([name]) => name as keyof ArrayOffsets);
+const ARRAY_KEYS = WORDS.filter(isArray).map(([name]) => name as keyof (ArrayOffsets & Q8Offsets));
 const ARRAY_WORDS = WORDS.filter(isArray).map(([, word]) => word);
 const N_WORD = argsOffset("n") >>> 2;
+const FIRST_INDEX_WORD = argsOffset("firstIndex") >>> 2;
+const ROUNDING_SEED_WORD = argsOffset("roundingSeed") >>> 2;
 const FLAGS_WORD = argsOffset("flags") >>> 2;
 const BLOCK_WORDS = STEP_ARGS_BYTES >>> 2;
 
@@ -193,7 +228,7 @@ export function writeStepArgs(
   u32: Uint32Array,
   f32: Float32Array,
   at: number,
-  arrays: ArrayOffsets,
+  arrays: ArrayOffsets & Q8Offsets,
   n: number,
   s: StepScalars,
   flags = 0,
@@ -208,15 +243,21 @@ export function writeStepArgs(
  * Makes the block at byte `at` a copy of the block at `from` with other arrays and n: the
  * shares of one unit differ only there.
  */
-export function copyStepArgs(u32: Uint32Array, from: number, at: number, arrays: ArrayOffsets, n: number): void {
+export function copyStepArgs(u32: Uint32Array, from: number, at: number, arrays: ArrayOffsets & Q8Offsets, n: number): void {
   u32.copyWithin(at >>> 2, from >>> 2, (from >>> 2) + BLOCK_WORDS);
   writeStepArrays(u32, at, arrays, n);
 }
 
-function writeStepArrays(u32: Uint32Array, at: number, arrays: ArrayOffsets, n: number): void {
+function writeStepArrays(u32: Uint32Array, at: number, arrays: ArrayOffsets & Q8Offsets, n: number): void {
   const w = at >>> 2;
   for (let i = 0; i < ARRAY_KEYS.length; i++) u32[w + ARRAY_WORDS[i]] = arrays[ARRAY_KEYS[i]] ?? 0;
   u32[w + N_WORD] = n;
+}
+
+/** Writes the rounding counter of an 8-bit (Q8) block at byte offset `at`. */
+export function writeRoundingCounter(u32: Uint32Array, at: number, c: RoundingCounter): void {
+  u32[(at >>> 2) + FIRST_INDEX_WORD] = c.firstIndex;
+  u32[(at >>> 2) + ROUNDING_SEED_WORD] = c.roundingSeed;
 }
 
 /** Reads the StepArgs block at byte offset `at` back into named values (the reference kernel, tests). */

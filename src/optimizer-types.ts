@@ -4,11 +4,11 @@ import type { ConcreteBackend } from "./backend.ts";
 import type { ResolvedOptions, UpdateOptions } from "./options.ts";
 import type { StepOverrides } from "./per-step.ts";
 import type { OptionsUpdate } from "./set-options.ts";
-import type { RmspropState } from "./state-arrays.ts";
+import type { RmspropState, RmspropState8, StateName } from "./state-arrays.ts";
 // Symbol.dispose where the project's lib lacks it: the interface below names it.
 import "./disposable.ts";
 
-export type { RmspropState } from "./state-arrays.ts";
+export type { QuantizedState, RmspropState, RmspropState8, StateName } from "./state-arrays.ts";
 
 /** What one `step()` did. */
 export interface StepResult {
@@ -56,6 +56,10 @@ export interface RmspropGroup {
   setOptions(partial: UpdateOptions): void;
   readonly params: Float32Array;
   readonly grads: Float32Array;
+  /** This group's state arrays kept in f32: the EMA, and S, M, G where its `stateBits` is 32. */
+  readonly state: Readonly<Partial<RmspropState>>;
+  /** This group's state arrays kept in 8 bits (`stateBits: 8`): codes and block scales. */
+  readonly state8: RmspropState8;
   readonly tensors: readonly RmspropTensor[];
 }
 
@@ -100,8 +104,23 @@ export interface Rmsprop {
   readonly params: Float32Array;
   /** ∇L(θ): write the gradient here before each step. */
   readonly grads: Float32Array;
-  /** Views of the state arrays. */
+  /**
+   * Views of the state arrays kept in f32. One that some group keeps in 8 bits
+   * (`stateBits: 8`) is not here (reading it throws): see `state8` and `readState`.
+   */
   readonly state: RmspropState;
+  /**
+   * Views of the codes and block scales of the state arrays every group keeps in 8 bits
+   * (`stateBits: 8`). Where groups differ, each group's are in `groups[k].state8`.
+   */
+  readonly state8: RmspropState8;
+  /**
+   * The values of a state array (S, M, G or the EMA, by the name of its `opt.state` view),
+   * n f32 in parameter order, as the next step reads them: decoded where kept in 8 bits
+   * (exactly), as they are where f32. A copy: writing it changes nothing. Throws a
+   * TypeError for an array this optimizer does not keep.
+   */
+  readState(name: StateName): Float32Array;
   /** Steps applied so far. */
   readonly stepCount: number;
   /** Threads that run each step: options.threads, fewer for small n (see minParamsPerThread). */

@@ -4,6 +4,8 @@
 import { describe, knownKeys, own, ownArray, ownRecord } from "./own.ts";
 import type { WasmMemory } from "./wasm-types.ts";
 import { checkPerStep, type PerStep } from "./per-step.ts";
+import { checkStateBits, type StateBits } from "./state-bits.ts";
+export type { StateBits } from "./state-bits.ts";
 
 /** Which implementation runs the step. */
 export type Backend = "auto" | "simd" | "scalar" | "js";
@@ -78,6 +80,12 @@ export interface UpdateOptions {
    * none. Default null.
    */
   emaDecay?: PerStep | null;
+  /**
+   * How S, M and G are stored: 32 (f32, the default) or 8, as bitsandbytes' 8-bit optimizers: codes with an
+   * f32 scale per block of 512, decoded for each step and encoded after it. θ, g and the EMA stay f32. Per
+   * group too; a group of fewer than 4096 parameters stays f32 (bitsandbytes' min_8bit_size). docs/quantization.md.
+   */
+  stateBits?: StateBits;
 }
 
 /** One tensor of a parameter group: a name and a size (or a shape whose product is the size). */
@@ -195,6 +203,7 @@ export const defaultOptions: Readonly<ResolvedOptions> = Object.freeze({
   clipValue: null,
   clipNorm: null,
   emaDecay: null,
+  stateBits: 32,
   backend: "auto",
   threads: 1,
   minParamsPerThread: 32768,
@@ -325,6 +334,7 @@ const updateRules: UpdateRules = {
   clipValue: (name, v) => checkPerStep("clipValue", name, v),
   clipNorm: (name, v) => checkPerStep("clipNorm", name, v),
   emaDecay: (name, v) => checkPerStep("emaDecay", name, v),
+  stateBits: checkStateBits,
 };
 
 /** A finite number > 0 that stays > 0 as an f32 (or null, where `nullable`: "off"). */
@@ -466,12 +476,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     ...update,
     backend: oneOf("options.backend", orDefault(given.backend, defaultOptions.backend), ["auto", "simd", "scalar", "js"] as const),
     threads: checkThreadsOption(given.threads),
-    minParamsPerThread: checkInteger(
-      "options.minParamsPerThread",
-      orDefault(given.minParamsPerThread, defaultOptions.minParamsPerThread),
-      1,
-      2 ** 32,
-    ),
+    minParamsPerThread: checkInteger("options.minParamsPerThread", orDefault(given.minParamsPerThread, defaultOptions.minParamsPerThread), 1, 2 ** 32),
     threadSpinMs: checkRange("options.threadSpinMs", orDefault(given.threadSpinMs, defaultOptions.threadSpinMs), 0, 1000),
     nonFinite: oneOf("options.nonFinite", orDefault(given.nonFinite, defaultOptions.nonFinite), ["throw", "skip", "ignore"] as const),
     globalClipNorm: checkPerStep("globalClipNorm", "options.globalClipNorm", orDefault(given.globalClipNorm, null)),

@@ -3,19 +3,27 @@
 // src/executors.ts made for the backend src/backend.ts chose. src/create.ts builds it.
 import type { ConcreteBackend } from "./backend.ts";
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointContent } from "./checkpoint.ts";
-import { checkLoadable, savedOptions } from "./checkpoint-match.ts";
+import { checkLoadable, resolvedStored, savedOptions } from "./checkpoint-match.ts";
 import { jointNorm, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
 import { canBlock } from "./features.ts";
 import { groupStep, ownOptions, type GroupPlan } from "./groups.ts";
-import { KernelFlag } from "./kernel-abi.ts";
+import { KernelFlag, type KernelExports } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
 import { groupUpdateOptions, type ResolvedOptions, type UpdateOptions } from "./options.ts";
 import type { Rmsprop, RmspropGroup, RmspropTensor, StepResult, Threading } from "./optimizer-types.ts";
 import { resolveOverrides, type StepOverrides } from "./per-step.ts";
+import { describe } from "./own.ts";
 import { changeOptions, type OptionsUpdate } from "./set-options.ts";
 import type { ThreadedExecutor } from "./threaded-executor.ts";
 import type { StepArrays } from "./reference.ts";
-import { CHECKPOINT_ARRAYS, STATE_ARRAYS, STATE_VIEWS, type ArrayName, type ArraySet, type RmspropState } from "./state-arrays.ts";
+import type { StateMemory } from "./state-codec.ts";
+import { STATE_ARRAYS, STATE_VIEWS, type ArraySet, type RmspropState, type RmspropState8, type StateName } from "./state-arrays.ts";
+import type { StoragePlan } from "./state-storage.ts";
+import { centeredUnits, f32Views, hasArray, publicGroup, savedArrays, storedState, writeF32, type StateViews } from "./state-views.ts";
+import type { StoredState } from "./state-transfer.ts";
+
+/** What an optimizer with 8-bit state (or one converting a checkpoint of it) loads: src/state-q8.ts. */
+export type Q8Support = typeof import("./state-q8.ts");
 import "./disposable.ts";
 /**
  * Symbol.dispose where the engine has it; elsewhere the registered symbol that TypeScript's
@@ -36,50 +44,19 @@ function disposedError(): Error {
 }
 
 
-/** A group's views: subarrays of the whole arrays. */
-function groupViews(plan: GroupPlan, all: StepArrays): StepArrays {
-  const part = (x: Float32Array) => x.subarray(plan.offset, plan.offset + plan.size);
-  const views: Partial<StepArrays> = {};
-  for (const a of STATE_ARRAYS) if (all[a.name]) views[a.name] = part(all[a.name]!);
-  return views as StepArrays;
-}
-
-function publicGroup(plan: GroupPlan, views: StepArrays, setOptions: (partial: UpdateOptions) => void): RmspropGroup {
-  const tensors = plan.tensors.map((t) => {
-    const local = t.offset - plan.offset;
-    return Object.freeze({
-      name: t.name,
-      group: plan.name,
-      offset: t.offset,
-      size: t.size,
-      shape: Object.freeze([...t.shape]),
-      params: views.params.subarray(local, local + t.size),
-      grads: views.grads.subarray(local, local + t.size),
-    });
-  });
-  return Object.freeze({
-    name: plan.name,
-    offset: plan.offset,
-    size: plan.size,
-    // What setOptions last set: a getter, as the plan's options are replaced, not changed.
-    get options() {
-      return plan.options;
-    },
-    setOptions,
-    params: views.params,
-    grads: views.grads,
-    tensors: Object.freeze(tensors),
-  });
-}
-
 /** The views over the memory as it is now; rebuilt when an external memory grows. */
 interface Live extends Heap {
   buffer: ArrayBufferLike;
+  /** θ, g and the EMA. */
   views: StepArrays;
+  state: RmspropState;
+  state8: RmspropState8;
   /** Each group's views, in plan order. */
-  groupViews: StepArrays[];
+  groupViews: StateViews["groups"];
   publicGroups: readonly RmspropGroup[];
   tensors: Readonly<Record<string, RmspropTensor>>;
+  /** The state's parts and scratch, for readState and the 8-bit state's encoding. */
+  memory: StateMemory;
 }
 
 /** What the constructor needs besides the layout and the options. */
@@ -90,6 +67,12 @@ export interface Engine {
   /** Runs the steps: a kernel on this thread (wasm or the reference), or the thread pool. */
   executor: StepExecutor;
   work: Work;
+  /** How the state arrays are stored (src/state-storage.ts). */
+  storage: StoragePlan;
+  /** A kernel on this thread, which encodes 8-bit state (initial values, load). */
+  kernel: KernelExports;
+  /** The 8-bit state's code, where some group keeps it or a checkpoint of it is restored. */
+  q8?: Q8Support;
   /** A memory the caller owns (options.memory): views follow it when it grows. */
   external?: WebAssembly.Memory;
   /**
@@ -119,6 +102,11 @@ export class RmspropImpl implements Rmsprop {
   #layout: Layout;
   #plans: GroupPlan[];
   readonly #work: Work;
+  readonly #storage: StoragePlan;
+  /** Whether each unit's group is centered (its 8-bit S is stored as S − G²). */
+  readonly #centered: readonly boolean[];
+  #kernel: KernelExports | undefined;
+  readonly #q8: Q8Support | undefined;
   #executor: StepExecutor;
   #threaded: ThreadedExecutor | undefined;
   #release: (() => void) | undefined;
@@ -142,6 +130,10 @@ export class RmspropImpl implements Rmsprop {
     this.#layout = layout;
     this.#plans = plans;
     this.#work = engine.work;
+    this.#storage = engine.storage;
+    this.#kernel = engine.kernel;
+    this.#q8 = engine.q8;
+    this.#centered = centeredUnits(plans, engine.work.units.map((u) => u.unit.group));
     this.#executor = engine.executor;
     this.#threaded = engine.threaded;
     this.#external = engine.external;
@@ -150,18 +142,17 @@ export class RmspropImpl implements Rmsprop {
     this.#live = live;
     // Every state array starts at its table's initial value (someone else's memory may
     // hold anything there); θ and g are the caller's.
-    plans.forEach((plan, i) => {
-      for (const a of STATE_VIEWS) live.groupViews[i][a.name]?.fill(a.initial(plan.options));
+    if (this.#q8) this.#q8.fillInitial(live.memory, layout, this.#storage, (u, a) => a.initial(plans[engine.work.units[u].unit.group].options));
+    else plans.forEach((plan, i) => {
+      for (const a of STATE_VIEWS) live.groupViews[i].state[a.name as StateName]?.fill(a.initial(plan.options));
     });
   }
 
   /** Views, groups and tensors over `buffer`. */
   #attach(buffer: ArrayBufferLike): Live {
     const layout = this.#layout;
-    const views: Partial<StepArrays> = {};
-    for (const a of STATE_ARRAYS) if (layout[a.name]) views[a.name] = new Float32Array(buffer, layout[a.name], layout.n);
-    const all = views as StepArrays;
-    const groupViewList = this.#plans.map((plan) => groupViews(plan, all));
+    const { f32, state, state8, groups: groupViewList } = (this.#q8?.stateViews ?? f32Views)(buffer, layout, this.#storage, this.#plans);
+    const all = f32 as StepArrays;
     const publicGroups = Object.freeze(
       this.#plans.map((plan, i) => publicGroup(plan, groupViewList[i], (partial) => this.#setGroupOptions(i, partial))),
     );
@@ -171,7 +162,10 @@ export class RmspropImpl implements Rmsprop {
     return {
       buffer,
       views: all,
+      state,
+      state8,
       groupViews: groupViewList,
+      memory: { ...storedState(buffer, layout, this.#storage), kernel: this.#kernel },
       publicGroups,
       tensors: Object.freeze(tensors),
       u32: new Uint32Array(buffer),
@@ -238,10 +232,21 @@ export class RmspropImpl implements Rmsprop {
     return this.#use().views.grads;
   }
   get state(): RmspropState {
-    const { views } = this.#use();
-    const state: Partial<Record<ArrayName, Float32Array>> = {};
-    for (const a of STATE_VIEWS) if (views[a.name]) state[a.name] = views[a.name];
-    return state as RmspropState;
+    return this.#use().state;
+  }
+  get state8(): RmspropState8 {
+    return this.#use().state8;
+  }
+
+  readState(name: StateName): Float32Array {
+    const live = this.#use();
+    this.#idle("readState(name)");
+    const row = STATE_VIEWS.find((a) => a.name === name);
+    if (!row || !hasArray(this.#layout, row.name)) {
+      const have = STATE_VIEWS.filter((a) => hasArray(this.#layout, a.name)).map((a) => JSON.stringify(a.name));
+      throw new TypeError(`readState(name): name must be a state array this optimizer keeps (${have.join(", ")}); got ${describe(name)}`);
+    }
+    return this.#q8 ? this.#q8.readState(live.memory, this.#storage, this.#centered, row.name as StateName) : live.state[row.name as StateName]!.slice();
   }
   get groups(): readonly RmspropGroup[] {
     return this.#use().publicGroups;
@@ -274,6 +279,7 @@ export class RmspropImpl implements Rmsprop {
         scalars: this.#work.norm ? { ...scalars } : scalars,
         // The EMA starts as the weights of the first step.
         flags: flags | (flags & KernelFlag.ema && t === 1 ? KernelFlag.emaInit : 0),
+        roundingSeed: t >>> 0,
         clipNorm: values.clipNorm,
         globalClipNorm: values.globalClipNorm,
       };
@@ -340,9 +346,9 @@ export class RmspropImpl implements Rmsprop {
     this.#apply(changeOptions(this.#options, partial, this.#arrays(), index));
   }
 
-  /** The arrays this optimizer has (a layout offset of 0 is an array it lacks). */
+  /** The arrays this optimizer has (an array without a part laid out is one it lacks). */
   #arrays(): ArraySet {
-    return Object.fromEntries(STATE_ARRAYS.map((a) => [a.name, this.#layout[a.name] !== 0])) as ArraySet;
+    return Object.fromEntries(STATE_ARRAYS.map((a) => [a.name, hasArray(this.#layout, a.name)])) as ArraySet;
   }
 
   /** Puts checked options in force: the top level's, and each group's over them. */
@@ -389,29 +395,33 @@ export class RmspropImpl implements Rmsprop {
 
   save(): Uint8Array {
     this.#idle("save()");
-    const { views } = this.#use();
-    const arrays: Partial<Record<ArrayName, Float32Array>> = {};
-    for (const a of CHECKPOINT_ARRAYS) if (views[a.name]) arrays[a.name] = views[a.name];
+    const saved = savedArrays(this.#use().memory.parts);
     // Where and how the optimizer ran is not part of its state: a checkpoint restores anywhere.
-    return encodeCheckpoint({ n: this.#facts.n, stepCount: this.#stepCount, options: savedOptions(this.#options), arrays });
+    return encodeCheckpoint({ n: this.#facts.n, stepCount: this.#stepCount, options: savedOptions(this.#options), ...saved });
   }
 
   load(bytes: Uint8Array): void {
     this.#idle("load(bytes)");
-    const { views } = this.#use();
+    this.#use();
     const content = decodeCheckpoint(bytes);
-    const arrays = Object.fromEntries(CHECKPOINT_ARRAYS.map(({ name }) => [name, Boolean(views[name])]));
-    checkLoadable(content, this.#facts.n, this.#options, arrays, "load(bytes)");
+    checkLoadable(content, this.#facts.n, this.#options, this.#arrays(), "load(bytes)");
+    if (content.quantized) {
+      const why = "this optimizer only f32 state; restoreRmsprop(bytes, { stateBits: 32 }) converts it; nothing was changed";
+      if (!this.#q8) throw new TypeError(`load(bytes): the checkpoint keeps 8-bit state (stateBits: 8) and ${why}`);
+      this.#q8.checkQuantized(content, resolvedStored(content));
+    }
     this.#write(content);
   }
 
-  /** Copies a checkpoint that checkLoadable accepted into the arrays. */
+  /** The state as src/state-transfer.ts reads and writes it. */
+  #stored(): StoredState {
+    return { memory: this.#use().memory, storage: this.#storage, centered: this.#centered };
+  }
+
+  /** Copies a checkpoint that checkLoadable accepted into the arrays (converted where its storage differs). */
   #write(content: CheckpointContent): void {
-    const { views } = this.#use();
-    for (const { name } of CHECKPOINT_ARRAYS) {
-      const from = content.arrays[name] ?? (name === "ema" ? content.arrays.params : undefined);
-      if (from && views[name]) views[name].set(from);
-    }
+    if (this.#q8) this.#q8.writeSaved(this.#stored(), content, () => resolvedStored(content));
+    else writeF32(this.#use().memory.parts, content);
     this.#stepCount = content.stepCount;
   }
 
@@ -430,6 +440,7 @@ export class RmspropImpl implements Rmsprop {
     this.#idle("dispose()");
     this.#executor.dispose();
     this.#executor = disposedExecutor;
+    this.#kernel = undefined;
     this.#threaded = undefined;
     this.#release?.();
     this.#release = undefined;

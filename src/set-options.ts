@@ -33,6 +33,7 @@ const onOff = (a: unknown, b: unknown) => (a === null) !== (b === null);
 const SWITCHES: readonly { key: keyof ResolvedOptions; switched: (a: unknown, b: unknown) => boolean; why: string }[] = [
   { key: "centered", switched: (a, b) => a !== b, why: "it decides whether the gradient average G exists; create a new optimizer with it" },
   { key: "initialScale", switched: (a, b) => a !== b, why: "it is the value S starts from at creation, and S has moved on since" },
+  { key: "stateBits", switched: (a, b) => a !== b, why: `it decides how S, M and G are stored; ${restore("stateBits")}, converted` },
   // The EMA's array, the norm's sums and units: whether they exist is fixed; their value may change.
   ...(["emaDecay", "clipNorm", "globalClipNorm"] as const).map((key) => ({
     key,

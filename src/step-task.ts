@@ -9,7 +9,7 @@
 // last scan and before any step (the scans read gSign as the gradient scale; nothing
 // changes it until every scan is done).
 import { blockScale, clipFactors, firstBadScaled, patchClipFactor, type NormUnit } from "./clip-norms.ts";
-import { argsOffset, KernelFlag, NORM_BLOCK, type KernelExports } from "./kernel-abi.ts";
+import { argsOffset, KernelFlag, NORM_BLOCK, STEP_ARGS_BYTES, type KernelExports } from "./kernel-abi.ts";
 import type { ShareTask } from "./pool/region.ts";
 
 /**
@@ -38,12 +38,24 @@ export interface StepPlan {
   sums: number;
   /** Byte offset of this step's f64 clipping bounds: unit u's clipNorm at u, then globalClipNorm (NaN: none). */
   limits: number;
-  /** Per unit: its StepArgs block, and per share the range [start, count] of the unit's elements. */
-  units: readonly { args: number; ranges: readonly (readonly [start: number, count: number])[] }[];
+  /**
+   * Per unit: its StepArgs block, whether it keeps its state in 8 bits, and per share the
+   * range [start, count] of the unit's elements (on block boundaries where 8-bit).
+   */
+  units: readonly { args: number; q8: boolean; ranges: readonly (readonly [start: number, count: number])[] }[];
+  /**
+   * Per share, where its 8-bit calls run: a StepArgs block it copies the unit's into, and
+   * the scratch it names there (concurrent 8-bit calls each need their own). Empty
+   * without 8-bit state.
+   */
+  q8: readonly (readonly [args: number, scratch: number])[];
 }
 
 /** The word of a StepArgs block that holds the byte offset of g (the unit's first element). */
 const GRADS_WORD = argsOffset("grads") >>> 2;
+/** The word of the 8-bit step's scratch, and the words of a block. */
+const SCRATCH_WORD = argsOffset("scratch") >>> 2;
+const BLOCK_WORDS = STEP_ARGS_BYTES >>> 2;
 
 /** Typed views of a memory, made again only when its buffer changes (an external memory that grew). */
 function viewsOf(memory: WebAssembly.Memory) {
@@ -89,7 +101,17 @@ export function createStepTask(kernel: KernelExports, memory: WebAssembly.Memory
       for (let u = 0; u < plan.units.length; u++) {
         const unit = plan.units[u];
         const [start, count] = unit.ranges[t];
-        if (count > 0) kernel.step_range(KernelFlag.flagsInArgs, unit.args, start, count);
+        if (count === 0) continue;
+        if (!unit.q8) {
+          kernel.step_range(KernelFlag.flagsInArgs, unit.args, start, count);
+          continue;
+        }
+        // The unit's block as the join left it, with this share's scratch.
+        const [args, scratch] = plan.q8[t];
+        const { u32 } = views();
+        u32.copyWithin(args >>> 2, unit.args >>> 2, (unit.args >>> 2) + BLOCK_WORDS);
+        u32[(args >>> 2) + SCRATCH_WORD] = scratch;
+        kernel.step_range(KernelFlag.flagsInArgs, args, start, count);
       }
     },
   };

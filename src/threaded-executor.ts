@@ -7,7 +7,8 @@
 // The step is cut into shares once, here, as plain data (a StepPlan) that the pool's
 // threads run with their own kernel instances (src/step-task.ts): share s is slice s of
 // all n gradients for the scan, and slice s of every unit for the step.
-import { NORM_BLOCK, bindKernel } from "./kernel-abi.ts";
+import { NORM_BLOCK, STEP_ARGS_BYTES, bindKernel } from "./kernel-abi.ts";
+import { QUANT_BLOCK, QUANT_SCRATCH_BYTES } from "./quant-sizes.ts";
 import { kernelExecutor, normUnits, writeArgs, writeLimits, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
 import { ThreadChoice, type ThreadDecision, type ThreadEstimates } from "./pool/choice.ts";
 import { startPoolJob } from "./pool/caller.ts";
@@ -18,11 +19,12 @@ import type { NormPiece, StepPlan } from "./step-task.ts";
 
 /**
  * Share s's slice [start, start + count) of `size` elements. Slices are cut on multiples
- * of 4 elements (16 bytes), so every share runs the SIMD body on whole vectors and only
- * the last one has a scalar tail.
+ * of `granule` elements: 4 (16 bytes), so every share runs the SIMD body on whole vectors
+ * and only the last one has a scalar tail; for a unit with 8-bit state, its blocks of
+ * QUANT_BLOCK, whose scale and rounding are the block's.
  */
-export function shareSlice(size: number, shares: number, s: number): [start: number, count: number] {
-  const chunk = Math.ceil(size / shares / 4) * 4;
+export function shareSlice(size: number, shares: number, s: number, granule = 4): [start: number, count: number] {
+  const chunk = Math.ceil(size / shares / granule) * granule;
   const start = Math.min(size, s * chunk);
   return [start, Math.min(size, start + chunk) - start];
 }
@@ -66,7 +68,13 @@ export function stepPlan(work: Work, shares: number): StepPlan {
     normUnits: normUnits(work),
     sums: layout.normSums,
     limits: layout.normLimits,
-    units: work.units.map((u) => ({ args: u.args, ranges: range.map((s) => shareSlice(u.unit.size, shares, s)) })),
+    units: work.units.map((u) => ({
+      args: u.args,
+      q8: u.q8 !== 0,
+      ranges: range.map((s) => shareSlice(u.unit.size, shares, s, u.q8 ? QUANT_BLOCK : 4)),
+    })),
+    // 8-bit units: each share steps a copy of the unit's block that names its own scratch.
+    q8: layout.scratch ? range.map((s) => [layout.shareArgs + s * STEP_ARGS_BYTES, layout.scratch + s * QUANT_SCRATCH_BYTES] as const) : [],
   };
 }
 

@@ -5,7 +5,8 @@
 // the table renders (paste the expected text from a failure to update the page).
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { KERNEL_FLAGS, STEP_ARGS_BYTES, STEP_ARGS_FIELDS, STEP_ARGS_V1_BYTES } from "../src/kernel-abi.ts";
+import { KERNEL_FLAGS, STEP_ARGS_BYTES, STEP_ARGS_FIELDS, STEP_ARGS_V1_BYTES, STEP_ARGS_V2_BYTES } from "../src/kernel-abi.ts";
+import { QUANT_BLOCK, QUANT_SCRATCH_BYTES } from "../src/quantization.ts";
 import { STATE_ARRAYS } from "../src/state-arrays.ts";
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
@@ -27,10 +28,13 @@ function docsTables(): { flags: string; fields: string } {
 }
 
 describe("the kernel ABI, written once", () => {
-  it("is consistent in itself: fields packed in order, 4 bytes each, the v1 prefix 72 bytes", () => {
+  it("is consistent in itself: fields packed in order, 4 bytes each, the v1 prefix 72 bytes, the v2 96", () => {
     STEP_ARGS_FIELDS.forEach((f, i) => expect(f.offset, f.name).toBe(4 * i));
     expect(STEP_ARGS_FIELDS.length * 4).toBe(STEP_ARGS_BYTES);
     expect(STEP_ARGS_FIELDS.findIndex((f) => f.name === "ema") * 4).toBe(STEP_ARGS_V1_BYTES);
+    expect(STEP_ARGS_FIELDS.findIndex((f) => f.name === "sqAvgScales") * 4).toBe(STEP_ARGS_V2_BYTES);
+    // The 8-bit step's scratch ends with a v2 block of its own (assembly/rmsprop.ts, stepQ8).
+    expect(QUANT_SCRATCH_BYTES).toBe(3 * QUANT_BLOCK * 4 + STEP_ARGS_V2_BYTES);
     const bits = Object.values(KERNEL_FLAGS).map((f) => f.bit);
     for (const b of bits) expect(Math.log2(b) % 1).toBe(0);
     expect(new Set(bits).size).toBe(bits.length);
@@ -53,6 +57,17 @@ describe("the kernel ABI, written once", () => {
     for (const [name, f] of Object.entries(KERNEL_FLAGS)) expect(consts[upperSnake(name)], name).toBe(f.bit);
     expect(consts.STEP_ARGS_BYTES).toBe(STEP_ARGS_BYTES);
     expect(consts.STEP_ARGS_V1_BYTES).toBe(STEP_ARGS_V1_BYTES);
+    expect(consts.STEP_ARGS_V2_BYTES).toBe(STEP_ARGS_V2_BYTES);
+  });
+
+  it("assembly/quantize.ts and the header have the block and scratch sizes of src/quantization.ts", () => {
+    const kernel = read("assembly/quantize.ts");
+    expect(kernel).toContain(`<usize>Q8_BLOCK : ${QUANT_BLOCK};`);
+    expect(kernel).toContain("Q8_SCRATCH_BYTES: usize = Q8_ARGS_AT + 96;");
+    expect(kernel).toContain("Q8_ARGS_AT: usize = 3 * QBLOCK * 4;");
+    const header = read("include/rmsprop-wasm.h");
+    expect(header).toContain(`#define RMSPROP_Q8_BLOCK ${QUANT_BLOCK}u`);
+    expect(header).toContain("#define RMSPROP_Q8_SCRATCH_BYTES (3u * RMSPROP_Q8_BLOCK * 4u + 96u)");
   });
 
   it("include/rmsprop-wasm.h declares the same struct, asserts every offset, and defines the same flags", () => {
@@ -79,11 +94,12 @@ describe("the kernel ABI, written once", () => {
 });
 
 describe("one place per state array", () => {
-  it("an array's name appears only in its table row, the ABI, the kernel, the reference and the header", () => {
+  it("an array's name appears only in its table row, the ABI, the kernel, the reference (f32 and 8-bit) and the header", () => {
     // src/state-arrays.ts drives the layout, the views, checkpoints, groups, the executors and
     // the tfjs adapter; only these files may name an array (docs/architecture.md's change map).
     const allowed = [
-      "src/state-arrays.ts", "src/kernel-abi.ts", "src/reference.ts", "assembly/abi.ts", "assembly/rmsprop.ts", "include/rmsprop-wasm.h",
+      "src/state-arrays.ts", "src/kernel-abi.ts", "src/reference.ts", "src/reference-q8.ts", "assembly/abi.ts", "assembly/rmsprop.ts",
+      "include/rmsprop-wasm.h",
     ];
     const files = ["src", "src/tfjs", "assembly", "include"].flatMap((dir) =>
       readdirSync(new URL(`../${dir}`, import.meta.url), { withFileTypes: true })
@@ -93,7 +109,7 @@ describe("one place per state array", () => {
     for (const name of ["gradAvg", "momentumBuffer"]) {
       const naming = files.filter((f) => read(f).includes(name));
       expect(naming.filter((f) => !allowed.includes(f)), name).toEqual([]);
-      expect(naming.length).toBeLessThanOrEqual(6);
+      expect(naming.length).toBeLessThanOrEqual(7);
     }
   });
 });

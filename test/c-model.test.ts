@@ -32,7 +32,9 @@ describe("instantiateKernel", () => {
   ] as const)("on a memory with shared = %s, backend %s: the exports step like the reference", async (shared, backend) => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared });
     const kernel = await instantiateKernel(memory, { backend, shared });
-    expect(Object.keys(kernel).sort()).toEqual(["first_nonfinite_f32", "first_nonfinite_scaled_f32", "step", "step_range", "sum_squares_f32"]);
+    expect(Object.keys(kernel).sort()).toEqual([
+      "dequantize_blockwise_8bit", "first_nonfinite_f32", "first_nonfinite_scaled_f32", "quantize_blockwise_8bit", "step", "step_range", "sum_squares_f32",
+    ]);
     const n = 37, params = 1024, grads = 2048, sqAvg = 3072;
     const view = (at: number) => new Float32Array(memory.buffer, at, n);
     view(params).set(awkwardFloats(n, 21));

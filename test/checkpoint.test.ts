@@ -61,7 +61,7 @@ describe("checkpoints", () => {
     const bytes = opt.save();
     const view = new DataView(bytes.buffer);
     expect(new TextDecoder().decode(bytes.subarray(0, 8))).toBe("RMSPwasm");
-    expect(view.getUint32(8, true)).toBe(1);
+    expect(view.getUint32(8, true)).toBe(2);
     const headerBytes = view.getUint32(12, true);
     expect(view.getUint32(16, true)).toBe(5);
     expect(view.getUint32(20, true)).toBe(0b0011); // params and sqAvg
@@ -98,7 +98,7 @@ describe("checkpoints", () => {
       if (k % 2 && random.length >= 8) random.set(good.subarray(0, 8)); // even with the right magic
       cases.push([`random bytes ${k}`, random]);
     }
-    for (const [offset, value] of [[8, 2], [8, 0], [12, 0xffffffff], [16, 0xffffffff], [16, 0], [20, 0xff], [20, 1], [32, 0x7fffffff], [32, 0]] as const) {
+    for (const [offset, value] of [[8, 3], [8, 0], [12, 0xffffffff], [16, 0xffffffff], [16, 0], [20, 0xff], [20, 1], [32, 0x7fffffff], [32, 0]] as const) {
       const bad = good.slice();
       new DataView(bad.buffer).setUint32(offset, value, true);
       cases.push([`field at ${offset} set to ${value}, resealed`, reseal(bad)]);
@@ -138,9 +138,9 @@ describe("checkpoints", () => {
     const flipped = bytes.slice();
     flipped[60] ^= 4;
     expect(() => opt.load(flipped)).toThrow(/checksum mismatch/);
-    const v2 = bytes.slice();
-    v2[8] = 2;
-    expect(() => opt.load(reseal(v2))).toThrow(/format version 2; this build reads version 1/);
+    const v3 = bytes.slice();
+    v3[8] = 3;
+    expect(() => opt.load(reseal(v3))).toThrow(/format version 3; this build reads versions 1 and 2/);
     expect(() => opt.load(new Uint8Array(100))).toThrow(/not a checkpoint/);
   });
 });

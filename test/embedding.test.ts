@@ -105,10 +105,12 @@ describe("the raw kernels, as exported files", () => {
     ["rmsprop-wasm/wasm/scalar", false],
     ["rmsprop-wasm/wasm/simd-shared", true],
     ["rmsprop-wasm/wasm/scalar-shared", true],
-  ])("%s: imports env.memory, exports step, step_range, first_nonfinite_f32, first_nonfinite_scaled_f32 and sum_squares_f32, matches the reference", async (specifier, shared) => {
+  ])("%s: imports env.memory, exports step, step_range, the scans and the 8-bit codec, matches the reference", async (specifier, shared) => {
     const module = new WebAssembly.Module(readFileSync(require.resolve(specifier)));
     expect(WebAssembly.Module.imports(module)).toEqual([{ module: "env", name: "memory", kind: "memory" }]);
-    expect(WebAssembly.Module.exports(module).map((e) => e.name).sort()).toEqual(["first_nonfinite_f32", "first_nonfinite_scaled_f32", "step", "step_range", "sum_squares_f32"]);
+    expect(WebAssembly.Module.exports(module).map((e) => e.name).sort()).toEqual([
+      "dequantize_blockwise_8bit", "first_nonfinite_f32", "first_nonfinite_scaled_f32", "quantize_blockwise_8bit", "step", "step_range", "sum_squares_f32",
+    ]);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared } as WebAssembly.MemoryDescriptor);
     const { step } = new WebAssembly.Instance(module, { env: { memory } }).exports as { step: (f: number, a: number) => void };
     // Fill a StepArgs block by hand at 0 and the arrays after it, as an embedder would.

@@ -20,9 +20,9 @@ describe("memory", () => {
       // Alignment of each array to 64 bytes adds < 64 bytes per array.
       expect(layout.bytes - arrays - layout.headerBytes).toBeLessThan(64 * 5);
     }
-    // The 576-byte guard (src/guard.ts), and one 96-byte StepArgs block per unit, whatever
-    // the threads: they share a unit's block, each stepping a range of it.
-    expect(computeLayout(10, { momentumBuffer: false, gradAvg: false }, { units: 3 }).headerBytes).toBe(Math.ceil((576 + 3 * 96) / 64) * 64);
+    // The 576-byte guard (src/guard.ts), and one 120-byte StepArgs block (ABI v3) per unit,
+    // whatever the threads: they share a unit's block, each stepping a range of it.
+    expect(computeLayout(10, { momentumBuffer: false, gradAvg: false }, { units: 3 }).headerBytes).toBe(Math.ceil((576 + 3 * 120) / 64) * 64);
   });
 
   it("byteLength is the arrays, the header and the rounding to whole 64 KiB pages", async () => {

@@ -36,6 +36,8 @@ describe("instantiateKernel", () => {
     await expect(instantiateKernel(new ArrayBuffer(8) as never)).rejects.toThrow(/memory must be a WebAssembly.Memory; got an ArrayBuffer/);
     const grown = new WebAssembly.Memory({ initial: 0 });
     grown.grow(1);
-    expect(Object.keys(await instantiateKernel(grown)).sort()).toEqual(["first_nonfinite_f32", "first_nonfinite_scaled_f32", "step", "step_range", "sum_squares_f32"]);
+    expect(Object.keys(await instantiateKernel(grown)).sort()).toEqual([
+      "dequantize_blockwise_8bit", "first_nonfinite_f32", "first_nonfinite_scaled_f32", "quantize_blockwise_8bit", "step", "step_range", "sum_squares_f32",
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 // Item "load only the build in use" (docs/bundle-size.md): a consumer that runs SIMD on one
 // thread, bundled by esbuild with code splitting, loads one kernel build and stays within
-// 61 KB minified with today's kernel (docs/bundle-size.md says why not 60); a synthetic SIMD kernel of about 90 KB that
+// 72 KB minified with today's kernel (docs/bundle-size.md says why: 65 KB before stateBits); a synthetic SIMD kernel of about 90 KB that
 // compresses worse grows only the page's kernel chunk. Chromium then runs the bundle and is
 // seen to request exactly those files.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -21,10 +21,10 @@ interface Measured {
   entry: string;
 }
 
-const TARGET_BYTES = 61_000;
+const TARGET_BYTES = 72_000;
 
 describe("a SIMD, one-thread page loads only the SIMD build", () => {
-  it("esbuild splits every build into a chunk of its own; the page's files are within 61 KB", async () => {
+  it("esbuild splits every build into a chunk of its own; the page's files are within 72 KB", async () => {
     const m = (await measureBundle({ minify: true })) as Measured;
     expect(m.files.filter((f) => f.build).map((f) => f.build).sort()).toEqual(["scalar", "scalar-shared", "simd", "simd-shared"]);
     expect(m.page.builds).toEqual(["simd"]);
