@@ -70,7 +70,7 @@ function checkN(n: unknown, o: ResolvedOptions, set: ArraySet): number {
   const bitsOf = (g: ResolvedOptions["groups"][number]): StateBits => (ownValue(g, "stateBits") as StateBits | undefined) ?? o.stateBits;
   const kept = [...new Set(o.groups.length ? o.groups.map((g) => storedBits(bitsOf(g), g.size)) : [storedBits(o.stateBits, n)])];
   const bits = kept.length > 1 ? "both" : kept[0];
-  const how = bits === 32 ? "f32 arrays" : bits === 8 ? "arrays (θ, g and the EMA in f32, the state in 8 bits)" : "arrays (some state in 8 bits)";
+  const how = bits === 32 ? "f32 arrays" : bits === 8 ? "arrays (θ, g and any EMA in f32; S, M and G in 8 bits)" : "arrays (some state in 8 bits)";
   const why = ` (the parameter count; ${arrayCount(set)} ${how} of n must fit in 4 GiB of wasm32 memory)`;
   const clipNormOf = (g: ResolvedOptions["groups"][number]) => {
     const own = ownValue(g, "clipNorm");

@@ -55,6 +55,6 @@ describe("stateBits: 8, bytes", () => {
     expect(limit).toBeGreaterThan(maxParams(three, { units: 1 }) * 1.3);
     const err = await createRmsprop(limit + 1, { stateBits: 8 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RangeError);
-    expect((err as Error).message).toMatch(new RegExp(`^n must be an integer in \\[1, ${limit}\\].*3 arrays \\(θ, g and the EMA in f32, the state in 8 bits\\)`));
+    expect((err as Error).message).toMatch(new RegExp(`^n must be an integer in \\[1, ${limit}\\].*3 arrays \\(θ, g and any EMA in f32; S, M and G in 8 bits\\)`));
   });
 });
