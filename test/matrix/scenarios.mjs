@@ -7,19 +7,20 @@ import { rng } from "../helpers/rng.mjs";
 // Zeros of both signs, subnormals, tiny and huge magnitudes (3e38 squares to ∞ in f32).
 const specials = [0, -0, 1e-40, -1e-40, 1.4e-45, 1e-30, -1e-30, 1e18, -1e18, 3e38, -3e38, 1e-3, -7];
 
-function awkwardFloats(n, seed) {
+function awkwardFloats(n, seed, share = 0.2) {
   const r = rng(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    out[i] = r() < 0.2 ? specials[Math.floor(r() * specials.length)] : (r() * 2 - 1) * 10 ** (r() * 8 - 5);
+    out[i] = r() < share ? specials[Math.floor(r() * specials.length)] : (r() * 2 - 1) * 10 ** (r() * 8 - 5);
   }
   return out;
 }
 
 /**
  * The option sets: the default, PyTorch's conventions, everything on (the training recipe
- * too), and the NaN makers. Each adds 15 optimizers that live until the end of a run, and a
- * browser reserves address space for each memory: keep the set small.
+ * too), the NaN makers and 8-bit state. Each adds up to 15 optimizers, the threaded ones
+ * live until the end of a run, and a browser reserves address space for each memory: keep
+ * the set small.
  */
 export const variants = {
   default: {},
@@ -56,10 +57,20 @@ export const variants = {
   tfjsCentered: { centered: true, centeredEps: "subtract", clampVariance: false, momentum: 0.5, eps: 1e-12 },
   // Step 2 has an ∞ gradient: the scan (split across threads) finds it and the step is skipped.
   nonFinite: { nonFinite: "skip", eps: 0 },
+  // 8-bit state (S, M and G as codes with a scale per block of 512): the encoder's rounding
+  // and the decoder's table must give the same codes on every engine; the awkward values put
+  // ∞ (3e38 squared) and subnormals into blocks.
+  q8: { stateBits: 8, momentum: 0.9, centered: true, emaDecay: 0.9 },
 };
 
 /** Lengths around the SIMD width: 1, a remainder of 3, and several vectors plus 2. */
 export const lengths = [1, 7, 1030];
+
+/**
+ * The lengths a variant runs at: 8-bit state needs a group of at least 4096 parameters
+ * (smaller ones stay f32), so q8 runs at nine blocks of 512 and a partial one of 3 elements.
+ */
+export const lengthsOf = (variant) => (variant === "q8" ? [4611] : lengths);
 
 /** Backends with the thread counts each supports ("js" is the reference: one thread). */
 export const runs = [
@@ -97,7 +108,9 @@ async function runCase(createRmsprop, backend, threads, variant, n) {
   opt.params.set(awkwardFloats(n, seed));
   const steps = [];
   for (let t = 1; t <= STEPS; t++) {
-    opt.grads.set(awkwardFloats(n, seed + t));
+    // 8-bit state: one special value in 500, so that most blocks have codes to round (a
+    // block holding ∞ codes its other elements as 0) and a few hold the extremes.
+    opt.grads.set(awkwardFloats(n, seed + t, variant === "q8" ? 0.002 : 0.2));
     if (variant === "nonFinite" && t === 2) opt.grads[n >> 1] = Infinity;
     const pending = opt.step(t === 2 ? { lr: 0.003 } : undefined);
     const promised = pending instanceof Promise;
@@ -106,6 +119,11 @@ async function runCase(createRmsprop, backend, threads, variant, n) {
   }
   const arrays = { params: bits(opt.params) };
   for (const [name, view] of Object.entries(opt.state)) arrays[name] = bits(view);
+  // 8-bit state: each code as a float (exact), and the blocks' scales.
+  for (const [name, q] of Object.entries(opt.state8 ?? {})) {
+    arrays[`${name}.codes`] = bits(Float32Array.from(q.codes));
+    arrays[`${name}.scales`] = bits(q.scales);
+  }
   return { opt, result: { backend: opt.backend, threads: opt.threads, stepCount: opt.stepCount, steps, arrays } };
 }
 
@@ -124,8 +142,9 @@ export function describeRuntime() {
 /**
  * Runs every case and returns { runtime, autoBackend, cases }, cases keyed by caseKey. A
  * case whose creation fails (threads on a page without COOP/COEP) records the error.
- * Every optimizer lives until all cases have run: Firefox (ESR 153) stops starting a
- * worker's nested workers once it has ended some, so no thread ends before the last starts.
+ * Every threaded optimizer lives until all cases have run: Firefox (ESR 153) stops starting
+ * a worker's nested workers once it has ended some, so no thread ends before the last
+ * starts. One-thread optimizers, which start no worker, are disposed after their case.
  */
 export async function runScenarios(createRmsprop) {
   const cases = {};
@@ -133,11 +152,14 @@ export async function runScenarios(createRmsprop) {
   try {
     for (const [backend, threads] of runs) {
       for (const variant of Object.keys(variants)) {
-        for (const n of lengths) {
+        for (const n of lengthsOf(variant)) {
           const key = caseKey(backend, threads, variant, n);
           try {
             const { opt, result } = await runCase(createRmsprop, backend, threads, variant, n);
-            live.push(opt);
+            // One thread: freed now, so a browser's address space (each memory reserves
+            // gigabytes in V8) holds only the threaded ones at a time.
+            if (opt.threads > 1) live.push(opt);
+            else opt.dispose();
             cases[key] = result;
           } catch (error) {
             cases[key] = { error: String(error?.message ?? error) };
