@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { brokenState } from "../checkpoint.ts";
 import { STATE_VIEWS, type ArrayName } from "../state-arrays.ts";
+import { writeOrder } from "../state-codec.ts";
 import type { SlotEngine } from "./engine.ts";
 import type { SlotNeeds } from "./slots.ts";
 
@@ -31,7 +32,7 @@ function stateList(needs: readonly SlotNeeds[]): { state: ArrayName; suffix: str
 export function stateTensors(engine: SlotEngine, variables: readonly tf.Variable[], needs: readonly SlotNeeds[]): NamedTensor[] {
   return stateList(needs).map(({ state, suffix, slot }) => ({
     name: `${variables[slot].name}/${suffix}`,
-    tensor: tf.tensor(engine.state(slot, state)!.slice(), variables[slot].shape, "float32"),
+    tensor: tf.tensor(engine.read(slot, state), variables[slot].shape, "float32"),
   }));
 }
 
@@ -87,7 +88,12 @@ export function checkStateValues(entries: readonly StateEntry[], nonFinite: stri
   }
 }
 
-/** Writes entries checked by checkStateEntries into the engine's state. */
+/**
+ * Writes entries checked by checkStateEntries into the engine's state: 8-bit state rounded
+ * to nearest, which gives back the very codes and scales of values getWeights() read out of
+ * them (docs/tfjs.md), G before S where S is stored less G².
+ */
 export function writeStateEntries(engine: SlotEngine, entries: readonly StateEntry[], needs: readonly SlotNeeds[]): void {
-  restoredList(entries, needs).forEach(({ state, slot }, k) => engine.state(slot, state)!.set(entries[k].values));
+  const list = restoredList(entries, needs).map((e, k) => ({ ...e, values: entries[k].values }));
+  for (const { state, slot, values } of writeOrder(list, (e) => e.state)) engine.write(slot, state, values);
 }
