@@ -28,7 +28,7 @@ interface Probe {
   q8_fill_with(format: number, value: number, misaligned: number): number;
 }
 
-let bytes: Uint8Array;
+let bytes: BufferSource;
 
 beforeAll(() => {
   bytes = clangWasm({
@@ -42,7 +42,7 @@ beforeAll(() => {
 async function probeOn(backend: "simd" | "scalar"): Promise<{ probe: Probe; memory: WebAssembly.Memory }> {
   const memory = new WebAssembly.Memory({ initial: 4 });
   const kernel = await instantiateKernel(memory, { backend });
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory }, "rmsprop-wasm": kernel });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory }, "rmsprop-wasm": kernel });
   return { probe: instance.exports as unknown as Probe, memory };
 }
 

@@ -84,7 +84,9 @@ export class Binding {
   setOptions(where: string, resolved: TfjsResolved): void {
     const next = this.#resolve(resolved, this.variables);
     // A variable's state holds the arrays its group's options needed when it was made.
-    checkFixed(where, this.#top, next, (i) => arraySet([this.#bound[i]]));
+    checkFixed(where, this.#top, next, (i) => arraySet([this.#bound[i]]), {
+      stateBits: "it decides how S, M and G are stored; create an optimizer with the new stateBits and setWeights(getWeights()) into it, which converts",
+    });
     const plans = planGroups(next, this.#plans.reduce((a, p) => a + p.size, 0));
     this.#plans.forEach((plan, i) => {
       plan.options = Object.freeze({ ...plans[i].options });

@@ -20,6 +20,7 @@ export interface TfjsGroupSpec extends UpdateOptions {
  * Every option of `createRmsprop` except the ones that place memory (`memory`, `offset`:
  * the adapter decides where the arrays live) and `threads` (one thread steps the
  * variables); its `groups` become `variableGroups`, which pick variables by name.
+ * `stateBits: 8` applies per variable: one of fewer than 4096 elements keeps f32 state.
  */
 export interface TfjsRmspropOptions
   extends Omit<RmspropOptions, "groups" | "memory" | "offset" | "threads" | "minParamsPerThread" | "threadSpinMs"> {

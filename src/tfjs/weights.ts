@@ -2,7 +2,8 @@
 // count, the state arrays in the order of the table of state arrays (src/state-arrays.ts),
 // each as "<variable>/<tfjsSuffix>" for every variable that keeps it: S as "/rms", then M as
 // "/momentum" and G as "/mg" (tfjs's RMSProp order, so model.save stores it), then the EMA
-// as "/ema".
+// as "/ema". State kept in 8 bits is listed decoded, as float32 values, and written back
+// encoded (src/state-codec.ts), so saved models and their loaders never see the codes.
 import * as tf from "@tensorflow/tfjs-core";
 import { brokenState } from "../checkpoint.ts";
 import { STATE_VIEWS, type ArrayName } from "../state-arrays.ts";
