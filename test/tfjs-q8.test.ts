@@ -3,11 +3,12 @@
 // 4096 elements stays f32), on both tfjs backends and every kernel backend; getWeights()
 // gives the decoded values, and setWeights() of them gives back the same codes and scales.
 import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
 import { afterAll, describe, expect, it } from "vitest";
 import { createRmsprop, type RmspropOptions } from "../src/index.ts";
-import { tfjsRmsprop, type TfjsRmsprop, type TfjsRmspropOptions } from "../src/tfjs/index.ts";
+import { TfjsRmsprop, tfjsRmsprop, type TfjsRmspropOptions } from "../src/tfjs/index.ts";
 import { rng } from "./helpers/data.ts";
-import { useBackend } from "./helpers/tfjs-models.ts";
+import { CLASSES, dataset, FEATURES, fitLosses, saveToMemory, useBackend, weightValues } from "./helpers/tfjs-models.ts";
 
 afterAll(() => useBackend("cpu"));
 
@@ -91,6 +92,39 @@ describe.each(["cpu", "wasm"])("stateBits 8 on tfjs-backend-%s", (backend) => {
     for (const kernel of ["simd", "scalar", "js"] as const) {
       expect(bits(await runTfjs({ lr: 0.05, stateBits: 8, ...options, backend: kernel })), kernel).toEqual(want);
     }
+  });
+});
+
+/** A classifier whose first kernel (6 × 1024) keeps 8-bit state; its other weights are below 4096. */
+function wideClassifier(): tfl.Sequential {
+  const model = tfl.sequential({
+    layers: [tfl.layers.dense({ inputShape: [FEATURES], units: 1024, activation: "tanh" }), tfl.layers.dense({ units: CLASSES, activation: "softmax" })],
+  });
+  const r = rng(17);
+  model.setWeights(model.getWeights().map((w) => tf.tensor(Float32Array.from({ length: w.size }, () => (r() - 0.5) * 0.2), w.shape)));
+  return model;
+}
+
+describe.each(["cpu", "wasm"])("stateBits 8 saved with a model on tfjs-backend-%s", (backend) => {
+  it("model.save({ includeOptimizer }) then tf.loadLayersModel trains on with the same losses and weights", async () => {
+    await useBackend(backend);
+    const data = dataset(48, 11);
+    const model = wideClassifier();
+    const optimizer = await tfjsRmsprop(model.trainableWeights, { lr: 0.01, momentum: 0.9, stateBits: 8 });
+    model.compile({ optimizer, loss: "categoricalCrossentropy" });
+    await fitLosses(model, data, 2);
+    const artifacts = await saveToMemory(model);
+    // The optimizer's weights are float32, of the variables' shapes: what tfjs saves of any optimizer.
+    const specs = artifacts.weightSpecs!.filter((w) => w.group === "optimizer");
+    expect(specs.filter((w) => w.name.endsWith("/rms")).map((w) => [w.dtype, w.shape])).toEqual(model.trainableWeights.map((w) => ["float32", w.shape]));
+    const uninterrupted = await fitLosses(model, data, 2);
+    const restored = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+    expect(restored.optimizer).toBeInstanceOf(TfjsRmsprop);
+    expect(restored.optimizer.getConfig().stateBits).toBe(8);
+    expect(await fitLosses(restored, data, 2)).toEqual(uninterrupted);
+    expect(weightValues(restored).map((w) => [...w])).toEqual(weightValues(model).map((w) => [...w]));
+    optimizer.dispose();
+    (restored.optimizer as TfjsRmsprop).dispose();
   });
 });
 
