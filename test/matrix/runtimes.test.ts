@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { checkEnvironment, differences, floats, nodeReference, type MatrixResult } from "./compare.ts";
-import { caseKey, lengths, runs, variants } from "./scenarios.mjs";
+import { caseKey, lengths, runs, sizeOf, variants } from "./scenarios.mjs";
 
 const FILE = "runtimes";
 
@@ -41,7 +41,7 @@ describe("the matrix in Node, Deno and Bun", () => {
     const asReference: MatrixResult = { ...node, cases: {} };
     for (const [backend, threads] of runs) {
       for (const variant of Object.keys(variants)) {
-        for (const n of lengths) asReference.cases[caseKey(backend, threads, variant, n)] = { ...node.cases[caseKey("js", 1, variant, n)], backend, threads: Math.min(threads, n) };
+        for (const n of lengths) asReference.cases[caseKey(backend, threads, variant, n)] = { ...node.cases[caseKey("js", 1, variant, n)], backend, threads: Math.min(threads, sizeOf(variant, n)) };
       }
     }
     expect(differences(node, asReference, "sync")).toEqual([]);

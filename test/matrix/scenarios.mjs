@@ -56,7 +56,13 @@ export const variants = {
   tfjsCentered: { centered: true, centeredEps: "subtract", clampVariance: false, momentum: 0.5, eps: 1e-12 },
   // Step 2 has an ∞ gradient: the scan (split across threads) finds it and the step is skipped.
   nonFinite: { nonFinite: "skip", eps: 0 },
+  // 8-bit state (stochastic rounding from a hash of the index and the step), on 4096 more
+  // parameters than the others (fewer stay f32): S − G², M and G as codes and block scales.
+  eightBit: { stateBits: 8, momentum: 0.9, centered: true, biasCorrection: true, weightDecay: 0.01 },
 };
+
+/** The parameters of a case of `variant` at length n: 8-bit state needs 4096 or more. */
+export const sizeOf = (variant, n) => (variants[variant].stateBits === 8 ? n + 4096 : n);
 
 /** Lengths around the SIMD width: 1, a remainder of 3, and several vectors plus 2. */
 export const lengths = [1, 7, 1030];
@@ -81,7 +87,11 @@ export function caseKey(backend, threads, variant, n) {
 function bits(view) {
   const words = new Uint32Array(view.slice().buffer);
   for (let i = 0; i < words.length; i++) if (Number.isNaN(view[i])) words[i] = 0x7fc00000;
-  const bytes = new Uint8Array(words.buffer);
+  return base64(new Uint8Array(words.buffer));
+}
+
+/** Bytes as base64. */
+function base64(bytes) {
   let text = "";
   for (let i = 0; i < bytes.length; i += 0x2000) text += String.fromCharCode(...bytes.subarray(i, i + 0x2000));
   return btoa(text);
@@ -91,7 +101,8 @@ function bits(view) {
  * Runs one case: n parameters, three steps (the second with an lr override). The optimizer
  * is returned, not disposed: runScenarios disposes every one at the end (see there).
  */
-async function runCase(createRmsprop, backend, threads, variant, n) {
+async function runCase(createRmsprop, backend, threads, variant, length) {
+  const n = sizeOf(variant, length);
   const opt = await createRmsprop(n, { ...variants[variant], backend, threads, minParamsPerThread: 1 });
   const seed = n * 7919 + Object.keys(variants).indexOf(variant) * 104729;
   opt.params.set(awkwardFloats(n, seed));
@@ -105,7 +116,15 @@ async function runCase(createRmsprop, backend, threads, variant, n) {
     steps.push({ applied, nonFiniteIndex, promised, ...(gradNorm !== undefined && { gradNorm: String(gradNorm) }) });
   }
   const arrays = { params: bits(opt.params) };
-  for (const [name, view] of Object.entries(opt.state)) arrays[name] = bits(view);
+  // opt.state lists the f32 state only (an 8-bit array's view throws): the codes and scales then.
+  if (variants[variant].stateBits === 8) {
+    for (const [name, q] of Object.entries(opt.state8)) {
+      arrays[`${name}Codes`] = base64(q.codes);
+      arrays[`${name}Scales`] = bits(q.scales);
+    }
+  } else {
+    for (const [name, view] of Object.entries(opt.state)) arrays[name] = bits(view);
+  }
   return { opt, result: { backend: opt.backend, threads: opt.threads, stepCount: opt.stepCount, steps, arrays } };
 }
 
@@ -124,8 +143,9 @@ export function describeRuntime() {
 /**
  * Runs every case and returns { runtime, autoBackend, cases }, cases keyed by caseKey. A
  * case whose creation fails (threads on a page without COOP/COEP) records the error.
- * Every optimizer lives until all cases have run: Firefox (ESR 153) stops starting a
- * worker's nested workers once it has ended some, so no thread ends before the last starts.
+ * Every optimizer with threads lives until all cases have run: Firefox (ESR 153) stops
+ * starting a worker's nested workers once it has ended some, so no thread ends before the
+ * last starts.
  */
 export async function runScenarios(createRmsprop) {
   const cases = {};
@@ -137,7 +157,10 @@ export async function runScenarios(createRmsprop) {
           const key = caseKey(backend, threads, variant, n);
           try {
             const { opt, result } = await runCase(createRmsprop, backend, threads, variant, n);
-            live.push(opt);
+            // One thread has no worker to end: its memory can go now, which keeps Chromium's
+            // address space for wasm memories from running out.
+            if (opt.threads > 1) live.push(opt);
+            else opt.dispose();
             cases[key] = result;
           } catch (error) {
             cases[key] = { error: String(error?.message ?? error) };
