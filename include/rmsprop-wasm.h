@@ -62,6 +62,12 @@ extern "C" {
    each), and the bytes of scratch one rmsprop_step call on such a block needs. */
 #define RMSPROP_Q8_BLOCK 512u
 #define RMSPROP_Q8_SCRATCH_BYTES (3u * RMSPROP_Q8_BLOCK * 4u + 96u)
+/* The scales n elements have: one per block, the last block may be short. */
+#define RMSPROP_Q8_BLOCKS(n) (((n) + RMSPROP_Q8_BLOCK - 1u) / RMSPROP_Q8_BLOCK)
+/* The code map of each 8-bit array, as rmsprop_quantize_blockwise_8bit's `format` takes it. */
+#define RMSPROP_Q8_SQ_AVG_FORMAT 0u          /* u8e5m3, no sign: S, or V = S − G² when centered */
+#define RMSPROP_Q8_MOMENTUM_BUFFER_FORMAT 1u /* s8e3m4: M */
+#define RMSPROP_Q8_GRAD_AVG_FORMAT 2u        /* s8e4m3: G */
 /*
  * What rmsprop_fill_step_args returns for arguments it refuses. No valid flag set has this
  * bit; the kernel ignores it, and the refused block has n = 0, so a step on it touches
@@ -397,6 +403,100 @@ int32_t rmsprop_first_nonfinite_scaled_f32(const float *p, uint32_t n, float sca
  */
 __attribute__((import_module("rmsprop-wasm"), import_name("sum_squares_f32")))
 int32_t rmsprop_sum_squares_f32(const float *p, uint32_t n, float scale, double *out);
+
+/*
+ * The n floats at src as n 8-bit codes and RMSPROP_Q8_BLOCKS(n) float block scales (each a
+ * power of two), rounded to nearest, in code map `format` (RMSPROP_Q8_*_FORMAT).
+ */
+__attribute__((import_module("rmsprop-wasm"), import_name("quantize_blockwise_8bit")))
+void rmsprop_quantize_blockwise_8bit(uint32_t format, const float *src, uint32_t n, uint8_t *codes, float *scales);
+
+/* The n floats that n codes and their blocks' scales stand for, exactly, to out. */
+__attribute__((import_module("rmsprop-wasm"), import_name("dequantize_blockwise_8bit")))
+void rmsprop_dequantize_blockwise_8bit(uint32_t format, const uint8_t *codes, const float *scales, uint32_t n, float *out);
+
+/*
+ * 8-bit state (version 3, the package's stateBits: 8). Each of S, M and G that the options
+ * need is n code bytes and RMSPROP_Q8_BLOCKS(n) floats of scales (4-byte aligned); S holds
+ * V = S − G² when centered. Block b covers elements [512·b, 512·b + 512) of the array, so
+ * a call that starts at element k (k a multiple of 512) takes codes + k and scales + k / 512.
+ * One call needs a scratch of RMSPROP_Q8_SCRATCH_BYTES, 16-byte aligned, of its own.
+ * θ, g and the EMA stay float arrays.
+ */
+typedef struct rmsprop_q8_array {
+  uint8_t *codes;
+  float *scales;
+} rmsprop_q8_array;
+
+typedef struct rmsprop_q8_state {
+  rmsprop_q8_array sq_avg;
+  rmsprop_q8_array momentum_buffer; /* momentum > 0 only */
+  rmsprop_q8_array grad_avg;        /* centered only */
+  void *scratch;
+} rmsprop_q8_state;
+
+static inline int rmsprop_q8_array_ok_(const rmsprop_q8_array *a) {
+  return a->codes != NULL && a->scales != NULL && ((uintptr_t)a->scales & 3u) == 0;
+}
+
+/*
+ * Sets all n elements of an 8-bit array to `value`, with the codes and scales the package
+ * gives them (an array of one value, rounded to nearest): before the first step, S to
+ * o.initial_scale and M, G to 0. Encodes through the scratch, whole blocks at a time.
+ * Returns 0, or RMSPROP_INVALID (nothing written) for a bad format, a NULL or misaligned
+ * pointer, or a value that is negative for S's map, NaN or infinite.
+ */
+static inline uint32_t rmsprop_q8_fill(uint32_t format, float value, rmsprop_q8_array a, void *scratch, uint32_t n) {
+  if (format > RMSPROP_Q8_GRAD_AVG_FORMAT || !rmsprop_q8_array_ok_(&a) || scratch == NULL || ((uintptr_t)scratch & 15u) ||
+      !(value - value == 0) || (format == RMSPROP_Q8_SQ_AVG_FORMAT && value < 0)) {
+    return RMSPROP_INVALID;
+  }
+  const uint32_t chunk = RMSPROP_Q8_SCRATCH_BYTES / 4u / RMSPROP_Q8_BLOCK * RMSPROP_Q8_BLOCK;
+  float *values = (float *)scratch;
+  for (uint32_t i = 0; i < chunk && i < n; i++) values[i] = value;
+  for (uint32_t k = 0; k < n; k += chunk) {
+    uint32_t len = n - k < chunk ? n - k : chunk;
+    rmsprop_quantize_blockwise_8bit(format, values, len, a.codes + k, a.scales + k / RMSPROP_Q8_BLOCK);
+  }
+  return 0;
+}
+
+/*
+ * rmsprop_fill_step_args for 8-bit state: fills the block for step t over the n elements
+ * at params, grads and the codes and scales of `q`, and returns the flags (with
+ * RMSPROP_Q8) to pass to rmsprop_step. first_index is the index of element 0 in the whole
+ * array (0 for a whole array; k for a call that steps from element k): the stochastic
+ * rounding draws from it and from t, as the package does, so the bits are the package's.
+ * It refuses, with RMSPROP_INVALID and n = 0, what rmsprop_fill_step_args refuses, a NULL
+ * q, an array the options need without codes or with misaligned scales, and a NULL or
+ * misaligned scratch. rmsprop_use_ema and rmsprop_clip_by_norm work on the block as usual.
+ */
+static inline uint32_t rmsprop_fill_step_args_q8(rmsprop_step_args *args, const rmsprop_options *o, uint32_t t,
+                                                 float *params, float *grads, const rmsprop_q8_state *q,
+                                                 uint32_t first_index, uint32_t n) {
+  /* The f32 fill checks the options, θ and g; params stands in for the float state it
+     would check, which the codes replace below. */
+  uint32_t flags = rmsprop_fill_step_args(args, o, t, params, grads, params, params, params, n);
+  if (flags == RMSPROP_INVALID) return flags;
+  int momentum = (flags & (RMSPROP_MOM_HEAVY | RMSPROP_MOM_NESTEROV)) != 0, centered = (flags & RMSPROP_CENTERED) != 0;
+  if (q == NULL || !rmsprop_q8_array_ok_(&q->sq_avg) || (momentum && !rmsprop_q8_array_ok_(&q->momentum_buffer)) ||
+      (centered && !rmsprop_q8_array_ok_(&q->grad_avg)) || q->scratch == NULL || ((uintptr_t)q->scratch & 15u)) {
+    args->n = 0;
+    return RMSPROP_INVALID;
+  }
+  args->sq_avg = (uint32_t)(uintptr_t)q->sq_avg.codes;
+  args->sq_avg_scales = (uint32_t)(uintptr_t)q->sq_avg.scales;
+  args->momentum_buffer = momentum ? (uint32_t)(uintptr_t)q->momentum_buffer.codes : 0;
+  args->momentum_buffer_scales = momentum ? (uint32_t)(uintptr_t)q->momentum_buffer.scales : 0;
+  args->grad_avg = centered ? (uint32_t)(uintptr_t)q->grad_avg.codes : 0;
+  args->grad_avg_scales = centered ? (uint32_t)(uintptr_t)q->grad_avg.scales : 0;
+  args->scratch = (uint32_t)(uintptr_t)q->scratch;
+  args->first_index = first_index;
+  args->rounding_seed = t;
+  flags |= RMSPROP_Q8;
+  args->flags = flags;
+  return flags;
+}
 
 #ifdef __cplusplus
 }

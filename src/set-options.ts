@@ -49,7 +49,14 @@ const effective = (o: ResolvedOptions): ResolvedOptions[] => (o.groups.length ? 
  * Refuses `next` where it switches something fixed at creation, or needs an array that
  * group i lacks (`arrays(i)`: the optimizer's arrays, or, in the tfjs adapter, the group's own).
  */
-export function checkFixed(where: string, current: ResolvedOptions, next: ResolvedOptions, arrays: (group: number) => ArraySet): void {
+export function checkFixed(
+  where: string,
+  current: ResolvedOptions,
+  next: ResolvedOptions,
+  arrays: (group: number) => ArraySet,
+  /** What to do instead, where the caller's way differs from createRmsprop's (the tfjs adapter's). */
+  instead: Readonly<Partial<Record<keyof ResolvedOptions, string>>> = {},
+): void {
   const before = [current, ...effective(current)];
   const after = [next, ...effective(next)];
   // The top level first, so that a change made there is named there.
@@ -57,7 +64,7 @@ export function checkFixed(where: string, current: ResolvedOptions, next: Resolv
     const path = i === 0 ? "options" : `options.groups[${i - 1}]`;
     for (const { key, switched, why } of SWITCHES) {
       if (switched(before[i][key], o[key])) {
-        throw new TypeError(`${where}: ${path}.${key} cannot go from ${JSON.stringify(before[i][key])} to ${JSON.stringify(o[key])}: ${why}`);
+        throw new TypeError(`${where}: ${path}.${key} cannot go from ${JSON.stringify(before[i][key])} to ${JSON.stringify(o[key])}: ${instead[key] ?? why}`);
       }
     }
   });

@@ -108,7 +108,23 @@ export function writeSegment(m: StateMemory, name: ArrayName, seg: Segment, cent
       scratch[i] = v < 0 ? 0 : v;
     }
     encode(m, row, len, codes.byteOffset + k, scales.byteOffset + 4 * (k / QUANT_BLOCK));
+    if (QUANT_FORMATS[row.q8.format].signed) keepNegativeZeros(scratch, len, codes.subarray(k, k + len));
   }
+}
+
+/**
+ * The kernel rounds a tiny negative value to the code "−0" (sign, magnitude 0), which
+ * decodes to −0, but encodes −0 itself as +0. A −0 written keeps its code, so that values
+ * read out of codes and written back give the same codes (getWeights → setWeights).
+ */
+function keepNegativeZeros(written: Float32Array, n: number, codes: Uint8Array): void {
+  for (let i = 0; i < n; i++) if (codes[i] === 0 && Object.is(written[i], -0)) codes[i] = 0x80;
+}
+
+/** `items` in the order their arrays must be written: an array that another is stored less the square of (G) first. */
+export function writeOrder<T>(items: readonly T[], name: (item: T) => ArrayName): T[] {
+  const first = new Set(STATE_ARRAYS.map((a) => a.q8?.lessSquareOf));
+  return [...items.filter((x) => first.has(name(x))), ...items.filter((x) => !first.has(name(x)))];
 }
 
 /** Every element of segment `seg` of `name` set to `value` (G, where S is stored less G², is 0). */

@@ -7,7 +7,7 @@
 import { checkpointError, type CheckpointContent } from "./checkpoint.ts";
 import { needsNorm, planGroups, planUnits } from "./groups.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { badScale, readSegment, writeSegment, type StateMemory } from "./state-codec.ts";
+import { badScale, readSegment, writeOrder, writeSegment, type StateMemory } from "./state-codec.ts";
 import { CHECKPOINT_ARRAYS, STATE_ARRAYS, type ArrayName } from "./state-arrays.ts";
 import { sameStorage, storageOfPlans, type StoragePlan } from "./state-storage.ts";
 
@@ -30,10 +30,7 @@ export function storageWithCentered(o: ResolvedOptions, n: number): Pick<StoredS
  * The arrays in the order they are written: an array that another's 8-bit codes are stored
  * less the square of (G, for a centered S) before that one.
  */
-const WRITE_ORDER = (() => {
-  const first = new Set(STATE_ARRAYS.map((a) => a.q8?.lessSquareOf).filter((x) => x !== undefined));
-  return [...CHECKPOINT_ARRAYS.filter((a) => first.has(a.name)), ...CHECKPOINT_ARRAYS.filter((a) => !first.has(a.name))];
-})();
+const WRITE_ORDER = writeOrder(CHECKPOINT_ARRAYS, (a) => a.name);
 
 /**
  * Refuses a checkpoint whose 8-bit parts are not what its own options lay out, or whose

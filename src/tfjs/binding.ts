@@ -51,9 +51,16 @@ export class Binding {
     this.#bound = this.#plans.map((p) => p.options);
     this.#slotOf = new Map(variables.map((v, i) => [v.name, i]));
     this.#planOf = new Array(variables.length);
-    this.#plans.forEach((plan, p) => plan.tensors.forEach((t) => (this.#planOf[this.#slotOf.get(t.name)!] = p)));
+    const index: number[] = new Array(variables.length);
+    this.#plans.forEach((plan, p) =>
+      plan.tensors.forEach((t) => {
+        const slot = this.#slotOf.get(t.name)!;
+        this.#planOf[slot] = p;
+        index[slot] = t.offset;
+      }),
+    );
     this.#norms = planNorms(this.#plans, this.#slotOf, top.globalClipNorm !== null);
-    this.needs = variables.map((v, i) => ({ size: v.size, options: this.#plans[this.#planOf[i]].options }));
+    this.needs = variables.map((v, i) => ({ size: v.size, options: this.#plans[this.#planOf[i]].options, index: index[i] }));
     this.variables = [...variables];
     this.#shapes = variables.map((v) => [...v.shape]);
     this.#emaStarted = variables.map(() => false);
@@ -77,7 +84,9 @@ export class Binding {
   setOptions(where: string, resolved: TfjsResolved): void {
     const next = this.#resolve(resolved, this.variables);
     // A variable's state holds the arrays its group's options needed when it was made.
-    checkFixed(where, this.#top, next, (i) => arraySet([this.#bound[i]]));
+    checkFixed(where, this.#top, next, (i) => arraySet([this.#bound[i]]), {
+      stateBits: "it decides how S, M and G are stored; create an optimizer with the new stateBits and setWeights(getWeights()) into it, which converts",
+    });
     const plans = planGroups(next, this.#plans.reduce((a, p) => a + p.size, 0));
     this.#plans.forEach((plan, i) => {
       plan.options = Object.freeze({ ...plans[i].options });
@@ -128,7 +137,7 @@ export class Binding {
       const plan = this.#plans[this.#planOf[slot]];
       let g = groups.get(plan);
       if (!g) groups.set(plan, (g = groupStep(plan, t, given)));
-      jobs[u] ??= { scalars: { ...g.scalars }, flags: g.flags, clipNorm: g.values.clipNorm, globalClipNorm: g.values.globalClipNorm };
+      jobs[u] ??= { scalars: { ...g.scalars }, flags: g.flags, roundingSeed: t >>> 0, clipNorm: g.values.clipNorm, globalClipNorm: g.values.globalClipNorm };
       const ownFlags = this.keepsEma(slot) && !this.#emaStarted[slot] ? KernelFlag.emaInit : 0;
       return { slot, variable: this.variables[slot], grad, job: jobs[u]!, ownFlags };
     });
@@ -197,10 +206,10 @@ export class Binding {
     this.variables.forEach((v, slot) => {
       // An EMA that has not started yet is the variable itself: nothing to exchange.
       if (!this.keepsEma(slot) || !this.#emaStarted[slot]) return;
-      const theta = tf.tensor(this.engine.state(slot, "ema")!.slice(), v.shape, "float32");
+      const theta = tf.tensor(this.engine.read(slot, "ema"), v.shape, "float32");
       const old = v.dataSync() as Float32Array;
-      // Read the view after the tensor exists: its allocation may have grown the heap.
-      this.engine.state(slot, "ema")!.set(old);
+      // Written after the tensor exists: its allocation may have grown the heap.
+      this.engine.write(slot, "ema", old);
       v.assign(theta);
       theta.dispose();
     });

@@ -5,13 +5,15 @@
 // that clipping needs) before anything is written, writes the StepArgs blocks and runs
 // the kernel. Which jobs run, with which scalars, is the caller's (src/tfjs/binding.ts).
 import * as tf from "@tensorflow/tfjs-core";
-import { bindKernel, writeStepArgs, type KernelExports, type StepScalars } from "../kernel-abi.ts";
+import { bindKernel, KernelFlag, writeRoundingCounter, writeStepArgs, type KernelExports, type StepScalars } from "../kernel-abi.ts";
 import { MAX_BYTES, WASM_PAGE_BYTES } from "../layout.ts";
 import { referenceKernel } from "../reference-kernel.ts";
-import type { ArrayName } from "../state-arrays.ts";
+import { QUANT_SCRATCH_BYTES } from "../quant-sizes.ts";
+import { STATE_ARRAYS, type ArrayName } from "../state-arrays.ts";
+import { fillSegment, readSegment, writeSegment, type StateMemory, type StoredArray } from "../state-codec.ts";
 import type { WasmHeap } from "./backends.ts";
 import { HeapPlacement, OwnPlacement, type PlacedItem, type Placement } from "./placement.ts";
-import { keptState, layoutSlots, SLOT_ALIGN, type SlotNeeds, type SlotOffsets } from "./slots.ts";
+import { keptState, layoutSlots, SLOT_ALIGN, slotSegment, type SlotNeeds, type SlotOffsets } from "./slots.ts";
 
 /**
  * What the kernel runs for one unit of a step: its scalars and flags (shared by the unit's
@@ -20,6 +22,8 @@ import { keptState, layoutSlots, SLOT_ALIGN, type SlotNeeds, type SlotOffsets } 
 export interface Job {
   scalars: StepScalars;
   flags: number;
+  /** What the step's 8-bit rounding draws from: the step number t, as a u32 (createRmsprop's). */
+  roundingSeed: number;
   clipNorm: number | null;
   globalClipNorm: number | null;
 }
@@ -74,6 +78,7 @@ export const finiteScan: Scan = (items, staged) => {
 export class SlotEngine {
   readonly #placement: Placement;
   readonly #slots: SlotOffsets[];
+  readonly #needs: readonly SlotNeeds[];
   readonly #sizes: number[];
   readonly #scratch: number;
   readonly #module: WebAssembly.Module | undefined;
@@ -83,10 +88,11 @@ export class SlotEngine {
   #f32 = new Float32Array(0);
   #f64 = new Float64Array(0);
 
-  constructor(placement: Placement, slots: SlotOffsets[], sizes: number[], scratch: number, module: WebAssembly.Module | undefined) {
+  constructor(placement: Placement, slots: SlotOffsets[], needs: readonly SlotNeeds[], scratch: number, module: WebAssembly.Module | undefined) {
     this.#placement = placement;
     this.#slots = slots;
-    this.#sizes = sizes;
+    this.#needs = needs;
+    this.#sizes = needs.map((n) => n.size);
     this.#scratch = scratch;
     this.#module = module;
     if (module) this.#kernel = bindKernel(module, placement.memory);
@@ -109,8 +115,10 @@ export class SlotEngine {
       if (bad) return bad;
       items.forEach((item, k) => {
         const slot = this.#slots[item.slot];
-        const flags = item.job.flags | item.ownFlags;
+        const q8 = slotSegment(this.#needs[item.slot]).bits === 8;
+        const flags = item.job.flags | item.ownFlags | (q8 ? KernelFlag.q8 : 0);
         writeStepArgs(this.#u32, this.#f32, slot.args, { ...slot, params: params[k], grads: grads[k] }, this.#sizes[item.slot], item.job.scalars, flags);
+        if (q8) writeRoundingCounter(this.#u32, slot.args, { firstIndex: this.#needs[item.slot].index, roundingSeed: item.job.roundingSeed });
         kernel.step(flags, slot.args);
       });
       for (const item of items) place.commit(item, this.#sizes[item.slot]);
@@ -121,11 +129,49 @@ export class SlotEngine {
     }
   }
 
-  /** A live view of a slot's state array, or undefined when the slot does not keep it. */
-  state(slot: number, name: ArrayName): Float32Array | undefined {
-    const at = this.#slots[slot][name];
+  /** Whether the slot keeps this state array. */
+  keeps(slot: number, name: ArrayName): boolean {
+    return this.#slots[slot][name] !== 0;
+  }
+
+  /** A copy of a slot's state array as the step reads it (8-bit codes decoded). */
+  read(slot: number, name: ArrayName): Float32Array {
+    const out = new Float32Array(this.#sizes[slot]);
+    readSegment(this.#memory(slot), name, slotSegment(this.#needs[slot]), this.#needs[slot].options.centered, out, 0);
+    return out;
+  }
+
+  /**
+   * Writes `values` as a slot's state array: f32 as they are, 8-bit codes rounded to
+   * nearest (in a centered slot, write G before S: S is stored less G²).
+   */
+  write(slot: number, name: ArrayName, values: Float32Array): void {
+    writeSegment(this.#memory(slot), name, slotSegment(this.#needs[slot]), this.#needs[slot].options.centered, values, 0);
+  }
+
+  /** Sets every element of a slot's state array to `value`. */
+  fill(slot: number, name: ArrayName, value: number): void {
+    fillSegment(this.#memory(slot), name, slotSegment(this.#needs[slot]), value);
+  }
+
+  /** A slot's arrays as src/state-codec.ts reads and writes them: views of its parts, the kernel, the scratch. */
+  #memory(slot: number): StateMemory {
     this.#refreshViews();
-    return at ? this.#f32.subarray(at >>> 2, (at >>> 2) + this.#sizes[slot]) : undefined;
+    const offsets = this.#slots[slot] as SlotOffsets & Record<string, number | undefined>;
+    const size = this.#sizes[slot];
+    const { blocks } = slotSegment(this.#needs[slot]);
+    const buffer = this.#placement.memory.buffer;
+    const parts: Partial<Record<ArrayName, StoredArray>> = {};
+    for (const a of STATE_ARRAYS) {
+      const at = offsets[a.name];
+      const scales = offsets[`${a.name}Scales`];
+      if (!at) continue;
+      parts[a.name] = scales
+        ? { codes: new Uint8Array(buffer, at, size), scales: new Float32Array(buffer, scales, blocks) }
+        : { values: new Float32Array(buffer, at, size) };
+    }
+    const scratch = offsets.scratch ? new Float32Array(buffer, offsets.scratch, QUANT_SCRATCH_BYTES / 4) : undefined;
+    return { parts, scratch, kernel: this.#kernel };
   }
 
   free(): void {
@@ -147,7 +193,7 @@ export class SlotEngine {
 /** Fills each slot's state with its initial values, from the table of state arrays. */
 function clearState(engine: SlotEngine, needs: readonly SlotNeeds[]): void {
   needs.forEach((need, i) => {
-    for (const a of keptState(need)) engine.state(i, a.name)!.fill(a.initial(need.options));
+    for (const a of keptState(need)) engine.fill(i, a.name, a.initial(need.options));
   });
 }
 
@@ -162,8 +208,7 @@ export function createEngine(
   module: WebAssembly.Module | undefined,
   norms: boolean,
 ): SlotEngine {
-  const sizes = needs.map((n) => n.size);
-  const total = sizes.reduce((a, b) => a + b, 0);
+  const total = needs.reduce((a, n) => a + n.size, 0);
   const tooBig = (bytes: number) =>
     new RangeError(`the variables hold ${total} parameters, whose arrays need ${bytes} bytes: more than the 4 GiB of wasm32 memory`);
   let engine: SlotEngine;
@@ -173,7 +218,7 @@ export function createEngine(
     const block = heap.malloc(end + SLOT_ALIGN);
     if (block === 0) throw new RangeError(`tfjs-backend-wasm could not allocate ${end} bytes for the optimizer state of ${total} parameters`);
     const { slots, scratch } = layoutSlots(needs, false, Math.ceil(block / SLOT_ALIGN) * SLOT_ALIGN, norms);
-    engine = new SlotEngine(new HeapPlacement(heap, block), slots, sizes, scratch, module);
+    engine = new SlotEngine(new HeapPlacement(heap, block), slots, needs, scratch, module);
   } else {
     const { slots, scratch, end } = layoutSlots(needs, true, 0, norms);
     if (end > MAX_BYTES) throw tooBig(end);
@@ -184,7 +229,7 @@ export function createEngine(
     } catch (cause) {
       throw new RangeError(`could not allocate ${end} bytes for the optimizer state of ${total} parameters`, { cause });
     }
-    engine = new SlotEngine(new OwnPlacement(memory, slots), slots, sizes, scratch, module);
+    engine = new SlotEngine(new OwnPlacement(memory, slots), slots, needs, scratch, module);
   }
   clearState(engine, needs);
   return engine;

@@ -9,7 +9,7 @@ import { own, ownArray, ownRecord } from "../own.ts";
  * last group, "default", with the top-level options. Substrings (not exact names) because
  * tfjs-layers appends `_1`, `_2` to the names of a model loaded in the same session.
  */
-export interface TfjsGroupSpec extends Omit<UpdateOptions, "stateBits"> {
+export interface TfjsGroupSpec extends UpdateOptions {
   /** Shown in errors. Default `group<i>`. */
   name?: string;
   /** Substrings of variable names, e.g. `["/bias"]`. At least one, none empty. */
@@ -20,9 +20,10 @@ export interface TfjsGroupSpec extends Omit<UpdateOptions, "stateBits"> {
  * Every option of `createRmsprop` except the ones that place memory (`memory`, `offset`:
  * the adapter decides where the arrays live) and `threads` (one thread steps the
  * variables); its `groups` become `variableGroups`, which pick variables by name.
+ * `stateBits: 8` applies per variable: one of fewer than 4096 elements keeps f32 state.
  */
 export interface TfjsRmspropOptions
-  extends Omit<RmspropOptions, "groups" | "memory" | "offset" | "threads" | "minParamsPerThread" | "threadSpinMs" | "stateBits"> {
+  extends Omit<RmspropOptions, "groups" | "memory" | "offset" | "threads" | "minParamsPerThread" | "threadSpinMs"> {
   /** Groups of variables with options of their own, in order of precedence. Default: none. */
   variableGroups?: readonly TfjsGroupSpec[];
 }
@@ -44,7 +45,6 @@ export const REFUSED_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
   threads: "rmsprop-wasm/tfjs steps on one thread; the step is a small part of a tfjs training step",
   minParamsPerThread: "rmsprop-wasm/tfjs steps on one thread",
   threadSpinMs: "rmsprop-wasm/tfjs steps on one thread",
-  stateBits: "rmsprop-wasm/tfjs keeps its slots in f32; 8-bit state is createRmsprop's (docs/quantization.md)",
 });
 
 /** Whether `key` is a createRmsprop option that tfjsRmsprop refuses (an own key: "constructor" is not one). */

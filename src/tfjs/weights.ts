@@ -2,10 +2,12 @@
 // count, the state arrays in the order of the table of state arrays (src/state-arrays.ts),
 // each as "<variable>/<tfjsSuffix>" for every variable that keeps it: S as "/rms", then M as
 // "/momentum" and G as "/mg" (tfjs's RMSProp order, so model.save stores it), then the EMA
-// as "/ema".
+// as "/ema". State kept in 8 bits is listed decoded, as float32 values, and written back
+// encoded (src/state-codec.ts), so saved models and their loaders never see the codes.
 import * as tf from "@tensorflow/tfjs-core";
 import { brokenState } from "../checkpoint.ts";
 import { STATE_VIEWS, type ArrayName } from "../state-arrays.ts";
+import { writeOrder } from "../state-codec.ts";
 import type { SlotEngine } from "./engine.ts";
 import type { SlotNeeds } from "./slots.ts";
 
@@ -31,7 +33,7 @@ function stateList(needs: readonly SlotNeeds[]): { state: ArrayName; suffix: str
 export function stateTensors(engine: SlotEngine, variables: readonly tf.Variable[], needs: readonly SlotNeeds[]): NamedTensor[] {
   return stateList(needs).map(({ state, suffix, slot }) => ({
     name: `${variables[slot].name}/${suffix}`,
-    tensor: tf.tensor(engine.state(slot, state)!.slice(), variables[slot].shape, "float32"),
+    tensor: tf.tensor(engine.read(slot, state), variables[slot].shape, "float32"),
   }));
 }
 
@@ -87,7 +89,12 @@ export function checkStateValues(entries: readonly StateEntry[], nonFinite: stri
   }
 }
 
-/** Writes entries checked by checkStateEntries into the engine's state. */
+/**
+ * Writes entries checked by checkStateEntries into the engine's state: 8-bit state rounded
+ * to nearest, which gives back the very codes and scales of values getWeights() read out of
+ * them (docs/tfjs.md), G before S where S is stored less G².
+ */
 export function writeStateEntries(engine: SlotEngine, entries: readonly StateEntry[], needs: readonly SlotNeeds[]): void {
-  restoredList(entries, needs).forEach(({ state, slot }, k) => engine.state(slot, state)!.set(entries[k].values));
+  const list = restoredList(entries, needs).map((e, k) => ({ ...e, values: entries[k].values }));
+  for (const { state, slot, values } of writeOrder(list, (e) => e.state)) engine.write(slot, state, values);
 }

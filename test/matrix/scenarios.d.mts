@@ -3,7 +3,7 @@ import type { createRmsprop as Create } from "rmsprop-wasm";
 
 export const variants: Record<string, Record<string, unknown>>;
 export const lengths: number[];
-export function lengthsOf(variant: string): number[];
+export function sizeOf(variant: string, n: number): number;
 export const runs: [backend: "simd" | "scalar" | "js", threads: number][];
 export function caseKey(backend: string, threads: number, variant: string, n: number): string;
 export function describeRuntime(): { runtime: string; version: string; engine: string; scope: string; crossOriginIsolated?: boolean };

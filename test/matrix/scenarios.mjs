@@ -7,20 +7,19 @@ import { rng } from "../helpers/rng.mjs";
 // Zeros of both signs, subnormals, tiny and huge magnitudes (3e38 squares to ∞ in f32).
 const specials = [0, -0, 1e-40, -1e-40, 1.4e-45, 1e-30, -1e-30, 1e18, -1e18, 3e38, -3e38, 1e-3, -7];
 
-function awkwardFloats(n, seed, share = 0.2) {
+function awkwardFloats(n, seed, { share = 0.2, decades = 8 } = {}) {
   const r = rng(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    out[i] = r() < share ? specials[Math.floor(r() * specials.length)] : (r() * 2 - 1) * 10 ** (r() * 8 - 5);
+    out[i] = r() < share ? specials[Math.floor(r() * specials.length)] : (r() * 2 - 1) * 10 ** (r() * decades - 5);
   }
   return out;
 }
 
 /**
  * The option sets: the default, PyTorch's conventions, everything on (the training recipe
- * too), the NaN makers and 8-bit state. Each adds up to 15 optimizers, the threaded ones
- * live until the end of a run, and a browser reserves address space for each memory: keep
- * the set small.
+ * too), and the NaN makers. Each adds 15 optimizers that live until the end of a run, and a
+ * browser reserves address space for each memory: keep the set small.
  */
 export const variants = {
   default: {},
@@ -57,20 +56,16 @@ export const variants = {
   tfjsCentered: { centered: true, centeredEps: "subtract", clampVariance: false, momentum: 0.5, eps: 1e-12 },
   // Step 2 has an ∞ gradient: the scan (split across threads) finds it and the step is skipped.
   nonFinite: { nonFinite: "skip", eps: 0 },
-  // 8-bit state (S, M and G as codes with a scale per block of 512): the encoder's rounding
-  // and the decoder's table must give the same codes on every engine; the awkward values put
-  // ∞ (3e38 squared) and subnormals into blocks.
-  q8: { stateBits: 8, momentum: 0.9, centered: true, emaDecay: 0.9 },
+  // 8-bit state (stochastic rounding from a hash of the index and the step), on 4096 more
+  // parameters than the others (fewer stay f32): S − G², M and G as codes and block scales.
+  eightBit: { stateBits: 8, momentum: 0.9, centered: true, biasCorrection: true, weightDecay: 0.01 },
 };
+
+/** The parameters of a case of `variant` at length n: 8-bit state needs 4096 or more. */
+export const sizeOf = (variant, n) => (variants[variant].stateBits === 8 ? n + 4096 : n);
 
 /** Lengths around the SIMD width: 1, a remainder of 3, and several vectors plus 2. */
 export const lengths = [1, 7, 1030];
-
-/**
- * The lengths a variant runs at: 8-bit state needs a group of at least 4096 parameters
- * (smaller ones stay f32), so q8 runs at nine blocks of 512 and a partial one of 3 elements.
- */
-export const lengthsOf = (variant) => (variant === "q8" ? [4611] : lengths);
 
 /** Backends with the thread counts each supports ("js" is the reference: one thread). */
 export const runs = [
@@ -92,7 +87,11 @@ export function caseKey(backend, threads, variant, n) {
 function bits(view) {
   const words = new Uint32Array(view.slice().buffer);
   for (let i = 0; i < words.length; i++) if (Number.isNaN(view[i])) words[i] = 0x7fc00000;
-  const bytes = new Uint8Array(words.buffer);
+  return base64(new Uint8Array(words.buffer));
+}
+
+/** Bytes as base64. */
+function base64(bytes) {
   let text = "";
   for (let i = 0; i < bytes.length; i += 0x2000) text += String.fromCharCode(...bytes.subarray(i, i + 0x2000));
   return btoa(text);
@@ -102,15 +101,19 @@ function bits(view) {
  * Runs one case: n parameters, three steps (the second with an lr override). The optimizer
  * is returned, not disposed: runScenarios disposes every one at the end (see there).
  */
-async function runCase(createRmsprop, backend, threads, variant, n) {
+async function runCase(createRmsprop, backend, threads, variant, length) {
+  const n = sizeOf(variant, length);
   const opt = await createRmsprop(n, { ...variants[variant], backend, threads, minParamsPerThread: 1 });
   const seed = n * 7919 + Object.keys(variants).indexOf(variant) * 104729;
-  opt.params.set(awkwardFloats(n, seed));
+  // 8-bit state (see the gradients below): weight decay brings θ into g, so θ is tamer too.
+  const tame = variants[variant].stateBits === 8 ? { share: 0.002, decades: 3 } : {};
+  opt.params.set(awkwardFloats(n, seed, tame));
   const steps = [];
   for (let t = 1; t <= STEPS; t++) {
-    // 8-bit state: one special value in 500, so that most blocks have codes to round (a
-    // block holding ∞ codes its other elements as 0) and a few hold the extremes.
-    opt.grads.set(awkwardFloats(n, seed + t, variant === "q8" ? 0.002 : 0.2));
+    // 8-bit state: one special value in 500 and magnitudes over 3 decades, so that most
+    // blocks have codes to round (a block's codes span about 7 decades of S below its
+    // largest; one holding ∞, 3e38 squared, codes the rest as 0) and a few hold the extremes.
+    opt.grads.set(awkwardFloats(n, seed + t, tame));
     if (variant === "nonFinite" && t === 2) opt.grads[n >> 1] = Infinity;
     const pending = opt.step(t === 2 ? { lr: 0.003 } : undefined);
     const promised = pending instanceof Promise;
@@ -118,11 +121,14 @@ async function runCase(createRmsprop, backend, threads, variant, n) {
     steps.push({ applied, nonFiniteIndex, promised, ...(gradNorm !== undefined && { gradNorm: String(gradNorm) }) });
   }
   const arrays = { params: bits(opt.params) };
-  for (const [name, view] of Object.entries(opt.state)) arrays[name] = bits(view);
-  // 8-bit state: each code as a float (exact), and the blocks' scales.
-  for (const [name, q] of Object.entries(opt.state8 ?? {})) {
-    arrays[`${name}.codes`] = bits(Float32Array.from(q.codes));
-    arrays[`${name}.scales`] = bits(q.scales);
+  // opt.state lists the f32 state only (an 8-bit array's view throws): the codes and scales then.
+  if (variants[variant].stateBits === 8) {
+    for (const [name, q] of Object.entries(opt.state8)) {
+      arrays[`${name}Codes`] = base64(q.codes);
+      arrays[`${name}Scales`] = bits(q.scales);
+    }
+  } else {
+    for (const [name, view] of Object.entries(opt.state)) arrays[name] = bits(view);
   }
   return { opt, result: { backend: opt.backend, threads: opt.threads, stepCount: opt.stepCount, steps, arrays } };
 }
@@ -142,9 +148,9 @@ export function describeRuntime() {
 /**
  * Runs every case and returns { runtime, autoBackend, cases }, cases keyed by caseKey. A
  * case whose creation fails (threads on a page without COOP/COEP) records the error.
- * Every threaded optimizer lives until all cases have run: Firefox (ESR 153) stops starting
- * a worker's nested workers once it has ended some, so no thread ends before the last
- * starts. One-thread optimizers, which start no worker, are disposed after their case.
+ * Every optimizer with threads lives until all cases have run: Firefox (ESR 153) stops
+ * starting a worker's nested workers once it has ended some, so no thread ends before the
+ * last starts.
  */
 export async function runScenarios(createRmsprop) {
   const cases = {};
@@ -152,12 +158,12 @@ export async function runScenarios(createRmsprop) {
   try {
     for (const [backend, threads] of runs) {
       for (const variant of Object.keys(variants)) {
-        for (const n of lengthsOf(variant)) {
+        for (const n of lengths) {
           const key = caseKey(backend, threads, variant, n);
           try {
             const { opt, result } = await runCase(createRmsprop, backend, threads, variant, n);
-            // One thread: freed now, so a browser's address space (each memory reserves
-            // gigabytes in V8) holds only the threaded ones at a time.
+            // One thread has no worker to end: its memory can go now, which keeps Chromium's
+            // address space for wasm memories from running out.
             if (opt.threads > 1) live.push(opt);
             else opt.dispose();
             cases[key] = result;
