@@ -284,13 +284,9 @@ const TOP_SCALE: u32 = <u32>254 << 23;
         );
       }
     }
-    for (const end4 = len & ~(<usize>3); i < end4; i += 4) {
-      const v = v128.load(src + (i << 2)), a = absBits<v128, v128>(v);
-      acc = i32x4.max_u(acc, a);
-      storeCodes<v128>(dst + i, encodeInRange<v128, v128>(v, a, rbV, format));
-    }
     m = max<u32>(max<u32>(i32x4.extract_lane(acc, 0), i32x4.extract_lane(acc, 1)), max<u32>(i32x4.extract_lane(acc, 2), i32x4.extract_lane(acc, 3)));
   }
+  // The last block's last len % 16 one at a time: no loop of four (the kernel's size is a page's download).
   for (; i < len; i++) {
     const v = load<f32>(src + (i << 2)), a = absBits<f32, i32>(v);
     m = max<u32>(m, <u32>a);
@@ -390,7 +386,8 @@ export function subtractSquares(s: usize, g: usize, len: usize): void {
   }
 }
 
-@inline function maxAbsBitsOf(src: usize, n: usize): u32 {
+/** The largest |x| bits of the n f32 at `src` (not inlined: one copy serves every format). */
+function maxAbsBitsOf(src: usize, n: usize): u32 {
   const end = n << 2;
   let o: usize = 0;
   let m: u32 = 0;
