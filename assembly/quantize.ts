@@ -88,10 +88,13 @@ export function arraySeed(roundingSeed: u32, k: u32): u32 {
  * every code's value is a normal f32, and for u8e5m3 (whose code 0 is not 0) far enough from
  * the subnormals that the f32 step's products on it stay normal (subnormals are slow on x86).
  */
+/** The largest scale (2^127): at its top code a rounded f32 maximum can pass the codes. */
+const TOP_SCALE: u32 = <u32>254 << 23;
+
 @inline export function scaleBits(maxAbsBits: u32, r: i32, format: u32): u32 {
   const lowest = isSigned(format) ? <u32>(1 << exponentBits(format)) << 23 : <u32>63 << 23;
   const rounded = min<u32>(maxAbsBits, 0x7f800000) + <u32>r;
-  return min<u32>(max<u32>(rounded & 0x7f800000, lowest), <u32>254 << 23);
+  return min<u32>(max<u32>(rounded & 0x7f800000, lowest), TOP_SCALE);
 }
 
 /** What a code shifted into place is added to, to make its f32 bits: the scale's exponent, rebased. */
@@ -241,12 +244,13 @@ export function arraySeed(roundingSeed: u32, k: u32): u32 {
 }
 
 /**
- * encodeBlock, in range (encodeInRange), that also returns the largest |x| bits of the
- * block: the 8-bit step encodes with the block's old scale, and again only where the new
- * one differs or the block holds NaN or ∞, which gives the codes of encoding with the new
- * scale at once.
+ * encodeBlock, in range (encodeInRange), that also returns the largest bits of the block's
+ * |x|, or a number ≥ 0x7f800000 where the block holds NaN, ∞ or (u8e5m3) a sign bit: the
+ * 8-bit step encodes with the block's old scale, and again only where the new one differs
+ * or the block holds such a value, which gives the codes of encoding with the new scale at once.
  */
 @inline function encodeBlockWithMax(src: usize, len: usize, dst: usize, rb: i32, format: u32): u32 {
+  const shift = 23 - mantissaBits(format);
   let i: usize = 0;
   let m: u32 = 0;
   if (ASC_FEATURE_SIMD) {
@@ -255,23 +259,34 @@ export function arraySeed(roundingSeed: u32, k: u32): u32 {
     for (const end16 = len & ~(<usize>15); i < end16; i += 16) {
       const p = src + (i << 2);
       const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-      const a0 = absBits<v128, v128>(v0), a1 = absBits<v128, v128>(v1), a2 = absBits<v128, v128>(v2), a3 = absBits<v128, v128>(v3);
-      acc = i32x4.max_u(i32x4.max_u(acc, i32x4.max_u(a0, a1)), i32x4.max_u(a2, a3));
-      storeCodes16(
-        dst + i,
-        encodeInRange<v128, v128>(v0, a0, rbV, format),
-        encodeInRange<v128, v128>(v1, a1, rbV, format),
-        encodeInRange<v128, v128>(v2, a2, rbV, format),
-        encodeInRange<v128, v128>(v3, a3, rbV, format),
-      );
-    }
-    for (const end4 = len & ~(<usize>3); i < end4; i += 4) {
-      const v = v128.load(src + (i << 2)), a = absBits<v128, v128>(v);
-      acc = i32x4.max_u(acc, a);
-      storeCodes<v128>(dst + i, encodeInRange<v128, v128>(v, a, rbV, format));
+      if (isSigned(format)) {
+        const a0 = absBits<v128, v128>(v0), a1 = absBits<v128, v128>(v1), a2 = absBits<v128, v128>(v2), a3 = absBits<v128, v128>(v3);
+        acc = i32x4.max_u(i32x4.max_u(acc, i32x4.max_u(a0, a1)), i32x4.max_u(a2, a3));
+        // The magnitudes as signed bytes (negative below the range, where the code is 0),
+        // and the signs by the same narrowing of the f32 bits, which keeps each one's sign
+        // bit: the sign goes only on a magnitude in range, as in encodeInRange.
+        const q = i8x16.narrow_i16x8_s(
+          i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.add(a0, rbV), shift), i32x4.shr_s(i32x4.add(a1, rbV), shift)),
+          i16x8.narrow_i32x4_s(i32x4.shr_s(i32x4.add(a2, rbV), shift), i32x4.shr_s(i32x4.add(a3, rbV), shift)),
+        );
+        const signs = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(v0, v1), i16x8.narrow_i32x4_s(v2, v3));
+        v128.store(dst + i, v128.or(i8x16.max_s(q, i8x16.splat(0)), v128.and(v128.andnot(signs, q), i8x16.splat(<i8>0x80))));
+      } else {
+        // S and V are ≥ 0 or NaN: the bits' own maximum is |x|'s, unless a sign bit is set,
+        // which makes it ≥ 0x7f800000 as NaN does (requantizeBlock then takes |x|'s).
+        acc = i32x4.max_u(i32x4.max_u(acc, i32x4.max_u(v0, v1)), i32x4.max_u(v2, v3));
+        storeCodes16(
+          dst + i,
+          encodeInRange<v128, v128>(v0, v0, rbV, format),
+          encodeInRange<v128, v128>(v1, v1, rbV, format),
+          encodeInRange<v128, v128>(v2, v2, rbV, format),
+          encodeInRange<v128, v128>(v3, v3, rbV, format),
+        );
+      }
     }
     m = max<u32>(max<u32>(i32x4.extract_lane(acc, 0), i32x4.extract_lane(acc, 1)), max<u32>(i32x4.extract_lane(acc, 2), i32x4.extract_lane(acc, 3)));
   }
+  // The last block's last len % 16 one at a time: no loop of four (the kernel's size is a page's download).
   for (; i < len; i++) {
     const v = load<f32>(src + (i << 2)), a = absBits<f32, i32>(v);
     m = max<u32>(m, <u32>a);
@@ -283,14 +298,17 @@ export function arraySeed(roundingSeed: u32, k: u32): u32 {
 /**
  * The 8-bit step's requantization of one block: the `len` f32 at `src` to codes at `codes`
  * and a new scale at `scaleAt` (which holds the old one), rounding stochastically with the
- * offset of the array's seed and the index of the block's first element.
+ * offset of the array's seed and the index of the block's first element. Encoded once more,
+ * fully (encodeBlock), where the scale changes, where the block holds NaN or ∞ (or a sign
+ * bit in S), and at the top scale, where a maximum rounded up must be clamped to the top code.
  */
 @inline export function requantizeBlock(src: usize, len: usize, codes: usize, scaleAt: usize, seed: u32, index: u32, format: u32): void {
   const r = roundingOffset(true, seed, index, format);
   const old = load<u32>(scaleAt);
-  const m = encodeBlockWithMax(src, len, codes, r - decodeBias(old, format), format);
-  const scale = scaleBits(m, r, format);
-  if (scale != old || m >= 0x7f800000) {
+  const seen = encodeBlockWithMax(src, len, codes, r - decodeBias(old, format), format);
+  const unusual = seen >= 0x7f800000;
+  const scale = scaleBits(unusual ? maxAbsBitsOf(src, len) : seen, r, format);
+  if (scale != old || unusual || scale == TOP_SCALE) {
     store<u32>(scaleAt, scale);
     encodeBlock(src, len, codes, r - decodeBias(scale, format), format);
   }
@@ -368,7 +386,8 @@ export function subtractSquares(s: usize, g: usize, len: usize): void {
   }
 }
 
-@inline function maxAbsBitsOf(src: usize, n: usize): u32 {
+/** The largest |x| bits of the n f32 at `src` (not inlined: one copy serves every format). */
+function maxAbsBitsOf(src: usize, n: usize): u32 {
   const end = n << 2;
   let o: usize = 0;
   let m: u32 = 0;

@@ -10,11 +10,11 @@
 import { createRmsprop } from "rmsprop-wasm";
 import { median } from "./stats.mjs";
 
-/** The forward and backward passes of a training loop: a 16 MiB scratch streamed in 256 KiB pieces. */
+/** The forward and backward passes of a training loop: a 16 MiB scratch streamed in 256 KiB pieces (also bench/quantization/training.mjs). */
 const scratch = new Float64Array(2 << 20);
 const PIECE = 32768;
 let at = 0;
-function forwardBackward(ms) {
+export function forwardBackward(ms) {
   const end = performance.now() + ms;
   do {
     for (let i = at; i < at + PIECE; i += 8) scratch[i] += 1;

@@ -7,13 +7,16 @@ import { bindKernel, KernelFlag, STEP_ARGS_BYTES, writeRoundingCounter, writeSte
 import { resolveOptions, type RmspropOptions } from "../src/options.ts";
 import { QUANT_BLOCK, QUANT_SCRATCH_BYTES, quantBlocks } from "../src/quantization.ts";
 import { kernelFlags, stepScalars } from "../src/step-scalars.ts";
-import { awkwardFloats, bitReport } from "./helpers/data.ts";
+import { awkwardFloats, bitReport, uniformFloats } from "./helpers/data.ts";
 import { everyKernelVariant } from "./helpers/optimizers.ts";
 import { createQ8Harness, type Q8Backend, type Q8Harness } from "./helpers/q8-harness.ts";
 
 type Start = (n: number, seed: number) => { params: Float32Array; grads: (t: number) => Float32Array };
 
 const awkward: Start = (n, seed) => ({ params: awkwardFloats(n, seed), grads: (t) => awkwardFloats(n, seed + 100 + t) });
+// Finite gradients whose size changes tenfold from step to step: blocks stay in range (no
+// NaN, ∞ or top scale), the encoder's fast path, with scales that move and scales that stay.
+const plain: Start = (n, seed) => ({ params: uniformFloats(n, seed), grads: (t) => uniformFloats(n, seed + 100 + t, 10 ** ((t % 3) - 1)) });
 
 /** Runs the same steps on each backend (and call count) and returns one report of differences. */
 async function runSideBySide(n: number, options: RmspropOptions, steps: number, seed: number, start: Start, runs: [Q8Backend, number][]) {
@@ -54,6 +57,12 @@ describe("8-bit step: SIMD, scalar and reference are bit-identical", () => {
   it.each(everyKernelVariant())("kernel variant %j on odd sizes", async (options) => {
     for (const n of [1, 3, 7, 9, 259, 515, 1027]) {
       expect(await runSideBySide(n, { biasCorrection: true, ...options }, 3, 3000 + n, awkward, backends), JSON.stringify(options)).toEqual([]);
+    }
+  });
+
+  it.each(everyKernelVariant())("kernel variant %j, finite gradients, blocks in range", async (options) => {
+    for (const n of [515, 2 * QUANT_BLOCK + 29]) {
+      expect(await runSideBySide(n, { biasCorrection: true, ...options }, 6, 5000 + n, plain, backends), JSON.stringify(options)).toEqual([]);
     }
   });
 });

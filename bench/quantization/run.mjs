@@ -1,7 +1,8 @@
 // npm run bench:quantization [-- error|speed|parity …] [--quick]
 //
 // The measurements behind docs/quantization.md: the code maps' error against an f64 model
-// (error), the 8-bit step's speed against the f32 step's (speed), and training from the
+// (error), the 8-bit step's speed against the f32 step's (speed: warm, from DRAM, on two
+// threads, and in a training loop through the optimizer on two threads), and training from the
 // same start with f32 and 8-bit state (parity, which also redraws
 // docs/quantization-parity.svg). Markdown tables on stdout; everything as JSON in
 // bench/results/quantization.json.
@@ -13,6 +14,7 @@ import { parityRows, printParity } from "./parity.mjs";
 import { parityPlot } from "./plot.mjs";
 import { blockRows, printSpeed, speedRows } from "./speed.mjs";
 import { printThreads, threadRows } from "./threads.mjs";
+import { printTraining, trainingRows } from "./training.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const quick = process.argv.includes("--quick");
@@ -30,9 +32,11 @@ if (want("speed")) {
   results.speed = await speedRows();
   results.blocks = blockRows();
   results.threads = await threadRows();
+  results.training = await trainingRows({ iterations: quick ? 10 : 40 });
   console.log();
   printSpeed(results.speed, results.blocks);
   printThreads(results.threads);
+  printTraining(results.training);
 }
 if (want("parity")) {
   results.parity = await parityRows();
