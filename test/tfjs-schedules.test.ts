@@ -121,6 +121,9 @@ describe("setOptions refuses what the state was made for", () => {
     const optimizer = await tfjsRmsprop([v], { lr: 0.1, variableGroups: [{ name: "g", match: ["/v"], momentum: 0, lr: 0.2 }] });
     const config = optimizer.getConfig();
     expect(() => optimizer.setOptions({ centered: true })).toThrow(/setOptions\(partial\): options\.centered cannot go from false to true/);
+    // Switching a norm clip or the EMA on points to the tfjs way, not to restoreRmsprop.
+    expect(() => optimizer.setOptions({ clipNorm: 1 })).toThrow(/options\.clipNorm cannot go from null to 1: .*create a tfjsRmsprop with the new value and setWeights\(getWeights\(\)\) into it$/);
+    expect(() => optimizer.setOptions({ emaDecay: 0.9 })).toThrow(/options\.emaDecay cannot go from null to 0\.9: .*setWeights\(getWeights\(\)\) into it \(turned on, the EMA starts from θ/);
     expect(() => optimizer.setOptions({ momentum: 0.9 }, "g")).toThrow(/setOptions\(partial, "g"\): these options need the momentumBuffer array/);
     expect(() => optimizer.setOptions({ lr: 1 }, "nope")).toThrow(/no variable group is named "nope"; they are "g"/);
     expect(() => optimizer.setOptions({ variableGroups: [] } as never)).toThrow(/variableGroups cannot change after creation/);
@@ -128,6 +131,29 @@ describe("setOptions refuses what the state was made for", () => {
     expect(() => optimizer.applyGradients({ [v.name]: tf.ones([2]) }, { lr: 0.1 })).toThrow(/step overrides\.lr reaches no group: every group sets its own lr/);
     expect(optimizer.getConfig()).toEqual(config);
     optimizer.dispose();
+    v.dispose();
+  });
+
+  it("the way its message names works: the EMA turned on by moving the weights to a new optimizer", async () => {
+    await useBackend("cpu");
+    const v = tf.variable(tf.tensor1d([1, -2, 3]), true, `ema-on${unique++}/v`);
+    const before = await tfjsRmsprop([v], { lr: 0.1 });
+    before.applyGradients({ [v.name]: tf.tensor1d([0.5, 0.25, -1]) });
+    const after = await tfjsRmsprop([v], { lr: 0.1, emaDecay: 0.5 });
+    await after.setWeights(await before.getWeights());
+    const moved = await after.getWeights();
+    expect(moved.map((w) => w.name.split("/").pop())).toEqual(["iter", "rms", "ema"]);
+    expect(Array.from(await moved[1].tensor.data())).toEqual(Array.from(await (await before.getWeights())[1].tensor.data()));
+    // The EMA starts from θ as it was moved, then averages: 0.5 θ₁ + 0.5 θ₂ after the next step.
+    const theta1 = Array.from(await v.data());
+    after.applyGradients({ [v.name]: tf.tensor1d([0.5, 0.25, -1]) });
+    const theta2 = Array.from(await v.data());
+    const [, , ema] = await after.getWeights();
+    Array.from(await ema.tensor.data()).forEach((e, i) => expect(e).toBeCloseTo(0.5 * theta1[i] + 0.5 * theta2[i], 6));
+    // And off again: the weights without the "/ema" tensors.
+    await before.setWeights((await after.getWeights()).filter((w) => !w.name.endsWith("/ema")));
+    expect(before.iterations).toBe(2);
+    for (const o of [before, after]) o.dispose();
     v.dispose();
   });
 });

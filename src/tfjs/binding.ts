@@ -23,6 +23,16 @@ export interface StepOutcome {
   gradNorm: number | undefined;
 }
 
+/** The tfjs way to change what is fixed at creation: a new optimizer, the weights moved over. */
+const moveWeights = "create a tfjsRmsprop with the new value and setWeights(getWeights()) into it";
+const TFJS_INSTEAD: Readonly<Partial<Record<keyof ResolvedOptions, string>>> = {
+  stateBits: `it decides how S, M and G are stored; ${moveWeights}, which converts`,
+  emaDecay: `whether it is on is fixed at creation (its value may change, or be a schedule); ${moveWeights} (turned on, the EMA starts from θ as setWeights finds it; turned off, leave out the "/ema" tensors)`,
+  ...Object.fromEntries(
+    (["clipNorm", "globalClipNorm"] as const).map((key) => [key, `whether it is on is fixed at creation (its value may change, or be a schedule); ${moveWeights}`]),
+  ),
+};
+
 export class Binding {
   readonly variables: tf.Variable[];
   readonly needs: SlotNeeds[];
@@ -84,9 +94,7 @@ export class Binding {
   setOptions(where: string, resolved: TfjsResolved): void {
     const next = this.#resolve(resolved, this.variables);
     // A variable's state holds the arrays its group's options needed when it was made.
-    checkFixed(where, this.#top, next, (i) => arraySet([this.#bound[i]]), {
-      stateBits: "it decides how S, M and G are stored; create an optimizer with the new stateBits and setWeights(getWeights()) into it, which converts",
-    });
+    checkFixed(where, this.#top, next, (i) => arraySet([this.#bound[i]]), TFJS_INSTEAD);
     const plans = planGroups(next, this.#plans.reduce((a, p) => a + p.size, 0));
     this.#plans.forEach((plan, i) => {
       plan.options = Object.freeze({ ...plans[i].options });
