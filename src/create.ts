@@ -177,10 +177,11 @@ async function create(n: number, resolved: ResolvedOptions, probe: boolean, rest
     // Someone else's memory may hold anything: clear our header (but our claim on it).
     if (placements) placements.clearHeader(memory.buffer, layout.control, layout.headerBytes);
     armGuard(memory.buffer, layout.control);
-    const threaded =
-      threads > 1 ? await (await import("./threaded-executor.ts")).threadedExecutor(module, memory, work, { threads, spinMs: resolved.threadSpinMs }) : undefined;
-    // This thread's kernel: the steps' where one thread runs them, and the 8-bit state's encoder.
+    // This thread's kernel: the steps' where one thread runs them, the caller's part of a
+    // threaded step, and the 8-bit state's encoder. One instance: each one holds the memory.
     const kernel = bindKernel(module, memory);
+    const threaded =
+      threads > 1 ? await (await import("./threaded-executor.ts")).threadedExecutor(module, memory, kernel, work, { threads, spinMs: resolved.threadSpinMs }) : undefined;
     const executor = guardedExecutor(threaded ?? kernelExecutor(kernel, work), layout.control);
     const retire = external ? release : retireViews(memory, layout);
     return new RmspropImpl(layout, resolved, plans, { ...facts, buffer: memory.buffer, executor, threaded, work, storage, kernel, q8, external, release: retire });

@@ -7,7 +7,7 @@
 // The step is cut into shares once, here, as plain data (a StepPlan) that the pool's
 // threads run with their own kernel instances (src/step-task.ts): share s is slice s of
 // all n gradients for the scan, and slice s of every unit for the step.
-import { NORM_BLOCK, STEP_ARGS_BYTES, bindKernel } from "./kernel-abi.ts";
+import { NORM_BLOCK, STEP_ARGS_BYTES, type KernelExports } from "./kernel-abi.ts";
 import { QUANT_BLOCK, QUANT_SCRATCH_BYTES } from "./quant-sizes.ts";
 import { kernelExecutor, normUnits, writeArgs, writeLimits, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
 import { ThreadChoice, type ThreadDecision, type ThreadEstimates } from "./pool/choice.ts";
@@ -89,12 +89,12 @@ export interface ThreadedExecutor extends StepExecutor {
 export async function threadedExecutor(
   module: WebAssembly.Module,
   memory: WebAssembly.Memory,
+  /** The caller's kernel on `memory`: its part of every region, and the step alone. */
+  kernel: KernelExports,
   work: Work,
   { threads, spinMs }: { threads: number; spinMs: number },
 ): Promise<ThreadedExecutor> {
   const shares = shareCount(threads);
-  // The caller's kernel: its part of every region, and the step alone.
-  const kernel = bindKernel(module, memory);
   const job = await startPoolJob(module, memory, kernel, stepPlan(work, shares), { threads, shares, spinMs });
   const alone = kernelExecutor(kernel, work);
   const { snapshotOf } = work;
