@@ -217,7 +217,6 @@ const N_WORD = argsOffset("n") >>> 2;
 const FIRST_INDEX_WORD = argsOffset("firstIndex") >>> 2;
 const ROUNDING_SEED_WORD = argsOffset("roundingSeed") >>> 2;
 const FLAGS_WORD = argsOffset("flags") >>> 2;
-const BLOCK_WORDS = STEP_ARGS_BYTES >>> 2;
 
 /**
  * Writes a StepArgs block at byte offset `at` (a multiple of 4), field by field from the
@@ -236,15 +235,6 @@ export function writeStepArgs(
   const w = at >>> 2;
   for (let i = 0; i < SCALAR_KEYS.length; i++) f32[w + SCALAR_WORDS[i]] = s[SCALAR_KEYS[i]];
   u32[w + FLAGS_WORD] = flags;
-  writeStepArrays(u32, at, arrays, n);
-}
-
-/**
- * Makes the block at byte `at` a copy of the block at `from` with other arrays and n: the
- * shares of one unit differ only there.
- */
-export function copyStepArgs(u32: Uint32Array, from: number, at: number, arrays: ArrayOffsets & Q8Offsets, n: number): void {
-  u32.copyWithin(at >>> 2, from >>> 2, (from >>> 2) + BLOCK_WORDS);
   writeStepArrays(u32, at, arrays, n);
 }
 

@@ -89,11 +89,6 @@ export function sameStorage(a: StoragePlan, b: StoragePlan): boolean {
   return key(a) === key(b);
 }
 
-/** Every element in f32: the storage of an optimizer without 8-bit state, in one segment. */
-export function f32Storage(n: number): StoragePlan {
-  return planStorage(n, [{ offset: 0, size: n, bits: 32 }], [{ group: 0, offset: 0, size: n }]);
-}
-
 /** The elements a row keeps at these stateBits: a row without a code map keeps all n in f32. */
 export function elementsOf(row: StateArraySpec, storage: Pick<StoragePlan, "n" | "elements">, bits: StateBits): number {
   if (!row.q8) return bits === 32 ? storage.n : 0;

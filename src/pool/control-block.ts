@@ -216,9 +216,6 @@ export const SHARE_WORDS = {
   owner: each(MAX_SHARES, (t) => wordAt("share", "OWNER", t)),
 };
 
-/** The line (0-based, 64 bytes each) a word lies on. */
-export const lineOf = (word: number): number => Math.floor(word / LINE_WORDS);
-
 /** The kind of line a line number belongs to, and its index within that kind. */
 export function lineKind(line: number): [name: LineName, index: number] {
   for (const [name, spec] of Object.entries(CONTROL_LINES) as [LineName, LineSpec][]) {

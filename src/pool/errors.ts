@@ -70,14 +70,3 @@ export function tooManyJobsError(max: number): Error {
   return new RangeError(`options.threads: at most ${max} threaded optimizers can be alive at once in one thread; dispose() some first`);
 }
 
-/**
- * Workers could not be started here, for `threads` asked explicitly: the causes of every
- * way that was tried, and what would make threads work.
- */
-export function workersUnavailableError(threads: number | "auto", causes: readonly string[], cause?: unknown): Error {
-  return new Error(
-    `options.threads = ${typeof threads === "string" ? `"${threads}"` : threads} needs worker threads, which could not start here: ` +
-      `${causes.join("; ")}. Use threads: 1, or threads: "auto", which falls back to one thread and says why in opt.threading.fallback`,
-    { cause },
-  );
-}
