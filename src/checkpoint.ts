@@ -25,6 +25,7 @@ import { crc32 } from "./crc32.ts";
 import { describe } from "./own.ts";
 import type { StoredArray } from "./state-codec.ts";
 import { CHECKPOINT_ARRAYS as ROWS, type ArrayName } from "./state-arrays.ts";
+import { blocksOf } from "./state-storage.ts";
 
 const MAGIC = "RMSPwasm";
 export const CHECKPOINT_VERSION = 2;
@@ -285,7 +286,7 @@ function arrayPlaces(view: DataView, start: number, n: number, mask: number, q8M
     if (at + 12 > view.byteLength) return undefined;
     const counts = [0, 4, 8].map((k) => view.getUint32(at + k, true)) as [number, number, number];
     const [v, c, b] = counts;
-    if (v + c !== n || c < 1 || b < Math.ceil(c / 512) || b > c) return undefined;
+    if (v + c !== n || c < 1 || b < blocksOf(c) || b > c) return undefined;
     arrays.push({ name, at, counts });
     at += quantizedBytes(v, c, b);
   }

@@ -60,9 +60,12 @@ export function planGroups(o: ResolvedOptions, n: number): GroupPlan[] {
   });
 }
 
+/** Every group's effective options (the one implicit group's are the top level's). */
+export const effectiveOptions = (o: ResolvedOptions): ResolvedOptions[] => (o.groups.length ? o.groups.map((g, i) => groupUpdateOptions(o, g, i)) : [o]);
+
 /** Which arrays the groups need (known before n is checked). */
 export function neededArrays(o: ResolvedOptions): ArraySet {
-  return arraySet(o.groups.length ? o.groups.map((g, i) => groupUpdateOptions(o, g, i)) : [o]);
+  return arraySet(effectiveOptions(o));
 }
 
 /**

@@ -24,7 +24,7 @@ import { STEP_ARGS_BYTES, type ArrayOffsets } from "./kernel-abi.ts";
 import type { StateBits } from "./state-bits.ts";
 import { QUANT_BLOCK, QUANT_SCRATCH_BYTES } from "./quant-sizes.ts";
 import { STATE_ARRAYS, type ArrayName, type StoredPart } from "./state-arrays.ts";
-import { elementsOf, type StoragePlan } from "./state-storage.ts";
+import { blocksOf, elementsOf, type StoragePlan } from "./state-storage.ts";
 import { CONTROL_WORDS } from "./pool-shape.ts";
 
 export const ARRAY_ALIGN = 64;
@@ -98,7 +98,7 @@ export type StorageShape = Pick<StoragePlan, "n" | "elements" | "blocks">;
 
 /** The shape of n elements all at `bits`, in `units` units (for limits, before the groups are laid out). */
 export function uniformShape(n: number, bits: StateBits, units = 1): StorageShape {
-  return { n, elements: { 32: bits === 32 ? n : 0, 8: bits === 8 ? n : 0 }, blocks: bits === 8 ? Math.ceil(n / QUANT_BLOCK) + units - 1 : 0 };
+  return { n, elements: { 32: bits === 32 ? n : 0, 8: bits === 8 ? n : 0 }, blocks: bits === 8 ? blocksOf(n) + units - 1 : 0 };
 }
 
 export function arrayCount(set: ArraySet): number {

@@ -3,7 +3,8 @@
 // refused where they would change what was fixed then (the arrays, the units a step is cut
 // into, the memory, the threads), each refusal saying why and what to do instead. Nothing
 // changes unless everything passes.
-import { checkKeys, groupUpdateOptions, resolveOptions, updateKeys, type ResolvedOptions, type UpdateOptions } from "./options.ts";
+import { checkKeys, resolveOptions, updateKeys, type ResolvedOptions, type UpdateOptions } from "./options.ts";
+import { effectiveOptions } from "./groups.ts";
 import type { PerStep } from "./per-step.ts";
 import { arraySet, STATE_ARRAYS, type ArraySet } from "./state-arrays.ts";
 
@@ -30,20 +31,26 @@ const FIXED: Readonly<Record<string, string>> = {
 const onOff = (a: unknown, b: unknown) => (a === null) !== (b === null);
 
 /** Changes of an update option that would change what exists or how a step is cut, and what to do instead. */
-const SWITCHES: readonly { key: keyof ResolvedOptions; switched: (a: unknown, b: unknown) => boolean; why: string }[] = [
+const SWITCHES: readonly { key: keyof ResolvedOptions; switched: (a: unknown, b: unknown) => boolean; why: string; movable?: true }[] = [
   { key: "centered", switched: (a, b) => a !== b, why: "it decides whether the gradient average G exists; create a new optimizer with it" },
   { key: "initialScale", switched: (a, b) => a !== b, why: "it is the value S starts from at creation, and S has moved on since" },
-  { key: "stateBits", switched: (a, b) => a !== b, why: `it decides how S, M and G are stored; ${restore("stateBits")}, converted` },
+  { key: "stateBits", switched: (a, b) => a !== b, why: "it decides how S, M and G are stored", movable: true },
   // The EMA's array, the norm's sums and units: whether they exist is fixed; their value may change.
   ...(["emaDecay", "clipNorm", "globalClipNorm"] as const).map((key) => ({
     key,
     switched: onOff,
-    why: `whether it is on is fixed at creation (its value may change, or be a schedule); ${restore("...")}`,
+    why: "whether it is on is fixed at creation (its value may change, or be a schedule)",
+    movable: true as const,
   })),
 ];
 
-/** Every group's effective options (the one implicit group's are the top level's). */
-const effective = (o: ResolvedOptions): ResolvedOptions[] => (o.groups.length ? o.groups.map((g, i) => groupUpdateOptions(o, g, i)) : [o]);
+/**
+ * How to change a switch marked movable: an optimizer made with the new value, the state
+ * moved into it. createRmsprop's way; the tfjs adapter passes its own.
+ */
+export type MoveState = (key: keyof ResolvedOptions) => string;
+const restoreInstead: MoveState = (key) => (key === "stateBits" ? `${restore("stateBits")}, converted` : restore("..."));
+
 
 /**
  * Refuses `next` where it switches something fixed at creation, or needs an array that
@@ -54,17 +61,18 @@ export function checkFixed(
   current: ResolvedOptions,
   next: ResolvedOptions,
   arrays: (group: number) => ArraySet,
-  /** What to do instead, where the caller's way differs from createRmsprop's (the tfjs adapter's). */
-  instead: Readonly<Partial<Record<keyof ResolvedOptions, string>>> = {},
+  /** How to move the state to an optimizer with the new value (the tfjs adapter has its own way). */
+  moveState: MoveState = restoreInstead,
 ): void {
-  const before = [current, ...effective(current)];
-  const after = [next, ...effective(next)];
+  const before = [current, ...effectiveOptions(current)];
+  const after = [next, ...effectiveOptions(next)];
   // The top level first, so that a change made there is named there.
   after.forEach((o, i) => {
     const path = i === 0 ? "options" : `options.groups[${i - 1}]`;
-    for (const { key, switched, why } of SWITCHES) {
+    for (const { key, switched, why, movable } of SWITCHES) {
       if (switched(before[i][key], o[key])) {
-        throw new TypeError(`${where}: ${path}.${key} cannot go from ${JSON.stringify(before[i][key])} to ${JSON.stringify(o[key])}: ${instead[key] ?? why}`);
+        const reason = movable ? `${why}; ${moveState(key)}` : why;
+        throw new TypeError(`${where}: ${path}.${key} cannot go from ${JSON.stringify(before[i][key])} to ${JSON.stringify(o[key])}: ${reason}`);
       }
     }
   });

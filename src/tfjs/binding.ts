@@ -6,7 +6,7 @@ import { groupStep, planGroups, type GroupPlan, type GroupStep } from "../groups
 import { KernelFlag } from "../kernel-abi.ts";
 import { resolveOptions, type ResolvedOptions } from "../options.ts";
 import { resolveOverrides, type StepOverrides } from "../per-step.ts";
-import { checkFixed } from "../set-options.ts";
+import { checkFixed, type MoveState } from "../set-options.ts";
 import { arraySet } from "../state-arrays.ts";
 import type { WasmHeap } from "./backends.ts";
 import { createEngine, finiteScan, type Job, type NonFinite, type SlotEngine, type StepItem } from "./engine.ts";
@@ -24,14 +24,9 @@ export interface StepOutcome {
 }
 
 /** The tfjs way to change what is fixed at creation: a new optimizer, the weights moved over. */
-const moveWeights = "create a tfjsRmsprop with the new value and setWeights(getWeights()) into it";
-const TFJS_INSTEAD: Readonly<Partial<Record<keyof ResolvedOptions, string>>> = {
-  stateBits: `it decides how S, M and G are stored; ${moveWeights}, which converts`,
-  emaDecay: `whether it is on is fixed at creation (its value may change, or be a schedule); ${moveWeights} (turned on, the EMA starts from θ as setWeights finds it; turned off, leave out the "/ema" tensors)`,
-  ...Object.fromEntries(
-    (["clipNorm", "globalClipNorm"] as const).map((key) => [key, `whether it is on is fixed at creation (its value may change, or be a schedule); ${moveWeights}`]),
-  ),
-};
+const moveWeights: MoveState = (key) =>
+  "create a tfjsRmsprop with the new value and setWeights(getWeights()) into it" +
+  (key === "stateBits" ? ", which converts" : key === "emaDecay" ? ' (turned on, the EMA starts from θ as setWeights finds it; turned off, leave out the "/ema" tensors)' : "");
 
 export class Binding {
   readonly variables: tf.Variable[];
@@ -94,7 +89,7 @@ export class Binding {
   setOptions(where: string, resolved: TfjsResolved): void {
     const next = this.#resolve(resolved, this.variables);
     // A variable's state holds the arrays its group's options needed when it was made.
-    checkFixed(where, this.#top, next, (i) => arraySet([this.#bound[i]]), TFJS_INSTEAD);
+    checkFixed(where, this.#top, next, (i) => arraySet([this.#bound[i]]), moveWeights);
     const plans = planGroups(next, this.#plans.reduce((a, p) => a + p.size, 0));
     this.#plans.forEach((plan, i) => {
       plan.options = Object.freeze({ ...plans[i].options });

@@ -11,6 +11,7 @@ import { referenceKernel } from "../reference-kernel.ts";
 import { QUANT_SCRATCH_BYTES } from "../quant-sizes.ts";
 import { STATE_ARRAYS, type ArrayName } from "../state-arrays.ts";
 import { fillSegment, readSegment, writeSegment, type StateMemory, type StoredArray } from "../state-codec.ts";
+import type { Segment } from "../state-storage.ts";
 import type { WasmHeap } from "./backends.ts";
 import { HeapPlacement, OwnPlacement, type PlacedItem, type Placement } from "./placement.ts";
 import { keptState, layoutSlots, SLOT_ALIGN, slotSegment, type SlotNeeds, type SlotOffsets } from "./slots.ts";
@@ -79,6 +80,8 @@ export class SlotEngine {
   readonly #placement: Placement;
   readonly #slots: SlotOffsets[];
   readonly #needs: readonly SlotNeeds[];
+  /** Each slot's storage (f32 or 8-bit, its blocks), fixed at creation. */
+  readonly #segments: readonly Segment[];
   readonly #sizes: number[];
   readonly #scratch: number;
   readonly #module: WebAssembly.Module | undefined;
@@ -92,6 +95,7 @@ export class SlotEngine {
     this.#placement = placement;
     this.#slots = slots;
     this.#needs = needs;
+    this.#segments = needs.map(slotSegment);
     this.#sizes = needs.map((n) => n.size);
     this.#scratch = scratch;
     this.#module = module;
@@ -115,7 +119,7 @@ export class SlotEngine {
       if (bad) return bad;
       items.forEach((item, k) => {
         const slot = this.#slots[item.slot];
-        const q8 = slotSegment(this.#needs[item.slot]).bits === 8;
+        const q8 = this.#segments[item.slot].bits === 8;
         const flags = item.job.flags | item.ownFlags | (q8 ? KernelFlag.q8 : 0);
         writeStepArgs(this.#u32, this.#f32, slot.args, { ...slot, params: params[k], grads: grads[k] }, this.#sizes[item.slot], item.job.scalars, flags);
         if (q8) writeRoundingCounter(this.#u32, slot.args, { firstIndex: this.#needs[item.slot].index, roundingSeed: item.job.roundingSeed });
@@ -137,7 +141,7 @@ export class SlotEngine {
   /** A copy of a slot's state array as the step reads it (8-bit codes decoded). */
   read(slot: number, name: ArrayName): Float32Array {
     const out = new Float32Array(this.#sizes[slot]);
-    readSegment(this.#memory(slot), name, slotSegment(this.#needs[slot]), this.#needs[slot].options.centered, out, 0);
+    readSegment(this.#memory(slot), name, this.#segments[slot], this.#needs[slot].options.centered, out, 0);
     return out;
   }
 
@@ -146,12 +150,12 @@ export class SlotEngine {
    * nearest (in a centered slot, write G before S: S is stored less G²).
    */
   write(slot: number, name: ArrayName, values: Float32Array): void {
-    writeSegment(this.#memory(slot), name, slotSegment(this.#needs[slot]), this.#needs[slot].options.centered, values, 0);
+    writeSegment(this.#memory(slot), name, this.#segments[slot], this.#needs[slot].options.centered, values, 0);
   }
 
   /** Sets every element of a slot's state array to `value`. */
   fill(slot: number, name: ArrayName, value: number): void {
-    fillSegment(this.#memory(slot), name, slotSegment(this.#needs[slot]), value);
+    fillSegment(this.#memory(slot), name, this.#segments[slot], value);
   }
 
   /** A slot's arrays as src/state-codec.ts reads and writes them: views of its parts, the kernel, the scratch. */
@@ -159,7 +163,7 @@ export class SlotEngine {
     this.#refreshViews();
     const offsets = this.#slots[slot] as SlotOffsets & Record<string, number | undefined>;
     const size = this.#sizes[slot];
-    const { blocks } = slotSegment(this.#needs[slot]);
+    const { blocks } = this.#segments[slot];
     const buffer = this.#placement.memory.buffer;
     const parts: Partial<Record<ArrayName, StoredArray>> = {};
     for (const a of STATE_ARRAYS) {
