@@ -1,8 +1,9 @@
 // The f32 step and the 8-bit step on 2 threads from DRAM (64 MiB streamed before each
 // step), both through the same hand-made pair of threads on one shared memory, so that
 // neither pays for machinery the other does not: the caller steps the first half, one
-// worker the second, cut on a block boundary, woken through Atomics. The optimizer's thread
-// pool does this for f32 state today; for 8-bit state it is the integration's to do.
+// worker the second, cut on a block boundary, woken through Atomics: the two steps alone,
+// without the pool's choice or scans (bench/quantization/training.mjs measures the
+// optimizer itself on 2 threads, in a training loop).
 import { Worker } from "node:worker_threads";
 import { kernelModule } from "../../src/backend.ts";
 import { KernelFlag, STEP_ARGS_BYTES, writeRoundingCounter, writeStepArgs } from "../../src/kernel-abi.ts";
