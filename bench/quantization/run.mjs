@@ -1,8 +1,9 @@
-// npm run bench:quantization [-- error|speed|parity …] [--quick]
+// npm run bench:quantization [-- error|speed|model|parity …] [--quick]
 //
 // The measurements behind docs/quantization.md: the code maps' error against an f64 model
 // (error), the 8-bit step's speed against the f32 step's (speed: warm, from DRAM, on two
-// threads, and in a training loop through the optimizer on two threads), and training from the
+// threads, and in a training loop through the optimizer on two threads), the model of the
+// step on many threads built on what this machine measures (model), and training from the
 // same start with f32 and 8-bit state (parity, which also redraws
 // docs/quantization-parity.svg). Markdown tables on stdout; everything as JSON in
 // bench/results/quantization.json.
@@ -13,6 +14,7 @@ import { centeredRows, errorRows, printCentered, printError } from "./error.mjs"
 import { parityRows, printParity } from "./parity.mjs";
 import { parityPlot } from "./plot.mjs";
 import { blockRows, printSpeed, speedRows } from "./speed.mjs";
+import { modelRows, printModel } from "./model.mjs";
 import { printThreads, threadRows } from "./threads.mjs";
 import { printTraining, trainingRows } from "./training.mjs";
 
@@ -37,6 +39,10 @@ if (want("speed")) {
   printSpeed(results.speed, results.blocks);
   printThreads(results.threads);
   printTraining(results.training);
+}
+if (want("model")) {
+  results.model = await modelRows(results.speed ?? (await speedRows({ dram: false })));
+  printModel(results.model);
 }
 if (want("parity")) {
   results.parity = await parityRows();

@@ -82,12 +82,14 @@ function rounds(list, dram, reps) {
 const ratioOf = (a, b) => a.map((x, i) => x / b[i]);
 const fmt = (xs) => `${median(xs).toFixed(2)}× (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
 
-const VARIANTS = { "default": {}, "momentum 0.9": { momentum: 0.9 }, "centered, momentum 0.9": { centered: true, momentum: 0.9 } };
+export const VARIANT_OPTIONS = { "default": {}, "momentum 0.9": { momentum: 0.9 }, "centered, momentum 0.9": { centered: true, momentum: 0.9 } };
 
-export async function speedRows() {
+/** The rows warm at 1e6 and (`dram`) from DRAM at 1e7, per variant. */
+export async function speedRows({ dram: fromDram = true } = {}) {
   const rows = [];
-  for (const [where, n, dram] of [["warm", 1e6, false], ["DRAM", 1e7, true]]) {
-    for (const [variant, options] of Object.entries(VARIANTS)) {
+  const places = [["warm", 1e6, false], ["DRAM", 1e7, true]];
+  for (const [where, n, dram] of fromDram ? places : places.slice(0, 1)) {
+    for (const [variant, options] of Object.entries(VARIANT_OPTIONS)) {
       const c = await contenders(n, options);
       const list = { f32: c.f32, q8: c.q8, f32Scan: c.f32Scan, q8Scan: c.q8Scan };
       if (variant === "default") list.plain = plainLoop(n);
@@ -95,7 +97,7 @@ export async function speedRows() {
       c.dispose();
       rows.push({
         where, n, variant,
-        f32Ms: median(ms.f32), q8Ms: median(ms.q8), kernel: ratioOf(ms.q8, ms.f32), withScan: ratioOf(ms.q8Scan, ms.f32Scan),
+        f32Ms: median(ms.f32), q8Ms: median(ms.q8), f32ScanMs: median(ms.f32Scan), q8ScanMs: median(ms.q8Scan), kernel: ratioOf(ms.q8, ms.f32), withScan: ratioOf(ms.q8Scan, ms.f32Scan),
         plainOverQ8: ms.plain ? ratioOf(ms.plain, ms.q8Scan) : null,
       });
     }
