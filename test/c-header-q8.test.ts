@@ -3,11 +3,11 @@
 // rmsprop_q8_fill and steps with rmsprop_fill_step_args_q8; its θ, codes and scales must
 // have the bits of createRmsprop with stateBits 8 fed the same gradients
 // (test/helpers/q8-host.ts, shared with the Rust and Zig ports).
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { QUANT_BLOCK, QUANT_FORMATS, QUANT_SCRATCH_BYTES } from "../src/quantization.ts";
 import { Q8_ROWS } from "../src/state-arrays.ts";
-import { BROKEN, FILL_BROKEN, PROBE_EXPORTS, q8HostTests, RMSPROP_INVALID, STATE_REFUSALS, VALUE_REFUSALS } from "./helpers/q8-host.ts";
+import { ALIGNMENT_REFUSALS, BROKEN, docsExampleImports, FILL_BROKEN, PROBE_EXPORTS, q8HostTests, RMSPROP_INVALID, STATE_REFUSALS, VALUE_REFUSALS } from "./helpers/q8-host.ts";
 // @ts-expect-error: a plain .mjs build script without types
 import { clangWasm } from "../examples/c-model/build.mjs";
 
@@ -28,19 +28,17 @@ describe("include/rmsprop-wasm.h with 8-bit state", () => {
     build: (pages) => clangWasm({ source: new URL("fixtures/c-q8-probe.c", import.meta.url), name: "c-q8-probe", exports: PROBE_EXPORTS, pages }),
     // The header's helpers give one answer for every refusal.
     refusal: () => RMSPROP_INVALID,
-    stepRefusals: [["a NULL state", BROKEN.noState, "array"], ...STATE_REFUSALS],
+    stepRefusals: [["a NULL state", BROKEN.noState, "array"], ...STATE_REFUSALS, ...ALIGNMENT_REFUSALS],
     fillRefusals: [...VALUE_REFUSALS, ["a misaligned scratch", 0, 1, FILL_BROKEN.misalignedScratch, "scratch"]],
   });
 
   it("the 8-bit example of docs/embedding.md compiles, and imports the memory, step and quantize_blockwise_8bit", () => {
-    const section = readFileSync("docs/embedding.md", "utf8").split("### 8-bit state")[1];
-    const code = section?.match(/```c\n([\s\S]*?)```/)?.[1];
-    expect(code, "docs/embedding.md has an 8-bit C example").toContain("rmsprop_fill_step_args_q8");
-    const source = new URL("../build/c/docs-q8-example.c", import.meta.url);
-    mkdirSync(new URL(".", source), { recursive: true });
-    writeFileSync(source, code!);
-    const module = new WebAssembly.Module(clangWasm({ source, name: "docs-q8-example", exports: ["init_state", "train_step_q8"], pages: 4 }));
-    const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`);
-    expect(imports.sort()).toEqual(["env.memory", "rmsprop-wasm.quantize_blockwise_8bit", "rmsprop-wasm.step"]);
+    const imports = docsExampleImports({
+      doc: "docs/embedding.md",
+      lang: "c",
+      file: "docs-q8-example.c",
+      compile: (source) => clangWasm({ source, name: "docs-q8-example", exports: ["init_state", "train_step_q8"], pages: 4 }),
+    });
+    expect(imports).toEqual(["env.memory", "rmsprop-wasm.quantize_blockwise_8bit", "rmsprop-wasm.step"]);
   });
 });

@@ -3,6 +3,8 @@
 // the probe lays out codes and block scales, fills them and steps with its language's
 // helpers, and its θ, codes and scales must have the bits of createRmsprop with stateBits 8
 // fed the same gradients; its helpers refuse what the header's refuse.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { createRmsprop, instantiateKernel, type RmspropOptions } from "../../src/index.ts";
 import { QUANT_BLOCK } from "../../src/quantization.ts";
@@ -16,7 +18,7 @@ export const REASONS = { stepArgs: 1, format: 2, value: 3, array: 4, scratch: 5 
 export type Reason = keyof typeof REASONS;
 const SWITCHES = { nesterov: 1, centered: 2, biasCorrection: 4, decoupledWeightDecay: 8, maximize: 16 } as const;
 /** Bits of fill_broken's argument: the one thing a refused fill_step_args_q8 call gets wrong. */
-export const BROKEN = { noState: 1, noMomentumCodes: 2, misalignedScratch: 4, misalignedScales: 8, noScratch: 16, stepZero: 32 } as const;
+export const BROKEN = { noState: 1, noMomentumCodes: 2, misalignedScratch: 4, misalignedScales: 8, noScratch: 16, stepZero: 32, noGradAvgScales: 64 } as const;
 /** Bits of q8_fill_with's `broken`: a scratch off 16-byte alignment (C), too few scales for the codes (Rust, Zig). */
 export const FILL_BROKEN = { misalignedScratch: 1, shortScales: 2 } as const;
 const STEPS = 5;
@@ -173,8 +175,36 @@ export const VALUE_REFUSALS: Q8Host["fillRefusals"] = [
 /** The fill_step_args_q8 refusals every language can express. */
 export const STATE_REFUSALS: Q8Host["stepRefusals"] = [
   ["no momentum codes with momentum", BROKEN.noMomentumCodes, "array"],
-  ["a scratch off 16-byte alignment", BROKEN.misalignedScratch, "scratch"],
+  ["no G scales when centered", BROKEN.noGradAvgScales, "array"],
   ["no scratch", BROKEN.noScratch, "scratch"],
-  ["scales off 4-byte alignment", BROKEN.misalignedScales, "array"],
   ["t = 0", BROKEN.stepZero, "stepArgs"],
 ];
+
+/** The refusals of a pointer that may be misaligned (C's, and Rust's raw pointers); Zig's types carry the alignment. */
+export const ALIGNMENT_REFUSALS: Q8Host["stepRefusals"] = [
+  ["a scratch off 16-byte alignment", BROKEN.misalignedScratch, "scratch"],
+  ["scales off 4-byte alignment", BROKEN.misalignedScales, "array"],
+];
+
+/**
+ * Compiles the `lang` example under "8-bit state" in `doc` as `file` (next to a copy of the
+ * language's `binding` file, as a user would put it) and returns its imports, sorted.
+ */
+export function docsExampleImports(spec: {
+  doc: string;
+  lang: string;
+  file: string;
+  binding?: string;
+  compile(source: URL): BufferSource;
+}): string[] {
+  const section = readFileSync(spec.doc, "utf8").split(/^#+ 8-bit state$/m)[1];
+  const code = section?.match(new RegExp("```" + spec.lang + "\\n([\\s\\S]*?)```"))?.[1];
+  expect(code, `${spec.doc} has an 8-bit ${spec.lang} example`).toMatch(/fill_step_args_q8|fillStepArgsQ8/);
+  const dir = new URL(`../../build/docs-q8-${spec.lang}/`, import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  if (spec.binding) copyFileSync(spec.binding, new URL(basename(spec.binding), dir));
+  const source = new URL(spec.file, dir);
+  writeFileSync(source, code!);
+  const module = new WebAssembly.Module(spec.compile(source));
+  return WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`).sort();
+}
