@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { exampleModelTests, readmeSnippet, type ExampleModel } from "./helpers/wasm-model.ts";
-import { docsExampleImports, FILL_BROKEN, q8HostTests, REASONS, RMSPROP_INVALID, STATE_REFUSALS, VALUE_REFUSALS } from "./helpers/q8-host.ts";
+import { bindingQ8Tests } from "./helpers/q8-host.ts";
 // @ts-expect-error: a plain .mjs example without types
 import * as example from "../examples/zig-model/train.mjs";
 // @ts-expect-error: a plain .mjs build script without types
@@ -22,22 +22,7 @@ describe("examples/zig-model", () => {
 });
 
 describe("examples/zig-model/rmsprop_wasm.zig with 8-bit state", () => {
-  q8HostTests({
-    build: (pages) => zigWasm({ source: new URL("fixtures/zig-q8-probe.zig", import.meta.url), name: "zig-q8-probe", pages, packageRoot: new URL("..", import.meta.url) }),
-    refusal: (reason) => (RMSPROP_INVALID | REASONS[reason]) >>> 0,
-    // A misaligned scratch or scales is illegal behaviour in Zig before it reaches the binding: the pointer types carry the alignment.
-    stepRefusals: STATE_REFUSALS,
-    fillRefusals: [...VALUE_REFUSALS, ["scales too few for the codes", 0, 1, FILL_BROKEN.shortScales, "array"]],
-  });
-
-  it("the 8-bit example of docs/embedding-rust-zig.md compiles, and imports the memory, step and quantize_blockwise_8bit", () => {
-    const imports = docsExampleImports({
-      doc: "docs/embedding-rust-zig.md",
-      lang: "zig",
-      file: "model.zig",
-      binding: "examples/zig-model/rmsprop_wasm.zig",
-      compile: (source) => zigWasm({ source, name: "docs-q8-example", pages: 4 }),
-    });
-    expect(imports).toEqual(["env.memory", "rmsprop-wasm.quantize_blockwise_8bit", "rmsprop-wasm.step"]);
-  });
+  // A misaligned scratch or scales is illegal behaviour in Zig before it reaches the binding:
+  // the pointer types carry the alignment.
+  bindingQ8Tests({ lang: "zig", ext: "zig", alignmentChecked: false, compile: (source, name, pages) => zigWasm({ source, name, pages, packageRoot: new URL("..", import.meta.url) }) });
 });

@@ -208,3 +208,38 @@ export function docsExampleImports(spec: {
   const module = new WebAssembly.Module(spec.compile(source));
   return WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`).sort();
 }
+
+/** What an 8-bit example imports: its memory, the step and the quantizer that fills its state. */
+export const Q8_EXAMPLE_IMPORTS = ["env.memory", "rmsprop-wasm.quantize_blockwise_8bit", "rmsprop-wasm.step"];
+
+/**
+ * The 8-bit checks of a language's binding file (examples/<lang>-model/rmsprop_wasm.<ext>):
+ * its probe test/fixtures/<lang>-q8-probe.<ext> through q8HostTests, each refusal with its
+ * reason, and the language's example in docs/embedding-rust-zig.md compiled next to a copy
+ * of the binding. `alignmentChecked`: the binding's state holds pointers that may be
+ * misaligned (Rust's raw pointers), so it refuses them too.
+ */
+export function bindingQ8Tests(spec: {
+  lang: "rust" | "zig";
+  ext: string;
+  alignmentChecked: boolean;
+  compile(source: URL, name: string, pages: number): BufferSource;
+}): void {
+  q8HostTests({
+    build: (pages) => spec.compile(new URL(`../fixtures/${spec.lang}-q8-probe.${spec.ext}`, import.meta.url), `${spec.lang}-q8-probe`, pages),
+    refusal: (reason) => (RMSPROP_INVALID | REASONS[reason]) >>> 0,
+    stepRefusals: spec.alignmentChecked ? [...STATE_REFUSALS, ...ALIGNMENT_REFUSALS] : STATE_REFUSALS,
+    fillRefusals: [...VALUE_REFUSALS, ["scales too few for the codes", 0, 1, FILL_BROKEN.shortScales, "array"]],
+  });
+
+  it("the 8-bit example of docs/embedding-rust-zig.md compiles, and imports the memory, step and quantize_blockwise_8bit", () => {
+    const imports = docsExampleImports({
+      doc: "docs/embedding-rust-zig.md",
+      lang: spec.lang,
+      file: `model.${spec.ext}`,
+      binding: `examples/${spec.lang}-model/rmsprop_wasm.${spec.ext}`,
+      compile: (source) => spec.compile(source, `docs-q8-${spec.lang}`, 4),
+    });
+    expect(imports).toEqual(Q8_EXAMPLE_IMPORTS);
+  });
+}
