@@ -274,9 +274,12 @@ impl Q8Array {
     }
 
     /// The same array from element k on (k a multiple of `Q8_BLOCK`): codes + k, scales + k / 512.
+    /// A null pointer stays null, so `NONE` stays refused where the options need the array.
     pub fn from_element(self, k: u32) -> Q8Array {
-        let block = (k / Q8_BLOCK) as usize;
-        Q8Array { codes: self.codes.wrapping_add(k as usize), scales: self.scales.wrapping_add(block) }
+        fn advance<T>(p: *mut T, i: usize) -> *mut T {
+            if p.is_null() { p } else { p.wrapping_add(i) }
+        }
+        Q8Array { codes: advance(self.codes, k as usize), scales: advance(self.scales, (k / Q8_BLOCK) as usize) }
     }
 
     fn usable(&self) -> bool {
