@@ -46,11 +46,7 @@ static mut MODEL: Model = Model {
     sq_avg: ZEROS,
     momentum_buffer: ZEROS,
     grad_avg: ZEROS,
-    step_args: StepArgs {
-        params: 0, grads: 0, sq_avg: 0, momentum_buffer: 0, grad_avg: 0, n: 0, lr: 0.0, beta: 0.0,
-        one_minus_beta: 0.0, eps: 0.0, g_sign: 0.0, wd: 0.0, lr_wd: 0.0, inv_c: 0.0, v_floor: 0.0, mu: 0.0,
-        u_scale: 0.0, theta_scale: 0.0,
-    },
+    step_args: StepArgs::EMPTY,
     options: DEFAULT_OPTIONS,
     steps_done: 0,
     x: [[0.0; INPUTS]; POINTS],

@@ -27,8 +27,12 @@ export function findZig() {
   return zig;
 }
 
-/** Compiles `source` to `build/zig/<name>.wasm` and returns its bytes; `pages` is the size of the memory it imports. */
-export function zigWasm({ source, name, pages }) {
+/**
+ * Compiles `source` to `build/zig/<name>.wasm` and returns its bytes; `pages` is the size of
+ * the memory it imports. `packageRoot` (a directory URL) lets it import files outside its own
+ * directory, as the tests' probes import the binding file.
+ */
+export function zigWasm({ source, name, pages, packageRoot }) {
   const outDir = new URL("build/zig/", root);
   mkdirSync(outDir, { recursive: true });
   const out = fileURLToPath(new URL(`${name}.wasm`, outDir));
@@ -38,6 +42,7 @@ export function zigWasm({ source, name, pages }) {
     // The module's statics and a 64 KiB stack live in the memory the host gives it.
     "--import-memory", `--initial-memory=${pages * PAGE}`, "--stack", "65536",
     `-femit-bin=${out}`, "--cache-dir", cache, "--global-cache-dir", cache,
+    ...(packageRoot ? ["--main-pkg-path", fileURLToPath(packageRoot)] : []),
   ];
   try {
     execFileSync(findZig(), args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -42,8 +42,8 @@ export function exampleModelTests(example: ExampleModel): void {
     expect(mine.accuracy).toBe(c.accuracy);
   });
 
-  // The ports bind the first version of the block (72 bytes): the C model's first six
-  // variants. Its seventh, the training recipe, uses version 2 and stays the C model's.
+  // The ports fill the block without the training recipe (version 2's clipping and EMA): the
+  // C model's first six variants. Its seventh, the recipe, stays the C model's.
   const ported = PORTED_VARIANTS as Variant[];
   it.each(ported.map((v, i) => [v.name, i, (["auto", "simd", "scalar"] as const)[i % 3]] as const))(
     "%s: the model's own steps give createRmsprop's bits on the same gradients (kernel %s)",
