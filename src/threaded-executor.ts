@@ -139,11 +139,15 @@ export async function threadedExecutor(
       return choice.estimates;
     },
     run(heap, jobs) {
-      job.check();
       if (streak.left > 0 && testing.threads === undefined) {
         // A step of a streak alone: the one-thread step, and the cadence where it is kept.
-        // A worker that woke for the step ends the streak: the choice decides this one.
-        if (job.awake() === 0) {
+        // A worker that woke for the step ends the streak: the choice decides this one. It
+        // reads nothing of the pool it does not need: in a training loop every line is
+        // cold, a few dozen cost a step at 1e5 some 5% (docs/threads.md). The workers' sleep
+        // words only where the cadence may have woken them; the fault word at the streak's
+        // end (a step alone does not use the pool; a fault is reported at the next step
+        // that would).
+        if (!streak.timed || job.awake() === 0) {
           const bad = alone.run(heap, jobs);
           if (streak.timed) job.endedAlone(performance.now());
           streak.ran++;
@@ -152,6 +156,7 @@ export async function threadedExecutor(
         }
         endStreak();
       }
+      job.check();
       // Where the step is a Promise: the gradients as they are now, which the scan and the
       // step read whenever they run (src/create.ts, the snapshot).
       if (snapshotOf !== undefined) heap.f32.copyWithin(work.layout.grads >>> 2, snapshotOf >>> 2, (snapshotOf >>> 2) + work.layout.n);

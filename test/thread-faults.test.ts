@@ -131,6 +131,44 @@ describe("thread faults", () => {
     one.dispose();
   });
 
+  it("with the choice deciding, a worker that dies between steps is reported within a streak alone, and the steps before apply as one thread's", async () => {
+    testing.threads = undefined; // the choice decides: at n = 4096 it runs streaks alone, which do not read the pool
+    try {
+      const opt = await createRmsprop(4096, { threads: 2, minParamsPerThread: 1 });
+      const one = await createRmsprop(4096);
+      for (const o of [opt, one]) o.params.set(awkwardFloats(4096, 14));
+      const step = (t: number) => {
+        for (const o of [opt, one]) o.grads.set(awkwardFloats(4096, 100 + t));
+        opt.step();
+        one.step();
+      };
+      for (let t = 0; t < 20; t++) step(t);
+      exitWorkerForTests(1);
+      while (poolWorkers() > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      let error: Error | undefined;
+      let applied = 0;
+      while (applied < 200 && error === undefined) {
+        try {
+          step(20 + applied);
+          applied++;
+        } catch (caught) {
+          error = caught as Error;
+        }
+      }
+      // A streak is at most 64 steps (ThreadChoice.aloneStreak), the step after it reads the pool.
+      expect(applied).toBeLessThanOrEqual(64);
+      expect(error?.message).toMatch(/rmsprop-wasm worker 1 (failed: exited \(process\.exit\(3\)\)|exited with code 3).*params and state are intact/);
+      // The failing step reached neither optimizer (step() steps `one` after `opt`): every step applied, as one thread's.
+      expect(opt.stepCount).toBe(20 + applied);
+      expect(one.stepCount).toBe(opt.stepCount);
+      expect(opt.params).toEqual(one.params);
+      expect(opt.state.sqAvg).toEqual(one.state.sqAvg);
+      for (const o of [opt, one]) o.dispose();
+    } finally {
+      testing.threads = 2;
+    }
+  });
+
   it.each([
     ["2 threads", { threads: 2, minParamsPerThread: 1 }],
     ["1 thread", {}],

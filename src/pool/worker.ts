@@ -8,7 +8,7 @@
 import { bindKernel } from "../kernel-abi.ts";
 import { createStepTask, type StepPlan } from "../step-task.ts";
 import { CONTROL_BLOCK_WORDS, CTRL, WORKER_WORDS } from "./control-block.ts";
-import { claimOrder, publishFault, SLOT_BITS, type ShareTask } from "./region.ts";
+import { claimOrder, publishFault, type ShareTask } from "./region.ts";
 import { startTrace } from "./trace.ts";
 import { newWorkerState, workerMain, type WorkerJob, type WorkerState } from "./worker-loop.ts";
 
@@ -16,7 +16,7 @@ import { newWorkerState, workerMain, type WorkerJob, type WorkerState } from "./
 export interface FaultSpec {
   thread: number;
   phase: "scan" | "step";
-  /** The job's region (counted from its registration) from which on it fails. */
+  /** The region of the job (counted among those this thread took part in, from 1) from which on it fails. */
   region: number;
   kind: "throw" | "exit" | "trap" | "stall";
   ms?: number;
@@ -66,9 +66,13 @@ async function port(): Promise<Port> {
 
 /** Test hook: fails the first share of a phase claimed from the job's region on (see FaultSpec). */
 function injectFault(task: ShareTask, fault: FaultSpec, ctrl: Int32Array, kernel: { first_nonfinite_f32(p: number, n: number): number }, memory: WebAssembly.Memory): ShareTask {
-  const base = Atomics.load(ctrl, CTRL.REGION) >>> SLOT_BITS;
+  // The job's regions this thread took part in, counted by their tickets: REGION also moves
+  // for other jobs' regions and for mail (deliver()), which would bring the fault early.
+  let region = 0;
+  let ticket = -1;
   const wrap = (phase: FaultSpec["phase"], run: (t: number) => number | void) => (t: number) => {
-    const region = (Atomics.load(ctrl, CTRL.REGION) >>> SLOT_BITS) - base;
+    const now = Atomics.load(ctrl, CTRL.REGION);
+    if (now !== ticket) (ticket = now), region++;
     if (phase === fault.phase && region >= fault.region) {
       if (fault.kind === "throw") throw new Error("injected fault");
       if (fault.kind === "exit") nodeProcess!.exit(3);
