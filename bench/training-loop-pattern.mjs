@@ -2,8 +2,10 @@
 // backward pass of single-threaded JavaScript (here: `gap` ms that stream a 16 MiB scratch,
 // as such passes do to the caches) and the pool's workers have long fallen asleep, unless
 // the cadence woke them for the step. `threads: 2` against `threads: 1`, both with the
-// default options, side by side: each iteration runs both optimizers (in alternating
-// order), each after its own pass, and only the time inside step() is counted. One row per
+// default options, side by side: each iteration runs both optimizers, each after its own
+// pass, and only the time inside step() is counted. Always in the same order: alternating
+// it gave each optimizer gaps of one pass and of three in turn, a cadence no training
+// loop has, which the pool's workers could not wake for (docs/threads.md). One row per
 // (n, gap): the median per-step times and the median and range of the per-iteration
 // ratios. The targets (bench/patterns.mjs): at most 1.03× one thread's time at n = 1e5,
 // at most 0.70× at n = 8e5.
@@ -42,7 +44,7 @@ export async function trainingLoopRows(load, { sizes = TRAINING_SIZES, gaps = TR
       // steady state is what counts.
       for (let it = -WARM_UP; it < iterations; it++) {
         const got = [0, 0];
-        for (const k of it % 2 ? [1, 0] : [0, 1]) {
+        for (const k of [0, 1]) {
           forwardBackward(gap);
           const t = performance.now();
           opts[k].step();

@@ -117,15 +117,6 @@ export class Cadence {
   }
 
   /**
-   * A step of a streak alone ended now: its end is published (the window stands as it is),
-   * and the next gap is measured from it. Cheaper than started() and ended().
-   */
-  endedAlone(now: number): void {
-    this.#endedAt = now;
-    if (this.#published.early > 0) Atomics.store(this.ctrl, CTRL.END, this.#clock(now));
-  }
-
-  /**
    * A step starts alone now and should take `ms`: while a cadence is published, its end is
    * published ahead, so that workers sent to sleep by its NAP plan from it.
    */

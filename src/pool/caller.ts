@@ -60,8 +60,6 @@ export interface PoolJob {
   ended(now: number, wantWarm: boolean): void;
   /** Steps will run alone without started()/ended() for a while: the next gap is not a sample. */
   untimed(): void;
-  /** A step of a streak alone ended at `now`: publish its end for the cadence. */
-  endedAlone(now: number): void;
   /** Whether this thread may block (steps return numbers, not Promises). */
   readonly blocking: boolean;
   /** Leaves the pool: the workers drop this job. Returns at once. */
@@ -166,10 +164,6 @@ class CallerJob implements PoolJob {
 
   untimed(): void {
     this.pool.cadence.forget();
-  }
-
-  endedAlone(now: number): void {
-    this.pool.cadence.endedAlone(now);
   }
 
   aloneFor(now: number, ms: number): void {
