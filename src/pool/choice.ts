@@ -63,6 +63,8 @@ export class ThreadChoice {
    * so its last stands. A try that finds its workers asleep ends at once (a training loop's).
    */
   static readonly TRY_RUN = 4;
+  /** How much cheaper per step another way must be than the one the steps run on to take over. */
+  static readonly SWITCH = 0.1;
 
   /** The thread counts it chooses among: 1 and powers of two up to the pool's threads, and the pool's threads. */
   readonly counts: readonly number[];
@@ -83,6 +85,8 @@ export class ThreadChoice {
   readonly #last: { threads: number; woke: boolean; trying: boolean } = { threads: 1, woke: false, trying: false };
   /** Workers awake when the last step was decided. */
   #awake = 0;
+  /** The way (index in counts) the steps run on: the last one decided that was not a try. */
+  #held = 0;
   /** Steps left in the current try of threads (see TRY_RUN), and what its steps lost so far (ms). */
   #tryLeft = 0;
   #tryLoss = 0;
@@ -151,6 +155,11 @@ export class ThreadChoice {
     if (pick < 0) {
       pick = 0;
       for (let i = 1; i < ways; i++) if (this.#cost(i, awake) < this.#cost(pick, awake)) pick = i;
+      // Another way than the one the steps run on must win by SWITCH: a change moves the
+      // arrays between the cores' caches, and ways within the noise of each other would
+      // take turns, each paying it.
+      const held = this.#held;
+      if (pick !== held && !(this.#cost(pick, awake) < (1 - ThreadChoice.SWITCH) * this.#cost(held, awake))) pick = held;
       if (--this.#untilTry <= 0 && this.#waitMs <= 0) {
         // A try of the way measured least recently among the others.
         let stalest = -1;
@@ -166,6 +175,7 @@ export class ThreadChoice {
       }
     }
     const k = this.counts[pick];
+    if (!trying) this.#held = pick;
     this.#awake = awake;
     if (trying && k > 1) this.#tryLeft = ThreadChoice.TRY_RUN - 1;
     this.#tryLoss = 0;
