@@ -140,17 +140,12 @@ export async function threadedExecutor(
     },
     run(heap, jobs) {
       if (streak.left > 0 && testing.threads === undefined) {
-        // A step of a streak alone: the one-thread step, and the cadence where it is kept.
-        // A worker that woke for the step ends the streak: the choice decides this one. It
-        // reads nothing of the pool it does not need: in a training loop every line is
-        // cold, a few dozen cost a step at 1e5 some 5% (docs/threads.md). The workers' sleep
-        // words only where the cadence may have woken them; the fault word at the streak's
-        // end (a step alone does not use the pool; a fault is reported at the next step
-        // that would).
+        // A step of a streak alone: the one-thread step. In a training loop every line it
+        // reads is cold (docs/threads.md), so of the pool it reads only the workers' sleep
+        // words, where the cadence may have woken one (which ends the streak: the choice
+        // decides); faults are read at the streak's end. Where the cadence is kept, its
+        // gap is a sample: learnt from decided steps only, the window stood where the JIT put it.
         if (!streak.timed || job.awake() === 0) {
-          // Where the cadence is kept, the gap before this step is one of its samples: a
-          // window learnt only from the decided steps (one in up to 64) would stand where
-          // the first steps, slowed by the JIT, put it, and wake the workers for nothing.
           if (streak.timed) job.started(performance.now());
           const bad = alone.run(heap, jobs);
           if (streak.timed) job.ended(performance.now(), true);
