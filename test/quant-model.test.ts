@@ -1,6 +1,7 @@
 // The model of the 8-bit step on many threads (bench/quantization/model.mjs,
-// docs/quantization.md "Many cores"): its byte counts are those of real optimizers, and its
-// arithmetic gives what the docs say for the inputs they state.
+// docs/quantization.md "Many cores"): its byte counts are those of real optimizers, its
+// arithmetic is the longer of memory and arithmetic time, and the docs' table is what it
+// gives for the inputs the docs state.
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a bench module in plain JavaScript
 import { modelRatios, stepBytes, threadsFor } from "../bench/quantization/model.mjs";
@@ -40,6 +41,22 @@ describe("the 8-bit step's model", () => {
     // 8-bit: S as a byte and a 4-byte scale per 512, read and written.
     expect(stepBytes({ stateBits: 8, nonFinite: "ignore" }).moved).toBeCloseTo(8 + 4 + 2 * (1 + 4 / 512), 12);
     expect(stepBytes({ stateBits: 8, momentum: 0.9, nonFinite: "ignore" }).moved).toBeCloseTo(8 + 4 + 4 * (1 + 4 / 512), 12);
+    // A norm clip scans g too, whatever nonFinite says.
+    expect(stepBytes({ nonFinite: "ignore", globalClipNorm: 1 }).moved).toBe(24);
+  });
+
+  it("gives the docs' table for the inputs the docs state", () => {
+    const machine = { perCore: 43.3, bandwidth: 53.1, threads: [1, 2, 4, 8, 16] };
+    const rows = [
+      [{}, 0.755, 0.961, [1.27, 1.06, 0.75, 0.75, 0.75], 3],
+      [{ momentum: 0.9 }, 0.982, 1.476, [1.5, 1.22, 0.63, 0.63, 0.63], 4],
+      [{ centered: true, momentum: 0.9 }, 1.335, 2.424, [1.82, 1.61, 0.8, 0.55, 0.55], 5],
+    ] as const;
+    for (const [options, f32Ns, q8Ns, ratios, from] of rows) {
+      const got = modelRatios({ ...machine, options, f32Ns, q8Ns }).map((r: { ratio: number }) => Number(r.ratio.toFixed(2)));
+      expect(got).toEqual(ratios);
+      expect(threadsFor(0.8, { ...machine, options, f32Ns, q8Ns })).toBe(from);
+    }
   });
 
   it("puts a step on k threads at the longer of its memory and arithmetic times", () => {

@@ -85,6 +85,21 @@ describe("ThreadChoice", () => {
     expect(switches).toBeLessThan(20);
   });
 
+  it("does not have the workers woken on the cadence for steps it will run alone: warm threads must win by the margin to be wanted", () => {
+    // A training loop whose cadence catches every step the choice wants warm workers for:
+    // warm threads 5% cheaper than alone, woken ones twice as dear.
+    const choice = new ThreadChoice(2);
+    let awake = 0, wokenForNothing = 0;
+    for (let i = 0; i < 3000; i++) {
+      const d = choice.decide(awake);
+      choice.record(d.threads === 1 ? 0.1 : d.woke ? 0.2 : 0.095);
+      if (i >= 500 && d.threads === 1 && awake > 0) wokenForNothing++;
+      awake = choice.wantsWarm ? 1 : 0;
+    }
+    // Without the margin in wantsWarm: some 2,000 of the 2,500 steps.
+    expect(wokenForNothing).toBeLessThan(250);
+  });
+
   it("back to back, runs alone where threads cost more even awake (another process keeps a core busy)", () => {
     const ms = (k: number) => (k === 1 ? 0.1 : 0.15);
     const steps = simulate(2, 2000, ms, () => true);

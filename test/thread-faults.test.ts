@@ -131,7 +131,7 @@ describe("thread faults", () => {
     one.dispose();
   });
 
-  it("with the choice deciding, a worker that dies between steps is reported within a streak alone, and the steps before apply as one thread's", async () => {
+  it("with the choice deciding, a worker that dies between steps is reported at the latest after a streak alone, whose steps apply as one thread's", async () => {
     testing.threads = undefined; // the choice decides: at n = 4096 it runs streaks alone, which do not read the pool
     try {
       const opt = await createRmsprop(4096, { threads: 2, minParamsPerThread: 1 });

@@ -8,8 +8,8 @@
 //
 // `bytes`: what one step moves per parameter, counted from the state table
 // (src/state-arrays.ts: every array the options need is read, every one but g written back,
-// in the parts its stateBits stores it as; the NaN/±∞ scan reads g once more), `ns`: one
-// thread's arithmetic per parameter on data in cache (measured warm), `perCore` and
+// in the parts its stateBits stores it as; the scan, for NaN/±∞ or a norm, reads g once
+// more), `ns`: one thread's arithmetic per parameter on data in cache (measured warm), `perCore` and
 // `bandwidth`: what one core and the whole machine stream (the traffic probe from DRAM).
 // The 8-bit step moves fewer bytes and does more arithmetic, so it wins only where both
 // steps wait on memory: from the thread count where its arithmetic fits under its memory time.
@@ -26,12 +26,14 @@ import { VARIANT_OPTIONS } from "./speed.mjs";
 /** Bytes per parameter an optimizer with `options` stores, and moves in one step. */
 export function stepBytes(options = {}) {
   const o = resolveOptions(options);
+  // A scan reads g before the step: for NaN/±∞, or for the norms of a clip.
+  const scans = o.nonFinite !== "ignore" || o.clipNorm !== null || o.globalClipNorm !== null;
   let stored = 0, moved = 0;
   for (const row of STATE_ARRAYS) {
     if (!row.needed(o)) continue;
     const bytes = row.parts[o.stateBits].reduce((sum, part) => sum + part.bytes * part.length(1, 1 / QUANT_BLOCK), 0);
     stored += bytes;
-    moved += row.name === "grads" ? bytes * (o.nonFinite === "ignore" ? 1 : 2) : 2 * bytes;
+    moved += row.name === "grads" ? bytes * (scans ? 2 : 1) : 2 * bytes;
   }
   return { stored, moved };
 }

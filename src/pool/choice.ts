@@ -218,9 +218,12 @@ export class ThreadChoice {
     // Where the workers were wanted awake for UNREACHED decisions and never were (steps too
     // irregular for the cadence), leave them be for STALE decisions.
     if (this.#decisions - this.#unreached < ThreadChoice.STALE) return false;
+    // While the steps run alone, warm threads must win by SWITCH to take over (decide()):
+    // a worker woken for less would be sent back to sleep by a step alone every time.
+    const bar = (this.#held === 0 ? 1 - ThreadChoice.SWITCH : 1) * this.#alone.ms;
     for (let i = 1; i < this.counts.length; i++) {
       const warm = this.#warm[i];
-      if (warm.samples < 2 || !(warm.ms >= this.#alone.ms) || this.#decisions - warm.at > ThreadChoice.STALE) return true;
+      if (warm.samples < 2 || !(warm.ms >= bar) || this.#decisions - warm.at > ThreadChoice.STALE) return true;
     }
     return false;
   }

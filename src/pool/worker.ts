@@ -8,7 +8,7 @@
 import { bindKernel } from "../kernel-abi.ts";
 import { createStepTask, type StepPlan } from "../step-task.ts";
 import { CONTROL_BLOCK_WORDS, CTRL, WORKER_WORDS } from "./control-block.ts";
-import { claimOrder, publishFault, type ShareTask } from "./region.ts";
+import { claimOrder, publishFault, slotOf, type ShareTask } from "./region.ts";
 import { startTrace } from "./trace.ts";
 import { newWorkerState, workerMain, type WorkerJob, type WorkerState } from "./worker-loop.ts";
 
@@ -65,14 +65,15 @@ async function port(): Promise<Port> {
 }
 
 /** Test hook: fails the first share of a phase claimed from the job's region on (see FaultSpec). */
-function injectFault(task: ShareTask, fault: FaultSpec, ctrl: Int32Array, kernel: { first_nonfinite_f32(p: number, n: number): number }, memory: WebAssembly.Memory): ShareTask {
+function injectFault(task: ShareTask, fault: FaultSpec, slot: number, ctrl: Int32Array, kernel: { first_nonfinite_f32(p: number, n: number): number }, memory: WebAssembly.Memory): ShareTask {
   // The job's regions this thread took part in, counted by their tickets: REGION also moves
-  // for other jobs' regions and for mail (deliver()), which would bring the fault early.
+  // for other jobs' regions and for mail (deliver()), even during one of ours, which would
+  // bring the fault early. Tickets of other slots are not ours.
   let region = 0;
   let ticket = -1;
   const wrap = (phase: FaultSpec["phase"], run: (t: number) => number | void) => (t: number) => {
     const now = Atomics.load(ctrl, CTRL.REGION);
-    if (now !== ticket) (ticket = now), region++;
+    if (now !== ticket && slotOf(now) === slot) (ticket = now), region++;
     if (phase === fault.phase && region >= fault.region) {
       if (fault.kind === "throw") throw new Error("injected fault");
       if (fault.kind === "exit") nodeProcess!.exit(3);
@@ -135,7 +136,7 @@ void port().then((p) => {
     } else if (m.type === "register") {
       const kernel = bindKernel(m.module, m.memory);
       let task = createStepTask(kernel, m.memory, m.plan);
-      if (m.fault && m.fault.thread === self) task = injectFault(task, m.fault, ctrl, kernel, m.memory);
+      if (m.fault && m.fault.thread === self) task = injectFault(task, m.fault, m.slot, ctrl, kernel, m.memory);
       jobs.set(m.slot, { slot: m.slot, task, order: claimOrder(self, m.threads, m.shares), scans: m.plan.scan !== "none", spinMs: m.spinMs });
     } else if (m.type === "unregister") {
       jobs.delete(m.slot);
