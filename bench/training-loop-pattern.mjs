@@ -6,8 +6,8 @@
 // pass, and only the time inside step() is counted. Always in the same order: alternating
 // it gave each optimizer gaps of one pass and of three in turn, a cadence no training
 // loop has, which the pool's workers could not wake for (docs/threads.md). One row per
-// (n, gap): the median per-step times and the median and range of the per-iteration
-// ratios. The targets (bench/patterns.mjs): at most 1.03× one thread's time at n = 1e5,
+// (n, gap): the median per-step times, their ratio, and the middle half of the
+// per-iteration ratios. The targets (bench/patterns.mjs): at most 1.03× one thread's time at n = 1e5,
 // at most 0.70× at n = 8e5.
 import { createRmsprop } from "rmsprop-wasm";
 import { median } from "./stats.mjs";
@@ -24,6 +24,29 @@ export function forwardBackward(ms) {
   } while (performance.now() < end);
 }
 
+/**
+ * Two optimizers in a training loop, side by side: every iteration runs both, in the same
+ * order, each step after its own forward and backward pass of `gap` ms; `iterations`
+ * measured after `warmUp`, and only the time inside step() counts. The figure is the ratio
+ * of the median step times (the second's over the first's); per-iteration ratios are
+ * noisy (each is one step of each), so the middle half of them is its spread.
+ */
+export function pairedTrainingLoop(opts, { gap, warmUp, iterations }) {
+  const times = [[], []];
+  for (let it = -warmUp; it < iterations; it++) {
+    for (const k of [0, 1]) {
+      forwardBackward(gap);
+      const t0 = performance.now();
+      opts[k].step();
+      const ms = performance.now() - t0;
+      if (it >= 0) times[k].push(ms);
+    }
+  }
+  const ms = [median(times[0]), median(times[1])];
+  const ratios = times[1].map((t, i) => t / times[0][i]).sort((a, b) => a - b);
+  return { ms, ratio: ms[1] / ms[0], ratioRange: [ratios[Math.floor(ratios.length / 4)], ratios[Math.floor((3 * ratios.length) / 4)]] };
+}
+
 export const TRAINING_SIZES = [1e5, 8e5];
 export const TRAINING_GAPS = [1, 5, 20, 50];
 
@@ -37,36 +60,22 @@ export async function trainingLoopRows(load, { sizes = TRAINING_SIZES, gaps = TR
         for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
         opt.grads.fill(0.25);
       }
-      const times = [[], []];
       // A warm-up (the JIT, the choice's first samples and tries, the cadence's first
       // window and its misses), then the measured iterations: a training loop runs
       // thousands of steps, and its steady state is what counts. After a warm-up of 40
       // iterations the rows at 1e5 measured the choice still exploring (1.10× at 5 ms,
       // where 200 measured iterations gave 1.02×).
-      for (let it = -warmUp; it < iterations; it++) {
-        const got = [0, 0];
-        for (const k of [0, 1]) {
-          forwardBackward(gap);
-          const t = performance.now();
-          opts[k].step();
-          got[k] = performance.now() - t;
-        }
-        if (it >= 0) for (const k of [0, 1]) times[k].push(got[k]);
-      }
-      const ratios = times[1].map((t, i) => t / times[0][i]);
-      // Per-iteration ratios are noisy (each is one step of each): the ratio of the medians
-      // is the row's figure, the range of the middle half of the per-iteration ratios its spread.
-      const sorted = [...ratios].sort((a, b) => a - b);
+      const { ms, ratio, ratioRange } = pairedTrainingLoop(opts, { gap, warmUp, iterations });
       rows.push({
         load,
         pattern: `training loop, ${gap} ms`,
         spin: opts[1].options.threadSpinMs,
         n,
         threads: opts[1].threads,
-        oneUs: 1e3 * median(times[0]),
-        twoUs: 1e3 * median(times[1]),
-        ratio: median(times[1]) / median(times[0]),
-        ratioRange: [sorted[Math.floor(sorted.length / 4)], sorted[Math.floor((3 * sorted.length) / 4)]],
+        oneUs: 1e3 * ms[0],
+        twoUs: 1e3 * ms[1],
+        ratio,
+        ratioRange,
       });
       for (const opt of opts) opt.dispose();
     }

@@ -19,9 +19,7 @@ import { createTrafficProbe } from "../../src/index.ts";
 import { resolveOptions } from "../../src/options.ts";
 import { QUANT_BLOCK } from "../../src/quant-sizes.ts";
 import { STATE_ARRAYS } from "../../src/state-arrays.ts";
-import { streamScratch } from "../evict.mjs";
-import { median } from "../stats.mjs";
-import { VARIANT_OPTIONS } from "./speed.mjs";
+import { sample, VARIANT_OPTIONS } from "./speed.mjs";
 
 /** Bytes per parameter an optimizer with `options` stores, and moves in one step. */
 export function stepBytes(options = {}) {
@@ -72,16 +70,12 @@ const PROBE_N = 1e7;
 export async function probeBandwidth(threads, reps = 15) {
   const probe = await createTrafficProbe(PROBE_N, { threads, backend: "simd" });
   if (probe.threads !== threads) throw new Error(`asked for ${threads} threads, got ${probe.threads}`);
-  const times = [];
-  for (let r = 0; r < reps + 2; r++) {
-    streamScratch();
-    const t0 = performance.now();
-    probe.step();
-    if (r >= 2) times.push(performance.now() - t0);
-  }
+  probe.step(); // the JIT, and the workers' first region
+  probe.step();
+  const ms = sample(() => probe.step(), true, reps);
   probe.dispose();
   // The probe moves the default step's bytes (θ, g and S read, θ and S written), without the scan.
-  return (stepBytes({ nonFinite: "ignore" }).moved * PROBE_N) / (median(times) * 1e6);
+  return (stepBytes({ nonFinite: "ignore" }).moved * PROBE_N) / (ms * 1e6);
 }
 
 /**

@@ -58,7 +58,7 @@ async function contenders(n, options) {
 }
 
 /** Median ms of one step: `reps` back to back (warm), or each after streaming 64 MiB (DRAM). */
-function sample(step, dram, reps) {
+export function sample(step, dram, reps) {
   const times = [];
   for (let r = 0; r < reps; r++) {
     if (dram) streamScratch();
