@@ -15,6 +15,7 @@ import { startPoolJob } from "./pool/caller.ts";
 import { testing } from "./pool/testing.ts";
 import { trace, TRACE } from "./pool/trace.ts";
 import { shareCount } from "./pool-shape.ts";
+import { AloneStreak } from "./alone-streak.ts";
 import type { NormPiece, StepPlan } from "./step-task.ts";
 
 /**
@@ -100,35 +101,30 @@ export async function threadedExecutor(
   const { snapshotOf } = work;
   const choice = new ThreadChoice(threads);
   let start = 0;
+  /** Threads the decided step ran on. */
+  let ranOn = 1;
   let decision: ThreadDecision | undefined;
   // This step's memory and jobs, for the step alone (made once: a step allocates nothing).
-  const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[] };
-  const stepAlone = () => alone.run(step.heap, step.jobs);
-  /**
-   * Steps left to run alone without asking the choice, those run so far (see
-   * ThreadChoice.aloneStreak), and whether they keep the cadence (when warm workers are
-   * wanted, so that the workers wake for the steps and the choice sees them awake).
-   */
-  const streak = { left: 0, ran: 0, timed: false };
-  /** Ends a streak: the choice counts its steps. */
-  const endStreak = () => {
-    choice.skipped(streak.ran, streak.ran * choice.aloneMs, streak.timed ? streak.ran : 0);
-    streak.left = streak.ran = 0;
+  const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[], aloneMs: 0 };
+  // A decided step alone is judged by the step itself: its bookkeeping, cold in a training
+  // loop, is not what the steps of the streak after it pay.
+  const stepAlone = () => {
+    const t0 = performance.now();
+    const bad = alone.run(step.heap, step.jobs);
+    step.aloneMs = performance.now() - t0;
+    return bad;
   };
+  const streak = new AloneStreak(job, choice, alone);
   /** Whether the choice made the last decision (tests may fix the thread count instead). */
   let chosen = true;
   /** After a step: its cost for the choice (an applied one: a refused step stops after the scan), and the cadence. */
   const ended = (bad: number): number => {
     trace(0, TRACE.end);
     const now = performance.now();
-    if (bad < 0 && chosen) choice.record(now - start);
+    if (bad < 0 && chosen) choice.record(ranOn === 1 ? step.aloneMs : now - start);
     const wantsWarm = choice.wantsWarm;
     job.ended(now, wantsWarm);
-    if (chosen && job.blocking) {
-      streak.left = choice.aloneStreak();
-      streak.timed = wantsWarm;
-      if (streak.left > 0 && !wantsWarm) job.untimed();
-    }
+    if (chosen && job.blocking) streak.begin(choice.aloneStreak(), wantsWarm);
     return bad;
   };
   return {
@@ -139,21 +135,10 @@ export async function threadedExecutor(
       return choice.estimates;
     },
     run(heap, jobs) {
-      if (streak.left > 0 && testing.threads === undefined) {
-        // A step of a streak alone: the one-thread step. In a training loop every line it
-        // reads is cold (docs/threads.md), so of the pool it reads only the workers' sleep
-        // words, where the cadence may have woken one (which ends the streak: the choice
-        // decides); faults are read at the streak's end. Where the cadence is kept, its
-        // gap is a sample: learnt from decided steps only, the window stood where the JIT put it.
-        if (!streak.timed || job.awake() === 0) {
-          if (streak.timed) job.started(performance.now());
-          const bad = alone.run(heap, jobs);
-          if (streak.timed) job.ended(performance.now(), true);
-          streak.ran++;
-          if (--streak.left === 0) endStreak();
-          return bad;
-        }
-        endStreak();
+      if (streak.running && testing.threads === undefined) {
+        // A step of a streak alone (src/alone-streak.ts), unless a worker woke.
+        const bad = streak.step(heap, jobs);
+        if (bad !== undefined) return bad;
       }
       job.check();
       // Where the step is a Promise: the gradients as they are now, which the scan and the
@@ -165,7 +150,7 @@ export async function threadedExecutor(
       const forced = testing.threads;
       chosen = forced === undefined;
       decision = forced === undefined ? choice.decide(awake) : { threads: forced, woke: forced > 1 && awake < forced - 1, trying: false };
-      const k = Math.min(decision.threads, threads);
+      const k = (ranOn = Math.min(decision.threads, threads));
       if (k === 1) job.aloneFor(start, choice.aloneMs);
       if (k > 1) {
         trace(0, TRACE.begin, k);

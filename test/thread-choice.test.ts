@@ -100,6 +100,26 @@ describe("ThreadChoice", () => {
     expect(wokenForNothing).toBeLessThan(250);
   });
 
+  it("re-measures a way that keeps losing less and less often: the cadence's wakes for it, and its stale tries, thin out", () => {
+    // A training loop whose cadence catches every step the choice wants warm workers for,
+    // where threads lose even warm (0.15 ms against 0.1 alone; woken 0.3).
+    const choice = new ThreadChoice(2);
+    let awake = 0;
+    const woken: number[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      const d = choice.decide(awake);
+      choice.record(d.threads === 1 ? 0.1 : d.woke ? 0.3 : 0.15);
+      if (awake > 0) woken.push(i);
+      awake = choice.wantsWarm ? 1 : 0;
+    }
+    // With a fixed horizon (STALE) the warm estimate went stale every 256 decisions, and the
+    // workers were woken for it 148 times in the last 38,000 steps; doubling it, up to
+    // STALE_MOST, nine.
+    const late = woken.filter((i) => i >= 2000).length;
+    expect(late).toBeGreaterThan(0);
+    expect(late).toBeLessThanOrEqual(Math.ceil(38_000 / ThreadChoice.STALE_MOST) + 2);
+  });
+
   it("back to back, runs alone where threads cost more even awake (another process keeps a core busy)", () => {
     const ms = (k: number) => (k === 1 ? 0.1 : 0.15);
     const steps = simulate(2, 2000, ms, () => true);

@@ -54,6 +54,14 @@ export class ThreadChoice {
   static readonly TRY_SHARE = 0.01;
   static readonly OUTLIER = 2;
   static readonly STALE = 256;
+  /**
+   * How far the horizon of staleness grows: doubled from STALE at each re-measure of a stale
+   * way and each time the cadence gives up, back to STALE when the held way changes. In a
+   * training loop where threads lose (n = 1e5) each re-measure, the cadence's wakes for it
+   * included, cost some 3% of the time once in STALE steps. The tries on the budget
+   * (TRY_SHARE) go on as before.
+   */
+  static readonly STALE_MOST = 4096; // 16 × STALE
   static readonly UNREACHED = 32;
   /**
    * Steps a try of threads lasts while it finds its workers awake: the first steps on
@@ -65,6 +73,12 @@ export class ThreadChoice {
   static readonly TRY_RUN = 4;
   /** How much cheaper per step another way must be than the one the steps run on to take over. */
   static readonly SWITCH = 0.1;
+  /**
+   * The longest streak of steps alone run without asking (aloneStreak). Each decided step
+   * costs the executor's and the choice's bookkeeping, cold in a training loop: at n = 1e5
+   * about as much again as the step, so once in 64 steps was some 1.5% of the time.
+   */
+  static readonly STREAK = 256;
 
   /** The thread counts it chooses among: 1 and powers of two up to the pool's threads, and the pool's threads. */
   readonly counts: readonly number[];
@@ -87,6 +101,8 @@ export class ThreadChoice {
   #awake = 0;
   /** The way (index in counts) the steps run on: the last one decided that was not a try. */
   #held = 0;
+  /** Decisions after which a cost is stale (STALE to STALE_MOST). */
+  #staleAfter = ThreadChoice.STALE;
   /** Steps left in the current try of threads (see TRY_RUN), and what its steps lost so far (ms). */
   #tryLeft = 0;
   #tryLoss = 0;
@@ -149,8 +165,9 @@ export class ThreadChoice {
     for (let i = ways - 1; i >= 0 && pick < 0; i--) {
       const cost = this.#sample(i, awake);
       if (cost.samples < 2) pick = i;
-      else if (this.#decisions - cost.at > ThreadChoice.STALE) (pick = i), (stale = true);
+      else if (this.#decisions - cost.at > this.#staleAfter) (pick = i), (stale = true);
     }
+    if (stale) this.#staleAfter = Math.min(2 * this.#staleAfter, ThreadChoice.STALE_MOST);
     let trying = stale;
     if (pick < 0) {
       pick = 0;
@@ -175,7 +192,7 @@ export class ThreadChoice {
       }
     }
     const k = this.counts[pick];
-    if (!trying) this.#held = pick;
+    if (!trying && pick !== this.#held) (this.#held = pick), (this.#staleAfter = ThreadChoice.STALE);
     this.#awake = awake;
     if (trying && k > 1) this.#tryLeft = ThreadChoice.TRY_RUN - 1;
     this.#tryLoss = 0;
@@ -195,18 +212,23 @@ export class ThreadChoice {
   aloneStreak(): number {
     const last = this.#last;
     if (last.threads !== 1 || last.trying || this.#awake > 0) return 0;
-    // A try is due once both counts have run out: the later of the two, at most 64 steps on
+    // A try is due once both counts have run out: the later of the two, at most STREAK steps on
     // (the state is looked at again then).
     const waiting = this.#waitMs > 0 && this.#alone.ms > 0 ? Math.ceil(this.#waitMs / this.#alone.ms) : 0;
-    return Math.min(64, Math.max(0, Math.max(this.#untilTry, waiting) - 1));
+    return Math.min(ThreadChoice.STREAK, Math.max(0, Math.max(this.#untilTry, waiting) - 1));
   }
 
-  /** `steps` steps ran alone in a streak (see aloneStreak), `ms` in all. */
-  skipped(steps: number, ms: number, asleep = 0): void {
+  /**
+   * `steps` steps ran alone in a streak (see aloneStreak), `ms` in all; `asleep` of them
+   * found the workers asleep while they were wanted awake, and the last took `lastMs`
+   * (NaN: not timed), a sample of a step alone.
+   */
+  skipped(steps: number, ms: number, asleep = 0, lastMs = Number.NaN): void {
     this.#decisions += steps;
     for (let k = 0; k < asleep; k++) this.#missed(0);
     this.#untilTry -= steps;
     this.#waitMs -= ms;
+    if (lastMs >= 0) this.#add(this.#alone, lastMs, false);
   }
 
   /**
@@ -217,13 +239,13 @@ export class ThreadChoice {
   get wantsWarm(): boolean {
     // Where the workers were wanted awake for UNREACHED decisions and never were (steps too
     // irregular for the cadence), leave them be for STALE decisions.
-    if (this.#decisions - this.#unreached < ThreadChoice.STALE) return false;
+    if (this.#decisions - this.#unreached < this.#staleAfter) return false;
     // While the steps run alone, warm threads must win by SWITCH to take over (decide()):
     // a worker woken for less would be sent back to sleep by a step alone every time.
     const bar = (this.#held === 0 ? 1 - ThreadChoice.SWITCH : 1) * this.#alone.ms;
     for (let i = 1; i < this.counts.length; i++) {
       const warm = this.#warm[i];
-      if (warm.samples < 2 || !(warm.ms >= bar) || this.#decisions - warm.at > ThreadChoice.STALE) return true;
+      if (warm.samples < 2 || !(warm.ms >= bar) || this.#decisions - warm.at > this.#staleAfter) return true;
     }
     return false;
   }
@@ -239,6 +261,7 @@ export class ThreadChoice {
     }
     if (++this.#misses >= ThreadChoice.UNREACHED) {
       this.#unreached = this.#decisions;
+      this.#staleAfter = Math.min(2 * this.#staleAfter, ThreadChoice.STALE_MOST);
       this.#misses = 0;
     }
   }
