@@ -40,6 +40,13 @@
 // @ts-ignore: defined on the command line, or not at all
 export const QBLOCK: usize = isDefined(Q8_BLOCK) ? <usize>Q8_BLOCK : 512;
 
+// `asc --use Q8_NO_CODEC=1` builds an 8-bit step with no codec at all, for one measurement
+// only: decoding and encoding return at once, the codes neither read nor written, so the
+// step is the f32 step on the scratch with θ and g from memory, the bound no code map can
+// beat (bench/experiments/q8-no-codec.mjs). The real builds compile it out.
+// @ts-ignore: defined on the command line, or not at all
+const NO_CODEC: bool = isDefined(Q8_NO_CODEC);
+
 /** The `format` of quantize_blockwise_8bit and dequantize_blockwise_8bit. */
 export const FORMAT_U8E5M3: u32 = 0;
 export const FORMAT_S8E3M4: u32 = 1;
@@ -303,6 +310,7 @@ const TOP_SCALE: u32 = <u32>254 << 23;
  * bit in S), and at the top scale, where a maximum rounded up must be clamped to the top code.
  */
 @inline export function requantizeBlock(src: usize, len: usize, codes: usize, scaleAt: usize, seed: u32, index: u32, format: u32): void {
+  if (NO_CODEC) return;
   const r = roundingOffset(true, seed, index, format);
   const old = load<u32>(scaleAt);
   const seen = encodeBlockWithMax(src, len, codes, r - decodeBias(old, format), format);
@@ -330,6 +338,7 @@ const TOP_SCALE: u32 = <u32>254 << 23;
 
 /** The `len` codes at `codes` of a block with this scale, as f32 to `out`. */
 @inline export function decodeBlock(codes: usize, scale: u32, len: usize, out: usize, format: u32): void {
+  if (NO_CODEC) return;
   const bias = decodeBias(scale, format);
   let i: usize = 0;
   if (ASC_FEATURE_SIMD) {
