@@ -40,10 +40,10 @@
 // @ts-ignore: defined on the command line, or not at all
 export const QBLOCK: usize = isDefined(Q8_BLOCK) ? <usize>Q8_BLOCK : 512;
 
-// `asc --use Q8_NO_CODEC=1` builds an 8-bit step with no codec at all, for one measurement
-// only: decoding and encoding return at once, the codes neither read nor written, so the
-// step is the f32 step on the scratch with θ and g from memory, the bound no code map can
-// beat (bench/experiments/q8-no-codec.mjs). The real builds compile it out.
+// `asc --use Q8_NO_CODEC=1` builds an 8-bit step with no codec, for one measurement only:
+// decoding and encoding return at once, the codes neither read nor written, so the step is
+// the f32 step on the scratch with θ and g from memory, the bound no code map can beat in
+// this design (bench/experiments/q8-no-codec.mjs). The real builds compile it out.
 // @ts-ignore: defined on the command line, or not at all
 const NO_CODEC: bool = isDefined(Q8_NO_CODEC);
 

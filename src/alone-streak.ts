@@ -3,9 +3,9 @@
 // one-thread step and nothing else. In a training loop every line a step reads is cold
 // (docs/threads.md), so of the pool a streak step reads only the workers' sleep words, where
 // the cadence may have woken one (which ends the streak: the choice decides), and the fault
-// word once in FAULT_EVERY steps. Where the cadence is kept, its gap is a sample: learnt
-// from decided steps only, the window stood where the JIT put it. The last step is timed,
-// a sample of a step alone for the choice.
+// word once in FAULT_EVERY steps. Where the cadence is kept (a "timed" streak), every step
+// gives it its gap: a window learnt from the decided steps alone stayed where the first,
+// JIT-slowed steps had put it. The last step is timed, a sample of a step alone for the choice.
 import type { CallerExecutor, Heap, UnitJob } from "./executors.ts";
 import type { PoolJob } from "./pool/caller.ts";
 import type { ThreadChoice } from "./pool/choice.ts";

@@ -100,20 +100,12 @@ export async function threadedExecutor(
   const alone = kernelExecutor(kernel, work);
   const { snapshotOf } = work;
   const choice = new ThreadChoice(threads);
+  /** When the decided step's way began, after the choice: what the choice charges it from. */
   let start = 0;
-  /** Threads the decided step ran on. */
-  let ranOn = 1;
   let decision: ThreadDecision | undefined;
   // This step's memory and jobs, for the step alone (made once: a step allocates nothing).
-  const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[], aloneMs: 0 };
-  // A decided step alone is judged by the step itself: its bookkeeping, cold in a training
-  // loop, is not what the steps of the streak after it pay.
-  const stepAlone = () => {
-    const t0 = performance.now();
-    const bad = alone.run(step.heap, step.jobs);
-    step.aloneMs = performance.now() - t0;
-    return bad;
-  };
+  const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[] };
+  const stepAlone = () => alone.run(step.heap, step.jobs);
   const streak = new AloneStreak(job, choice, alone);
   /** Whether the choice made the last decision (tests may fix the thread count instead). */
   let chosen = true;
@@ -121,7 +113,7 @@ export async function threadedExecutor(
   const ended = (bad: number): number => {
     trace(0, TRACE.end);
     const now = performance.now();
-    if (bad < 0 && chosen) choice.record(ranOn === 1 ? step.aloneMs : now - start);
+    if (bad < 0 && chosen) choice.record(now - start);
     const wantsWarm = choice.wantsWarm;
     job.ended(now, wantsWarm);
     if (chosen && job.blocking) streak.begin(choice.aloneStreak(), wantsWarm);
@@ -135,8 +127,10 @@ export async function threadedExecutor(
       return choice.estimates;
     },
     run(heap, jobs) {
-      if (streak.running && testing.threads === undefined) {
-        // A step of a streak alone (src/alone-streak.ts), unless a worker woke.
+      // A step of a streak alone (src/alone-streak.ts), unless a worker woke (or a test
+      // fixes the thread count: the streak ends).
+      if (streak.running && testing.threads !== undefined) streak.end();
+      if (streak.running) {
         const bad = streak.step(heap, jobs);
         if (bad !== undefined) return bad;
       }
@@ -144,13 +138,15 @@ export async function threadedExecutor(
       // Where the step is a Promise: the gradients as they are now, which the scan and the
       // step read whenever they run (src/create.ts, the snapshot).
       if (snapshotOf !== undefined) heap.f32.copyWithin(work.layout.grads >>> 2, snapshotOf >>> 2, (snapshotOf >>> 2) + work.layout.n);
-      start = performance.now();
-      job.started(start);
+      job.started(performance.now());
       const awake = job.awake();
       const forced = testing.threads;
       chosen = forced === undefined;
       decision = forced === undefined ? choice.decide(awake) : { threads: forced, woke: forced > 1 && awake < forced - 1, trying: false };
-      const k = (ranOn = Math.min(decision.threads, threads));
+      const k = Math.min(decision.threads, threads);
+      // Either way is charged from here: the bookkeeping above is every decided step's
+      // (cold in a training loop: 0.03–0.2 ms at 1e5), and the steps of a streak skip it.
+      start = performance.now();
       if (k === 1) job.aloneFor(start, choice.aloneMs);
       if (k > 1) {
         trace(0, TRACE.begin, k);

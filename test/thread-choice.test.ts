@@ -113,8 +113,8 @@ describe("ThreadChoice", () => {
       awake = choice.wantsWarm ? 1 : 0;
     }
     // With a fixed horizon (STALE) the warm estimate went stale every 256 decisions, and the
-    // workers were woken for it 148 times in the last 38,000 steps; doubling it, up to
-    // STALE_MOST, nine.
+    // workers were woken for it 148 times in the last 38,000 steps (counted with the code
+    // before the doubling); doubling it, up to STALE_MOST, nine.
     const late = woken.filter((i) => i >= 2000).length;
     expect(late).toBeGreaterThan(0);
     expect(late).toBeLessThanOrEqual(Math.ceil(38_000 / ThreadChoice.STALE_MOST) + 2);

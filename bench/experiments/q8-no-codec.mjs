@@ -1,4 +1,4 @@
-// The bound on the 8-bit step in a training loop, for any code map at all:
+// The bound on the 8-bit step in a training loop, for any code map in this kernel's design:
 //   node bench/experiments/q8-no-codec.mjs [runs] [iterations]
 // Builds the SIMD shared-memory kernel with `asc --use Q8_NO_CODEC=1` (assembly/quantize.ts:
 // decoding and encoding return at once, the codes neither read nor written), puts it into a

@@ -76,7 +76,7 @@ export class ThreadChoice {
   /**
    * The longest streak of steps alone run without asking (aloneStreak). Each decided step
    * costs the executor's and the choice's bookkeeping, cold in a training loop: at n = 1e5
-   * about as much again as the step, so once in 64 steps was some 1.5% of the time.
+   * 0.7–1.1 steps more than the step: once in 64 steps, some 1–2% of the time.
    */
   static readonly STREAK = 256;
 
@@ -158,7 +158,7 @@ export class ThreadChoice {
     }
     this.#tryLeft = 0;
     const ways = this.counts.length;
-    // A way never measured in this state, or not for STALE decisions, is taken first, the
+    // A way never measured in this state, or not for #staleAfter decisions, is taken first, the
     // most threads first (a stale one once: its fresh sample replaces the old average).
     let pick = -1;
     let stale = false;
@@ -212,10 +212,13 @@ export class ThreadChoice {
   aloneStreak(): number {
     const last = this.#last;
     if (last.threads !== 1 || last.trying || this.#awake > 0) return 0;
+    // While warm workers are wanted, the streak's steps may find them asleep: the cadence
+    // gives up after UNREACHED such steps, which the choice counts at the streak's end.
+    const most = this.wantsWarm ? ThreadChoice.UNREACHED : ThreadChoice.STREAK;
     // A try is due once both counts have run out: the later of the two, at most STREAK steps on
     // (the state is looked at again then).
     const waiting = this.#waitMs > 0 && this.#alone.ms > 0 ? Math.ceil(this.#waitMs / this.#alone.ms) : 0;
-    return Math.min(ThreadChoice.STREAK, Math.max(0, Math.max(this.#untilTry, waiting) - 1));
+    return Math.min(most, Math.max(0, Math.max(this.#untilTry, waiting) - 1));
   }
 
   /**
@@ -227,18 +230,19 @@ export class ThreadChoice {
     this.#decisions += steps;
     for (let k = 0; k < asleep; k++) this.#missed(0);
     this.#untilTry -= steps;
-    this.#waitMs -= ms;
+    // NaN where no step alone was measured yet (the first ones refused by the scan).
+    if (ms > 0) this.#waitMs -= ms;
     if (lastMs >= 0) this.#add(this.#alone, lastMs, false);
   }
 
   /**
    * Whether warm threads would beat the caller alone, are not measured yet, or were
-   * measured long ago (STALE decisions): worth having the workers awake for the next step
+   * measured long ago (#staleAfter decisions): worth having the workers awake for the next step
    * (the cadence), so that warm steps happen and are measured at all.
    */
   get wantsWarm(): boolean {
     // Where the workers were wanted awake for UNREACHED decisions and never were (steps too
-    // irregular for the cadence), leave them be for STALE decisions.
+    // irregular for the cadence), leave them be for #staleAfter decisions.
     if (this.#decisions - this.#unreached < this.#staleAfter) return false;
     // While the steps run alone, warm threads must win by SWITCH to take over (decide()):
     // a worker woken for less would be sent back to sleep by a step alone every time.
@@ -252,7 +256,7 @@ export class ThreadChoice {
 
   /**
    * A step found the workers asleep while they were wanted awake: after UNREACHED such
-   * steps in a row, the cadence gives up on them for STALE decisions.
+   * steps in a row, the cadence gives up on them for #staleAfter decisions (doubled each time).
    */
   #missed(awake: number): void {
     if (awake > 0 || !this.wantsWarm) {
