@@ -15,7 +15,7 @@ import { startPoolJob } from "./pool/caller.ts";
 import { testing } from "./pool/testing.ts";
 import { trace, TRACE } from "./pool/trace.ts";
 import { shareCount } from "./pool-shape.ts";
-import { AloneStreak } from "./alone-streak.ts";
+import { Streak, type Region } from "./streak.ts";
 import type { NormPiece, StepPlan } from "./step-task.ts";
 
 /**
@@ -106,7 +106,24 @@ export async function threadedExecutor(
   // This step's memory and jobs, for the step alone (made once: a step allocates nothing).
   const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[] };
   const stepAlone = () => alone.run(step.heap, step.jobs);
-  const streak = new AloneStreak(job, choice, alone);
+  /** This step's StepArgs blocks written for a region on k threads. */
+  const argsFor = (heap: Heap, jobs: UnitJob[], k: number) => {
+    trace(0, TRACE.begin, k);
+    if (work.norm) writeLimits(heap, work, jobs);
+    writeArgs(heap, work.units, jobs);
+    step.heap = heap;
+    step.jobs = jobs;
+  };
+  /** A region of a streak's step: streaks run only where the caller blocks, so its result is a number. */
+  const region: Region = (heap, jobs, k) => {
+    argsFor(heap, jobs, k);
+    const bad = job.run(k, stepAlone) as number;
+    trace(0, TRACE.end);
+    return bad;
+  };
+  const streak = new Streak(job, choice, alone, region);
+  /** Threads the decided step ran on. */
+  let ranOn = 1;
   /** Whether the choice made the last decision (tests may fix the thread count instead). */
   let chosen = true;
   /** After a step: its cost for the choice (an applied one: a refused step stops after the scan), and the cadence. */
@@ -116,7 +133,7 @@ export async function threadedExecutor(
     if (bad < 0 && chosen) choice.record(now - start);
     const wantsWarm = choice.wantsWarm;
     job.ended(now, wantsWarm);
-    if (chosen && job.blocking) streak.begin(choice.aloneStreak(), wantsWarm);
+    if (chosen && job.blocking) streak.begin(choice.streak(), ranOn, ranOn === 1 && wantsWarm);
     return bad;
   };
   return {
@@ -127,8 +144,8 @@ export async function threadedExecutor(
       return choice.estimates;
     },
     run(heap, jobs) {
-      // A step of a streak alone (src/alone-streak.ts), unless a worker woke (or a test
-      // fixes the thread count: the streak ends).
+      // A step of a streak (src/streak.ts), unless the workers are no longer as it found
+      // them (or a test fixes the thread count: the streak ends).
       if (streak.running && testing.threads !== undefined) streak.end();
       if (streak.running) {
         const bad = streak.step(heap, jobs);
@@ -143,16 +160,12 @@ export async function threadedExecutor(
       const forced = testing.threads;
       chosen = forced === undefined;
       decision = forced === undefined ? choice.decide(awake) : { threads: forced, woke: forced > 1 && awake < forced - 1, trying: false };
-      const k = Math.min(decision.threads, threads);
+      const k = (ranOn = Math.min(decision.threads, threads));
       // Either way is charged from here: the bookkeeping above is every decided step's
       // (cold in a training loop: 0.03–0.2 ms at 1e5), and the steps of a streak skip it.
       start = performance.now();
       if (k === 1) job.aloneFor(start, choice.aloneMs);
-      if (k > 1) {
-        trace(0, TRACE.begin, k);
-        if (work.norm) writeLimits(heap, work, jobs);
-        writeArgs(heap, work.units, jobs);
-      }
+      if (k > 1) argsFor(heap, jobs, k);
       step.heap = heap;
       step.jobs = jobs;
       const result = job.run(k, stepAlone);

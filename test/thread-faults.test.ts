@@ -155,7 +155,7 @@ describe("thread faults", () => {
           error = caught as Error;
         }
       }
-      // A streak reads the fault word once in FAULT_EVERY (64) steps (src/alone-streak.ts).
+      // A streak reads the fault word once in FAULT_EVERY (64) steps (src/streak.ts).
       expect(applied).toBeLessThanOrEqual(64);
       expect(error?.message).toMatch(/rmsprop-wasm worker 1 (failed: exited \(process\.exit\(3\)\)|exited with code 3).*params and state are intact/);
       // The failing step reached neither optimizer (step() steps `one` after `opt`): every step applied, as one thread's.

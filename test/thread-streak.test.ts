@@ -1,13 +1,15 @@
-// The threaded executor's streaks of steps alone (src/alone-streak.ts), against a pool job
-// that records what the executor asks of it: a step of a streak reads the fault word once
-// in FAULT_EVERY steps, reads the workers' sleep words only while the cadence is kept, and
-// gives the cadence its gap then. The job's regions cost a millisecond, so that the choice
-// prefers the caller alone, as in a training loop at a small n; the bits are those of one
-// thread either way. Time is a fake clock that moves 1 µs at every read (and by what the
-// fake job spends), so that every run takes the same decisions on any machine.
+// The threaded executor's streaks (src/streak.ts), against a pool job that records what
+// the executor asks of it. Alone: a step of a streak reads the fault word once in
+// FAULT_EVERY steps, reads the workers' sleep words only while the cadence is kept, and
+// gives the cadence its gap then (the job's regions cost a millisecond, so that the choice
+// prefers the caller alone, as in a training loop at a small n). On threads: while the
+// workers are awake, a step is a region and the end published, without the choice. The
+// bits are those of one thread either way. Time is a fake clock that moves 1 µs at every
+// read (and by what the fake job spends), so that every run takes the same decisions on
+// any machine.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { PoolJob } from "../src/pool/caller.ts";
-import { FAULT_EVERY } from "../src/alone-streak.ts";
+import { FAULT_EVERY } from "../src/streak.ts";
 import type { Rmsprop } from "../src/index.ts";
 
 /** What the executor asked of the job in one step. */
@@ -28,6 +30,11 @@ const log = vi.hoisted(() => ({
   bookkeepingMs: 0,
   /** Whether the pool has failed: check() throws. */
   failed: false,
+  /** Workers the fake job reports awake (0: asleep, the cadence never catches a step). */
+  awake: 0,
+  /** What a decided step alone costs besides the kernel (ms), and a region (ms). */
+  aloneMs: 0,
+  regionMs: 1,
   clock: 0,
 }));
 
@@ -37,26 +44,28 @@ const spend = (ms: number) => void (log.clock += ms);
 vi.mock("../src/pool/caller.ts", async (importOriginal) => {
   const original = await importOriginal<typeof import("../src/pool/caller.ts")>();
   const current = (): StepLog => log.steps[log.steps.length - 1];
+  const check = () => {
+    current().check++;
+    if (log.failed) throw new Error("rmsprop-wasm worker 1 failed (a test's fault)");
+  };
   const fake = async (): Promise<PoolJob> => ({
     threads: 2,
     blocking: true,
     awake: () => {
       current().awake++;
       spend(log.bookkeepingMs);
-      return 0; // the workers are always asleep: the cadence never catches a step
+      return log.awake;
     },
-    check: () => {
-      current().check++;
-      if (log.failed) throw new Error("rmsprop-wasm worker 1 failed (a test's fault)");
-    },
+    check,
     started: () => void current().started++,
     ended: () => void current().ended++,
     untimed: () => void current().untimed++,
     aloneFor: () => {},
     run(k, alone) {
+      check(); // a region reads the fault word first, as the real job does
       current().threads = k;
       current().runs++;
-      if (k > 1) spend(1);
+      spend(k > 1 ? log.regionMs : log.aloneMs);
       return alone();
     },
     dispose: () => {},
@@ -71,6 +80,9 @@ beforeEach(async () => {
   log.steps = [];
   log.bookkeepingMs = 0;
   log.failed = false;
+  log.awake = 0;
+  log.aloneMs = 0;
+  log.regionMs = 1;
   const now = vi.spyOn(performance, "now").mockImplementation(() => (log.clock += 0.001));
   restore = () => {
     now.mockRestore();
@@ -146,6 +158,37 @@ describe("a streak of steps alone", () => {
     expect(opt.stepCount).toBe(count);
     log.failed = false;
     opt.dispose();
+  });
+});
+
+describe("a streak on threads", () => {
+  it("while the workers are awake, runs a region a step without the choice, and ends when a step finds them asleep", async () => {
+    const { createRmsprop } = await import("../src/index.ts");
+    // Threads win: a decided step alone costs a millisecond more, a region nothing, and the
+    // workers are always awake (the cadence catches every step).
+    log.awake = 1;
+    log.aloneMs = 1;
+    log.regionMs = 0;
+    const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
+    const one = await createRmsprop(64);
+    for (let t = 0; t < 600; t++) step(t, opt, one);
+    expect(opt.params).toEqual(one.params);
+    // A step of a threaded streak: a region (which reads the fault word) and the end
+    // published, but neither the choice nor the cadence's start.
+    const onStreak = (s: StepLog) => s.threads === 2 && s.runs === 1 && s.started === 0;
+    const streakSteps = log.steps.filter(onStreak);
+    expect(streakSteps.length).toBeGreaterThan(500);
+    for (const s of streakSteps) expect([s.check, s.ended, s.awake]).toEqual([1, 1, 1]);
+    // The workers found asleep: the step is a decided one (the choice and the cadence's
+    // start), and so is every step while they stay asleep.
+    log.awake = 0;
+    step(600, opt, one);
+    const asleep = log.steps[log.steps.length - 1];
+    expect(asleep.started).toBe(1);
+    expect(onStreak(asleep)).toBe(false);
+    expect(opt.params).toEqual(one.params);
+    opt.dispose();
+    one.dispose();
   });
 });
 

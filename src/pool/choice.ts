@@ -74,7 +74,7 @@ export class ThreadChoice {
   /** How much cheaper per step another way must be than the one the steps run on to take over. */
   static readonly SWITCH = 0.1;
   /**
-   * The longest streak of steps alone run without asking (aloneStreak). Each decided step
+   * The longest streak of steps run without asking (streak). Each decided step
    * costs the executor's and the choice's bookkeeping, cold in a training loop: at n = 1e5
    * 0.7–1.1 steps more than the step: once in 64 steps, some 1–2% of the time.
    */
@@ -203,36 +203,49 @@ export class ThreadChoice {
   }
 
   /**
-   * After a decision to run alone that was not a try, with the workers asleep: how many of
-   * the next steps would be decided the same with no try due, as long as they find the
-   * workers asleep. The executor runs them alone without asking (in a training loop a step
-   * runs once in many milliseconds, its bookkeeping never gets compiled, and every line of
-   * it costs), and tells the choice with `skipped`.
+   * After a decision that was not a try, with the workers as the way wants them (asleep
+   * for a step alone, awake for threads): how many of the next steps would be decided the
+   * same with no try due, as long as they find the workers so. The executor runs them
+   * without asking (in a training loop a step runs once in many milliseconds, its
+   * bookkeeping never gets compiled, and every line of it costs), and tells the choice with
+   * `skipped`.
    */
-  aloneStreak(): number {
+  streak(): number {
     const last = this.#last;
-    if (last.threads !== 1 || last.trying || this.#awake > 0) return 0;
-    // While warm workers are wanted, the streak's steps may find them asleep: the cadence
+    const k = last.threads;
+    if (last.trying || (k === 1 ? this.#awake > 0 : this.#awake < k - 1)) return 0;
+    // While warm workers are wanted, the steps alone may find them asleep: the cadence
     // gives up after UNREACHED such steps, which the choice counts at the streak's end.
-    const most = this.wantsWarm ? ThreadChoice.UNREACHED : ThreadChoice.STREAK;
-    // A try is due once both counts have run out: the later of the two, at most STREAK steps on
-    // (the state is looked at again then).
-    const waiting = this.#waitMs > 0 && this.#alone.ms > 0 ? Math.ceil(this.#waitMs / this.#alone.ms) : 0;
+    const most = k === 1 && this.wantsWarm ? ThreadChoice.UNREACHED : ThreadChoice.STREAK;
+    // A try is due once both counts have run out: the later of the two, at most `most`
+    // steps on (the state is looked at again then).
+    const ms = this.#costOf(k).ms;
+    const waiting = this.#waitMs > 0 && ms > 0 ? Math.ceil(this.#waitMs / ms) : 0;
     return Math.min(most, Math.max(0, Math.max(this.#untilTry, waiting) - 1));
   }
 
   /**
-   * `steps` steps ran alone in a streak (see aloneStreak), `ms` in all; `asleep` of them
-   * found the workers asleep while they were wanted awake, and the last took `lastMs`
-   * (NaN: not timed), a sample of a step alone.
+   * `steps` steps ran on `threads` threads in a streak (see streak), as the last decision
+   * did; `asleep` of them (alone) found the workers asleep while they were wanted awake,
+   * and the last took `lastMs` (NaN: not timed), a sample of its way.
    */
-  skipped(steps: number, ms: number, asleep = 0, lastMs = Number.NaN): void {
+  skipped(steps: number, threads: number, asleep = 0, lastMs = Number.NaN): void {
+    const cost = this.#costOf(threads);
     this.#decisions += steps;
     for (let k = 0; k < asleep; k++) this.#missed(0);
     this.#untilTry -= steps;
-    // NaN where no step alone was measured yet (the first ones refused by the scan).
-    if (ms > 0) this.#waitMs -= ms;
-    if (lastMs >= 0) this.#add(this.#alone, lastMs, false);
+    // NaN where the way was not measured yet (its first steps refused by the scan).
+    if (cost.ms > 0) this.#waitMs -= steps * cost.ms;
+    // Every step of a threaded streak found its workers awake.
+    const after = this.#awakeAfter;
+    if (threads > 1 && steps > 0) after.p = after.samples === 0 ? 1 : 1 - (1 - after.p) * 0.875 ** steps;
+    if (threads > 1) after.samples += steps;
+    if (lastMs >= 0) this.#add(cost, lastMs, false);
+  }
+
+  /** The cost of running on `threads` threads in the state a streak keeps: alone, or warm. */
+  #costOf(threads: number): Cost {
+    return threads === 1 ? this.#alone : this.#warm[this.counts.indexOf(threads)];
   }
 
   /**

@@ -1,0 +1,108 @@
+// A streak: steps the threaded executor runs the way the choice last decided without asking
+// it again (ThreadChoice.streak), as long as the workers stay in the state the decision
+// found them in. In a training loop every line a step reads is cold (docs/threads.md), and
+// the choice's and the cadence's bookkeeping is a fixed cost of every decided step: at 1e5
+// about as much again as a step alone, at 8e5 some 7% of a threaded one.
+//
+// - Alone (the workers asleep): the one-thread step and nothing else. Of the pool a step
+//   reads only the workers' sleep words, where the cadence may have woken one (which ends
+//   the streak: the choice decides), and the fault word once in FAULT_EVERY steps. Where
+//   the cadence is kept (a "timed" streak), every step gives it its gap: a window learnt
+//   from the decided steps alone stayed where the first, JIT-slowed steps had put it.
+// - On k threads (the workers awake): one region a step, which reads the fault word as any
+//   region does, and the end of each step published for the workers' next wake. The
+//   cadence's window stays as learnt; a step that finds a worker asleep ends the streak.
+//
+// The last step is timed, a sample of its way for the choice.
+import type { CallerExecutor, Heap, UnitJob } from "./executors.ts";
+import type { PoolJob } from "./pool/caller.ts";
+import type { ThreadChoice } from "./pool/choice.ts";
+
+/** Steps of a streak alone between two reads of the pool's fault word. */
+export const FAULT_EVERY = 64;
+
+/** One region on `threads` threads for this step's memory and jobs (blocking): its first bad index, or −1. */
+export type Region = (heap: Heap, jobs: UnitJob[], threads: number) => number;
+
+export class Streak {
+  /** Steps left to run without asking the choice, those run so far, and on how many threads. */
+  #left = 0;
+  #ran = 0;
+  #threads = 1;
+  /** Whether the steps alone keep the cadence (warm workers are wanted: they wake for the steps, and the choice sees them awake). */
+  #timed = false;
+  #lastMs = Number.NaN;
+
+  constructor(
+    readonly job: PoolJob,
+    readonly choice: ThreadChoice,
+    readonly alone: CallerExecutor,
+    readonly region: Region,
+  ) {}
+
+  /** Whether the next step belongs to a streak. */
+  get running(): boolean {
+    return this.#left > 0;
+  }
+
+  /** After a decided step: the next `left` steps run on `threads` threads (1: alone), keeping the cadence if `timed`. */
+  begin(left: number, threads: number, timed: boolean): void {
+    this.#left = left;
+    this.#threads = threads;
+    this.#timed = timed;
+    if (left > 0 && threads === 1 && !timed) this.job.untimed();
+  }
+
+  /** The next step of the streak: its first bad index or −1, or undefined where the workers are no longer as it found them (the streak ended: the choice decides). */
+  step(heap: Heap, jobs: UnitJob[]): number | undefined {
+    const { job } = this;
+    const threads = this.#threads;
+    const timed = this.#timed;
+    if (threads > 1 ? job.awake() < threads - 1 : timed && job.awake() !== 0) {
+      this.end();
+      return undefined;
+    }
+    if (threads === 1 && this.#ran % FAULT_EVERY === FAULT_EVERY - 1) this.#check();
+    const sample = timed || this.#left === 1;
+    const t0 = sample ? performance.now() : 0;
+    if (timed) job.started(t0);
+    const bad = threads === 1 ? this.alone.run(heap, jobs) : this.#region(heap, jobs, threads);
+    if (sample || threads > 1) {
+      const t1 = performance.now();
+      // The end of the step, for the workers' next wake (and, timed, the cadence's gap).
+      if (timed || threads > 1) job.ended(t1, true);
+      if (sample && bad < 0) this.#lastMs = t1 - t0;
+    }
+    this.#ran++;
+    if (--this.#left === 0) this.end();
+    return bad;
+  }
+
+  /** Ends the streak: the choice counts its steps, and learns from its last. */
+  end(): void {
+    const ran = this.#ran;
+    this.choice.skipped(ran, this.#threads, this.#timed ? ran : 0, this.#lastMs);
+    this.#left = this.#ran = 0;
+    this.#lastMs = Number.NaN;
+  }
+
+  /** A region; a fault (read at its start, or a worker lost in it) ends the streak, as at a decided step. */
+  #region(heap: Heap, jobs: UnitJob[], threads: number): number {
+    try {
+      return this.region(heap, jobs, threads);
+    } catch (error) {
+      this.end();
+      throw error;
+    }
+  }
+
+  /** A fault ends the streak and refuses the step, as at a decided step. */
+  #check(): void {
+    try {
+      this.job.check();
+    } catch (error) {
+      this.end();
+      throw error;
+    }
+  }
+}
