@@ -10,8 +10,9 @@
 //   the cadence is kept (a "timed" streak), every step gives it its gap: a window learnt
 //   from the decided steps alone stayed where the first, JIT-slowed steps had put it.
 // - On k threads (the workers awake): one region a step, which reads the fault word as any
-//   region does, and the end of each step published for the workers' next wake. The
-//   cadence's window stays as learnt; a step that finds a worker asleep ends the streak.
+//   region does; every step gives the cadence its gap and publishes its end for the
+//   workers' next wake. Nothing is decided; a step that finds fewer than k − 1 workers
+//   awake ends the streak.
 //
 // The last step is timed, a sample of its way for the choice.
 import type { CallerExecutor, Heap, UnitJob } from "./executors.ts";
@@ -29,8 +30,13 @@ export class Streak {
   #left = 0;
   #ran = 0;
   #threads = 1;
-  /** Whether the steps alone keep the cadence (warm workers are wanted: they wake for the steps, and the choice sees them awake). */
+  /**
+   * Whether the steps keep the cadence (they give it their gaps): on threads always, alone
+   * where warm workers are wanted (they wake for the steps, and the choice sees them awake);
+   * and whether the window is wanted, as the decided step said.
+   */
   #timed = false;
+  #wanted = false;
   #lastMs = Number.NaN;
 
   constructor(
@@ -45,12 +51,13 @@ export class Streak {
     return this.#left > 0;
   }
 
-  /** After a decided step: the next `left` steps run on `threads` threads (1: alone), keeping the cadence if `timed`. */
-  begin(left: number, threads: number, timed: boolean): void {
+  /** After a decided step: the next `left` steps run on `threads` threads (1: alone); `wantsWarm`, the choice's. */
+  begin(left: number, threads: number, wantsWarm: boolean): void {
     this.#left = left;
     this.#threads = threads;
-    this.#timed = timed;
-    if (left > 0 && threads === 1 && !timed) this.job.untimed();
+    this.#timed = threads > 1 || wantsWarm;
+    this.#wanted = wantsWarm;
+    if (left > 0 && !this.#timed) this.job.untimed();
   }
 
   /** The next step of the streak: its first bad index or −1, or undefined where the workers are no longer as it found them (the streak ended: the choice decides). */
@@ -67,11 +74,11 @@ export class Streak {
     const t0 = sample ? performance.now() : 0;
     if (timed) job.started(t0);
     const bad = threads === 1 ? this.alone.run(heap, jobs) : this.#region(heap, jobs, threads);
-    if (sample || threads > 1) {
+    if (sample) {
       const t1 = performance.now();
-      // The end of the step, for the workers' next wake (and, timed, the cadence's gap).
-      if (timed || threads > 1) job.ended(t1, true);
-      if (sample && bad < 0) this.#lastMs = t1 - t0;
+      // The end of the step: the cadence's gap, and the workers' next wake.
+      if (timed) job.ended(t1, this.#wanted);
+      if (bad < 0) this.#lastMs = t1 - t0;
     }
     this.#ran++;
     if (--this.#left === 0) this.end();
@@ -81,7 +88,7 @@ export class Streak {
   /** Ends the streak: the choice counts its steps, and learns from its last. */
   end(): void {
     const ran = this.#ran;
-    this.choice.skipped(ran, this.#threads, this.#timed ? ran : 0, this.#lastMs);
+    this.choice.skipped(ran, this.#threads, this.#threads === 1 && this.#timed ? ran : 0, this.#lastMs);
     this.#left = this.#ran = 0;
     this.#lastMs = Number.NaN;
   }

@@ -133,7 +133,7 @@ export async function threadedExecutor(
     if (bad < 0 && chosen) choice.record(now - start);
     const wantsWarm = choice.wantsWarm;
     job.ended(now, wantsWarm);
-    if (chosen && job.blocking) streak.begin(choice.streak(), ranOn, ranOn === 1 && wantsWarm);
+    if (chosen && job.blocking) streak.begin(choice.streak(), ranOn, wantsWarm);
     return bad;
   };
   return {

@@ -164,6 +164,8 @@ describe("a streak of steps alone", () => {
 describe("a streak on threads", () => {
   it("while the workers are awake, runs a region a step without the choice, and ends when a step finds them asleep", async () => {
     const { createRmsprop } = await import("../src/index.ts");
+    const { ThreadChoice } = await import("../src/pool/choice.ts");
+    const decide = vi.spyOn(ThreadChoice.prototype, "decide");
     // Threads win: a decided step alone costs a millisecond more, a region nothing, and the
     // workers are always awake (the cadence catches every step).
     log.awake = 1;
@@ -171,22 +173,34 @@ describe("a streak on threads", () => {
     log.regionMs = 0;
     const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
     const one = await createRmsprop(64);
-    for (let t = 0; t < 600; t++) step(t, opt, one);
+    const decided: number[] = [];
+    const logged = () => {
+      const before = decide.mock.calls.length;
+      return () => decided.push(decide.mock.calls.length - before);
+    };
+    for (let t = 0; t < 600; t++) {
+      const done = logged();
+      step(t, opt, one);
+      done();
+    }
     expect(opt.params).toEqual(one.params);
-    // A step of a threaded streak: a region (which reads the fault word) and the end
-    // published, but neither the choice nor the cadence's start.
-    const onStreak = (s: StepLog) => s.threads === 2 && s.runs === 1 && s.started === 0;
-    const streakSteps = log.steps.filter(onStreak);
+    // A step of a threaded streak: a region (which reads the fault word), the cadence's gap
+    // and end, and no decision.
+    const onStreak = log.steps.map((s, i) => s.threads === 2 && s.runs === 1 && decided[i] === 0);
+    const streakSteps = log.steps.filter((_, i) => onStreak[i]);
     expect(streakSteps.length).toBeGreaterThan(500);
-    for (const s of streakSteps) expect([s.check, s.ended, s.awake]).toEqual([1, 1, 1]);
-    // The workers found asleep: the step is a decided one (the choice and the cadence's
-    // start), and so is every step while they stay asleep.
+    for (const s of streakSteps) expect([s.check, s.awake, s.started, s.ended]).toEqual([1, 1, 1, 1]);
+    // The workers found asleep while a streak runs: the step is a decided one.
+    expect(onStreak[onStreak.length - 1]).toBe(true);
     log.awake = 0;
+    const done = logged();
     step(600, opt, one);
+    done();
     const asleep = log.steps[log.steps.length - 1];
-    expect(asleep.started).toBe(1);
-    expect(onStreak(asleep)).toBe(false);
+    expect(decided[decided.length - 1]).toBe(1);
+    expect(asleep.awake).toBe(2); // the streak's read, then the decided step's
     expect(opt.params).toEqual(one.params);
+    decide.mockRestore();
     opt.dispose();
     one.dispose();
   });

@@ -221,7 +221,12 @@ export class ThreadChoice {
     // steps on (the state is looked at again then).
     const ms = this.#costOf(k).ms;
     const waiting = this.#waitMs > 0 && ms > 0 ? Math.ceil(this.#waitMs / ms) : 0;
-    return Math.min(most, Math.max(0, Math.max(this.#untilTry, waiting) - 1));
+    // Nor past the step where another way goes stale and is re-measured.
+    let fresh = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < this.counts.length; i++) {
+      if (this.counts[i] !== k) fresh = Math.min(fresh, this.#staleAfter - (this.#decisions - this.#sample(i, this.#awake).at));
+    }
+    return Math.max(0, Math.min(most, fresh - 1, Math.max(this.#untilTry, waiting) - 1));
   }
 
   /**
