@@ -206,6 +206,35 @@ describe("a streak on threads", () => {
   });
 });
 
+describe("a fault in a streak on threads", () => {
+  it("refuses the step at its region's fault read and ends the streak: nothing applied, and the next step refused too", async () => {
+    const { createRmsprop } = await import("../src/index.ts");
+    log.awake = 1;
+    log.aloneMs = 1;
+    log.regionMs = 0;
+    const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
+    for (let t = 0; t < 300; t++) step(t, opt);
+    // The last step ran in a streak on threads: a region, one fault read, no decision's.
+    const last = log.steps[log.steps.length - 1];
+    expect([last.threads, last.runs, last.check]).toEqual([2, 1, 1]);
+    const [params, count] = [opt.params.slice(), opt.stepCount];
+    log.failed = true;
+    expect(() => step(300, opt)).toThrow(/worker 1 failed/);
+    const refused = log.steps[log.steps.length - 1];
+    expect([refused.awake, refused.started, refused.check]).toEqual([1, 1, 1]); // the streak's step, refused in its region
+    expect(opt.stepCount).toBe(count);
+    expect(opt.params).toEqual(params);
+    // The streak ended: the next step is a decided one, refused by the executor's own read
+    // before the choice (a streak's step would read the sleep words first).
+    expect(() => step(301, opt)).toThrow(/worker 1 failed/);
+    const next = log.steps[log.steps.length - 1];
+    expect([next.awake, next.started, next.check]).toEqual([0, 0, 1]);
+    expect(opt.stepCount).toBe(count);
+    log.failed = false;
+    opt.dispose();
+  });
+});
+
 describe("the choice's cost of a step alone", () => {
   it("leaves out the decided step's bookkeeping before the choice (cold in a training loop, where the steps of a streak skip it)", async () => {
     const { createRmsprop } = await import("../src/index.ts");
