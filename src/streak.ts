@@ -69,11 +69,20 @@ export class Streak {
       this.end();
       return undefined;
     }
-    if (threads === 1 && this.#ran % FAULT_EVERY === FAULT_EVERY - 1) this.#check();
     const sample = timed || this.#left === 1;
-    const t0 = sample ? performance.now() : 0;
-    if (timed) job.started(t0);
-    const bad = threads === 1 ? this.alone.run(heap, jobs) : this.#region(heap, jobs, threads);
+    let t0 = 0;
+    let bad: number;
+    try {
+      // A fault (the fault word alone once in FAULT_EVERY steps, or read at a region's start,
+      // or a worker lost in it) refuses the step and ends the streak, as at a decided step.
+      if (threads === 1 && this.#ran % FAULT_EVERY === FAULT_EVERY - 1) job.check();
+      if (sample) t0 = performance.now();
+      if (timed) job.started(t0);
+      bad = threads === 1 ? this.alone.run(heap, jobs) : this.region(heap, jobs, threads);
+    } catch (error) {
+      this.end();
+      throw error;
+    }
     if (sample) {
       const t1 = performance.now();
       // The end of the step: the cadence's gap, and the workers' next wake.
@@ -91,25 +100,5 @@ export class Streak {
     this.choice.skipped(ran, this.#threads, this.#threads === 1 && this.#timed ? ran : 0, this.#lastMs);
     this.#left = this.#ran = 0;
     this.#lastMs = Number.NaN;
-  }
-
-  /** A region; a fault (read at its start, or a worker lost in it) ends the streak, as at a decided step. */
-  #region(heap: Heap, jobs: UnitJob[], threads: number): number {
-    try {
-      return this.region(heap, jobs, threads);
-    } catch (error) {
-      this.end();
-      throw error;
-    }
-  }
-
-  /** A fault ends the streak and refuses the step, as at a decided step. */
-  #check(): void {
-    try {
-      this.job.check();
-    } catch (error) {
-      this.end();
-      throw error;
-    }
   }
 }

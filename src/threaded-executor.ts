@@ -111,10 +111,11 @@ export async function threadedExecutor(
     trace(0, TRACE.begin, k);
     if (work.norm) writeLimits(heap, work, jobs);
     writeArgs(heap, work.units, jobs);
-    step.heap = heap;
-    step.jobs = jobs;
   };
-  /** A region of a streak's step: streaks run only where the caller blocks, so its result is a number. */
+  /**
+   * A region of a streak's step (its shares need no step alone: `stepAlone` runs only at
+   * k = 1): streaks run only where the caller blocks, so its result is a number.
+   */
   const region: Region = (heap, jobs, k) => {
     argsFor(heap, jobs, k);
     const bad = job.run(k, stepAlone) as number;

@@ -100,6 +100,13 @@ function step(t: number, ...opts: Rmsprop[]): void {
   }
 }
 
+/** Threads win: a decided step alone costs a millisecond more, a region nothing, and the workers are always awake (the cadence catches every step). */
+function threadsWin(): void {
+  log.awake = 1;
+  log.aloneMs = 1;
+  log.regionMs = 0;
+}
+
 /** Steps of a streak run so far: the logged steps since the last decided one. */
 const streakSoFar = () => log.steps.length - 1 - log.steps.findLastIndex((s) => s.runs > 0);
 
@@ -153,10 +160,14 @@ describe("a streak of steps alone", () => {
     expect([refused.check, refused.runs]).toEqual([1, 0]);
     expect(opt.stepCount).toBe(count);
     expect(opt.params).toEqual(params);
-    // The streak ended: the next step is a decided one, whose own read refuses it.
+    // The streak ended: the next step is a decided one, whose own read refuses it; once
+    // the pool is mended (here, by the test), the step after is decided too (it asks for a
+    // region), where a streak that went on would run alone.
     expect(() => step(t++, opt)).toThrow(/worker 1 failed/);
     expect(opt.stepCount).toBe(count);
     log.failed = false;
+    step(t++, opt);
+    expect(log.steps[log.steps.length - 1].runs).toBe(1);
     opt.dispose();
   });
 });
@@ -166,11 +177,7 @@ describe("a streak on threads", () => {
     const { createRmsprop } = await import("../src/index.ts");
     const { ThreadChoice } = await import("../src/pool/choice.ts");
     const decide = vi.spyOn(ThreadChoice.prototype, "decide");
-    // Threads win: a decided step alone costs a millisecond more, a region nothing, and the
-    // workers are always awake (the cadence catches every step).
-    log.awake = 1;
-    log.aloneMs = 1;
-    log.regionMs = 0;
+    threadsWin();
     const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
     const one = await createRmsprop(64);
     const decided: number[] = [];
@@ -209,9 +216,7 @@ describe("a streak on threads", () => {
 describe("a fault in a streak on threads", () => {
   it("refuses the step at its region's fault read and ends the streak: nothing applied, and the next step refused too", async () => {
     const { createRmsprop } = await import("../src/index.ts");
-    log.awake = 1;
-    log.aloneMs = 1;
-    log.regionMs = 0;
+    threadsWin();
     const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
     for (let t = 0; t < 300; t++) step(t, opt);
     // The last step ran in a streak on threads: a region, one fault read, no decision's.

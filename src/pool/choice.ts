@@ -73,6 +73,8 @@ export class ThreadChoice {
   static readonly TRY_RUN = 4;
   /** How much cheaper per step another way must be than the one the steps run on to take over. */
   static readonly SWITCH = 0.1;
+  /** What the moving average of p (how often workers are found awake after a threaded step) keeps of itself per step. */
+  static readonly AWAKE_KEEP = 0.875;
   /**
    * The longest streak of steps run without asking (streak). Each decided step
    * costs the executor's and the choice's bookkeeping, cold in a training loop: at n = 1e5
@@ -85,7 +87,10 @@ export class ThreadChoice {
   readonly #alone = unknown();
   readonly #warm: Cost[];
   readonly #cold: Cost[];
-  /** How often a step after a threaded one finds its workers awake (p), and the last step's thread count if it was threaded. */
+  /**
+   * How often a step after a threaded one finds its workers awake (p, a moving average that
+   * keeps AWAKE_KEEP of itself at each step), and the last step's thread count if it was threaded.
+   */
   #awakeAfter = { p: 0, samples: 0, threads: 0 };
   /** Decisions so far: the clock of each cost's `at`. */
   #decisions = 0;
@@ -146,7 +151,7 @@ export class ThreadChoice {
     const after = this.#awakeAfter;
     if (after.threads > 1) {
       const hit = awake >= after.threads - 1 ? 1 : 0;
-      after.p = after.samples++ === 0 ? hit : 0.875 * after.p + 0.125 * hit;
+      after.p = after.samples++ === 0 ? hit : ThreadChoice.AWAKE_KEEP * after.p + (1 - ThreadChoice.AWAKE_KEEP) * hit;
     }
     const last = this.#last;
     if (this.#tryLeft > 0 && last.trying && last.threads > 1 && awake >= last.threads - 1) {
@@ -241,10 +246,12 @@ export class ThreadChoice {
     this.#untilTry -= steps;
     // NaN where the way was not measured yet (its first steps refused by the scan).
     if (cost.ms > 0) this.#waitMs -= steps * cost.ms;
-    // Every step of a threaded streak found its workers awake.
+    // Every step of a threaded streak found its workers awake: `steps` hits at once.
     const after = this.#awakeAfter;
-    if (threads > 1 && steps > 0) after.p = after.samples === 0 ? 1 : 1 - (1 - after.p) * 0.875 ** steps;
-    if (threads > 1) after.samples += steps;
+    if (threads > 1 && steps > 0) {
+      after.p = after.samples === 0 ? 1 : 1 - (1 - after.p) * ThreadChoice.AWAKE_KEEP ** steps;
+      after.samples += steps;
+    }
     if (lastMs >= 0) this.#add(cost, lastMs, false);
   }
 
