@@ -156,6 +156,27 @@ describe("ThreadChoice", () => {
     expect(steps.slice(301, 320).every((s) => s.threads === 2 || s.trying)).toBe(true);
   });
 
+  it("does not take one slow step in a try (a GC pause, a JIT compile) for the way's cost: the next try comes within the budget of what the way was believed to lose", () => {
+    // In a training loop: threads lose while the machine is busy (until step 200), then win;
+    // the first try after that meets a 40 ms pause.
+    let paused = false;
+    const ms = (k: number, _woke: boolean, i: number) => {
+      if (k === 1) return 1;
+      if (i < 200) return 1.5;
+      if (paused) return 0.6;
+      paused = true;
+      return 40;
+    };
+    const steps = simulate(2, 1500, ms, () => false);
+    const pause = steps.findIndex((s, i) => i >= 200 && s.threads === 2);
+    expect(steps[pause].trying).toBe(true);
+    // The try is charged as the way's estimate after it (its 1.5 ms average and the pause
+    // counted at twice that), 0.875 ms over alone: 87.5 ms of steps alone, then a try wins.
+    const back = steps.findIndex((s, i) => i > pause && s.threads === 2 && !s.trying);
+    expect(back - pause).toBeLessThan(120);
+    expect(steps.slice(back).filter((s) => s.threads === 1).length / (steps.length - back)).toBeLessThan(0.05);
+  });
+
   it("goes back to threads at the first try that wins once a busy machine is quiet again", () => {
     // Busy until step 1000: threads 1 ms a step against 0.1 alone; then 0.05.
     const ms = (k: number, _woke: boolean, i: number) => (k === 1 ? 0.1 : i < 1000 ? 1 : 0.05);

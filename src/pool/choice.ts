@@ -19,7 +19,8 @@
 // after 2, 4, 8 and then every EXPLORE choices, and a try that lost waits until the steps
 // since have taken 1/TRY_SHARE times what it lost, so tries cost about TRY_SHARE of the
 // time. A try's cost replaces its way's old average, so one good try brings a way back
-// when the load that made it slow has gone.
+// when the load that made it slow has gone; an outlier (over OUTLIER times the average)
+// only joins the average, as any slow step does, and the try's loss is charged as that.
 
 /** What the choice knows of one way: its average ms per step, how many steps it has seen, and when it saw the last. */
 interface Cost {
@@ -301,28 +302,35 @@ export class ThreadChoice {
     const i = this.counts.indexOf(threads);
     const best = this.#bestCost(this.#awake);
     this.#waitMs -= ms;
-    // The wait after a try pays for all its steps' losses.
-    if (trying && Number.isFinite(best)) this.#waitMs = (this.#tryLoss += Math.max(0, ms - best)) / ThreadChoice.TRY_SHARE;
-    if (threads === 1) {
-      this.#add(this.#alone, ms, trying);
-    } else if (woke) {
-      this.#add(this.#cold[i], ms, trying);
+    const cost = threads === 1 ? this.#alone : woke ? this.#cold[i] : this.#warm[i];
+    this.#add(cost, ms, trying);
+    if (threads > 1 && woke) {
       // Awake, the same step could only have been faster (once awake steps have been seen:
       // until then warm is unknown, and worth finding out).
-      if (this.#warm[i].samples > 0 && this.#warm[i].ms > this.#cold[i].ms) this.#warm[i].ms = this.#cold[i].ms;
-    } else {
-      this.#add(this.#warm[i], ms, trying);
-      if (this.#cold[i].ms < this.#warm[i].ms) this.#cold[i].ms = this.#warm[i].ms;
+      if (this.#warm[i].samples > 0 && this.#warm[i].ms > cost.ms) this.#warm[i].ms = cost.ms;
+    } else if (threads > 1 && this.#cold[i].ms < cost.ms) {
+      this.#cold[i].ms = cost.ms;
     }
+    // The wait after a try pays for all its steps' losses, each what the way is estimated to
+    // cost after it: the step itself, unless it was an outlier (#add).
+    if (trying && Number.isFinite(best)) this.#waitMs = (this.#tryLoss += Math.max(0, cost.ms - best)) / ThreadChoice.TRY_SHARE;
     this.#awakeAfter.threads = threads;
   }
 
+  /**
+   * A sample of a way. A fresh one (a try) replaces the average, so one try brings back a
+   * way that lost under a load now gone, unless it is an outlier, over OUTLIER times the
+   * average: one step that met a GC pause or a compile is not the way's cost. A try that
+   * met a 3 ms pause at 8e5 (where threads take 0.5 ms) stood as the way's cost, and the
+   * wait for its loss kept a training loop alone for 250 steps.
+   */
   #add(cost: Cost, ms: number, fresh: boolean): void {
     const n = ++cost.samples;
     cost.at = this.#decisions;
+    const most = ThreadChoice.OUTLIER * cost.ms;
     // The first sample of each way is replaced by the second: it pays for a cold JIT.
-    if (n <= 2 || fresh || !Number.isFinite(cost.ms)) cost.ms = ms;
-    else cost.ms = 0.75 * cost.ms + 0.25 * Math.min(ms, ThreadChoice.OUTLIER * cost.ms);
+    if (n <= 2 || !Number.isFinite(cost.ms) || (fresh && ms <= most)) cost.ms = ms;
+    else cost.ms = 0.75 * cost.ms + 0.25 * Math.min(ms, most);
   }
 
   /** Warm steps a wake buys on average: p / (1 − p), at most 64. */
