@@ -38,18 +38,25 @@ export class Streak {
   #timed = false;
   #wanted = false;
   #lastMs = Number.NaN;
+  /**
+   * Lean steps the executor may run next: alone, untimed, neither the streak's last nor due
+   * to read the fault word. The executor runs one as the step alone, with no call into the
+   * streak (it decrements this count): in a training loop every line a step runs is cold,
+   * and each level of calls between the optimizer and the kernel cost 1–2 µs at 1e5 (5 ms
+   * between steps), where the step alone takes about 120 µs. They count as the streak's at
+   * its next step or its end. `#granted`: how many were granted.
+   */
+  lean = 0;
+  #granted = 0;
 
   constructor(
     readonly job: PoolJob,
     readonly choice: ThreadChoice,
     readonly alone: CallerExecutor,
     readonly region: Region,
+    /** The test hooks (src/pool/testing.ts): a fixed thread count ends the streak. */
+    readonly testing: { readonly threads: number | undefined },
   ) {}
-
-  /** Whether the next step belongs to a streak. */
-  get running(): boolean {
-    return this.#left > 0;
-  }
 
   /** After a decided step: the next `left` steps run on `threads` threads (1: alone); `wantsWarm`, the choice's. */
   begin(left: number, threads: number, wantsWarm: boolean): void {
@@ -58,17 +65,22 @@ export class Streak {
     this.#timed = threads > 1 || wantsWarm;
     this.#wanted = wantsWarm;
     if (left > 0 && !this.#timed) this.job.untimed();
+    this.#grant();
   }
 
-  /** The next step of the streak: its first bad index or −1, or undefined where the workers are no longer as it found them (the streak ended: the choice decides). */
+  /**
+   * The next step, where the executor ran no lean one (see lean), if it belongs to a streak:
+   * its first bad index or −1; undefined where no streak runs, or the workers are no longer
+   * as it found them, or a test fixes the thread count (the streak ended: the choice decides).
+   */
   step(heap: Heap, jobs: UnitJob[]): number | undefined {
+    this.#settle();
+    if (this.#left === 0) return undefined;
+    if (this.testing.threads !== undefined) return this.#stop();
     const { job } = this;
     const threads = this.#threads;
     const timed = this.#timed;
-    if (threads > 1 ? job.awake() < threads - 1 : timed && job.awake() !== 0) {
-      this.end();
-      return undefined;
-    }
+    if (threads > 1 ? job.awake() < threads - 1 : timed && job.awake() !== 0) return this.#stop();
     const sample = timed || this.#left === 1;
     let t0 = 0;
     let bad: number;
@@ -91,14 +103,35 @@ export class Streak {
     }
     this.#ran++;
     if (--this.#left === 0) this.end();
+    else this.#grant();
     return bad;
   }
 
   /** Ends the streak: the choice counts its steps, and learns from its last. */
   end(): void {
+    this.#settle();
     const ran = this.#ran;
     this.choice.skipped(ran, this.#threads, this.#threads === 1 && this.#timed ? ran : 0, this.#lastMs);
     this.#left = this.#ran = 0;
     this.#lastMs = Number.NaN;
+  }
+
+  /** The lean steps that can run from here: up to the step that reads the fault word, or the last. */
+  #grant(): void {
+    if (this.#threads > 1 || this.#timed) return;
+    this.lean = this.#granted = Math.max(0, Math.min(this.#left - 1, FAULT_EVERY - 1 - (this.#ran % FAULT_EVERY)));
+  }
+
+  /** Counts the lean steps run since the last grant as the streak's. */
+  #settle(): void {
+    const ran = this.#granted - this.lean;
+    this.#ran += ran;
+    this.#left -= ran;
+    this.#granted = this.lean = 0;
+  }
+
+  #stop(): undefined {
+    this.end();
+    return undefined;
   }
 }

@@ -122,7 +122,9 @@ export async function threadedExecutor(
     trace(0, TRACE.end);
     return bad;
   };
-  const streak = new Streak(job, choice, alone, region);
+  const streak = new Streak(job, choice, alone, region, testing);
+  // The test hooks, from a variable of this closure: a lean step reads no module binding.
+  const hooks = testing;
   /** Threads the decided step ran on. */
   let ranOn = 1;
   /** Whether the choice made the last decision (tests may fix the thread count instead). */
@@ -145,13 +147,20 @@ export async function threadedExecutor(
       return choice.estimates;
     },
     run(heap, jobs) {
-      // A step of a streak (src/streak.ts), unless the workers are no longer as it found
-      // them (or a test fixes the thread count: the streak ends).
-      if (streak.running && testing.threads !== undefined) streak.end();
-      if (streak.running) {
-        const bad = streak.step(heap, jobs);
-        if (bad !== undefined) return bad;
+      // A lean step of a streak alone (src/streak.ts): the one-thread step and nothing else.
+      if (streak.lean > 0 && hooks.threads === undefined) {
+        streak.lean--;
+        try {
+          return alone.run(heap, jobs);
+        } catch (error) {
+          streak.end();
+          throw error;
+        }
       }
+      // Another step of a streak, unless the workers are no longer as it found them (or a
+      // test fixes the thread count: the streak ends).
+      const inStreak = streak.step(heap, jobs);
+      if (inStreak !== undefined) return inStreak;
       job.check();
       // Where the step is a Promise: the gradients as they are now, which the scan and the
       // step read whenever they run (src/create.ts, the snapshot).

@@ -113,10 +113,27 @@ const streakSoFar = () => log.steps.length - 1 - log.steps.findLastIndex((s) => 
 describe("a streak of steps alone", () => {
   it("reads the fault word once in 64 steps, the sleep words and the cadence only while the cadence is kept", async () => {
     const { createRmsprop } = await import("../src/index.ts");
+    const { ThreadChoice } = await import("../src/pool/choice.ts");
+    const decide = vi.spyOn(ThreadChoice.prototype, "decide");
+    const skipped = vi.spyOn(ThreadChoice.prototype, "skipped");
     const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
     const one = await createRmsprop(64);
     for (let t = 0; t < 600; t++) step(t, opt, one);
     expect(opt.params).toEqual(one.params);
+    // The choice counts every step: decided, or in a streak (the lean steps, which run with
+    // no call into the streak, at the streak's next step or its end). A thread count fixed
+    // by a test ends the streak running now, and its step is not the choice's.
+    const { testing } = await import("../src/pool/testing.ts");
+    testing.threads = 1;
+    try {
+      step(600, opt, one);
+    } finally {
+      testing.threads = undefined;
+    }
+    const counted = decide.mock.calls.length + skipped.mock.calls.reduce((sum, [steps]) => sum + steps, 0);
+    expect(counted).toBe(600);
+    decide.mockRestore();
+    skipped.mockRestore();
     const streak = log.steps.filter((s) => s.runs === 0);
     // Most steps are steps of a streak: the choice runs alone, a region costs a millisecond.
     expect(streak.length).toBeGreaterThan(500);
