@@ -14,10 +14,11 @@
 //   workers' next wake. Nothing is decided; a step that finds fewer than k − 1 workers
 //   awake ends the streak.
 //
-// The last step is timed, a sample of its way for the choice.
+// The last step is timed, a sample of its way for the choice; on threads, the moving
+// average of the streak's steps, which ends the streak where it exceeds a step alone.
 import type { CallerExecutor, Heap, UnitJob } from "./executors.ts";
 import type { PoolJob } from "./pool/caller.ts";
-import type { ThreadChoice } from "./pool/choice.ts";
+import { ThreadChoice } from "./pool/choice.ts";
 
 /** Steps of a streak alone between two reads of the pool's fault word. */
 export const FAULT_EVERY = 64;
@@ -95,14 +96,28 @@ export class Streak {
       this.end();
       throw error;
     }
+    let slower = false;
     if (sample) {
       const t1 = performance.now();
       // The end of the step: the cadence's gap, and the workers' next wake.
       if (timed) job.ended(t1, this.#wanted);
-      if (bad < 0) this.#lastMs = t1 - t0;
+      if (bad < 0 && threads > 1) {
+        // On threads every step is timed: their moving average (one slow step counting at
+        // most OUTLIER times it, as in the choice) is the streak's sample for the choice, and
+        // where it exceeds what a step alone costs lately the streak ends. A core taken by
+        // other work (another process, a neighbour on a virtual machine) made warm steps at
+        // 8e5 1.1–1.4× a step alone for dozens of steps, which a streak ran blind to its end.
+        // The average, not the one step over: a streak ended by its slowest steps would
+        // hand the choice only those.
+        const ms = t1 - t0, last = this.#lastMs;
+        this.#lastMs = Number.isNaN(last) ? ms : 0.75 * last + 0.25 * Math.min(ms, ThreadChoice.OUTLIER * last);
+        slower = this.#lastMs > this.choice.aloneMs;
+      } else if (bad < 0) {
+        this.#lastMs = t1 - t0;
+      }
     }
     this.#ran++;
-    if (--this.#left === 0) this.end();
+    if (--this.#left === 0 || slower) this.end();
     else this.#grant();
     return bad;
   }

@@ -230,6 +230,46 @@ describe("a streak on threads", () => {
   });
 });
 
+describe("a streak on threads that turns slow", () => {
+  it("ends where its steps' moving average exceeds a step alone lately, which the choice then counts, and goes alone where that lasts", async () => {
+    const { createRmsprop } = await import("../src/index.ts");
+    const { ThreadChoice } = await import("../src/pool/choice.ts");
+    const decide = vi.spyOn(ThreadChoice.prototype, "decide");
+    threadsWin();
+    log.regionMs = 0.5; // a step alone costs a millisecond more than the kernel
+    const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
+    let t = 0;
+    // Into a streak on threads: steps that ask for a region without a decision.
+    const streakStep = () => {
+      const before = decide.mock.calls.length;
+      step(t++, opt);
+      return decide.mock.calls.length === before && log.steps[log.steps.length - 1].threads === 2;
+    };
+    while (!(streakStep() && streakStep())) expect(t).toBeLessThan(2000);
+    const estimates = () => opt.threading.estimates ?? expect.unreachable("a threaded optimizer has estimates");
+    const { alone, threaded } = estimates();
+    expect(threaded[0].warm).toBeLessThan(0.6 * alone);
+    // Another process takes the workers' core: a region now costs twice a step alone. One
+    // such step leaves the streak going; its average passes a step alone within a few.
+    log.regionMs = 2 * alone;
+    expect(streakStep()).toBe(true);
+    let slow = 1;
+    while (streakStep()) slow++;
+    expect(slow).toBeGreaterThan(1);
+    expect(slow).toBeLessThan(8);
+    // The streak's average was the choice's sample of warm threads, and so is each step
+    // that follows: soon the steps run alone.
+    expect(estimates().threaded[0].warm).toBeGreaterThan(threaded[0].warm);
+    const slowFrom = t;
+    while (opt.threading.lastStep?.threads === 2) {
+      step(t++, opt);
+      expect(t - slowFrom).toBeLessThan(100);
+    }
+    decide.mockRestore();
+    opt.dispose();
+  });
+});
+
 describe("a fault in a streak on threads", () => {
   it("refuses the step at its region's fault read and ends the streak: nothing applied, and the next step refused too", async () => {
     const { createRmsprop } = await import("../src/index.ts");
