@@ -104,14 +104,14 @@ export class Streak {
       if (bad < 0 && threads > 1) {
         // On threads every step is timed: their moving average (one slow step counting at
         // most OUTLIER times it, as in the choice) is the streak's sample for the choice, and
-        // where it exceeds what a step alone costs lately the streak ends. A core taken by
+        // where a step alone would win by the choice's margin (SWITCH) the streak ends. A core taken by
         // other work (another process, a neighbour on a virtual machine) made warm steps at
         // 8e5 1.1–1.4× a step alone for dozens of steps, which a streak ran blind to its end.
         // The average, not the one step over: a streak ended by its slowest steps would
         // hand the choice only those.
         const ms = t1 - t0, last = this.#lastMs;
         this.#lastMs = Number.isNaN(last) ? ms : 0.75 * last + 0.25 * Math.min(ms, ThreadChoice.OUTLIER * last);
-        slower = this.#lastMs > this.choice.aloneMs;
+        slower = (1 - ThreadChoice.SWITCH) * this.#lastMs > this.choice.aloneMs;
       } else if (bad < 0) {
         this.#lastMs = t1 - t0;
       }
