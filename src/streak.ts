@@ -14,8 +14,9 @@
 //   workers' next wake. Nothing is decided; a step that finds fewer than k − 1 workers
 //   awake ends the streak.
 //
-// The last step is timed, a sample of its way for the choice; on threads, the moving
-// average of the streak's steps, which ends the streak where it exceeds a step alone.
+// The last step is timed, a sample of its way for the choice; on threads every step is,
+// their mean is the sample, and their moving average ends the streak where a step alone
+// would win.
 import type { CallerExecutor, Heap, UnitJob } from "./executors.ts";
 import type { PoolJob } from "./pool/caller.ts";
 import { ThreadChoice } from "./pool/choice.ts";
@@ -39,6 +40,10 @@ export class Streak {
   #timed = false;
   #wanted = false;
   #lastMs = Number.NaN;
+  /** On threads: the moving average of the steps' times, their sum and count (each capped). */
+  #avgMs = Number.NaN;
+  #sumMs = 0;
+  #timedSteps = 0;
   /**
    * Lean steps the executor may run next: alone, untimed, neither the streak's last nor due
    * to read the fault word. The executor runs one as the step alone, with no call into the
@@ -66,6 +71,7 @@ export class Streak {
     this.#timed = threads > 1 || wantsWarm;
     this.#wanted = wantsWarm;
     if (left > 0 && !this.#timed) this.job.untimed();
+    this.#avgMs = threads > 1 ? this.choice.warmMs(threads) : Number.NaN;
     this.#grant();
   }
 
@@ -102,16 +108,19 @@ export class Streak {
       // The end of the step: the cadence's gap, and the workers' next wake.
       if (timed) job.ended(t1, this.#wanted);
       if (bad < 0 && threads > 1) {
-        // On threads every step is timed: their moving average (one slow step counting at
-        // most OUTLIER times it, as in the choice) is the streak's sample for the choice, and
-        // where a step alone would win by the choice's margin (SWITCH) the streak ends. A core taken by
-        // other work (another process, a neighbour on a virtual machine) made warm steps at
-        // 8e5 1.1–1.4× a step alone for dozens of steps, which a streak ran blind to its end.
-        // The average, not the one step over: a streak ended by its slowest steps would
-        // hand the choice only those.
-        const ms = t1 - t0, last = this.#lastMs;
-        this.#lastMs = Number.isNaN(last) ? ms : 0.75 * last + 0.25 * Math.min(ms, ThreadChoice.OUTLIER * last);
-        slower = (1 - ThreadChoice.SWITCH) * this.#lastMs > this.choice.aloneMs;
+        // On threads every step is timed. Their moving average, from the choice's warm
+        // estimate on (one slow step counting at most OUTLIER times it, as in the choice),
+        // ends the streak where a step alone would win by the choice's margin (SWITCH): a
+        // core taken by other work (another process, a neighbour on a virtual machine) made
+        // warm steps at 8e5 1.1–1.4× a step alone for dozens of steps, which a streak ran
+        // blind to its end. The choice's sample is the mean of the streak's steps (capped as
+        // the average is): the average where it crossed would hand it only slow news.
+        const ms = t1 - t0, avg = this.#avgMs;
+        const capped = avg > 0 ? Math.min(ms, ThreadChoice.OUTLIER * avg) : ms;
+        this.#avgMs = avg > 0 ? 0.75 * avg + 0.25 * capped : ms;
+        this.#sumMs += capped;
+        this.#lastMs = this.#sumMs / ++this.#timedSteps;
+        slower = (1 - ThreadChoice.SWITCH) * this.#avgMs > this.choice.aloneMs;
       } else if (bad < 0) {
         this.#lastMs = t1 - t0;
       }
@@ -127,7 +136,7 @@ export class Streak {
     this.#settle();
     const ran = this.#ran;
     this.choice.skipped(ran, this.#threads, this.#threads === 1 && this.#timed ? ran : 0, this.#lastMs);
-    this.#left = this.#ran = 0;
+    this.#left = this.#ran = this.#sumMs = this.#timedSteps = 0;
     this.#lastMs = Number.NaN;
   }
 

@@ -123,8 +123,6 @@ export async function threadedExecutor(
     return bad;
   };
   const streak = new Streak(job, choice, alone, region, testing);
-  // The test hooks, from a variable of this closure: a lean step reads no module binding.
-  const hooks = testing;
   /** Threads the decided step ran on. */
   let ranOn = 1;
   /** Whether the choice made the last decision (tests may fix the thread count instead). */
@@ -147,12 +145,14 @@ export async function threadedExecutor(
       return choice.estimates;
     },
     run(heap, jobs) {
-      // A lean step of a streak alone (src/streak.ts): the one-thread step and nothing else.
-      if (streak.lean > 0 && hooks.threads === undefined) {
+      // A lean step of a streak alone (src/streak.ts): the one-thread step and nothing else
+      // (the test hooks read through the streak: no module binding).
+      if (streak.lean > 0 && streak.testing.threads === undefined) {
         streak.lean--;
         try {
           return alone.run(heap, jobs);
         } catch (error) {
+          streak.lean++; // a step that failed is not the streak's, as in Streak.step
           streak.end();
           throw error;
         }

@@ -173,8 +173,16 @@ describe("ThreadChoice", () => {
     // The try is charged as the way's estimate after it (its 1.5 ms average and the pause
     // counted at twice that), 0.875 ms over alone: 87.5 ms of steps alone, then a try wins.
     const back = steps.findIndex((s, i) => i > pause && s.threads === 2 && !s.trying);
+    expect(back).toBeGreaterThan(pause);
     expect(back - pause).toBeLessThan(120);
     expect(steps.slice(back).filter((s) => s.threads === 1).length / (steps.length - back)).toBeLessThan(0.05);
+  });
+
+  it("does not keep an average of 0 (a coarse clock that read no time for the first steps)", () => {
+    // A browser's clock ticks in 5–100 µs: tiny steps read 0 ms at first, then their cost.
+    const ms = (k: number, _woke: boolean, i: number) => (i < 100 ? 0 : k === 1 ? 1 : 0.5);
+    const steps = simulate(2, 800, ms, () => true);
+    expect(steps.slice(400).filter((s) => s.threads === 2).length).toBeGreaterThan(380);
   });
 
   it("goes back to threads at the first try that wins once a busy machine is quiet again", () => {

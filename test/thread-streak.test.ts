@@ -114,8 +114,10 @@ describe("a streak of steps alone", () => {
   it("reads the fault word once in 64 steps, the sleep words and the cadence only while the cadence is kept", async () => {
     const { createRmsprop } = await import("../src/index.ts");
     const { ThreadChoice } = await import("../src/pool/choice.ts");
+    const { Streak } = await import("../src/streak.ts");
     const decide = vi.spyOn(ThreadChoice.prototype, "decide");
     const skipped = vi.spyOn(ThreadChoice.prototype, "skipped");
+    const streakCalls = vi.spyOn(Streak.prototype, "step");
     const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
     const one = await createRmsprop(64);
     for (let t = 0; t < 600; t++) step(t, opt, one);
@@ -124,16 +126,26 @@ describe("a streak of steps alone", () => {
     // no call into the streak, at the streak's next step or its end). A thread count fixed
     // by a test ends the streak running now, and its step is not the choice's.
     const { testing } = await import("../src/pool/testing.ts");
+    // The executor asks the streak only at decided steps and at a streak's full steps: the
+    // lean ones (most steps of an untimed streak) run without it.
+    const asked = streakCalls.mock.calls.length;
+    expect(asked).toBeLessThan(600 - log.steps.filter((s) => s.runs === 0 && s.awake === 0).length / 2);
+    // The streak running now (the fake clock takes the same decisions every run) ends at
+    // the fixed count, its lean steps counted.
+    expect(streakSoFar()).toBeGreaterThan(0);
+    const before = skipped.mock.calls.length;
     testing.threads = 1;
     try {
       step(600, opt, one);
     } finally {
       testing.threads = undefined;
     }
+    expect(skipped.mock.calls.slice(before).some(([steps]) => steps > 0)).toBe(true);
     const counted = decide.mock.calls.length + skipped.mock.calls.reduce((sum, [steps]) => sum + steps, 0);
     expect(counted).toBe(600);
     decide.mockRestore();
     skipped.mockRestore();
+    streakCalls.mockRestore();
     const streak = log.steps.filter((s) => s.runs === 0);
     // Most steps are steps of a streak: the choice runs alone, a region costs a millisecond.
     expect(streak.length).toBeGreaterThan(500);

@@ -68,8 +68,9 @@ export class ThreadChoice {
    * Steps a try of threads lasts while it finds its workers awake: the first steps on
    * threads after steps alone move half the arrays to another core's cache, so a one-step
    * try measures the move, not the steady state (back-to-back at 5e4 it looked 1.5× slower
-   * than alone where threads are 1.7× faster). Each step of the try replaces the estimate,
-   * so its last stands. A try that finds its workers asleep ends at once (a training loop's).
+   * than alone where threads are 1.7× faster). Each step of the try replaces the estimate
+   * (unless it is an outlier: #add), so its last stands. A try that finds its workers asleep
+   * ends at once (a training loop's).
    */
   static readonly TRY_RUN = 4;
   /** How much cheaper per step another way must be than the one the steps run on to take over. */
@@ -132,6 +133,11 @@ export class ThreadChoice {
     return this.#alone.ms;
   }
 
+  /** What a step on `threads` threads with the workers awake costs lately (ms; NaN until measured). */
+  warmMs(threads: number): number {
+    return this.#costOf(threads).ms;
+  }
+
   get estimates(): ThreadEstimates {
     return {
       alone: this.#alone.ms,
@@ -165,7 +171,8 @@ export class ThreadChoice {
     this.#tryLeft = 0;
     const ways = this.counts.length;
     // A way never measured in this state, or not for #staleAfter decisions, is taken first, the
-    // most threads first (a stale one once: its fresh sample replaces the old average).
+    // most threads first (a stale one once: its fresh sample replaces the old average,
+    // unless it is an outlier: #add).
     let pick = -1;
     let stale = false;
     for (let i = ways - 1; i >= 0 && pick < 0; i--) {
@@ -214,7 +221,8 @@ export class ThreadChoice {
    * same with no try due, as long as they find the workers so. The executor runs them
    * without asking (in a training loop a step runs once in many milliseconds, its
    * bookkeeping never gets compiled, and every line of it costs), and tells the choice with
-   * `skipped`.
+   * `skipped`. A streak on threads may end sooner, where its steps turn slower than a step
+   * alone (src/streak.ts).
    */
   streak(): number {
     const last = this.#last;
@@ -238,7 +246,8 @@ export class ThreadChoice {
   /**
    * `steps` steps ran on `threads` threads in a streak (see streak), as the last decision
    * did; `asleep` of them (alone) found the workers asleep while they were wanted awake,
-   * and the last took `lastMs` (NaN: not timed), a sample of its way.
+   * and `lastMs` (NaN: not timed) is a sample of its way: alone, the last step's time; on
+   * threads, the mean of the streak's steps.
    */
   skipped(steps: number, threads: number, asleep = 0, lastMs = Number.NaN): void {
     const cost = this.#costOf(threads);
@@ -329,7 +338,8 @@ export class ThreadChoice {
     cost.at = this.#decisions;
     const most = ThreadChoice.OUTLIER * cost.ms;
     // The first sample of each way is replaced by the second: it pays for a cold JIT.
-    if (n <= 2 || !Number.isFinite(cost.ms) || (fresh && ms <= most)) cost.ms = ms;
+    // An average of 0 (a coarse clock, a tiny step) caps nothing: the sample replaces it.
+    if (n <= 2 || !(cost.ms > 0) || (fresh && ms <= most)) cost.ms = ms;
     else cost.ms = 0.75 * cost.ms + 0.25 * Math.min(ms, most);
   }
 
