@@ -107,6 +107,16 @@ function threadsWin(): void {
   log.regionMs = 0;
 }
 
+/** Threads win (threadsWin) for a threaded optimizer of 64 parameters; `decide` spies on the choice. */
+async function threadedWhereThreadsWin() {
+  const { createRmsprop } = await import("../src/index.ts");
+  const { ThreadChoice } = await import("../src/pool/choice.ts");
+  const decide = vi.spyOn(ThreadChoice.prototype, "decide");
+  threadsWin();
+  const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
+  return { createRmsprop, decide, opt };
+}
+
 /** Steps of a streak run so far: the logged steps since the last decided one. */
 const streakSoFar = () => log.steps.length - 1 - log.steps.findLastIndex((s) => s.runs > 0);
 
@@ -203,11 +213,7 @@ describe("a streak of steps alone", () => {
 
 describe("a streak on threads", () => {
   it("while the workers are awake, runs a region a step without the choice, and ends when a step finds them asleep", async () => {
-    const { createRmsprop } = await import("../src/index.ts");
-    const { ThreadChoice } = await import("../src/pool/choice.ts");
-    const decide = vi.spyOn(ThreadChoice.prototype, "decide");
-    threadsWin();
-    const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
+    const { createRmsprop, decide, opt } = await threadedWhereThreadsWin();
     const one = await createRmsprop(64);
     const decided: number[] = [];
     const logged = () => {
@@ -243,13 +249,9 @@ describe("a streak on threads", () => {
 });
 
 describe("a streak on threads that turns slow", () => {
-  it("ends where its steps' moving average exceeds a step alone lately, which the choice then counts, and goes alone where that lasts", async () => {
-    const { createRmsprop } = await import("../src/index.ts");
-    const { ThreadChoice } = await import("../src/pool/choice.ts");
-    const decide = vi.spyOn(ThreadChoice.prototype, "decide");
-    threadsWin();
+  it("ends where a step alone would win by the choice's margin against its steps' moving average, which the choice then counts, and goes alone where that lasts", async () => {
+    const { decide, opt } = await threadedWhereThreadsWin();
     log.regionMs = 0.5; // a step alone costs a millisecond more than the kernel
-    const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
     let t = 0;
     // Into a streak on threads: steps that ask for a region without a decision.
     const streakStep = () => {
