@@ -39,6 +39,7 @@ export class Streak {
    */
   #timed = false;
   #wanted = false;
+  /** Alone: the last step's time (ms). */
   #lastMs = Number.NaN;
   /** On threads: the moving average of the steps' times, their sum and count (each capped). */
   #avgMs = Number.NaN;
@@ -119,7 +120,7 @@ export class Streak {
         const capped = avg > 0 ? Math.min(ms, ThreadChoice.OUTLIER * avg) : ms;
         this.#avgMs = avg > 0 ? 0.75 * avg + 0.25 * capped : ms;
         this.#sumMs += capped;
-        this.#lastMs = this.#sumMs / ++this.#timedSteps;
+        this.#timedSteps++;
         slower = (1 - ThreadChoice.SWITCH) * this.#avgMs > this.choice.aloneMs;
       } else if (bad < 0) {
         this.#lastMs = t1 - t0;
@@ -131,13 +132,22 @@ export class Streak {
     return bad;
   }
 
-  /** Ends the streak: the choice counts its steps, and learns from its last. */
+  /** Ends the streak: the choice counts its steps, and learns from its last (on threads, from their mean). */
   end(): void {
     this.#settle();
     const ran = this.#ran;
-    this.choice.skipped(ran, this.#threads, this.#threads === 1 && this.#timed ? ran : 0, this.#lastMs);
+    const alone = this.#threads === 1;
+    // NaN where no step was timed: the choice learns nothing.
+    const sample = alone ? this.#lastMs : this.#sumMs / this.#timedSteps;
+    this.choice.skipped(ran, this.#threads, alone && this.#timed ? ran : 0, sample);
     this.#left = this.#ran = this.#sumMs = this.#timedSteps = 0;
     this.#lastMs = Number.NaN;
+  }
+
+  /** A lean step threw: the step is not the streak's (as in step()), and the streak ends. */
+  leanFailed(): void {
+    this.lean++;
+    this.end();
   }
 
   /** The lean steps that can run from here: up to the step that reads the fault word, or the last. */

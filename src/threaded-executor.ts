@@ -152,8 +152,7 @@ export async function threadedExecutor(
         try {
           return alone.run(heap, jobs);
         } catch (error) {
-          streak.lean++; // a step that failed is not the streak's, as in Streak.step
-          streak.end();
+          streak.leanFailed();
           throw error;
         }
       }
