@@ -100,6 +100,31 @@ describe("ThreadChoice", () => {
     expect(wokenForNothing).toBeLessThan(250);
   });
 
+  it("has the workers woken on the cadence again once its steps run on threads, though it gave the cadence up while they ran alone", () => {
+    // A training loop at a large n (alone 0.7 ms, woken threads 0.6, warm 0.45), whose first
+    // threaded steps pay for a cold JIT (1.3 ms) and whose cadence catches no step for its
+    // first 60 steps (its window still wrong), then every step the choice wants warm workers for.
+    // Traced at 8e5 with 5 ms passes: alone and the cadence given up (the workers asleep at 32
+    // steps alone), then woken threads at every step for the 256 decisions the give-up
+    // lasted, at 0.8–0.9× one thread where warm ones run at 0.65×.
+    const choice = new ThreadChoice(2);
+    let awake = 0;
+    const steps: Step[] = [];
+    for (let i = 0; i < 600; i++) {
+      const d = choice.decide(awake);
+      choice.record(d.threads === 1 ? 0.7 : i < 10 ? 1.3 : d.woke ? 0.6 : 0.45);
+      steps.push({ ...d });
+      awake = i >= 60 && choice.wantsWarm ? 1 : 0;
+    }
+    // Alone until a woken try wins (the JIT's try lost 0.6 ms: some 86 steps alone), then
+    // warm from the next step: at step 94. Woken at every step until 288 with the give-up kept.
+    const held = steps.findIndex((s, i) => i > 10 && s.threads === 2 && !s.trying);
+    const first = steps.findIndex((s) => s.threads === 2 && !s.trying && !s.woke);
+    expect(held).toBeGreaterThan(60);
+    expect(first - held).toBeLessThan(5);
+    expect(steps.slice(first).filter((s) => s.threads === 2 && !s.woke).length / (600 - first)).toBeGreaterThan(0.95);
+  });
+
   it("re-measures a way that keeps losing less and less often: the cadence's wakes for it, and its stale tries, thin out", () => {
     // A training loop whose cadence catches every step the choice wants warm workers for,
     // where threads lose even warm (0.15 ms against 0.1 alone; woken 0.3).

@@ -205,7 +205,7 @@ export class ThreadChoice {
       }
     }
     const k = this.counts[pick];
-    if (!trying && pick !== this.#held) (this.#held = pick), (this.#staleAfter = ThreadChoice.STALE);
+    if (!trying && pick !== this.#held) this.#hold(pick);
     this.#awake = awake;
     if (trying && k > 1) this.#tryLeft = ThreadChoice.TRY_RUN - 1;
     this.#tryLoss = 0;
@@ -213,6 +213,22 @@ export class ThreadChoice {
     last.woke = k > 1 && awake < k - 1;
     last.trying = trying;
     return last;
+  }
+
+  /**
+   * The steps run on way `pick` from now: its horizon of staleness starts again, and so does
+   * the cadence, if it was given up. It gave up on steps that found their workers asleep
+   * (steps alone, say, at a window not yet learnt), and whether the workers wake for the new
+   * way's steps is a new question: after 32 steps alone that gave the cadence up, woken
+   * threads won at 8e5 (5 ms passes) and ran cold at every step for the 256 decisions the
+   * give-up lasted, at 0.8–0.9× one thread where warm ones run at 0.65×. Should the workers
+   * still sleep through the window, the cadence gives up again after UNREACHED steps.
+   */
+  #hold(pick: number): void {
+    this.#held = pick;
+    this.#staleAfter = ThreadChoice.STALE;
+    this.#unreached = -Infinity;
+    this.#misses = 0;
   }
 
   /**
