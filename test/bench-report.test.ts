@@ -94,12 +94,29 @@ describe("bench: summary lines", () => {
 
   it("checks 2 threads against 1 at 5e4 and names the crossover next to the default", () => {
     // A missed target says what bounds it, in the same line.
-    expect(line("target: 2 threads ≥ 1.2× 1 thread at n = 5e4")).toMatch(
+    expect(line("target: 2 threads ≥ 1.3× 1 thread at n = 5e4")).toMatch(
       /: 1\.08× — MISSED; bound: one thread takes 0\.038 ms a step here, so waking the second thread and the barrier/,
     );
     expect(line("threads:")).toBe(
       "threads: 2 threads beat 1 thread from n = 5e4 on (the default minParamsPerThread is 32768, so n ≥ 65536 uses 2); " +
         "2 threads over 1: 2e4 0.38×, 5e4 1.08×, 1e5 1.46×",
+    );
+  });
+
+  it("checks 2 forced threads against 1 at every n from 1e5 to 1e6, and says what bounds a miss", () => {
+    expect(line("target: 2 threads (forced) ≥ 1.8× 1 thread")).toBe(
+      "target: 2 threads (forced) ≥ 1.8× 1 thread at every n from 1e5 to 1e6, back-to-back steps: worst 1.46× at n = 1e5 (1e5 1.46×) — " +
+        "MISSED; bound: the ceiling is 2× here; each step's region (the StepArgs, the ticket, the barrier) costs a few µs of a 0.077 ms one-thread step at n = 1e5",
+    );
+    // The worst n decides; per-round ratios that scatter name the load instead.
+    const wide = [...threads(1e5, 1.3 * G, 2.5 * G), ...threads(1e6, 1.3 * G, 2.4 * G)];
+    const met = summaryLines(wide, { minParamsPerThread: 32768 }).find((l: string) => l.startsWith("target: 2 threads (forced)"));
+    expect(met).toBe(
+      "target: 2 threads (forced) ≥ 1.8× 1 thread at every n from 1e5 to 1e6, back-to-back steps: worst 1.85× at n = 1e6 (1e5 1.92×, 1e6 1.85×) — met",
+    );
+    const scattered = threads(1e5, 1.3 * G, 1.9 * G).map((r) => (r.name === "2 threads (forced)" ? { ...r, roundRates: [1.3 * G, 2.5 * G, 1.9 * G] } : r));
+    expect(summaryLines(scattered, { minParamsPerThread: 32768 }).find((l: string) => l.startsWith("target: 2 threads (forced)"))).toMatch(
+      /: worst 1\.46× at n = 1e5 \(1e5 1\.46×\) — MISSED; bound: the machine's load: at n = 1e5 the ratio ranged 1\.00×–1\.92× over rounds$/,
     );
   });
 
