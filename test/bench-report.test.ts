@@ -114,7 +114,7 @@ describe("bench: summary lines", () => {
     expect(met).toBe(
       "target: 2 threads (forced) ≥ 1.8× 1 thread at every n from 1e5 to 1e6, back-to-back steps: worst 1.85× at n = 1e6 (1e5 1.92×, 1e6 1.85×) — met",
     );
-    const scattered = threads(1e5, 1.3 * G, 1.9 * G).map((r) => (r.name === "2 threads (forced)" ? { ...r, roundRates: [1.3 * G, 2.5 * G, 1.9 * G] } : r));
+    const scattered = threads(1e5, 1.3 * G, 1.9 * G).map((r: Record<string, unknown>) => (r.name === "2 threads (forced)" ? { ...r, roundRates: [1.3 * G, 2.5 * G, 1.9 * G] } : r));
     expect(summaryLines(scattered, { minParamsPerThread: 32768 }).find((l: string) => l.startsWith("target: 2 threads (forced)"))).toMatch(
       /: worst 1\.46× at n = 1e5 \(1e5 1\.46×\) — MISSED; bound: the machine's load: at n = 1e5 the ratio ranged 1\.00×–1\.92× over rounds$/,
     );
