@@ -100,8 +100,8 @@ export async function threadedExecutor(
   const alone = kernelExecutor(kernel, work);
   const { snapshotOf } = work;
   const choice = new ThreadChoice(threads);
-  /** When the decided step's way began, after the choice: what the choice charges it from. */
-  let start = 0;
+  /** When the decided step's bookkeeping began, and its way, after the choice: what the choice charges it from. */
+  let [entry, start] = [0, 0];
   let decision: ThreadDecision | undefined;
   // This step's memory and jobs, for the step alone (made once: a step allocates nothing).
   const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[] };
@@ -123,15 +123,13 @@ export async function threadedExecutor(
     return bad;
   };
   const streak = new Streak(job, choice, alone, region, testing);
-  /** Threads the decided step ran on. */
-  let ranOn = 1;
-  /** Whether the choice made the last decision (tests may fix the thread count instead). */
-  let chosen = true;
+  /** Threads the decided step ran on, and whether the choice decided it (tests may fix the thread count instead). */
+  let [ranOn, chosen] = [1, true];
   /** After a step: its cost for the choice (an applied one: a refused step stops after the scan), and the cadence. */
   const ended = (bad: number): number => {
     trace(0, TRACE.end);
     const now = performance.now();
-    if (bad < 0 && chosen) choice.record(now - start);
+    if (bad < 0 && chosen) choice.record(now - start, start - entry);
     const wantsWarm = choice.wantsWarm;
     job.ended(now, wantsWarm);
     if (chosen && job.blocking) streak.begin(choice.streak(), ranOn, wantsWarm);
@@ -158,6 +156,7 @@ export async function threadedExecutor(
       }
       // Another step of a streak, unless the workers are no longer as it found them (or a
       // test fixes the thread count: the streak ends).
+      entry = performance.now();
       const inStreak = streak.step(heap, jobs);
       if (inStreak !== undefined) return inStreak;
       job.check();

@@ -159,7 +159,9 @@ class CallerJob implements PoolJob {
   }
 
   ended(now: number, wantWarm: boolean): void {
-    this.pool.cadence.ended(now, wantWarm);
+    // A window where none was (warm threads wanted again, a try of them due): the workers
+    // that went to sleep without one sleep until woken, and would meet the next step cold.
+    if (this.pool.cadence.ended(now, wantWarm)) wakeWorkers(this.pool.ctrl, this.helpers.length);
   }
 
   untimed(): void {

@@ -113,6 +113,8 @@ export class ThreadChoice {
   /** Steps left in the current try of threads (see TRY_RUN), and what its steps lost so far (ms). */
   #tryLeft = 0;
   #tryLoss = 0;
+  /** What a decided step's bookkeeping costs lately (ms, a moving average): charged to each try. */
+  #decidedMs = 0;
 
   constructor(threads: number) {
     const counts = [1];
@@ -295,6 +297,11 @@ export class ThreadChoice {
     // Where the workers were wanted awake for UNREACHED decisions and never were (steps too
     // irregular for the cadence), leave them be for #staleAfter decisions.
     if (this.#decisions - this.#unreached < this.#staleAfter) return false;
+    // A try of threads is due at the next decision: warm, as the cadence keeps the workers
+    // for threads that win. A woken try measures the wake, and an idle core's wake on a
+    // virtual machine took up to 0.5 ms at 8e5 (1.2–1.7× a step alone), so woken tries kept
+    // losing to a warm estimate the JIT's first steps had made, and never measured it again.
+    if (this.#held === 0 && this.#untilTry <= 1 && this.#waitMs <= 0) return true;
     // While the steps run alone, warm threads must win by SWITCH to take over (decide()):
     // a worker woken for less would be sent back to sleep by a step alone every time.
     const bar = (this.#held === 0 ? 1 - ThreadChoice.SWITCH : 1) * this.#alone.ms;
@@ -321,9 +328,13 @@ export class ThreadChoice {
     }
   }
 
-  /** The step decided last took `ms`. */
-  record(ms: number): void {
+  /**
+   * The step decided last took `ms`, and its bookkeeping before the way began `overheadMs`
+   * (the executor's and the choice's: not charged to the way, but to the tries).
+   */
+  record(ms: number, overheadMs = 0): void {
     const { threads, woke, trying } = this.#last;
+    if (overheadMs >= 0) this.#decidedMs = 0.75 * this.#decidedMs + 0.25 * overheadMs;
     const i = this.counts.indexOf(threads);
     const best = this.#bestCost(this.#awake);
     this.#waitMs -= ms;
@@ -338,7 +349,14 @@ export class ThreadChoice {
     }
     // The wait after a try pays for all its steps' losses, each what the way is estimated to
     // cost after it: the step itself, unless it was an outlier (#add).
-    if (trying && Number.isFinite(best)) this.#waitMs = (this.#tryLoss += Math.max(0, cost.ms - best)) / ThreadChoice.TRY_SHARE;
+    // A try is also charged, once, the bookkeeping of the decided steps it brings: it breaks
+    // a streak, and the try and the step after it are decided (in a training loop at 1e5,
+    // 0.03–0.2 ms each, cold). Warm tries there lose only 0.2 of a step: charged that alone,
+    // they came every 20 steps, and their decided steps cost more than they lost.
+    if (trying && Number.isFinite(best)) {
+      if (this.#tryLoss === 0) this.#tryLoss = 2 * this.#decidedMs;
+      this.#waitMs = (this.#tryLoss += Math.max(0, cost.ms - best)) / ThreadChoice.TRY_SHARE;
+    }
     this.#awakeAfter.threads = threads;
   }
 

@@ -152,6 +152,11 @@ function sleep(ctrl: Int32Array, self: number, seen: number, read: number, st: W
       Atomics.wait(ctrl, wake, w);
       break;
     }
+    // No window: the step is overdue. Look again later whether another has ended since.
+    if (plan.windowMs === 0) {
+      if (Atomics.wait(ctrl, wake, w, plan.sleepMs) !== "timed-out") break;
+      continue;
+    }
     // A timed wait ends late (the kernel's timer slack, then the wait for a core): wake that
     // much earlier, and poll that much longer, so the window is where it was planned.
     const early = st.lateMs;
