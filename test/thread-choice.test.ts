@@ -33,6 +33,24 @@ function simulate(threads: number, steps: number, ms: (k: number, woke: boolean,
   return out;
 }
 
+/**
+ * A training loop whose cadence catches every step the choice wants warm workers for, from
+ * the step where `catches(i)` turns true: the workers are awake at step i + 1 exactly
+ * where, after step i, the choice wanted them (wantsWarm). `ms(d, i)` is what step i costs.
+ */
+function onCadence(steps: number, ms: (d: Step, i: number) => number, catches = (_i: number) => true): Step[] {
+  const choice = new ThreadChoice(2);
+  const out: Step[] = [];
+  let awake = 0;
+  for (let i = 0; i < steps; i++) {
+    const d = choice.decide(awake);
+    choice.record(ms(d, i));
+    out.push({ ...d });
+    awake = catches(i) && choice.wantsWarm ? 1 : 0;
+  }
+  return out;
+}
+
 const total = (steps: readonly Step[], ms: (k: number, woke: boolean, i: number) => number, from = 0) =>
   steps.slice(from).reduce((sum, s, i) => sum + ms(s.threads, s.woke, from + i), 0);
 
@@ -107,15 +125,7 @@ describe("ThreadChoice", () => {
     // Traced at 8e5 with 5 ms passes: alone and the cadence given up (the workers asleep at 32
     // steps alone), then woken threads at every step for the 256 decisions the give-up
     // lasted, at 0.8–0.9× one thread where warm ones run at 0.65×.
-    const choice = new ThreadChoice(2);
-    let awake = 0;
-    const steps: Step[] = [];
-    for (let i = 0; i < 600; i++) {
-      const d = choice.decide(awake);
-      choice.record(d.threads === 1 ? 0.7 : i < 10 ? 1.3 : d.woke ? 0.6 : 0.45);
-      steps.push({ ...d });
-      awake = i >= 60 && choice.wantsWarm ? 1 : 0;
-    }
+    const steps = onCadence(600, (d, i) => (d.threads === 1 ? 0.7 : i < 10 ? 1.3 : d.woke ? 0.6 : 0.45), (i) => i >= 60);
     // Alone until a woken try wins (the JIT's try lost 0.6 ms: some 86 steps alone), then
     // warm from the next step: at step 94. Woken at every step until 288 with the give-up kept.
     const held = steps.findIndex((s, i) => i > 10 && s.threads === 2 && !s.trying);
@@ -129,15 +139,7 @@ describe("ThreadChoice", () => {
     // A training loop at a large n: alone 0.7 ms, warm threads 0.45; a woken step 1.1 (an
     // idle core's wake on a virtual machine took up to 0.5 ms at 8e5); the first 10 threaded
     // steps pay for a cold JIT (1.3 ms). The cadence catches every step it is asked for.
-    const choice = new ThreadChoice(2);
-    let awake = 0;
-    const steps: Step[] = [];
-    for (let i = 0; i < 600; i++) {
-      const d = choice.decide(awake);
-      choice.record(d.threads === 1 ? 0.7 : i < 10 ? 1.3 : d.woke ? 1.1 : 0.45);
-      steps.push({ ...d });
-      awake = choice.wantsWarm ? 1 : 0;
-    }
+    const steps = onCadence(600, (d, i) => (d.threads === 1 ? 0.7 : i < 10 ? 1.3 : d.woke ? 1.1 : 0.45));
     // Woken tries lose, and the warm estimate of the JIT's steps stood until it went stale
     // (256 decisions): threads from step 263 with woken tries, from step 98 with warm ones.
     const held = steps.findIndex((s, i) => i > 10 && s.threads === 2 && !s.trying);
