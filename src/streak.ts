@@ -104,8 +104,9 @@ export class Streak {
       throw error;
     }
     let slower = false;
+    let t1 = 0;
     if (sample) {
-      const t1 = performance.now();
+      t1 = performance.now();
       // The end of the step: the cadence's gap, and the workers' next wake.
       if (timed) job.ended(t1, this.#wanted);
       if (bad < 0 && threads > 1) {
@@ -127,8 +128,13 @@ export class Streak {
       }
     }
     this.#ran++;
-    if (--this.#left === 0 || slower) this.end();
-    else this.#grant();
+    if (--this.#left === 0 || slower) {
+      this.end();
+      // An untimed streak alone ends where the choice decides next: where a try of threads
+      // is due then, the cadence learns this step's end and publishes the window, so that
+      // the workers are awake for the try (the streak ran up to it: ThreadChoice.streak).
+      if (!timed && threads === 1 && this.choice.wantsWarm) job.ended(t1, true);
+    } else this.#grant();
     return bad;
   }
 

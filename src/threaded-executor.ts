@@ -156,14 +156,14 @@ export async function threadedExecutor(
       }
       // Another step of a streak, unless the workers are no longer as it found them (or a
       // test fixes the thread count: the streak ends).
-      entry = performance.now();
       const inStreak = streak.step(heap, jobs);
       if (inStreak !== undefined) return inStreak;
       job.check();
       // Where the step is a Promise: the gradients as they are now, which the scan and the
       // step read whenever they run (src/create.ts, the snapshot).
       if (snapshotOf !== undefined) heap.f32.copyWithin(work.layout.grads >>> 2, snapshotOf >>> 2, (snapshotOf >>> 2) + work.layout.n);
-      job.started(performance.now());
+      entry = performance.now();
+      job.started(entry);
       const awake = job.awake();
       const forced = testing.threads;
       chosen = forced === undefined;

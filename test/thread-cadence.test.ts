@@ -90,6 +90,15 @@ describe("the cadence", () => {
       opened.push(cadence.ended(now, i === 2 || i === 3 || i === 6));
     }
     expect(opened).toEqual([false, false, true, false, false, false, true, false]);
+    // A pause of over a second with the window standing: the workers sleep until woken.
+    for (const reopened of [true, false]) {
+      now += 10;
+      cadence.started(now);
+      expect(cadence.ended((now += 0.5), true)).toBe(reopened);
+    }
+    now += 1500;
+    cadence.started(now);
+    expect(cadence.ended((now += 0.5), true)).toBe(true);
   });
 
   it("publishes no cadence for back-to-back steps, for pauses, or when warm threads would not be used", () => {

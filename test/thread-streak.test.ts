@@ -8,7 +8,9 @@
 // read (and by what the fake job spends), so that every run takes the same decisions on
 // any machine.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Heap } from "../src/executors.ts";
 import type { PoolJob } from "../src/pool/caller.ts";
+import type { ThreadChoice } from "../src/pool/choice.ts";
 import { FAULT_EVERY } from "../src/streak.ts";
 import type { Rmsprop } from "../src/index.ts";
 
@@ -308,6 +310,32 @@ describe("a fault in a streak on threads", () => {
     expect(opt.stepCount).toBe(count);
     log.failed = false;
     opt.dispose();
+  });
+});
+
+describe("the last step of a streak alone", () => {
+  it("gives the cadence its end where the choice wants the workers awake next (a try of threads is due), and nothing otherwise", async () => {
+    const { Streak } = await import("../src/streak.ts");
+    for (const wantsWarm of [true, false]) {
+      const ended: [number, boolean][] = [];
+      const job = { untimed() {}, awake: () => 0, check() {}, ended: (now: number, wanted: boolean) => void ended.push([now, wanted]) };
+      const choice = { wantsWarm, skipped() {}, aloneMs: 1 };
+      const alone = { run: () => -1, dispose() {} };
+      const streak = new Streak(job as unknown as PoolJob, choice as unknown as ThreadChoice, alone, () => -1, { threads: undefined });
+      // Three steps alone, untimed (the cadence not kept): the executor runs the lean ones.
+      streak.begin(3, 1, false);
+      const heap = {} as Heap;
+      for (let i = 0; i < 3; i++) {
+        if (streak.lean > 0) {
+          streak.lean--;
+          alone.run();
+        } else expect(streak.step(heap, [])).toBe(-1);
+      }
+      // Without it, the try that follows the streak found its workers asleep in about half
+      // the tries where the count of choices, not the wait, ended the streak.
+      expect(ended).toEqual(wantsWarm ? [[expect.any(Number), true]] : []);
+      expect(streak.step(heap, [])).toBeUndefined(); // the streak is over: the choice decides
+    }
   });
 });
 

@@ -75,7 +75,10 @@ export class Cadence {
   started(now: number): void {
     if (Number.isNaN(this.#endedAt)) return;
     const gap = (now - this.#endedAt) * 1000;
-    if (gap > MAX_GAP_US) return;
+    if (gap > MAX_GAP_US) {
+      this.#outside = 0;
+      return;
+    }
     // The first gap, or the cadence changed faster than the estimates follow (each moves
     // by a step of a few % of the gap): the first gaps, slowed by the JIT, took 4.5–4.8 ms
     // at 8e5 with 1 ms passes, the rest 2.7–3.0, and the window stood after the steps for
@@ -97,13 +100,16 @@ export class Cadence {
   /**
    * A step ended now; `wanted`: whether the next step would use warm workers. Publishes
    * when it ended and, where the cadence is regular enough and wanted, the window to wake for.
-   * True where that window is published and none was: a worker that went to sleep with no
-   * window to follow sleeps until woken, and must be woken to read it.
+   * True where that window is published and none was, or after a pause: a worker that went
+   * to sleep with no window to follow sleeps until woken, and must be woken to read it.
    */
   ended(now: number, wanted: boolean): boolean {
+    // After a pause (no step ended for MAX_GAP_US) the workers stopped looking for steps
+    // and sleep until woken, though the window stands (see prewake).
+    const paused = !((now - this.#endedAt) * 1000 <= MAX_GAP_US);
     this.#endedAt = now;
     const [early, late] = this.#window(wanted);
-    const opened = early > 0 && this.#published.early === 0;
+    const opened = early > 0 && (this.#published.early === 0 || paused);
     if (early > 0) {
       Atomics.store(this.ctrl, CTRL.END, this.#clock(now));
       if (early !== this.#published.early || late !== this.#published.late) {
@@ -146,6 +152,7 @@ export class Cadence {
   /** Steps will run without telling the cadence (a streak alone): the next gap is unknown. */
   forget(): void {
     this.#endedAt = Number.NaN;
+    this.#outside = 0;
   }
 
   /** The window published now (µs after a step's end; early 0: none), for tests and docs. */
@@ -167,7 +174,7 @@ export class Cadence {
  * A step overdue past its window gives no window (windowMs 0), only when to look again: a
  * threaded step wakes its workers, but a step alone wakes no one and only publishes its end,
  * from which the next window follows. So the worker looks again after a gap, then after as
- * long again as the step has been overdue (a few looks per pause), and sleeps until woken
+ * long again as the step has been overdue (about ten looks per pause), and sleeps until woken
  * once the step is MAX_GAP_US overdue (a pause, not a cadence). Slept until woken at once, a
  * worker that met one window too late never woke for a window again while the steps ran
  * alone: traced at 8e5 with 1 ms passes, the choice found its workers asleep at 32 steps
