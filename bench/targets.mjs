@@ -139,16 +139,11 @@ export function summaryLines(rows, defaults) {
  * The ceiling there is twice the compute probe, so the target asks for 90% of it.
  */
 function forcedWarmLines(rows) {
-  const pairs = rows
-    .filter((r) => r.section === "threads" && r.name === TWO_THREADS_FORCED && r.n >= 1e5 && r.n <= 1e6)
-    .map((two) => {
-      const one = rows.find((r) => r.section === "threads" && r.n === two.n && r.name === ONE_THREAD);
-      return one && { n: two.n, one, x: ratio(two, one), perRound: roundRatios(two, one) };
-    })
-    .filter(Boolean);
+  const pairs = forcedPairs(rows).filter((p) => p.n >= 1e5 && p.n <= 1e6);
   if (!pairs.length) return [];
   const worst = pairs.reduce((a, b) => (a.x < b.x ? a : b));
-  const [lo, hi] = [Math.min(...worst.perRound), Math.max(...worst.perRound)];
+  const perRound = roundRatios(worst.two, worst.one);
+  const [lo, hi] = [Math.min(...perRound), Math.max(...perRound)];
   const bound = hi - lo > 0.3
     ? `the machine's load: at n = ${fmt.n(worst.n)} the ratio ranged ${fmt.ratio(lo)}–${fmt.ratio(hi)} over rounds`
     : `the ceiling is 2× here; each step's region (the StepArgs, the ticket, the barrier) costs a few µs of a ` +
@@ -157,15 +152,23 @@ function forcedWarmLines(rows) {
   return [target("2 threads (forced) ≥ 1.8× 1 thread at every n from 1e5 to 1e6, back-to-back steps", measured, worst.x >= 1.8, bound)];
 }
 
+/** The threads section's rows in pairs, by n: 1 thread and 2 forced, and 2 over 1 (the median over rounds). */
+function forcedPairs(rows) {
+  const threads = rows.filter((r) => r.section === "threads");
+  return threads
+    .filter((r) => r.name === TWO_THREADS_FORCED)
+    .map((two) => ({ n: two.n, two, one: threads.find((r) => r.n === two.n && r.name === ONE_THREAD) }))
+    .filter((p) => p.one)
+    .map((p) => ({ ...p, x: ratio(p.two, p.one) }));
+}
+
 /**
  * The crossover: the smallest n from which 2 forced threads beat 1 at every larger n
  * measured (one lucky size below a loss is noise, not a crossover), next to the n from
  * which the default uses 2.
  */
 function crossoverLines(rows, minParamsPerThread) {
-  const pairs = rows
-    .filter((r) => r.section === "threads" && r.name === TWO_THREADS_FORCED)
-    .map((two) => ({ n: two.n, x: ratio(two, rows.find((r) => r.section === "threads" && r.n === two.n && r.name === ONE_THREAD)) }));
+  const pairs = forcedPairs(rows);
   if (!pairs.length) return [];
   const first = pairs.find((_, i) => pairs.slice(i).every((p) => p.x > 1));
   const measured = pairs.map((p) => `${fmt.n(p.n)} ${fmt.ratio(p.x)}`).join(", ");

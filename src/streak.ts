@@ -117,10 +117,9 @@ export class Streak {
         // warm steps at 8e5 1.1–1.4× a step alone for dozens of steps, which a streak ran
         // blind to its end. The choice's sample is the mean of the streak's steps (capped as
         // the average is): the average where it crossed would hand it only slow news.
-        const ms = t1 - t0, avg = this.#avgMs;
-        const capped = avg > 0 ? Math.min(ms, ThreadChoice.OUTLIER * avg) : ms;
-        this.#avgMs = avg > 0 ? 0.75 * avg + 0.25 * capped : ms;
-        this.#sumMs += capped;
+        const ms = t1 - t0;
+        this.#sumMs += ThreadChoice.capped(this.#avgMs, ms);
+        this.#avgMs = ThreadChoice.average(this.#avgMs, ms);
         this.#timedSteps++;
         slower = (1 - ThreadChoice.SWITCH) * this.#avgMs > this.choice.aloneMs;
       } else if (bad < 0) {

@@ -84,6 +84,20 @@ export class ThreadChoice {
    */
   static readonly STREAK = 256;
 
+  /**
+   * A step's time into a moving average of them: one slow step (a GC pause, a preempted
+   * worker) counts at most OUTLIER times the average; an average not yet made (NaN) or of 0
+   * (a coarse clock) is replaced by it. Also the streak's average on threads.
+   */
+  static average(avg: number, ms: number): number {
+    return avg > 0 ? 0.75 * avg + 0.25 * ThreadChoice.capped(avg, ms) : ms;
+  }
+
+  /** A step's time as the average counts it: at most OUTLIER times the average (where there is one). */
+  static capped(avg: number, ms: number): number {
+    return avg > 0 ? Math.min(ms, ThreadChoice.OUTLIER * avg) : ms;
+  }
+
   /** The thread counts it chooses among: 1 and powers of two up to the pool's threads, and the pool's threads. */
   readonly counts: readonly number[];
   readonly #alone = unknown();
@@ -370,11 +384,10 @@ export class ThreadChoice {
   #add(cost: Cost, ms: number, fresh: boolean): void {
     const n = ++cost.samples;
     cost.at = this.#decisions;
-    const most = ThreadChoice.OUTLIER * cost.ms;
     // The first sample of each way is replaced by the second: it pays for a cold JIT.
     // An average of 0 (a coarse clock, a tiny step) caps nothing: the sample replaces it.
-    if (n <= 2 || !(cost.ms > 0) || (fresh && ms <= most)) cost.ms = ms;
-    else cost.ms = 0.75 * cost.ms + 0.25 * Math.min(ms, most);
+    if (n <= 2 || (fresh && ms <= ThreadChoice.OUTLIER * cost.ms)) cost.ms = ms;
+    else cost.ms = ThreadChoice.average(cost.ms, ms);
   }
 
   /** Warm steps a wake buys on average: p / (1 − p), at most 64. */
