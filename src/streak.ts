@@ -21,7 +21,11 @@ import type { CallerExecutor, Heap, UnitJob } from "./executors.ts";
 import type { PoolJob } from "./pool/caller.ts";
 import { ThreadChoice } from "./pool/choice.ts";
 
-/** Steps of a streak alone between two reads of the pool's fault word. */
+/**
+ * Lean steps of a streak alone between two reads of the pool's fault word (the other steps
+ * read it each): a read is a few cold lines (the job, the pool, the control block), some
+ * 1% of a step alone at 1e5 in a training loop.
+ */
 export const FAULT_EVERY = 64;
 
 /** One region on `threads` threads for this step's memory and jobs (blocking): its first bad index, or −1. */
@@ -46,12 +50,17 @@ export class Streak {
   #sumMs = 0;
   #timedSteps = 0;
   /**
-   * Lean steps the executor may run next: alone, untimed, neither the streak's last nor due
-   * to read the fault word. The executor runs one as the step alone, with no call into the
-   * streak (it decrements this count): in a training loop every line a step runs is cold,
-   * and each level of calls between the optimizer and the kernel cost 1–2 µs at 1e5 (5 ms
-   * between steps), where the step alone takes about 120 µs. They count as the streak's at
-   * its next step or its end. `#granted`: how many were granted.
+   * Lean steps the executor may run next: alone, untimed, not the streak's last. The
+   * executor runs one as the fault read and the step alone, with no call into the streak
+   * (it decrements this count): in a training loop every line a step runs is cold, and each
+   * level of calls between the optimizer and the kernel cost 1–2 µs at 1e5 (5 ms between
+   * steps), where the step alone takes about 120 µs. They count as the streak's at its next
+   * step or its end. `#granted`: how many were granted.
+   *
+   * A lean step reads the fault word where this count, decremented, is a multiple of
+   * FAULT_EVERY (the grant's last lean step among them). That read was a full step of the
+   * streak once, and cost it 1.1–1.8× a step alone at 1e5 (20 ms passes): code run that
+   * rarely stays cold and unoptimized, where the lean path's is hot.
    */
   lean = 0;
   #granted = 0;
@@ -93,9 +102,9 @@ export class Streak {
     let t0 = 0;
     let bad: number;
     try {
-      // A fault (the fault word alone once in FAULT_EVERY steps, or read at a region's start,
-      // or a worker lost in it) refuses the step and ends the streak, as at a decided step.
-      if (threads === 1 && this.#ran % FAULT_EVERY === FAULT_EVERY - 1) job.check();
+      // A fault (the fault word, read here alone and at a region's start, or a worker lost
+      // in a region) refuses the step and ends the streak, as at a decided step.
+      if (threads === 1) job.check();
       if (sample) t0 = performance.now();
       if (timed) job.started(t0);
       bad = threads === 1 ? this.alone.run(heap, jobs) : this.region(heap, jobs, threads);
@@ -155,10 +164,10 @@ export class Streak {
     this.end();
   }
 
-  /** The lean steps that can run from here: up to the step that reads the fault word, or the last. */
+  /** The lean steps that can run from here: all but the last. */
   #grant(): void {
     if (this.#threads > 1 || this.#timed) return;
-    this.lean = this.#granted = Math.max(0, Math.min(this.#left - 1, FAULT_EVERY - 1 - (this.#ran % FAULT_EVERY)));
+    this.lean = this.#granted = Math.max(0, this.#left - 1);
   }
 
   /** Counts the lean steps run since the last grant as the streak's. */

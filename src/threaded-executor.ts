@@ -11,11 +11,11 @@ import { NORM_BLOCK, STEP_ARGS_BYTES, type KernelExports } from "./kernel-abi.ts
 import { QUANT_BLOCK, QUANT_SCRATCH_BYTES } from "./quant-sizes.ts";
 import { kernelExecutor, normUnits, writeArgs, writeLimits, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
 import { ThreadChoice, type ThreadDecision, type ThreadEstimates } from "./pool/choice.ts";
-import { startPoolJob } from "./pool/caller.ts";
+import { startPoolJob, type PoolJob } from "./pool/caller.ts";
 import { testing } from "./pool/testing.ts";
 import { trace, TRACE } from "./pool/trace.ts";
 import { shareCount } from "./pool-shape.ts";
-import { Streak, type Region } from "./streak.ts";
+import { FAULT_EVERY, Streak, type Region } from "./streak.ts";
 import type { NormPiece, StepPlan } from "./step-task.ts";
 
 /**
@@ -86,6 +86,26 @@ export interface ThreadedExecutor extends StepExecutor {
   readonly estimates: ThreadEstimates;
 }
 
+/**
+ * A step's StepArgs blocks written for a region on k threads (`argsFor`), and a region of a
+ * streak's step (`region`: its shares need no step alone, `stepAlone` runs only at k = 1;
+ * streaks run only where the caller blocks, so its result is a number).
+ */
+function regionsOf(job: PoolJob, work: Work, stepAlone: () => number) {
+  const argsFor = (heap: Heap, jobs: UnitJob[], k: number) => {
+    trace(0, TRACE.begin, k);
+    if (work.norm) writeLimits(heap, work, jobs);
+    writeArgs(heap, work.units, jobs);
+  };
+  const region: Region = (heap, jobs, k) => {
+    argsFor(heap, jobs, k);
+    const bad = job.run(k, stepAlone) as number;
+    trace(0, TRACE.end);
+    return bad;
+  };
+  return { argsFor, region };
+}
+
 /** The executor for `threads` threads on `memory` (shared), its pool job registered. */
 export async function threadedExecutor(
   module: WebAssembly.Module,
@@ -106,33 +126,25 @@ export async function threadedExecutor(
   // This step's memory and jobs, for the step alone (made once: a step allocates nothing).
   const step = { heap: undefined as unknown as Heap, jobs: [] as UnitJob[] };
   const stepAlone = () => alone.run(step.heap, step.jobs);
-  /** This step's StepArgs blocks written for a region on k threads. */
-  const argsFor = (heap: Heap, jobs: UnitJob[], k: number) => {
-    trace(0, TRACE.begin, k);
-    if (work.norm) writeLimits(heap, work, jobs);
-    writeArgs(heap, work.units, jobs);
-  };
-  /**
-   * A region of a streak's step (its shares need no step alone: `stepAlone` runs only at
-   * k = 1): streaks run only where the caller blocks, so its result is a number.
-   */
-  const region: Region = (heap, jobs, k) => {
-    argsFor(heap, jobs, k);
-    const bad = job.run(k, stepAlone) as number;
-    trace(0, TRACE.end);
-    return bad;
-  };
+  const { argsFor, region } = regionsOf(job, work, stepAlone);
   const streak = new Streak(job, choice, alone, region, testing);
+  const faultEvery = FAULT_EVERY; // in the closure the lean step reads anyway: no module binding
   /** Threads the decided step ran on, and whether the choice decided it (tests may fix the thread count instead). */
   let [ranOn, chosen] = [1, true];
+  /**
+   * The last decided step's bookkeeping after its way ended (ms): a try is charged a decided
+   * step's both sides (choice.record; docs/threads.md, the tries).
+   */
+  let afterMs = 0;
   /** After a step: its cost for the choice (an applied one: a refused step stops after the scan), and the cadence. */
   const ended = (bad: number): number => {
     trace(0, TRACE.end);
     const now = performance.now();
-    if (bad < 0 && chosen) choice.record(now - start, start - entry);
+    if (bad < 0 && chosen) choice.record(now - start, start - entry + afterMs);
     const wantsWarm = choice.wantsWarm;
     job.ended(now, wantsWarm);
     if (chosen && job.blocking) streak.begin(choice.streak(), ranOn, wantsWarm);
+    afterMs = performance.now() - now;
     return bad;
   };
   return {
@@ -143,11 +155,12 @@ export async function threadedExecutor(
       return choice.estimates;
     },
     run(heap, jobs) {
-      // A lean step of a streak alone (src/streak.ts): the one-thread step and nothing else
-      // (the test hooks read through the streak: no module binding).
+      // A lean step of a streak alone (src/streak.ts): the one-thread step, and the fault
+      // read once in FAULT_EVERY, nothing else (the test hooks read through the streak: no
+      // module binding).
       if (streak.lean > 0 && streak.testing.threads === undefined) {
-        streak.lean--;
         try {
+          if (--streak.lean % faultEvery === 0) job.check();
           return alone.run(heap, jobs);
         } catch (error) {
           streak.leanFailed();

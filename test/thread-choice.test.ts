@@ -71,6 +71,31 @@ describe("ThreadChoice", () => {
     expect(total(steps, ms, 100) / (0.13 * settled.length)).toBeLessThan(1.03);
   });
 
+  it("in a training loop at a small n, runs its streak alone right up to the try that is due: no decided step comes between them", () => {
+    // Alone 0.13 ms; warm threads 0.16, woken 0.25; the cadence catches every step the
+    // choice wants warm workers for. Each decided step costs its bookkeeping (1.7–2.5× a
+    // step alone in a training loop at 1e5), and each try brings one after it.
+    const choice = new ThreadChoice(2);
+    const seq: ("decided" | "try" | "streak")[] = [];
+    let awake = 0;
+    for (let i = 0; i < 3000; i++) {
+      const d = choice.decide(awake);
+      choice.record(d.threads === 1 ? 0.13 : d.woke ? 0.25 : 0.16, 0.05);
+      seq.push(d.trying ? "try" : "decided");
+      const left = choice.streak();
+      if (left > 0) {
+        choice.skipped(left, 1, 0, 0.13);
+        seq.push("streak");
+        i += left;
+      }
+      awake = choice.wantsWarm ? 1 : 0;
+    }
+    const tries = seq.map((s, i) => [s, seq[i - 1]]).slice(20).filter(([s]) => s === "try");
+    expect(tries.length).toBeGreaterThan(15);
+    // Before the fix the streak stopped one step short of the wait, and every try came after a decided step alone.
+    expect(tries.filter(([, before]) => before === "streak").length).toBeGreaterThan(0.9 * tries.length);
+  });
+
   it("in a training loop at a large n, wakes the workers every step: a woken step still beats alone", () => {
     const ms = (k: number) => (k === 1 ? 1.0 : 0.65);
     const steps = simulate(2, 1000, ms, () => false);

@@ -28,8 +28,9 @@ interface StepLog {
 
 const log = vi.hoisted(() => ({
   steps: [] as StepLog[],
-  /** What a decided step's bookkeeping before the choice costs (ms; the fake job's awake()). */
+  /** What a decided step's bookkeeping before the choice costs (ms; the fake job's awake()), and after its way (ended()). */
   bookkeepingMs: 0,
+  endedMs: 0,
   /** Whether the pool has failed: check() throws. */
   failed: false,
   /** Workers the fake job reports awake (0: asleep, the cadence never catches a step). */
@@ -60,7 +61,10 @@ vi.mock("../src/pool/caller.ts", async (importOriginal) => {
     },
     check,
     started: () => void current().started++,
-    ended: () => void current().ended++,
+    ended: () => {
+      current().ended++;
+      spend(log.endedMs);
+    },
     untimed: () => void current().untimed++,
     aloneFor: () => {},
     run(k, alone) {
@@ -81,6 +85,7 @@ beforeEach(async () => {
   machineOverride.threads = 64; // 2 threads even on a 1-core machine
   log.steps = [];
   log.bookkeepingMs = 0;
+  log.endedMs = 0;
   log.failed = false;
   log.awake = 0;
   log.aloneMs = 0;
@@ -132,7 +137,13 @@ describe("a streak of steps alone", () => {
     const streakCalls = vi.spyOn(Streak.prototype, "step");
     const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
     const one = await createRmsprop(64);
-    for (let t = 0; t < 600; t++) step(t, opt, one);
+    /** Per step: whether the executor asked the streak (a lean step does not). */
+    const askedAt: boolean[] = [];
+    for (let t = 0; t < 600; t++) {
+      const before = streakCalls.mock.calls.length;
+      step(t, opt, one);
+      askedAt.push(streakCalls.mock.calls.length > before);
+    }
     expect(opt.params).toEqual(one.params);
     // The choice counts every step: decided, or in a streak (the lean steps, which run with
     // no call into the streak, at the streak's next step or its end). A thread count fixed
@@ -161,8 +172,9 @@ describe("a streak of steps alone", () => {
     const streak = log.steps.filter((s) => s.runs === 0);
     // Most steps are steps of a streak: the choice runs alone, a region costs a millisecond.
     expect(streak.length).toBeGreaterThan(500);
-    // No step goes unchecked for FAULT_EVERY steps, though a streak runs longer: each
-    // decided step costs its bookkeeping (ThreadChoice.STREAK).
+    // No FAULT_EVERY steps in a row go unchecked (a lean step reads the fault word in the
+    // executor), though a streak runs longer: each decided step costs its bookkeeping
+    // (ThreadChoice.STREAK).
     let since = 0, streakSteps = 0, longest = 0;
     for (const s of log.steps) {
       since = s.check > 0 ? 0 : since + 1;
@@ -170,7 +182,10 @@ describe("a streak of steps alone", () => {
       streakSteps = s.runs > 0 ? 0 : streakSteps + 1;
       longest = Math.max(longest, streakSteps);
     }
-    expect(longest).toBeGreaterThan(FAULT_EVERY);
+    expect(longest).toBeGreaterThan(2 * FAULT_EVERY);
+    // Lean steps read it themselves: in an untimed streak the only full step is the last.
+    const leanChecks = log.steps.filter((s, i) => s.runs === 0 && s.check > 0 && !askedAt[i]);
+    expect(leanChecks.length).toBeGreaterThan(0);
     // The workers are never caught awake, so the cadence is kept (its steps read the sleep
     // words and give it their gap) until it gives up, and then not at all: untimed()
     // says so, and those streaks read nothing of the pool.
@@ -189,14 +204,24 @@ describe("a streak of steps alone", () => {
     const { createRmsprop } = await import("../src/index.ts");
     const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
     let t = 0;
-    // Up to the 64th step of a streak, whose fault read comes before its kernel call.
-    while (streakSoFar() !== FAULT_EVERY - 1) {
+    // Into a streak, whose lean steps read the fault word once in FAULT_EVERY, before their kernel call.
+    while (streakSoFar() !== 2) {
       step(t++, opt);
       expect(t).toBeLessThan(5000);
     }
-    const [params, count] = [opt.params.slice(), opt.stepCount];
     log.failed = true;
-    expect(() => step(t++, opt)).toThrow(/worker 1 failed/);
+    let [params, count] = [opt.params.slice(), opt.stepCount];
+    for (let applied = 0; ; applied++) {
+      expect(applied).toBeLessThan(FAULT_EVERY);
+      [params, count] = [opt.params.slice(), opt.stepCount];
+      try {
+        step(t++, opt);
+      } catch (error) {
+        expect(String(error)).toMatch(/worker 1 failed/);
+        break;
+      }
+      expect(streakSoFar()).toBeGreaterThan(2); // still the streak's steps, lean ones
+    }
     const refused = log.steps[log.steps.length - 1];
     expect([refused.check, refused.runs]).toEqual([1, 0]);
     expect(opt.stepCount).toBe(count);
@@ -357,5 +382,24 @@ describe("the choice's cost of a step alone", () => {
     expect(alone).toBeLessThan(0.05);
     expect(threaded[0].cold).toBeGreaterThan(1);
     opt.dispose();
+  });
+
+  it("charges the tries with a decided step's bookkeeping after its way too (cold in a training loop, some 0.05–0.2 ms at 1e5)", async () => {
+    const { createRmsprop } = await import("../src/index.ts");
+    const { ThreadChoice } = await import("../src/pool/choice.ts");
+    const record = vi.spyOn(ThreadChoice.prototype, "record");
+    [log.endedMs, log.regionMs] = [1, 0.5];
+    const opt = await createRmsprop(64, { threads: 2, minParamsPerThread: 1 });
+    for (let t = 0; t < 300; t++) step(t, opt);
+    opt.dispose();
+    const calls = record.mock.calls.slice(1);
+    record.mockRestore();
+    // Each decided step's overhead holds the last one's after its way (ended() spends 1 ms
+    // there); the way's own time does not.
+    expect(calls.length).toBeGreaterThan(2);
+    for (const [ms, overheadMs] of calls) {
+      expect(overheadMs).toBeGreaterThan(1);
+      expect(ms).toBeLessThan(1);
+    }
   });
 });

@@ -264,7 +264,10 @@ export class ThreadChoice {
     // gives up after UNREACHED such steps, which the choice counts at the streak's end.
     const most = k === 1 && this.wantsWarm ? ThreadChoice.UNREACHED : ThreadChoice.STREAK;
     // A try is due once both counts have run out: the later of the two, at most `most`
-    // steps on (the state is looked at again then).
+    // steps on (the state is looked at again then). The try is the decision after the
+    // streak: it counts untilTry down first, so the streak ends one step short of that
+    // count, but the wait must be over when it decides (it was one step short, and that
+    // step was decided too: once per try, 1.7–2.5× a step alone at 1e5 in a training loop).
     const ms = this.#costOf(k).ms;
     const waiting = this.#waitMs > 0 && ms > 0 ? Math.ceil(this.#waitMs / ms) : 0;
     // Nor past the step where another way goes stale and is re-measured.
@@ -272,7 +275,7 @@ export class ThreadChoice {
     for (let i = 0; i < this.counts.length; i++) {
       if (this.counts[i] !== k) fresh = Math.min(fresh, this.#staleAfter - (this.#decisions - this.#sample(i, this.#awake).at));
     }
-    return Math.max(0, Math.min(most, fresh - 1, Math.max(this.#untilTry, waiting) - 1));
+    return Math.max(0, Math.min(most, fresh - 1, Math.max(this.#untilTry - 1, waiting)));
   }
 
   /**
@@ -343,8 +346,9 @@ export class ThreadChoice {
   }
 
   /**
-   * The step decided last took `ms`, and its bookkeeping before the way began `overheadMs`
-   * (the executor's and the choice's: not charged to the way, but to the tries).
+   * The step decided last took `ms`, and a decided step's bookkeeping `overheadMs` (the
+   * executor's and the choice's, before its way began and after the last one's ended: not
+   * charged to the way, but to the tries).
    */
   record(ms: number, overheadMs = 0): void {
     const { threads, woke, trying } = this.#last;
