@@ -101,6 +101,34 @@ describe("the cadence", () => {
     expect(cadence.ended((now += 0.5), true)).toBe(true);
   });
 
+  it("keeps the window while any job wants warm workers: two optimizers taking turns, one alone, do not close and reopen it at every step", () => {
+    const ctrl = newCtrl();
+    const cadence = new Cadence(ctrl, 0);
+    const opened: boolean[] = [];
+    const early: number[] = [];
+    let now = 1000;
+    for (let i = 0; i < 40; i++) {
+      // Job 1 (threads win) and job 2 (alone) take turns, a 5 ms pass before each step.
+      const job = 1 + (i % 2);
+      now += 5;
+      cadence.started(now);
+      now += 0.3;
+      opened.push(cadence.ended(now, job === 1, job));
+      early.push(Atomics.load(ctrl, CTRL.EARLY));
+    }
+    // Published from the first steps on (the cadence learns the gap at the second), and
+    // never closed: one opening, where each of job 2's steps closed it before.
+    expect(opened.filter(Boolean)).toHaveLength(1);
+    expect(early.slice(2).every((e) => e > 4000 && e < 5000)).toBe(true);
+    // Job 1 leaves the pool: nobody wants the window, and it closes.
+    cadence.drop(1);
+    expect(Atomics.load(ctrl, CTRL.EARLY)).toBe(0);
+    // Job 2 alone wants nothing: it stays closed.
+    cadence.started((now += 5));
+    expect(cadence.ended((now += 0.3), false, 2)).toBe(false);
+    expect(Atomics.load(ctrl, CTRL.EARLY)).toBe(0);
+  });
+
   it("publishes no cadence for back-to-back steps, for pauses, or when warm threads would not be used", () => {
     const back = newCtrl();
     run(back, 200, 0.5, () => 0.05); // 50 µs between steps: the workers still poll

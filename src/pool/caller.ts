@@ -161,7 +161,7 @@ class CallerJob implements PoolJob {
   ended(now: number, wantWarm: boolean): void {
     // A window where none was (warm threads wanted again, a try of them due): the workers
     // that went to sleep without one sleep until woken, and would meet the next step cold.
-    if (this.pool.cadence.ended(now, wantWarm)) wakeWorkers(this.pool.ctrl, this.helpers.length);
+    if (this.pool.cadence.ended(now, wantWarm, this.slot)) wakeWorkers(this.pool.ctrl, this.helpers.length);
   }
 
   untimed(): void {
@@ -326,6 +326,7 @@ class CallerJob implements PoolJob {
       pool.deliver();
     }
     this.#task = undefined;
+    pool.cadence.drop(this.slot);
     pool.freeSlot(this.slot);
   }
 }
