@@ -14,11 +14,10 @@
 // so the window is too.
 //
 // The window is published while any job of the pool wants warm workers for its next step
-// (each says so at its steps' ends): two optimizers taking turns in a training loop, one at
-// 8e5 wanting them and one at 1e5 running alone, closed and reopened it at every step, and
-// each reopening woke the sleepers with a notify while the 8e5 steps found them asleep
-// (0.84–0.88× one thread where a lone one runs at 0.70). The gaps are the pool's, between
-// any two steps: in turns, each is one pass.
+// (each says so at its steps' ends): kept by whichever step ended last, an optimizer
+// running alone closed the window another had opened, and the other's next step reopened
+// it with a notify per sleeping worker (docs/threads.md). The gaps are the pool's, between
+// any two steps: where two optimizers take turns, each is one pass.
 //
 // Only where it is cheap: a window longer than BUDGET of the median gap, or MAX_WINDOW_US,
 // is cut to that length around the median, so a worker polls for at most that share of a
