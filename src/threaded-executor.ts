@@ -9,10 +9,10 @@
 // all n gradients for the scan, and slice s of every unit for the step.
 import { NORM_BLOCK, STEP_ARGS_BYTES, type KernelExports } from "./kernel-abi.ts";
 import { QUANT_BLOCK, QUANT_SCRATCH_BYTES } from "./quant-sizes.ts";
-import { kernelExecutor, normUnits, writeArgs, writeLimits, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
+import { kernelExecutor, normUnits, writeArgs, writeLimits, type CallerExecutor, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
 import { ThreadChoice, type ThreadDecision, type ThreadEstimates } from "./pool/choice.ts";
 import { startPoolJob, type PoolJob } from "./pool/caller.ts";
-import { testing } from "./pool/testing.ts";
+import { testing, threadsFixed } from "./pool/testing.ts";
 import { trace, TRACE } from "./pool/trace.ts";
 import { shareCount } from "./pool-shape.ts";
 import { FAULT_EVERY, Streak, type Region } from "./streak.ts";
@@ -117,9 +117,12 @@ export async function threadedExecutor(
 ): Promise<ThreadedExecutor> {
   const shares = shareCount(threads);
   const job = await startPoolJob(module, memory, kernel, stepPlan(work, shares), { threads, shares, spinMs });
-  const alone = kernelExecutor(kernel, work);
-  const { snapshotOf } = work;
-  const choice = new ThreadChoice(threads);
+  return executorOn(job, kernelExecutor(kernel, work), work, threads);
+}
+
+/** The threaded executor's steps, on its pool job; `alone`, the one-thread step (the kernel executor on this thread). */
+function executorOn(job: PoolJob, alone: CallerExecutor, work: Work, threads: number): ThreadedExecutor {
+  const { snapshotOf } = work, choice = new ThreadChoice(threads);
   /** When the decided step's bookkeeping began, and its way, after the choice: what the choice charges it from. */
   let [entry, start] = [0, 0];
   let decision: ThreadDecision | undefined;
@@ -129,6 +132,19 @@ export async function threadedExecutor(
   const { argsFor, region } = regionsOf(job, work, stepAlone);
   const streak = new Streak(job, choice, alone, region, testing);
   const faultEvery = FAULT_EVERY; // in the closure the lean step reads anyway: no module binding
+  /**
+   * The streak's lean steps left (Streak.lean), held here while they run, so that a lean
+   * step reads only this closure (docs/threads.md, the streaks): handed to the streak at
+   * every call into it, taken back after. A test that fixes the thread count ends the streak.
+   */
+  let lean = 0;
+  const fixed = () => {
+    if (lean === 0) return;
+    streak.lean = lean;
+    streak.end();
+    lean = 0;
+  };
+  threadsFixed.add(fixed);
   /** Threads the decided step ran on, and whether the choice decided it (tests may fix the thread count instead). */
   let [ranOn, chosen] = [1, true];
   /**
@@ -143,7 +159,10 @@ export async function threadedExecutor(
     if (bad < 0 && chosen) choice.record(now - start, start - entry + afterMs);
     const wantsWarm = choice.wantsWarm;
     job.ended(now, wantsWarm);
-    if (chosen && job.blocking) streak.begin(choice.streak(), ranOn, wantsWarm);
+    if (chosen && job.blocking) {
+      streak.begin(choice.streak(), ranOn, wantsWarm);
+      lean = streak.lean;
+    }
     afterMs = performance.now() - now;
     return bad;
   };
@@ -156,20 +175,22 @@ export async function threadedExecutor(
     },
     run(heap, jobs) {
       // A lean step of a streak alone (src/streak.ts): the one-thread step, and the fault
-      // read once in FAULT_EVERY, nothing else (the test hooks read through the streak: no
-      // module binding).
-      if (streak.lean > 0 && streak.testing.threads === undefined) {
+      // read once in FAULT_EVERY, nothing else.
+      if (lean > 0) {
         try {
-          if (--streak.lean % faultEvery === 0) job.check();
+          if (--lean % faultEvery === 0) job.check();
           return alone.run(heap, jobs);
         } catch (error) {
+          streak.lean = lean;
           streak.leanFailed();
+          lean = 0;
           throw error;
         }
       }
-      // Another step of a streak, unless the workers are no longer as it found them (or a
-      // test fixes the thread count: the streak ends).
+      // Another step of a streak, unless the workers are no longer as it found them.
+      streak.lean = 0;
       const inStreak = streak.step(heap, jobs);
+      lean = streak.lean;
       if (inStreak !== undefined) return inStreak;
       job.check();
       // Where the step is a Promise: the gradients as they are now, which the scan and the
@@ -193,6 +214,7 @@ export async function threadedExecutor(
       return typeof result === "number" ? ended(result) : result.then(ended);
     },
     dispose() {
+      threadsFixed.delete(fixed);
       alone.dispose();
       job.dispose();
     },

@@ -19,10 +19,23 @@ export type InjectedFault = FaultSpec;
  */
 export const testing: { fault: InjectedFault | undefined; threads: number | undefined; ownSharesOnly: boolean; trace: SharedArrayBuffer | undefined } = {
   fault: undefined,
-  threads: undefined,
+  get threads() {
+    return fixedThreads;
+  },
+  set threads(k) {
+    fixedThreads = k;
+    for (const fixed of threadsFixed) fixed();
+  },
   ownSharesOnly: false,
   trace: undefined,
 };
+let fixedThreads: number | undefined;
+
+/**
+ * Called whenever a test sets testing.threads: a threaded executor's lean steps read nothing
+ * of this module (src/threaded-executor.ts), so it ends the streak they belong to here.
+ */
+export const threadsFixed = new Set<() => void>();
 
 /** Worker threads the process's pool runs now. */
 export function poolWorkers(): number {
