@@ -52,7 +52,8 @@ export class Streak {
   /**
    * Lean steps the executor may run next: alone, untimed, not the streak's last. The
    * executor runs one as the fault read and the step alone, with no call into the streak
-   * (it decrements this count): in a training loop every line a step runs is cold, and each
+   * (it holds this count while they run and hands it back, decremented, at its next call
+   * into the streak): in a training loop every line a step runs is cold, and each
    * level of calls between the optimizer and the kernel cost 1–2 µs at 1e5 (5 ms between
    * steps), where the step alone takes about 120 µs. They count as the streak's at its next
    * step or its end. `#granted`: how many were granted.

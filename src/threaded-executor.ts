@@ -133,9 +133,9 @@ function executorOn(job: PoolJob, alone: CallerExecutor, work: Work, threads: nu
   const streak = new Streak(job, choice, alone, region, testing);
   const faultEvery = FAULT_EVERY; // in the closure the lean step reads anyway: no module binding
   /**
-   * The streak's lean steps left (Streak.lean), held here while they run, so that a lean
-   * step reads only this closure (docs/threads.md, the streaks): handed to the streak at
-   * every call into it, taken back after. A test that fixes the thread count ends the streak.
+   * The streak's lean steps left (Streak.lean), held here so that a lean step reads only this
+   * closure: handed to the streak at every call into it. A test that fixes the thread count
+   * ends the streak (`fixed`: held by `hook`, which dispose reads, weakly by threadsFixed).
    */
   let lean = 0;
   const fixed = () => {
@@ -144,7 +144,8 @@ function executorOn(job: PoolJob, alone: CallerExecutor, work: Work, threads: nu
     streak.end();
     lean = 0;
   };
-  threadsFixed.add(fixed);
+  const hook = { fixed, ref: new WeakRef(fixed) };
+  threadsFixed.add(hook.ref);
   /** Threads the decided step ran on, and whether the choice decided it (tests may fix the thread count instead). */
   let [ranOn, chosen] = [1, true];
   /**
@@ -214,7 +215,7 @@ function executorOn(job: PoolJob, alone: CallerExecutor, work: Work, threads: nu
       return typeof result === "number" ? ended(result) : result.then(ended);
     },
     dispose() {
-      threadsFixed.delete(fixed);
+      threadsFixed.delete(hook.ref);
       alone.dispose();
       job.dispose();
     },

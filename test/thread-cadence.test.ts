@@ -129,6 +129,33 @@ describe("the cadence", () => {
     expect(Atomics.load(ctrl, CTRL.EARLY)).toBe(0);
   });
 
+  it("lets a job's want lapse once it has not stepped for a second: one that stopped, not disposed, does not keep the window for another's steps alone", () => {
+    const ctrl = newCtrl();
+    const cadence = new Cadence(ctrl, 0);
+    let now = 1000;
+    const turn = (job: number, wanted: boolean) => {
+      now += 5;
+      cadence.started(now);
+      cadence.ended((now += 0.3), wanted, job);
+    };
+    for (let i = 0; i < 20; i++) turn(1 + (i % 2), i % 2 === 0);
+    expect(Atomics.load(ctrl, CTRL.EARLY)).toBeGreaterThan(0);
+    // Job 1 stops (a frozen model, an optimizer kept after its training); job 2 goes on alone.
+    const open: boolean[] = [];
+    for (let i = 0; i < 400; i++) {
+      turn(2, false);
+      open.push(Atomics.load(ctrl, CTRL.EARLY) > 0);
+    }
+    // 5.3 ms a step: the window stands for job 1's last second, then closes for good.
+    const closedAt = open.indexOf(false);
+    expect(closedAt).toBeGreaterThan(150);
+    expect(closedAt).toBeLessThan(200);
+    expect(open.slice(closedAt).every((o) => !o)).toBe(true);
+    // Job 1 steps again: its want counts at once.
+    turn(1, true);
+    expect(Atomics.load(ctrl, CTRL.EARLY)).toBeGreaterThan(0);
+  });
+
   it("publishes no cadence for back-to-back steps, for pauses, or when warm threads would not be used", () => {
     const back = newCtrl();
     run(back, 200, 0.5, () => 0.05); // 50 µs between steps: the workers still poll

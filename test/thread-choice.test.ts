@@ -96,6 +96,34 @@ describe("ThreadChoice", () => {
     expect(tries.filter(([, before]) => before === "streak").length).toBeGreaterThan(0.9 * tries.length);
   });
 
+  it("ends a streak alone at the decision that re-measures a stale way: no decided step comes between them", () => {
+    // Threads lose by far, warm or woken, so a try's wait outlasts the horizon of staleness:
+    // what ends a streak short of ThreadChoice.STREAK is the stale re-measure.
+    const choice = new ThreadChoice(2);
+    let awake = 0;
+    let stopped = 0, remeasured = 0;
+    for (let i = 0; i < 20_000; ) {
+      const d = choice.decide(awake);
+      choice.record(d.threads === 1 ? 0.1 : 1, 0.05);
+      i++;
+      const left = choice.streak();
+      awake = choice.wantsWarm ? 1 : 0;
+      if (left === 0 || left >= ThreadChoice.STREAK || d.threads > 1) continue;
+      choice.skipped(left, 1, 0, 0.1);
+      i += left;
+      awake = choice.wantsWarm ? 1 : 0;
+      // The streak stopped short: the decision after it is the re-measure (a try of threads).
+      stopped++;
+      const next = choice.decide(awake);
+      choice.record(next.threads === 1 ? 0.1 : 1, 0.05);
+      i++;
+      if (next.trying && next.threads > 1) remeasured++;
+      awake = choice.wantsWarm ? 1 : 0;
+    }
+    expect(stopped).toBeGreaterThan(3);
+    expect(remeasured).toBe(stopped);
+  });
+
   it("in a training loop at a large n, wakes the workers every step: a woken step still beats alone", () => {
     const ms = (k: number) => (k === 1 ? 1.0 : 0.65);
     const steps = simulate(2, 1000, ms, () => false);

@@ -14,10 +14,13 @@
 // so the window is too.
 //
 // The window is published while any job of the pool wants warm workers for its next step
-// (each says so at its steps' ends): kept by whichever step ended last, an optimizer
-// running alone closed the window another had opened, and the other's next step reopened
-// it with a notify per sleeping worker (docs/threads.md). The gaps are the pool's, between
-// any two steps: where two optimizers take turns, each is one pass.
+// (each says so at its steps' ends) and some job said so within MAX_GAP_US: kept by
+// whichever step ended last, an optimizer running alone closed the window another had
+// opened, and the other's next step reopened it with a notify per sleeping worker
+// (docs/threads.md); kept for a job that stopped stepping (frozen, or kept after its
+// training), the window would wake the workers for another's steps alone, and their
+// choice, finding them awake, would decide every step. The gaps are the pool's, between any
+// two steps that tell the cadence (a streak alone does not).
 //
 // Only where it is cheap: a window longer than BUDGET of the median gap, or MAX_WINDOW_US,
 // is cut to that length around the median, so a worker polls for at most that share of a
@@ -75,6 +78,8 @@ export class Cadence {
   /** Per job slot, whether its last step wanted warm workers next (1), and how many do. */
   readonly #wants = new Uint8Array(MAX_JOBS + 1);
   #wanting = 0;
+  /** When a step that wanted warm workers last ended (performance.now()). */
+  #wantedAt = Number.NaN;
 
   constructor(
     readonly ctrl: Int32Array,
@@ -120,11 +125,12 @@ export class Cadence {
     const paused = !((now - this.#endedAt) * 1000 <= MAX_GAP_US);
     this.#endedAt = now;
     this.#want(job, wanted);
+    if (wanted) this.#wantedAt = now;
     const published = this.#published;
     // The window [early, late] (µs after this end), or early 0 for none.
     let early = 0, late = 0;
     const median = this.#median;
-    if (this.#wanting > 0 && median >= MIN_GAP_US) {
+    if (this.#wanting > 0 && (now - this.#wantedAt) * 1000 <= MAX_GAP_US && median >= MIN_GAP_US) {
       early = this.#early - MIN_WINDOW_US / 2;
       late = this.#late + MIN_WINDOW_US / 2;
       const most = Math.min(BUDGET * median, MAX_WINDOW_US);

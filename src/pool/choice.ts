@@ -270,12 +270,13 @@ export class ThreadChoice {
     // step was decided too: once per try, 1.7–2.5× a step alone at 1e5 in a training loop).
     const ms = this.#costOf(k).ms;
     const waiting = this.#waitMs > 0 && ms > 0 ? Math.ceil(this.#waitMs / ms) : 0;
-    // Nor past the step where another way goes stale and is re-measured.
+    // Nor past the step where another way goes stale and is re-measured: that is the
+    // decision after the streak (it counts itself first, as the try's does).
     let fresh = Number.POSITIVE_INFINITY;
     for (let i = 0; i < this.counts.length; i++) {
       if (this.counts[i] !== k) fresh = Math.min(fresh, this.#staleAfter - (this.#decisions - this.#sample(i, this.#awake).at));
     }
-    return Math.max(0, Math.min(most, fresh - 1, Math.max(this.#untilTry - 1, waiting)));
+    return Math.max(0, Math.min(most, fresh, Math.max(this.#untilTry - 1, waiting)));
   }
 
   /**

@@ -24,7 +24,11 @@ export const testing: { fault: InjectedFault | undefined; threads: number | unde
   },
   set threads(k) {
     fixedThreads = k;
-    for (const fixed of threadsFixed) fixed();
+    for (const ref of threadsFixed) {
+      const fixed = ref.deref();
+      if (fixed) fixed();
+      else threadsFixed.delete(ref);
+    }
   },
   ownSharesOnly: false,
   trace: undefined,
@@ -33,9 +37,11 @@ let fixedThreads: number | undefined;
 
 /**
  * Called whenever a test sets testing.threads: a threaded executor's lean steps read nothing
- * of this module (src/threaded-executor.ts), so it ends the streak they belong to here.
+ * of this module (src/threaded-executor.ts), so where lean steps are left it ends their
+ * streak here (otherwise the streak's next step does). Held weakly: the executor holds its
+ * callback, and an optimizer never disposed must not be pinned by the test hooks.
  */
-export const threadsFixed = new Set<() => void>();
+export const threadsFixed = new Set<WeakRef<() => void>>();
 
 /** Worker threads the process's pool runs now. */
 export function poolWorkers(): number {
