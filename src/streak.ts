@@ -51,19 +51,20 @@ export class Streak {
   #timedSteps = 0;
   /**
    * Lean steps the executor may run next: alone, untimed, not the streak's last. The
-   * executor runs one as the fault read and the step alone, with no call into the streak
-   * (it holds this count while they run and hands it back, decremented, at its next call
-   * into the streak): in a training loop every line a step runs is cold, and each
-   * level of calls between the optimizer and the kernel cost 1–2 µs at 1e5 (5 ms between
-   * steps), where the step alone takes about 120 µs. They count as the streak's at its next
-   * step or its end. `#granted`: how many were granted.
+   * executor runs them as the fault read and the step alone, with no call into the streak,
+   * and calls step() only once it has run them all; end(left) where it stops with some left.
+   * In a training loop every line a step runs is cold, and each level of calls between the
+   * optimizer and the kernel cost 1–2 µs at 1e5 (5 ms between steps), where the step alone
+   * takes about 120 µs. They count as the streak's at its next step or its end.
    *
-   * A lean step reads the fault word where this count, decremented, is a multiple of
-   * FAULT_EVERY (the grant's last lean step among them). That read was a full step of the
-   * streak once, and cost it 1.1–1.8× a step alone at 1e5 (20 ms passes): code run that
-   * rarely stays cold and unoptimized, where the lean path's is hot.
+   * A lean step reads the fault word where the executor's count of them left, decremented,
+   * is a multiple of FAULT_EVERY (the grant's last lean step among them). That read was a
+   * full step of the streak once, and cost it 1.1–1.8× a step alone at 1e5 (20 ms passes):
+   * code run that rarely stays cold and unoptimized, where the lean path's is hot.
    */
-  lean = 0;
+  get lean(): number {
+    return this.#granted;
+  }
   #granted = 0;
 
   constructor(
@@ -147,9 +148,12 @@ export class Streak {
     return bad;
   }
 
-  /** Ends the streak: the choice counts its steps, and learns from its last (on threads, from their mean). */
-  end(): void {
-    this.#settle();
+  /**
+   * Ends the streak: the choice counts its steps, and learns from its last (on threads, from
+   * their mean). `left`: lean steps granted that did not run (a lean step that threw is one).
+   */
+  end(left = 0): void {
+    this.#settle(left);
     const ran = this.#ran;
     const alone = this.#threads === 1;
     // NaN where no step was timed: the choice learns nothing.
@@ -159,24 +163,18 @@ export class Streak {
     this.#lastMs = Number.NaN;
   }
 
-  /** A lean step threw: the step is not the streak's (as in step()), and the streak ends. */
-  leanFailed(): void {
-    this.lean++;
-    this.end();
-  }
-
   /** The lean steps that can run from here: all but the last. */
   #grant(): void {
     if (this.#threads > 1 || this.#timed) return;
-    this.lean = this.#granted = Math.max(0, this.#left - 1);
+    this.#granted = Math.max(0, this.#left - 1);
   }
 
-  /** Counts the lean steps run since the last grant as the streak's. */
-  #settle(): void {
-    const ran = this.#granted - this.lean;
+  /** Counts the lean steps run since the last grant (all but `left` of them) as the streak's. */
+  #settle(left = 0): void {
+    const ran = this.#granted - left;
     this.#ran += ran;
     this.#left -= ran;
-    this.#granted = this.lean = 0;
+    this.#granted = 0;
   }
 
   #stop(): undefined {

@@ -133,15 +133,14 @@ function executorOn(job: PoolJob, alone: CallerExecutor, work: Work, threads: nu
   const streak = new Streak(job, choice, alone, region, testing);
   const faultEvery = FAULT_EVERY; // in the closure the lean step reads anyway: no module binding
   /**
-   * The streak's lean steps left (Streak.lean), held here so that a lean step reads only this
-   * closure: handed to the streak at every call into it. A test that fixes the thread count
-   * ends the streak (`fixed`: held by `hook`, which dispose reads, weakly by threadsFixed).
+   * The streak's lean steps left (granted: Streak.lean), counted here so that a lean step
+   * reads only this closure. A test that fixes the thread count ends the streak (`fixed`:
+   * held by `hook`, which dispose reads, weakly by threadsFixed).
    */
   let lean = 0;
   const fixed = () => {
     if (lean === 0) return;
-    streak.lean = lean;
-    streak.end();
+    streak.end(lean);
     lean = 0;
   };
   const hook = { fixed, ref: new WeakRef(fixed) };
@@ -182,14 +181,13 @@ function executorOn(job: PoolJob, alone: CallerExecutor, work: Work, threads: nu
           if (--lean % faultEvery === 0) job.check();
           return alone.run(heap, jobs);
         } catch (error) {
-          streak.lean = lean;
-          streak.leanFailed();
+          // The step is not the streak's (as in Streak.step), and the streak ends.
+          streak.end(lean + 1);
           lean = 0;
           throw error;
         }
       }
       // Another step of a streak, unless the workers are no longer as it found them.
-      streak.lean = 0;
       const inStreak = streak.step(heap, jobs);
       lean = streak.lean;
       if (inStreak !== undefined) return inStreak;
