@@ -1,6 +1,6 @@
 // The ABI of the kernel: the flag bits of `step` and the StepArgs block it reads. Shared by
 // assembly/rmsprop.ts and by AssemblyScript projects that import "rmsprop-wasm/assembly".
-// One source of truth: the table STEP_ARGS_FIELDS and KERNEL_FLAGS in src/kernel-abi.ts;
+// One source of truth: the table STEP_ARGS_FIELDS and KernelFlag in src/kernel-abi.ts;
 // test/abi-sources.test.ts parses this file, include/rmsprop-wasm.h and docs/embedding.md
 // and checks each against that table.
 

@@ -2,7 +2,8 @@
 // it reads, and a typed binding over the raw exports. Everything else is derived from or
 // checked against these tables: the host writer below, assembly/abi.ts (the kernel's
 // struct), include/rmsprop-wasm.h (the C struct) and the table in docs/embedding.md, which
-// test/abi-sources.test.ts parses and compares field by field.
+// test/abi-sources.test.ts parses and compares field by field. Each flag's and field's C
+// name and meaning are in src/kernel-abi-docs.ts, which no page downloads.
 //
 // Why no @assemblyscript/loader: it is deprecated upstream, and it exists to marshal
 // managed AssemblyScript objects (strings, arrays) across the boundary. This kernel takes
@@ -10,81 +11,72 @@
 // view of `instance.exports` is all the glue there is, with no runtime dependency.
 import type { WasmMemory, WasmModule } from "./wasm-types.ts";
 
-/** One flag bit of the kernel's `step`: its value, its C name and what it switches on. */
-export interface FlagSpec {
-  readonly bit: number;
-  readonly c: string;
-  readonly meaning: string;
-}
+/**
+ * Bits of the `flags` argument of the kernel's `step` export, by name (what each switches on,
+ * and its C name: src/kernel-abi-docs.ts).
+ */
+export const KernelFlag = {
+  epsInSqrt: 1,
+  centered: 2,
+  wdL2: 4,
+  wdDecoupled: 8,
+  momHeavy: 16,
+  momNesterov: 32,
+  trafficProbe: 64,
+  clip: 128,
+  ema: 256,
+  emaInit: 512,
+  flagsInArgs: 1024,
+  q8: 2048,
+} as const;
 
-/** Bits of the `flags` argument of the kernel's `step` export. */
-export const KERNEL_FLAGS = {
-  epsInSqrt: { bit: 1, c: "RMSPROP_EPS_IN_SQRT", meaning: "d = √(v + ε); without it d = √v + ε" },
-  centered: { bit: 2, c: "RMSPROP_CENTERED", meaning: "v = S·invC − (G·invC)², clamped below at vFloor" },
-  wdL2: { bit: 4, c: "RMSPROP_WD_L2", meaning: "g += λ·θ" },
-  wdDecoupled: { bit: 8, c: "RMSPROP_WD_DECOUPLED", meaning: "θ −= η·λ·θ before the step" },
-  momHeavy: { bit: 16, c: "RMSPROP_MOM_HEAVY", meaning: "M = μ·M + uScale·u; θ −= θScale·M" },
-  momNesterov: { bit: 32, c: "RMSPROP_MOM_NESTEROV", meaning: "θ −= θScale·(μ·M + uScale·u) after the M update" },
-  trafficProbe: { bit: 64, c: "RMSPROP_TRAFFIC_PROBE", meaning: "alone: the memory-traffic probe instead of a step" },
-  clip: { bit: 128, c: "RMSPROP_CLIP", meaning: "v2: g = g·clipScale, then clamped to [−clipValue, clipValue]" },
-  ema: { bit: 256, c: "RMSPROP_EMA", meaning: "v2: ema = emaDecay·ema + oneMinusEmaDecay·θ after θ" },
-  emaInit: { bit: 512, c: "RMSPROP_EMA_INIT", meaning: "v2, with EMA: ema = θ before this step (the first)" },
-  flagsInArgs: { bit: 1024, c: "RMSPROP_FLAGS_IN_ARGS", meaning: "v2, alone: take the flags from the block's flags field" },
-  q8: { bit: 2048, c: "RMSPROP_Q8", meaning: "v3: S (V = S − G² when centered), M and G are 8-bit codes with a scale per block" },
-} as const satisfies Record<string, FlagSpec>;
+/** A kernel flag's name. */
+export type KernelFlagName = keyof typeof KernelFlag;
 
-type FlagName = keyof typeof KERNEL_FLAGS;
-
-/** The flag bits by name, as numbers (what callers OR together). */
-export const KernelFlag = Object.fromEntries(
-  Object.entries(KERNEL_FLAGS).map(([name, spec]) => [name, spec.bit]),
-) as { readonly [K in FlagName]: (typeof KERNEL_FLAGS)[K]["bit"] };
-
-/** One field of StepArgs: its name in TypeScript/AssemblyScript and C, type, offset, meaning. */
+/** One field of StepArgs: its name in TypeScript and AssemblyScript, type and byte offset. */
 export interface FieldSpec {
   readonly name: string;
-  readonly c: string;
   readonly type: "u32" | "f32";
   readonly offset: number;
-  readonly meaning: string;
 }
 
-const field = (name: string, c: string, type: "u32" | "f32", offset: number, meaning: string): FieldSpec => ({
-  name, c, type, offset, meaning,
-});
+const field = (name: string, type: "u32" | "f32", offset: number): FieldSpec => ({ name, type, offset });
 
-/** The StepArgs block, field by field, in ABI order. Byte offsets of arrays are u32. */
+/**
+ * The StepArgs block, field by field, in ABI order (what each field holds, and its C name:
+ * src/kernel-abi-docs.ts). Byte offsets of arrays are u32.
+ */
 export const STEP_ARGS_FIELDS: readonly FieldSpec[] = [
-  field("params", "params", "u32", 0, "byte offset of θ"),
-  field("grads", "grads", "u32", 4, "byte offset of g"),
-  field("sqAvg", "sq_avg", "u32", 8, "byte offset of S"),
-  field("momentumBuffer", "momentum_buffer", "u32", 12, "byte offset of M (momentum kinds only)"),
-  field("gradAvg", "grad_avg", "u32", 16, "byte offset of G (centered only)"),
-  field("n", "n", "u32", 20, "element count"),
-  field("lr", "lr", "f32", 24, "η"),
-  field("beta", "beta", "f32", 28, "β"),
-  field("oneMinusBeta", "one_minus_beta", "f32", 32, "1 − β, rounded once"),
-  field("eps", "eps", "f32", 36, "ε"),
-  field("gSign", "g_sign", "f32", 40, "gradient multiplier: ±gradScale (− maximizes), ±1 by default"),
-  field("wd", "wd", "f32", 44, "λ (L2)"),
-  field("lrWd", "lr_wd", "f32", 48, "η·λ (decoupled)"),
-  field("invC", "inv_c", "f32", 52, "1/(1 − β^t), or 1"),
-  field("vFloor", "v_floor", "f32", 56, "lower clamp of the centered variance: 0, or −∞"),
-  field("mu", "mu", "f32", 60, "μ"),
-  field("uScale", "u_scale", "f32", 64, "scale of u entering M: 1, or η"),
-  field("thetaScale", "theta_scale", "f32", 68, "scale of M leaving to θ: η, or 1"),
-  field("ema", "ema", "u32", 72, "v2: byte offset of the EMA of θ (EMA only)"),
-  field("clipScale", "clip_scale", "f32", 76, "v2: norm-clipping factor, 1 for none (CLIP only)"),
-  field("clipValue", "clip_value", "f32", 80, "v2: element clip bound, +∞ for none (CLIP only)"),
-  field("emaDecay", "ema_decay", "f32", 84, "v2: d (EMA only)"),
-  field("oneMinusEmaDecay", "one_minus_ema_decay", "f32", 88, "v2: 1 − d, rounded once (EMA only)"),
-  field("flags", "flags", "u32", 92, "v2: the flags, read only when step gets FLAGS_IN_ARGS"),
-  field("sqAvgScales", "sq_avg_scales", "u32", 96, "v3: byte offset of the f32 scales of S's blocks (Q8 only)"),
-  field("momentumBufferScales", "momentum_buffer_scales", "u32", 100, "v3: byte offset of the scales of M's blocks (Q8, momentum kinds)"),
-  field("gradAvgScales", "grad_avg_scales", "u32", 104, "v3: byte offset of the scales of G's blocks (Q8, centered)"),
-  field("scratch", "scratch", "u32", 108, "v3: byte offset of Q8_SCRATCH_BYTES the call may use (Q8 only)"),
-  field("firstIndex", "first_index", "u32", 112, "v3: index of element 0 in the whole array, the rounding counter (Q8 only)"),
-  field("roundingSeed", "rounding_seed", "u32", 116, "v3: any u32 that changes from step to step (Q8 only)"),
+  field("params", "u32", 0),
+  field("grads", "u32", 4),
+  field("sqAvg", "u32", 8),
+  field("momentumBuffer", "u32", 12),
+  field("gradAvg", "u32", 16),
+  field("n", "u32", 20),
+  field("lr", "f32", 24),
+  field("beta", "f32", 28),
+  field("oneMinusBeta", "f32", 32),
+  field("eps", "f32", 36),
+  field("gSign", "f32", 40),
+  field("wd", "f32", 44),
+  field("lrWd", "f32", 48),
+  field("invC", "f32", 52),
+  field("vFloor", "f32", 56),
+  field("mu", "f32", 60),
+  field("uScale", "f32", 64),
+  field("thetaScale", "f32", 68),
+  field("ema", "u32", 72),
+  field("clipScale", "f32", 76),
+  field("clipValue", "f32", 80),
+  field("emaDecay", "f32", 84),
+  field("oneMinusEmaDecay", "f32", 88),
+  field("flags", "u32", 92),
+  field("sqAvgScales", "u32", 96),
+  field("momentumBufferScales", "u32", 100),
+  field("gradAvgScales", "u32", 104),
+  field("scratch", "u32", 108),
+  field("firstIndex", "u32", 112),
+  field("roundingSeed", "u32", 116),
 ];
 
 /** Byte size of a StepArgs block without the v2 flags (CLIP, EMA): the first ABI. */
