@@ -211,7 +211,7 @@ export function kernelExecutor(kernel: KernelExports, work: Work): CallerExecuto
       const bad = prepare(k, heap, work, jobs);
       if (bad >= 0) return bad;
       writeArgs(heap, work.units, jobs);
-      for (const u of work.units) k.step(KernelFlag.flagsInArgs, u.args);
+      for (let u = 0; u < work.units.length; u++) k.step(KernelFlag.flagsInArgs, work.units[u].args);
       return -1;
     },
     dispose() {

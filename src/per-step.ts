@@ -151,8 +151,15 @@ export function valuesAt(
   return values as PerStepValues;
 }
 
-/** The overrides of a step without any (made once: a step allocates as little as it can). */
-const NO_OVERRIDES: StepOverrides = Object.freeze({});
+/**
+ * The overrides of a step without any (made once: a step allocates as little as it can).
+ * resolveOverrides returns this object for no overrides, given or not, so that a step can
+ * tell by identity (src/groups.ts, groupStep).
+ */
+export const NO_OVERRIDES: StepOverrides = Object.freeze({});
+
+/** Whether any of the sources is a schedule: then a group's values change from step to step. */
+export const hasSchedules = (sources: PerStepSources): boolean => prepare(sources).scheduled.length > 0;
 
 /**
  * Validates the overrides of one `step()` call against the rows' rules, and refuses one
@@ -180,5 +187,5 @@ export function resolveOverrides(
       throw new RangeError(`step overrides.${name} reaches no group: ${why}; nothing was applied`);
     }
   }
-  return out;
+  return Object.keys(out).length > 0 ? out : NO_OVERRIDES;
 }

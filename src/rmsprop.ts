@@ -4,17 +4,18 @@
 import type { ConcreteBackend } from "./backend.ts";
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointContent } from "./checkpoint.ts";
 import { checkLoadable, resolvedStored, savedOptions } from "./checkpoint-match.ts";
-import { jointNorm, type Heap, type StepExecutor, type UnitJob, type Work } from "./executors.ts";
+import { jointNorm, type Heap, type StepExecutor, type Work } from "./executors.ts";
 import { canBlock } from "./features.ts";
-import { groupStep, ownOptions, type GroupPlan } from "./groups.ts";
-import { KernelFlag, type KernelExports } from "./kernel-abi.ts";
+import { ownOptions, type GroupPlan } from "./groups.ts";
+import type { KernelExports } from "./kernel-abi.ts";
 import type { Layout } from "./layout.ts";
 import { groupUpdateOptions, type ResolvedOptions, type UpdateOptions } from "./options.ts";
 import type { Rmsprop, RmspropGroup, RmspropTensor, StepResult, Threading } from "./optimizer-types.ts";
-import { resolveOverrides, type StepOverrides } from "./per-step.ts";
+import { NO_OVERRIDES, resolveOverrides, type StepOverrides } from "./per-step.ts";
 import { describe } from "./own.ts";
 import { changeOptions, type OptionsUpdate } from "./set-options.ts";
 import type { ThreadedExecutor } from "./threaded-executor.ts";
+import { unitJobs } from "./unit-jobs.ts";
 import type { StepArrays } from "./reference.ts";
 import type { StateMemory } from "./state-codec.ts";
 import { STATE_ARRAYS, STATE_VIEWS, type ArraySet, type RmspropState, type RmspropState8, type StateName } from "./state-arrays.ts";
@@ -102,6 +103,8 @@ export class RmspropImpl implements Rmsprop {
   #layout: Layout;
   #plans: GroupPlan[];
   readonly #work: Work;
+  /** Each step's jobs, one per unit (src/unit-jobs.ts). */
+  readonly #jobs: ReturnType<typeof unitJobs>;
   readonly #storage: StoragePlan;
   /** Whether each unit's group is centered (its 8-bit S is stored as S − G²). */
   readonly #centered: readonly boolean[];
@@ -130,6 +133,7 @@ export class RmspropImpl implements Rmsprop {
     this.#layout = layout;
     this.#plans = plans;
     this.#work = engine.work;
+    this.#jobs = unitJobs(plans, engine.work.units, engine.work.norm);
     this.#storage = engine.storage;
     this.#kernel = engine.kernel;
     this.#q8 = engine.q8;
@@ -256,34 +260,20 @@ export class RmspropImpl implements Rmsprop {
   }
 
   step(overrides?: StepOverrides): StepResult | Promise<StepResult> {
-    this.#use();
-    this.#idle("step()");
-    // A getter of `overrides` runs user code: a step() from there would run with the same t.
-    this.#entered = true;
-    let given: ReturnType<typeof resolveOverrides>;
-    try {
-      given = resolveOverrides(overrides, this.#plans);
-    } finally {
-      this.#entered = false;
+    // The common step, without overrides and with no step running, calls nothing it need
+    // not: in a training loop every call is paid cold (src/unit-jobs.ts).
+    let live = this.#use();
+    if (this.#running || this.#entered) this.#idle("step()");
+    let given = NO_OVERRIDES;
+    if (overrides !== undefined) {
+      given = this.#overrides(overrides);
+      // Again: a getter of `overrides` may have disposed the optimizer.
+      live = this.#use();
     }
-    // Again: a getter of `overrides` may have disposed the optimizer.
-    const live = this.#use();
     const t = this.#stepCount + 1;
     // Every value and constant of this step, once per group (a schedule is evaluated here,
-    // not per element), checked before anything is read or written.
-    const groups = this.#plans.map((plan) => groupStep(plan, t, given));
-    const jobs = this.#work.units.map(({ unit }): UnitJob => {
-      const { scalars, flags, values } = groups[unit.group];
-      return {
-        // With norms, a clipping factor joins each unit's scalars: a copy of its own then.
-        scalars: this.#work.norm ? { ...scalars } : scalars,
-        // The EMA starts as the weights of the first step.
-        flags: flags | (flags & KernelFlag.ema && t === 1 ? KernelFlag.emaInit : 0),
-        roundingSeed: t >>> 0,
-        clipNorm: values.clipNorm,
-        globalClipNorm: values.globalClipNorm,
-      };
-    });
+    // not per element), checked before anything is read or written; then each unit's job.
+    const jobs = this.#jobs(t, given);
     const outcome = this.#executor.run(live, jobs);
     if (typeof outcome === "number") return this.#outcome(outcome, t);
     const running = outcome.then((bad) => this.#outcome(bad, t)).finally(() => {
@@ -291,6 +281,16 @@ export class RmspropImpl implements Rmsprop {
     });
     this.#running = running;
     return running;
+  }
+
+  /** Reads and checks a step's overrides (a getter of theirs runs user code: a step() from there would run with the same t). */
+  #overrides(overrides: StepOverrides): StepOverrides {
+    this.#entered = true;
+    try {
+      return resolveOverrides(overrides, this.#plans);
+    } finally {
+      this.#entered = false;
+    }
   }
 
   stepSync(overrides?: StepOverrides): StepResult {
@@ -310,13 +310,12 @@ export class RmspropImpl implements Rmsprop {
    * index is a skip or a throw, as options.nonFinite says (nothing was written either way).
    */
   #outcome(bad: number, t: number): StepResult {
-    const gradNorm = this.#work.norm ? { gradNorm: jointNorm(this.#use(), this.#work) } : {};
-    if (bad < 0) {
-      this.#stepCount = t;
-      return { applied: true, nonFiniteIndex: -1, stepCount: t, ...gradNorm };
-    }
-    if (this.#options.nonFinite === "skip") {
-      return { applied: false, nonFiniteIndex: bad, stepCount: this.#stepCount, ...gradNorm };
+    if (bad < 0 || this.#options.nonFinite === "skip") {
+      if (bad < 0) this.#stepCount = t;
+      // No spread of an optional gradNorm: each is a call, and a step's are cold (src/unit-jobs.ts).
+      return this.#work.norm
+        ? { applied: bad < 0, nonFiniteIndex: bad, stepCount: this.#stepCount, gradNorm: jointNorm(this.#use(), this.#work) }
+        : { applied: bad < 0, nonFiniteIndex: bad, stepCount: this.#stepCount };
     }
     const g = this.#gradient(bad);
     throw new RangeError(

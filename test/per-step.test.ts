@@ -2,11 +2,16 @@
 // same bits as the same values passed step by step as overrides; setOptions changes them
 // from the next step on; lrScale scales every group; a checkpoint saved mid-schedule
 // continues with the bits of the run that was never interrupted; zeroGrad and gradient
-// accumulation.
+// accumulation; and a step that reuses the last one's values and jobs gives the bits of a
+// fresh optimizer's.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRmsprop, restoreRmsprop, schedules, type Rmsprop, type RmspropOptions, type Schedule, type StepOverrides } from "../src/index.ts";
+import { createRmsprop, restoreRmsprop, schedules, type Rmsprop, type RmspropOptions, type Schedule, type StateName, type StepOverrides } from "../src/index.ts";
 import { decodeCheckpoint, encodeCheckpoint } from "../src/checkpoint.ts";
+import { groupStep, planGroups } from "../src/groups.ts";
 import { machineOverride } from "../src/machine.ts";
+import { MIN_8BIT_SIZE } from "../src/state-bits.ts";
+import { resolveOptions } from "../src/options.ts";
+import { resolveOverrides } from "../src/per-step.ts";
 import { uniformFloats } from "./helpers/data.ts";
 
 const { constant, linear, cosine, exponential, piecewise, join, oneCycle, oneCycleMomentum, warmupCosine, valueAt } = schedules;
@@ -281,5 +286,82 @@ describe("zeroGrad and gradient accumulation", () => {
     }
     expect(snapshot(opt)).toEqual(snapshot(mean));
     expect(opt.grads.every((g) => g === 0)).toBe(true);
+  });
+});
+
+describe("a step reuses what did not change since the last, and nothing else", () => {
+  // A training loop's step reuses its groups' values and constants and its units' jobs
+  // (src/groups.ts, src/unit-jobs.ts). Whatever came before, a step must give the bits of
+  // the same step on an optimizer that never stepped in this process: one restored from a
+  // checkpoint taken just before it.
+  type Action = (opt: Rmsprop) => StepOverrides | undefined;
+  const plain: Action = () => undefined;
+  const history: Action[] = [
+    plain, plain, plain,
+    () => ({ lr: 0.03 }), // an override, then plain steps again
+    plain, plain,
+    (o) => (o.setOptions({ lr: 0.02, eps: 1e-6 }), undefined),
+    plain,
+    (o) => (o.groups[o.groups.length - 1].setOptions({ beta: 0.8 }), undefined),
+    plain,
+    () => ({}), // no overrides, given
+    (o) => (o.setOptions({ lr: linear({ from: 0.02, to: 0.001, steps: 20 }) }), undefined),
+    plain, plain,
+    (o) => (o.setOptions({ lr: 0.01 }), undefined),
+    plain, plain,
+  ];
+  const groups = [
+    { name: "emb", size: 30, lr: 0.05, emaDecay: 0.9 },
+    { name: "rest", size: N - 30, momentum: 0.9 },
+  ];
+  it.each([
+    ["one thread", { lr: 0.01 }],
+    ["2 threads", { lr: 0.01, threads: 2, minParamsPerThread: 1 }],
+    ["groups with an EMA and momentum", { lr: 0.01, groups }],
+    ["bias correction and centered", { lr: 0.01, biasCorrection: true, centered: true }],
+    ["8-bit state (a rounding seed per step)", { lr: 0.01, stateBits: 8, momentum: 0.9 }],
+    ["globalClipNorm (jobs made afresh)", { lr: 0.01, globalClipNorm: 0.5, groups }],
+  ] as [string, RmspropOptions][])("%s", async (_, options) => {
+    // 8-bit state needs a group of MIN_8BIT_SIZE; the others run on N.
+    const n = options.stateBits === 8 ? MIN_8BIT_SIZE : N;
+    const opt = await createRmsprop(n, options);
+    opt.params.set(uniformFloats(n, 1, 3));
+    expect(Object.keys(opt.state8).length > 0).toBe(options.stateBits === 8);
+    /** θ and every state array as the step left it (8-bit ones decoded), as bits. */
+    const all = (o: Rmsprop) => [bits(o.params), ...[...Object.keys(o.state), ...Object.keys(o.state8)].map((k) => bits(o.readState(k as StateName)))];
+    for (let t = 0; t < history.length; t++) {
+      const overrides = history[t](opt);
+      const fresh = await restoreRmsprop(opt.save());
+      for (const o of [opt, fresh]) o.grads.set(uniformFloats(n, 100 + t, 2));
+      const [a, b] = [await opt.step(overrides), await fresh.step(overrides)];
+      expect(a, `step ${t + 1}`).toEqual(b);
+      expect(all(opt), `step ${t + 1}`).toEqual(all(fresh));
+      fresh.dispose();
+    }
+    expect(opt.stepCount).toBe(history.length);
+    opt.dispose();
+  });
+
+  it("a group's step is the same object while nothing changes, and a new one where anything does", async () => {
+    const plan = planGroups(resolveOptions({ lr: 0.01 }), 8)[0];
+    plan.options = Object.freeze({ ...plan.options }); // as the optimizer keeps them
+    const first = groupStep(plan, 1);
+    expect(groupStep(plan, 2)).toBe(first);
+    expect(groupStep(plan, 3, resolveOverrides({}, [plan]))).toBe(first);
+    const overridden = groupStep(plan, 4, resolveOverrides({ lr: 0.02 }, [plan]));
+    expect(overridden).not.toBe(first);
+    expect(overridden.scalars.lr).toBe(Math.fround(0.02));
+    const again = groupStep(plan, 5);
+    expect(again.scalars).toEqual(first.scalars);
+    expect(groupStep(plan, 6)).toBe(again);
+    plan.options = Object.freeze({ ...plan.options, lr: 0.03 }); // setOptions replaces them
+    expect(groupStep(plan, 7).scalars.lr).toBe(Math.fround(0.03));
+    // What changes with t is made at every step.
+    for (const change of [{ biasCorrection: true }, { lr: linear({ from: 0.1, to: 0, steps: 10 }) }]) {
+      plan.options = Object.freeze({ ...plan.options, ...change });
+      const steps = [groupStep(plan, 8), groupStep(plan, 9)];
+      expect(steps[1]).not.toBe(steps[0]);
+      expect(steps[1].scalars).not.toEqual(steps[0].scalars);
+    }
   });
 });
