@@ -65,12 +65,13 @@ export class ThreadChoice {
   static readonly STALE_MOST = 4096; // 16 × STALE
   static readonly UNREACHED = 32;
   /**
-   * Steps a try of threads lasts while it finds its workers awake: the first steps on
-   * threads after steps alone move half the arrays to another core's cache, so a one-step
-   * try measures the move, not the steady state (back-to-back at 5e4 it looked 1.5× slower
-   * than alone where threads are 1.7× faster). Each step of the try replaces the estimate
-   * (unless it is an outlier: #add), so its last stands. A try that finds its workers asleep
-   * ends at once (a training loop's).
+   * Steps a try lasts: the first steps on threads after steps alone move half the arrays to
+   * another core's cache, so a one-step try measures the move, not the steady state
+   * (back-to-back at 5e4 it looked 1.5× slower than alone where threads are 1.7× faster).
+   * The same holds the other way: the first steps alone after threaded ones fetch the
+   * workers' half back, and decided steps run cold bookkeeping that a streak's do not. Each
+   * step of the try replaces the estimate (unless it is an outlier: #add), so its last
+   * stands. A try of threads that finds its workers asleep ends at once (a training loop's).
    */
   static readonly TRY_RUN = 4;
   /** How much cheaper per step another way must be than the one the steps run on to take over. */
@@ -177,8 +178,8 @@ export class ThreadChoice {
       after.p = after.samples++ === 0 ? hit : ThreadChoice.AWAKE_KEEP * after.p + (1 - ThreadChoice.AWAKE_KEEP) * hit;
     }
     const last = this.#last;
-    if (this.#tryLeft > 0 && last.trying && last.threads > 1 && awake >= last.threads - 1) {
-      // The try goes on, warm: the same way, as a try.
+    if (this.#tryLeft > 0 && last.trying && (last.threads === 1 || awake >= last.threads - 1)) {
+      // The try goes on (on threads, warm): the same way, as a try.
       this.#tryLeft--;
       this.#awake = awake;
       last.woke = false;
@@ -223,7 +224,7 @@ export class ThreadChoice {
     const k = this.counts[pick];
     if (!trying && pick !== this.#held) this.#hold(pick);
     this.#awake = awake;
-    if (trying && k > 1) this.#tryLeft = ThreadChoice.TRY_RUN - 1;
+    if (trying) this.#tryLeft = ThreadChoice.TRY_RUN - 1;
     this.#tryLoss = 0;
     last.threads = k;
     last.woke = k > 1 && awake < k - 1;
