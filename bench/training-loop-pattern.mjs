@@ -6,9 +6,15 @@
 // pass, and only the time inside step() is counted. Always in the same order: alternating
 // it gave each optimizer gaps of one pass and of three in turn, a cadence no training
 // loop has, which the pool's workers could not wake for (docs/threads.md). One row per
-// (n, gap): the median per-step times, their ratio, and the middle half of the
-// per-iteration ratios. The targets (bench/patterns.mjs): at most 1.03× one thread's time at n = 1e5,
-// at most 0.70× at n = 8e5.
+// (n, gap): the median per-step times, their ratio, and its spread. The targets
+// (bench/patterns.mjs): at most 1.03× one thread's time at n = 1e5, at most 0.70× at n = 8e5.
+//
+// Where a target is judged (the quiet load), a row measures several pairs of fresh
+// optimizers, the order of the two reversed from one pair to the next, and reads the median
+// of the pairs' ratios; its spread is their range. Two identical one-thread optimizers in
+// this loop read 0.99–1.10× each other at 1e5 (20 ms passes, one pair per row): where each
+// one's arrays fall in the caches, not its code, and no number of iterations of one pair
+// averages that out. One pair, the spread is the middle half of its per-iteration ratios.
 import { createRmsprop } from "rmsprop-wasm";
 import { median } from "./stats.mjs";
 
@@ -26,15 +32,15 @@ export function forwardBackward(ms) {
 
 /**
  * Two optimizers in a training loop, side by side: every iteration runs both, in the same
- * order, each step after its own forward and backward pass of `gap` ms; `iterations`
+ * order (`order`), each step after its own forward and backward pass of `gap` ms; `iterations`
  * measured after `warmUp`, and only the time inside step() counts. The figure is the ratio
  * of the median step times (the second's over the first's); per-iteration ratios are
  * noisy (each is one step of each), so the middle half of them is its spread.
  */
-export function pairedTrainingLoop(opts, { gap, warmUp, iterations }) {
+export function pairedTrainingLoop(opts, { gap, warmUp, iterations, order = [0, 1] }) {
   const times = [[], []];
   for (let it = -warmUp; it < iterations; it++) {
-    for (const k of [0, 1]) {
+    for (const k of order) {
       forwardBackward(gap);
       const t0 = performance.now();
       opts[k].step();
@@ -50,34 +56,52 @@ export function pairedTrainingLoop(opts, { gap, warmUp, iterations }) {
 export const TRAINING_SIZES = [1e5, 8e5];
 export const TRAINING_GAPS = [1, 5, 20, 50];
 
-/** The rows of one load: every n and gap, `iterations` measured steps each (after a warm-up). */
-export async function trainingLoopRows(load, { sizes = TRAINING_SIZES, gaps = TRAINING_GAPS, warmUp = 100, iterations = 80 } = {}) {
+/**
+ * How each load's rows are measured: pairs of fresh optimizers per row, and iterations
+ * measured per pair. The busy load has no target: one pair, as before.
+ */
+export const TRAINING_RUNS = { quiet: { pairs: 4, iterations: 40 }, busy: { pairs: 1, iterations: 80 } };
+
+/** One pair of fresh optimizers (1 and 2 threads) in the loop: its median step times and their ratio (see pairedTrainingLoop). */
+async function measurePair(n, { gap, warmUp, iterations, order }) {
+  const opts = [await createRmsprop(n, { nonFinite: "skip" }), await createRmsprop(n, { threads: 2, nonFinite: "skip" })];
+  for (const opt of opts) {
+    for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
+    opt.grads.fill(0.25);
+  }
+  const result = { ...pairedTrainingLoop(opts, { gap, warmUp, iterations, order }), spin: opts[1].options.threadSpinMs, threads: opts[1].threads };
+  for (const opt of opts) opt.dispose();
+  return result;
+}
+
+/**
+ * The rows of one load: every n and gap, each from `pairs` pairs of `iterations` measured
+ * steps (after a warm-up). A warm-up (the JIT, the choice's first samples and tries, the
+ * cadence's first window and its misses), then the measured iterations: a training loop
+ * runs thousands of steps, and its steady state is what counts. After a warm-up of 40
+ * iterations the rows at 1e5 measured the choice still exploring (1.10× at 5 ms, where 200
+ * measured iterations gave 1.02×).
+ */
+export async function trainingLoopRows(load, { sizes = TRAINING_SIZES, gaps = TRAINING_GAPS, warmUp = 100, ...runs } = {}) {
+  const { pairs, iterations } = { ...TRAINING_RUNS[load], ...runs };
   const rows = [];
   for (const n of sizes) {
     for (const gap of gaps) {
-      const opts = [await createRmsprop(n, { nonFinite: "skip" }), await createRmsprop(n, { threads: 2, nonFinite: "skip" })];
-      for (const opt of opts) {
-        for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
-        opt.grads.fill(0.25);
-      }
-      // A warm-up (the JIT, the choice's first samples and tries, the cadence's first
-      // window and its misses), then the measured iterations: a training loop runs
-      // thousands of steps, and its steady state is what counts. After a warm-up of 40
-      // iterations the rows at 1e5 measured the choice still exploring (1.10× at 5 ms,
-      // where 200 measured iterations gave 1.02×).
-      const { ms, ratio, ratioRange } = pairedTrainingLoop(opts, { gap, warmUp, iterations });
+      const measured = [];
+      for (let p = 0; p < pairs; p++) measured.push(await measurePair(n, { gap, warmUp, iterations, order: p % 2 ? [1, 0] : [0, 1] }));
+      const ratios = measured.map((m) => m.ratio);
       rows.push({
         load,
         pattern: `training loop, ${gap} ms`,
-        spin: opts[1].options.threadSpinMs,
+        spin: measured[0].spin,
         n,
-        threads: opts[1].threads,
-        oneUs: 1e3 * ms[0],
-        twoUs: 1e3 * ms[1],
-        ratio,
-        ratioRange,
+        threads: measured[0].threads,
+        pairs,
+        oneUs: 1e3 * median(measured.map((m) => m.ms[0])),
+        twoUs: 1e3 * median(measured.map((m) => m.ms[1])),
+        ratio: median(ratios),
+        ratioRange: pairs > 1 ? [Math.min(...ratios), Math.max(...ratios)] : measured[0].ratioRange,
       });
-      for (const opt of opts) opt.dispose();
     }
   }
   return rows;
