@@ -390,9 +390,15 @@ export class ThreadChoice {
   #add(cost: Cost, ms: number, fresh: boolean): void {
     const n = ++cost.samples;
     cost.at = this.#decisions;
-    // The first sample of each way is replaced by the second: it pays for a cold JIT.
+    // Of a way's first two samples the lower stands: either may pay for a cold JIT (the
+    // caller's first step; on threads, the workers' code still tiering up). The second
+    // replaced the first once, and at 8e5 in a training loop (20 ms passes) two fresh
+    // optimizers in twenty met a second warm step of 4.5 ms where warm ones take 0.45: it
+    // stood as their cost, the try after it lost 1.6 ms, and the wait for that kept the
+    // loop alone for some 230 steps, 1.0× one thread where threads give 0.7×.
     // An average of 0 (a coarse clock, a tiny step) caps nothing: the sample replaces it.
-    if (n <= 2 || (fresh && ms <= ThreadChoice.OUTLIER * cost.ms)) cost.ms = ms;
+    if (n === 2) cost.ms = Math.min(cost.ms, ms);
+    else if (n === 1 || (fresh && ms <= ThreadChoice.OUTLIER * cost.ms)) cost.ms = ms;
     else cost.ms = ThreadChoice.average(cost.ms, ms);
   }
 
