@@ -302,6 +302,31 @@ describe("ThreadChoice", () => {
     expect(steps.slice(50).filter((s) => s.threads === 2).length / 250).toBeGreaterThan(0.95);
   });
 
+  it("after leaving threads for a stretch where they ran slow, tries them again soon: the wait a losing try of a step alone set long before does not hold them off", () => {
+    // A training loop at 8e5: alone 0.66 ms, warm threads 0.42, woken 0.55; for steps
+    // 200–239 the workers' core is taken and threaded steps cost 0.8. The first 20 decided
+    // steps' bookkeeping costs 3 ms (a cold JIT), the rest 0.05, and each try is charged it
+    // once. The cadence catches every step it is asked for.
+    const choice = new ThreadChoice(2);
+    const steps: Step[] = [];
+    let awake = 0;
+    for (let i = 0; i < 600; i++) {
+      const d = choice.decide(awake);
+      choice.record(d.threads === 1 ? 0.66 : i >= 200 && i < 240 ? 0.8 : d.woke ? 0.55 : 0.42, i < 20 ? 3 : 0.05);
+      steps.push({ ...d });
+      awake = choice.wantsWarm ? 1 : 0;
+    }
+    const left = steps.findIndex((s, i) => i >= 200 && s.threads === 1 && !s.trying);
+    expect(left).toBeGreaterThan(200);
+    expect(left).toBeLessThan(240);
+    // Back on threads within some 60 steps of the stretch's end. While the wait that an
+    // early try of a step alone set (charged the cold bookkeeping) still ran, it held off
+    // every try of threads: the loop stayed alone to the end.
+    const back = steps.findIndex((s, i) => i >= 240 && s.threads === 2 && !s.trying);
+    expect(back).toBeGreaterThan(239);
+    expect(back).toBeLessThan(300);
+  });
+
   it("counts one slow step (a GC pause) at most twice the average: it does not turn the choice", () => {
     const ms = (k: number, _woke: boolean, i: number) => (k === 1 ? 1 : i === 300 ? 100 : 0.6);
     const steps = simulate(2, 400, ms, () => true);

@@ -309,7 +309,9 @@ describe("a streak on threads", () => {
 
 describe("a streak on threads that turns slow", () => {
   it("ends where a step alone would win by the choice's margin against its steps' moving average, which the choice then counts, and goes alone where that lasts", async () => {
+    const { ThreadChoice } = await import("../src/pool/choice.ts");
     const { decide, opt } = await threadedWhereThreadsWin();
+    const grants = vi.spyOn(ThreadChoice.prototype, "streak");
     log.regionMs = 0.5; // a step alone costs a millisecond more than the kernel
     let t = 0;
     // Into a streak on threads: steps that ask for a region without a decision.
@@ -318,7 +320,16 @@ describe("a streak on threads that turns slow", () => {
       step(t++, opt);
       return decide.mock.calls.length === before && log.steps[log.steps.length - 1].threads === 2;
     };
-    while (!(streakStep() && streakStep())) expect(t).toBeLessThan(2000);
+    // Two steps into a streak of at least 20 (a try ends a streak where it is due): a
+    // decided step that began one, then two of its steps.
+    const longStreak = () => {
+      const granted = grants.mock.results.length;
+      step(t++, opt);
+      const left = grants.mock.results.length > granted ? (grants.mock.results[grants.mock.results.length - 1].value as number) : 0;
+      return left >= 20 && streakStep() && streakStep();
+    };
+    while (!longStreak()) expect(t).toBeLessThan(2000);
+    grants.mockRestore();
     const estimates = () => opt.threading.estimates ?? expect.unreachable("a threaded optimizer has estimates");
     const { alone, threaded } = estimates();
     expect(threaded[0].warm).toBeLessThan(0.6 * alone);

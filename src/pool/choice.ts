@@ -240,9 +240,17 @@ export class ThreadChoice {
    * threads won at 8e5 (5 ms passes) and ran cold at every step for the 256 decisions the
    * give-up lasted, at 0.8–0.9× one thread where warm ones run at 0.65×. Should the workers
    * still sleep through the window, the cadence gives up again after UNREACHED steps.
+   *
+   * The wait for a try starts again too: it paid for tries of the way that lost then, and
+   * the way just left is the one to try now. At 8e5 in a training loop the workers' core
+   * was taken for some 30 steps (threaded steps 0.8 ms against 0.42, a step alone 0.66);
+   * the choice went alone, but the wait that a try of a step alone had set at the start
+   * (charged the cold JIT's bookkeeping, milliseconds a decided step) held off every try of
+   * threads: alone for the rest of the row, 1.0× one thread.
    */
   #hold(pick: number): void {
     this.#held = pick;
+    this.#waitMs = 0;
     this.#staleAfter = ThreadChoice.STALE;
     this.#unreached = -Infinity;
     this.#misses = 0;
