@@ -51,7 +51,7 @@ export class Streak {
    * On threads: what the last step's bookkeeping took after its sample was taken (the
    * averages, the counts, the next grant), added to the next step's sample. Timed from
    * the cadence's start to its end, warm steps at 1e5 in a training loop (20 ms passes)
-   * read 78–81 µs where 16–17 µs more of the streak's own code ran around them (3.5–6 on
+   * read 78–81 µs where 11–17 µs more of the streak's own code ran around them (3.5–6 on
    * its way in, 7–10 after its sample), which a lean step does not run: in a process
    * warmed by the bench's patterns, the choice held threads that cost 1.05–1.16×.
    */

@@ -376,7 +376,7 @@ describe("what a streak on threads tells the choice", () => {
   });
 
   it("times each step with the streak's own code on its way in and after its sample (carried to the next sample), which a lean step alone does not run either", async () => {
-    // Warm steps at 1e5 in a training loop ran 16–17 µs of the streak's code outside the
+    // Warm steps at 1e5 in a training loop ran 11–17 µs of the streak's code outside the
     // window from the cadence's start to its end (3.5–6 on the way in, 7–10 after the
     // sample), which a lean step does not run. Here the way in (reading the test hooks)
     // costs 0.2 ms, and the moving average after the sample 0.3.
