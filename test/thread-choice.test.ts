@@ -304,9 +304,9 @@ describe("ThreadChoice", () => {
 
   it("after leaving threads for a stretch where they ran slow, tries them again soon: the wait a losing try of a step alone set long before does not hold them off", () => {
     // A training loop at 8e5: alone 0.66 ms, warm threads 0.42, woken 0.55; for steps
-    // 200–239 the workers' core is taken and threaded steps cost 0.8. The first 20 decided
-    // steps' bookkeeping costs 3 ms (a cold JIT), the rest 0.05, and each try is charged it
-    // once. The cadence catches every step it is asked for.
+    // 200–239 threaded steps cost 0.8 (as traced; another load on the workers' core, most
+    // likely). The first 20 decided steps' bookkeeping costs 3 ms (a cold JIT), the rest
+    // 0.05, and each try is charged it once. The cadence catches every step it is asked for.
     const choice = new ThreadChoice(2);
     const steps: Step[] = [];
     let awake = 0;
