@@ -36,15 +36,21 @@ function simulate(threads: number, steps: number, ms: (k: number, woke: boolean,
 /**
  * A training loop whose cadence catches every step the choice wants warm workers for, from
  * the step where `catches(i)` turns true: the workers are awake at step i + 1 exactly
- * where, after step i, the choice wanted them (wantsWarm). `ms(d, i)` is what step i costs.
+ * where, after step i, the choice wanted them (wantsWarm). `ms(d, i)` is what step i costs,
+ * and `bookkeepingMs(i)` what its decided step's bookkeeping costs (0 unless given).
  */
-function onCadence(steps: number, ms: (d: Step, i: number) => number, catches = (_i: number) => true): Step[] {
+function onCadence(
+  steps: number,
+  ms: (d: Step, i: number) => number,
+  catches = (_i: number) => true,
+  bookkeepingMs = (_i: number) => 0,
+): Step[] {
   const choice = new ThreadChoice(2);
   const out: Step[] = [];
   let awake = 0;
   for (let i = 0; i < steps; i++) {
     const d = choice.decide(awake);
-    choice.record(ms(d, i));
+    choice.record(ms(d, i), bookkeepingMs(i));
     out.push({ ...d });
     awake = catches(i) && choice.wantsWarm ? 1 : 0;
   }
@@ -307,15 +313,8 @@ describe("ThreadChoice", () => {
     // 200–239 threaded steps cost 0.8 (as traced; another load on the workers' core, most
     // likely). The first 20 decided steps' bookkeeping costs 3 ms (a cold JIT), the rest
     // 0.05, and each try is charged it once. The cadence catches every step it is asked for.
-    const choice = new ThreadChoice(2);
-    const steps: Step[] = [];
-    let awake = 0;
-    for (let i = 0; i < 600; i++) {
-      const d = choice.decide(awake);
-      choice.record(d.threads === 1 ? 0.66 : i >= 200 && i < 240 ? 0.8 : d.woke ? 0.55 : 0.42, i < 20 ? 3 : 0.05);
-      steps.push({ ...d });
-      awake = choice.wantsWarm ? 1 : 0;
-    }
+    const ms = (d: Step, i: number) => (d.threads === 1 ? 0.66 : i >= 200 && i < 240 ? 0.8 : d.woke ? 0.55 : 0.42);
+    const steps = onCadence(600, ms, () => true, (i) => (i < 20 ? 3 : 0.05));
     const left = steps.findIndex((s, i) => i >= 200 && s.threads === 1 && !s.trying);
     expect(left).toBeGreaterThan(200);
     expect(left).toBeLessThan(240);
