@@ -134,6 +134,13 @@ export function summaryLines(rows, defaults) {
 }
 
 /**
+ * Most a warm threaded step's region (the StepArgs, the ticket, the barrier) adds to half a
+ * one-thread step back to back, in µs: 2.5–7 at 1e5–1e6 in the committed run of 97d666e,
+ * which met the target (docs/threads.md, "Back to back").
+ */
+const REGION_US = 8;
+
+/**
  * 2 threads forced against 1, back to back, where the work is large enough for both cores
  * and small enough for the caches: every n from 1e5 to 1e6 the threads section measured.
  * The ceiling there is twice the compute probe, so the target asks for 90% of it.
@@ -144,10 +151,17 @@ function forcedWarmLines(rows) {
   const worst = pairs.reduce((a, b) => (a.x < b.x ? a : b));
   const perRound = roundRatios(worst.two, worst.one);
   const [lo, hi] = [Math.min(...perRound), Math.max(...perRound)];
+  // What 2 threads took over half the one-thread step: the region's own cost, or more
+  // (a worker that came late or ran slower, which bench/experiments/late-worker.mjs counts).
+  const overUs = 1e3 * (worst.two.msPerStep - worst.one.msPerStep / 2);
+  const at = `at n = ${fmt.n(worst.n)}`;
   const bound = hi - lo > 0.3
-    ? `the machine's load: at n = ${fmt.n(worst.n)} the ratio ranged ${fmt.ratio(lo)}–${fmt.ratio(hi)} over rounds`
-    : `the ceiling is 2× here; each step's region (the StepArgs, the ticket, the barrier) costs a few µs of a ` +
-      `${fmt.ms(worst.one.msPerStep)} ms one-thread step at n = ${fmt.n(worst.n)}`;
+    ? `the machine's load: ${at} the ratio ranged ${fmt.ratio(lo)}–${fmt.ratio(hi)} over rounds`
+    : overUs <= REGION_US
+      ? `the ceiling is 2× here; each step's region (the StepArgs, the ticket, the barrier) costs a few µs of a ` +
+        `${fmt.ms(worst.one.msPerStep)} ms one-thread step ${at}`
+      : `2 threads took ${overUs.toFixed(0)} µs a step over half the ${fmt.ms(worst.one.msPerStep)} ms one-thread step ${at}, ` +
+        `where a step's region costs up to ${REGION_US}: the worker came late or ran slower (docs/threads.md, "Back to back")`;
   const measured = `worst ${fmt.ratio(worst.x)} at n = ${fmt.n(worst.n)} (${pairs.map((p) => `${fmt.n(p.n)} ${fmt.ratio(p.x)}`).join(", ")})`;
   return [target("2 threads (forced) ≥ 1.8× 1 thread at every n from 1e5 to 1e6, back-to-back steps", measured, worst.x >= 1.8, bound)];
 }

@@ -1,0 +1,91 @@
+// Why 2 threads forced back to back fall short of 2× in some runs, round by round:
+//   node bench/experiments/late-worker.mjs [n] [rounds]
+// One thread and 2 threads forced (every step on both threads) at n, back to back, in
+// alternating rounds of about 20 ms each, as the bench's threads section compares them. For
+// each threaded round: its ratio to the one-thread round before it, in how many of its steps
+// the worker ran none of the step's shares (the caller ran them all: the worker was late, or
+// not running), and, on Linux, from the kernel's per-thread scheduler counters
+// (/proc/self/task/<tid>/schedstat): how long the worker was runnable but waiting for a core,
+// how often it slept on its own (voluntary switches: a futex wait), and what the process's
+// other threads ran meanwhile (V8's compiler and GC helpers). docs/threads.md, "Back to
+// back", reads these.
+import { readdirSync, readFileSync } from "node:fs";
+import { createRmsprop } from "rmsprop-wasm";
+import { SHARE_WORDS } from "../../dist/pool/control-block.js";
+import { controlBlock, testing } from "../../dist/pool/testing.js";
+
+const n = Number(process.argv[2] ?? 2e5);
+const rounds = Number(process.argv[3] ?? 16);
+const steps = Math.max(20, Math.round(2e7 / n));
+
+/** Each thread's scheduler counters (ns on a core, ns runnable and waiting, voluntary switches); empty where /proc is not there. */
+function threadsNow() {
+  const threads = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync("/proc/self/task");
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    try {
+      const [runNs, waitNs] = readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").trim().split(" ").map(Number);
+      const voluntary = Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/self/task/${tid}/status`, "utf8"))?.[1] ?? 0);
+      threads.set(tid, { runNs, waitNs, voluntary });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return threads;
+}
+
+const before = new Set(threadsNow().keys());
+const one = await createRmsprop(n);
+const two = await createRmsprop(n, { threads: 2, minParamsPerThread: 1 });
+/** The pool's worker: the thread that the threaded optimizer's start added. */
+const workerTids = [...threadsNow().keys()].filter((tid) => !before.has(tid));
+for (const opt of [one, two]) {
+  for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
+  opt.grads.fill(0.25);
+}
+const ms = (ns) => (ns / 1e6).toFixed(1);
+console.log(`n = ${n}, ${steps} steps a round; worker thread ${workerTids.join(", ") || "unknown"}`);
+console.log("round  2/1   steps the worker ran no share   worker waiting for a core   worker slept   other threads ran");
+for (let r = 0; r < rounds; r++) {
+  let t = performance.now();
+  for (let i = 0; i < steps; i++) one.step();
+  const oneMs = (performance.now() - t) / steps;
+  testing.threads = 2;
+  const start = threadsNow();
+  let absent = 0;
+  t = performance.now();
+  for (let i = 0; i < steps; i++) {
+    two.step();
+    // Outside the timed work would be cleaner; these are eight loads after a 0.1–1 ms step.
+    const ctrl = controlBlock();
+    let byWorker = 0;
+    for (let s = 0; s < SHARE_WORDS.owner.length; s++) if (Atomics.load(ctrl, SHARE_WORDS.owner[s]) !== 0) byWorker++;
+    if (byWorker === 0) absent++;
+  }
+  const twoMs = (performance.now() - t) / steps;
+  const end = threadsNow();
+  testing.threads = undefined;
+  let [waitNs, slept, othersNs] = [0, 0, 0];
+  for (const [tid, now] of end) {
+    const then = start.get(tid);
+    if (!then) continue;
+    if (workerTids.includes(tid)) {
+      waitNs += now.waitNs - then.waitNs;
+      slept += now.voluntary - then.voluntary;
+    } else if (tid !== String(process.pid)) {
+      othersNs += now.runNs - then.runNs;
+    }
+  }
+  const linux = end.size > 0;
+  console.log(
+    `${String(r).padStart(5)}  ${(oneMs / twoMs).toFixed(2)}  ${String(absent).padStart(4)} of ${steps}` +
+      (linux ? `${`${ms(waitNs)} ms`.padStart(30)}   ${String(slept).padStart(12)}   ${`${ms(othersNs)} ms`.padStart(17)}` : ""),
+  );
+}
+one.dispose();
+two.dispose();
