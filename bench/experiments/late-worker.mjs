@@ -7,12 +7,15 @@
 // not running), and, on Linux, from the kernel's per-thread scheduler counters
 // (/proc/self/task/<tid>/schedstat): how long the worker was runnable but waiting for a core,
 // how often it slept on its own (voluntary switches: a futex wait), and what the process's
-// other threads ran meanwhile (V8's compiler and GC helpers). docs/threads.md, "Back to
-// back", reads these.
+// other threads ran meanwhile (V8's compiler and GC helpers). From the pool's own timeline
+// (src/pool/trace.ts): the median time of a step share on each thread, which tells a worker
+// that was there but slower. docs/threads.md, "Back to back", reads these.
 import { readdirSync, readFileSync } from "node:fs";
 import { createRmsprop } from "rmsprop-wasm";
 import { SHARE_WORDS } from "../../dist/pool/control-block.js";
 import { controlBlock, testing } from "../../dist/pool/testing.js";
+import { readTrace, TRACE, TRACE_TRIPLES, traceBuffer } from "../../dist/pool/trace.js";
+import { median } from "../stats.mjs";
 
 const n = Number(process.argv[2] ?? 2e5);
 const rounds = Number(process.argv[3] ?? 16);
@@ -39,6 +42,26 @@ function threadsNow() {
   return threads;
 }
 
+/** The median µs of a step share on the caller (0) and on the worker (1), from the trace since it was cleared. */
+function shareMedians(buffer) {
+  const started = [0, 0];
+  const took = [[], []];
+  for (const [us, thread, event, argument] of readTrace(buffer, 2)) {
+    if (argument < 100) continue; // a scan share (argument: 100 · phase + share)
+    if (event === TRACE.shareStart) started[thread] = us;
+    if (event === TRACE.shareEnd) took[thread].push(us - started[thread]);
+  }
+  return took.map((t) => (t.length ? median(t) : Number.NaN));
+}
+
+/** Empties every thread's part of the trace (its first triple holds the count). */
+function clearTrace(buffer) {
+  const f64 = new Float64Array(buffer);
+  for (let t = 0; t < 2; t++) f64[t * TRACE_TRIPLES * 3] = 0;
+}
+
+const trace = traceBuffer(2);
+testing.trace = trace; // before the pool starts: its threads take it at their start
 const before = new Set(threadsNow().keys());
 const one = await createRmsprop(n);
 const two = await createRmsprop(n, { threads: 2, minParamsPerThread: 1 });
@@ -50,12 +73,13 @@ for (const opt of [one, two]) {
 }
 const ms = (ns) => (ns / 1e6).toFixed(1);
 console.log(`n = ${n}, ${steps} steps a round; worker thread ${workerTids.join(", ") || "unknown"}`);
-console.log("round  2/1   steps the worker ran no share   worker waiting for a core   worker slept   other threads ran");
+console.log("round  2/1   µs a step share: caller / worker   steps the worker ran no share   worker waiting for a core   worker slept   other threads ran");
 for (let r = 0; r < rounds; r++) {
   let t = performance.now();
   for (let i = 0; i < steps; i++) one.step();
   const oneMs = (performance.now() - t) / steps;
   testing.threads = 2;
+  clearTrace(trace);
   const start = threadsNow();
   let absent = 0;
   t = performance.now();
@@ -82,8 +106,9 @@ for (let r = 0; r < rounds; r++) {
     }
   }
   const linux = end.size > 0;
+  const [callerUs, workerUs] = shareMedians(trace);
   console.log(
-    `${String(r).padStart(5)}  ${(oneMs / twoMs).toFixed(2)}  ${String(absent).padStart(4)} of ${steps}` +
+    `${String(r).padStart(5)}  ${(oneMs / twoMs).toFixed(2)}  ${`${callerUs.toFixed(0)} / ${workerUs.toFixed(0)}`.padStart(29)}   ${String(absent).padStart(4)} of ${steps}` +
       (linux ? `${`${ms(waitNs)} ms`.padStart(30)}   ${String(slept).padStart(12)}   ${`${ms(othersNs)} ms`.padStart(17)}` : ""),
   );
 }
