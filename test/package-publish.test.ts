@@ -52,9 +52,10 @@ describe("npm publish", () => {
     const { out } = run("npm", ["publish", "--dry-run", "--ignore-scripts", "--json"]);
     const report = JSON.parse(out.slice(out.indexOf("{"), out.lastIndexOf("}") + 1));
     const files = ((report[pkg.name] ?? report).files as { path: string }[]).map((f) => f.path).sort();
-    // Every TypeScript source under src/ as .js and .d.ts; no source maps (src/ is not shipped).
+    // Every TypeScript source under src/ as .js and .d.ts; no source maps (src/ is not shipped),
+    // nor the kernel ABI's docs, which only the tests read (no module of the package imports them).
     const built = readdirSync("src", { recursive: true, encoding: "utf8" })
-      .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+      .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && f !== "kernel-abi-docs.ts")
       .flatMap((f) => [`dist/${f.replace(/\.ts$/, ".js")}`, `dist/${f.replace(/\.ts$/, ".d.ts")}`]);
     const kernels = ["simd", "scalar", "simd_shared", "scalar_shared"].map((k) => `dist/wasm/rmsprop_${k}.wasm`);
     const assembly = readdirSync("assembly").map((f) => `assembly/${f}`);
