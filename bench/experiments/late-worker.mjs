@@ -1,19 +1,18 @@
 // Why 2 threads forced back to back fall short of 2× in some runs, round by round:
 //   node bench/experiments/late-worker.mjs [n] [rounds]
 // One thread and 2 threads forced (every step on both threads) at n, back to back, in
-// alternating rounds of about 20 ms each, as the bench's threads section compares them. For
-// each threaded round: its ratio to the one-thread round before it, in how many of its steps
-// the worker ran none of the step's shares (the caller ran them all: the worker was late, or
-// not running), and, on Linux, from the kernel's per-thread scheduler counters
-// (/proc/self/task/<tid>/schedstat): how long the worker was runnable but waiting for a core,
-// how often it slept on its own (voluntary switches: a futex wait), and what the process's
-// other threads ran meanwhile (V8's compiler and GC helpers). From the pool's own timeline
-// (src/pool/trace.ts): the median time of a step share on each thread, which tells a worker
-// that was there but slower. docs/threads.md, "Back to back", reads these.
+// alternating rounds of 10–20 ms each, as the bench's threads section compares them. For
+// each threaded round: its ratio to the one-thread round before it; from the pool's own
+// timeline (src/pool/trace.ts), the median time of a step share on each thread (a worker
+// that was there but slower) and in how many steps the worker ran none of the step's
+// shares (the caller ran them all: the worker was late, or not running); and on Linux,
+// from the kernel's per-thread scheduler counters (/proc/self/task/<tid>/schedstat), how
+// long the worker was runnable but waiting for a core, how often it slept on its own
+// (voluntary switches: a futex wait), and what the process's other threads ran meanwhile
+// (V8's compiler and GC helpers). docs/threads.md, "Back to back", reads these.
 import { readdirSync, readFileSync } from "node:fs";
 import { createRmsprop } from "rmsprop-wasm";
-import { SHARE_WORDS } from "../../dist/pool/control-block.js";
-import { controlBlock, testing } from "../../dist/pool/testing.js";
+import { testing } from "../../dist/pool/testing.js";
 import { readTrace, TRACE, TRACE_TRIPLES, traceBuffer } from "../../dist/pool/trace.js";
 import { median } from "../stats.mjs";
 
@@ -42,16 +41,24 @@ function threadsNow() {
   return threads;
 }
 
-/** The median µs of a step share on the caller (0) and on the worker (1), from the trace since it was cleared. */
-function shareMedians(buffer) {
+/**
+ * From the trace since it was cleared: the median µs of a step share on the caller and on
+ * the worker, and the steps in which the worker ran no step share.
+ */
+function roundFromTrace(buffer) {
   const started = [0, 0];
   const took = [[], []];
+  const workerShares = []; // per step, from the caller's opening of its region
   for (const [us, thread, event, argument] of readTrace(buffer, 2)) {
+    if (thread === 0 && event === TRACE.opened) workerShares.push(0);
     if (argument < 100) continue; // a scan share (argument: 100 · phase + share)
     if (event === TRACE.shareStart) started[thread] = us;
-    if (event === TRACE.shareEnd) took[thread].push(us - started[thread]);
+    if (event !== TRACE.shareEnd) continue;
+    took[thread].push(us - started[thread]);
+    if (thread === 1 && workerShares.length > 0) workerShares[workerShares.length - 1]++;
   }
-  return took.map((t) => (t.length ? median(t) : Number.NaN));
+  const [callerUs, workerUs] = took.map((t) => (t.length ? median(t) : Number.NaN));
+  return { callerUs, workerUs, absent: workerShares.filter((k) => k === 0).length };
 }
 
 /** Empties every thread's part of the trace (its first triple holds the count). */
@@ -81,16 +88,8 @@ for (let r = 0; r < rounds; r++) {
   testing.threads = 2;
   clearTrace(trace);
   const start = threadsNow();
-  let absent = 0;
   t = performance.now();
-  for (let i = 0; i < steps; i++) {
-    two.step();
-    // Outside the timed work would be cleaner; these are eight loads after a 0.1–1 ms step.
-    const ctrl = controlBlock();
-    let byWorker = 0;
-    for (let s = 0; s < SHARE_WORDS.owner.length; s++) if (Atomics.load(ctrl, SHARE_WORDS.owner[s]) !== 0) byWorker++;
-    if (byWorker === 0) absent++;
-  }
+  for (let i = 0; i < steps; i++) two.step();
   const twoMs = (performance.now() - t) / steps;
   const end = threadsNow();
   testing.threads = undefined;
@@ -106,7 +105,7 @@ for (let r = 0; r < rounds; r++) {
     }
   }
   const linux = end.size > 0;
-  const [callerUs, workerUs] = shareMedians(trace);
+  const { callerUs, workerUs, absent } = roundFromTrace(trace);
   console.log(
     `${String(r).padStart(5)}  ${(oneMs / twoMs).toFixed(2)}  ${`${callerUs.toFixed(0)} / ${workerUs.toFixed(0)}`.padStart(29)}   ${String(absent).padStart(4)} of ${steps}` +
       (linux ? `${`${ms(waitNs)} ms`.padStart(30)}   ${String(slept).padStart(12)}   ${`${ms(othersNs)} ms`.padStart(17)}` : ""),
