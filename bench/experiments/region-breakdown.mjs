@@ -5,7 +5,8 @@
 // caches), then one step. Each threaded step is cut into its phases from the events every
 // thread recorded: writing the StepArgs blocks, opening the region, waking the worker (the
 // caller's system call), the worker's wake-up, the shares each thread ran, the barrier and
-// the end. Prints the medians (µs) of threaded steps, and how the steps were run.
+// the end. Prints the medians (µs) of threaded steps, how the steps were run, and the five
+// slowest threaded steps with the longest share each thread ran in them.
 // --forced runs every step on 2 threads (the choice would run a small n alone).
 import { createRmsprop } from "rmsprop-wasm";
 import { testing } from "../../dist/pool/testing.js";
@@ -45,7 +46,19 @@ const events = readTrace(testing.trace, 2);
 console.log(JSON.stringify(opt.threading.estimates));
 opt.dispose();
 
+/** The longest share `thread` ran in a step's events (µs), 0 if it ran none. */
+function longestShare(step, thread) {
+  let [start, longest] = [0, 0];
+  for (const [us, t, event] of step) {
+    if (t !== thread) continue;
+    if (event === TRACE.shareStart) start = us;
+    if (event === TRACE.shareEnd) longest = Math.max(longest, us - start);
+  }
+  return longest;
+}
+
 // Cut the timeline into steps at each `begin` of the caller.
+const slowest = [];
 const phases = { write: [], notify: [], wakeUp: [], callerShares: [], workerShares: [], barrier: [], end: [], total: [] };
 for (let i = 0; i < events.length; i++) {
   if (events[i][1] !== 0 || events[i][2] !== TRACE.begin) continue;
@@ -69,6 +82,7 @@ for (let i = 0; i < events.length; i++) {
   if (wait0 !== undefined && met0 !== undefined) phases.barrier.push(met0 - wait0);
   if (wait1 !== undefined && met1 !== undefined) phases.end.push(met1 - wait1);
   phases.total.push((met1 ?? step.at(-1)[0]) - t0);
+  slowest.push({ total: phases.total.at(-1), caller: longestShare(step, 0), worker: longestShare(step, 1) });
 }
 const fmt = (xs) => (xs.length ? `${median(xs).toFixed(1)} µs` : "–");
 console.log(`n = ${n}, ${gapMs} ms of JS between steps, ${steps} steps: alone ${ways.alone}, warm ${ways.warm}, woken ${ways.woken}`);
@@ -82,3 +96,8 @@ console.log(`  worker's shares              ${fmt(phases.workerShares)}`);
 console.log(`  caller at the barrier        ${fmt(phases.barrier)}`);
 console.log(`  caller waiting for the end   ${fmt(phases.end)}`);
 console.log(`  region, begin to end         ${fmt(phases.total)}`);
+// The tail: a thread taken off its core while it runs a share holds the step until it runs
+// again (docs/threads.md, "What you can rely on").
+slowest.sort((a, b) => b.total - a.total);
+console.log("slowest threaded steps: region µs (the longest share on the caller / on the worker)");
+console.log(`  ${slowest.slice(0, 5).map((s) => `${s.total.toFixed(0)} (${s.caller.toFixed(0)} / ${s.worker.toFixed(0)})`).join(", ")}`);
