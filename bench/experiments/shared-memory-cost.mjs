@@ -1,0 +1,34 @@
+// What a one-thread step pays for running on shared memory, in a training loop:
+//   node bench/experiments/shared-memory-cost.mjs [n] [gapMs] [pairs]
+// Pairs of one-thread optimizers in the bench's training loop (a pass of `gapMs` that
+// streams a 16 MiB scratch before each step; 100 iterations of warm-up, then 40 measured,
+// the order of the two reversed from one pair to the next), the first on its own memory,
+// the second on an `options.memory` of the same size that is, by turns, not shared and
+// shared. A threaded optimizer that runs its steps alone runs them on shared memory
+// (docs/threads.md, "What you can rely on"). Prints each kind's pair ratios, sorted.
+import { createRmsprop } from "rmsprop-wasm";
+import { pairedTrainingLoop } from "../training-loop-pattern.mjs";
+import { median } from "../stats.mjs";
+
+const n = Number(process.argv[2] ?? 1e5);
+const gap = Number(process.argv[3] ?? 5);
+const pairs = Number(process.argv[4] ?? 16);
+const pages = Math.ceil((16 * n + (1 << 20)) / 65536);
+
+const ratios = { "not shared": [], shared: [] };
+for (let p = 0; p < 2 * pairs; p++) {
+  const kind = p % 2 ? "shared" : "not shared";
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: kind === "shared" });
+  const opts = [await createRmsprop(n, { nonFinite: "skip" }), await createRmsprop(n, { nonFinite: "skip", memory })];
+  for (const opt of opts) {
+    for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
+    opt.grads.fill(0.25);
+  }
+  const order = Math.floor(p / 2) % 2 ? [1, 0] : [0, 1];
+  ratios[kind].push(pairedTrainingLoop(opts, { gap, warmUp: 100, iterations: 40, order }).ratio);
+  for (const opt of opts) opt.dispose();
+}
+console.log(`n = ${n}, ${gap} ms passes: a one-thread step on an options.memory over one on its own memory, ${pairs} pairs each`);
+for (const [kind, r] of Object.entries(ratios)) {
+  console.log(`  ${kind.padEnd(10)}  median ${median(r).toFixed(3)}×: ${r.sort((a, b) => a - b).map((x) => x.toFixed(2)).join(" ")}`);
+}
