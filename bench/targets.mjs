@@ -135,10 +135,12 @@ export function summaryLines(rows, defaults) {
 
 /**
  * Most a warm threaded step's region (the StepArgs, the ticket, the barrier) adds to half a
- * one-thread step back to back, in µs: 2.5–7 at 1e5–1e6 in the committed run of 97d666e,
- * which met the target (docs/threads.md, "Back to back").
+ * one-thread step back to back, in µs: 1.7–5.3 at 1e5–1e6 in the committed run of 97d666e,
+ * which met the target (one round 8.6). A miss beyond it is not the region's: the worker
+ * came late or ran slower (docs/threads.md, "Back to back"). At 1e5 a miss needs only 4 µs
+ * over, so there the region can be the bound; from 2e5 on it cannot.
  */
-const REGION_US = 8;
+const REGION_US = 10;
 
 /**
  * 2 threads forced against 1, back to back, where the work is large enough for both cores
@@ -151,9 +153,9 @@ function forcedWarmLines(rows) {
   const worst = pairs.reduce((a, b) => (a.x < b.x ? a : b));
   const perRound = roundRatios(worst.two, worst.one);
   const [lo, hi] = [Math.min(...perRound), Math.max(...perRound)];
-  // What 2 threads took over half the one-thread step: the region's own cost, or more
-  // (a worker that came late or ran slower, which bench/experiments/late-worker.mjs counts).
-  const overUs = 1e3 * (worst.two.msPerStep - worst.one.msPerStep / 2);
+  // On the verdict's basis (the median of the rounds' ratios), what 2 threads took over half
+  // the one-thread step (bench/experiments/late-worker.mjs tells a late worker from a slow one).
+  const overUs = 1e3 * worst.one.msPerStep * (1 / worst.x - 1 / 2);
   const at = `at n = ${fmt.n(worst.n)}`;
   const bound = hi - lo > 0.3
     ? `the machine's load: ${at} the ratio ranged ${fmt.ratio(lo)}–${fmt.ratio(hi)} over rounds`
@@ -161,7 +163,7 @@ function forcedWarmLines(rows) {
       ? `the ceiling is 2× here; each step's region (the StepArgs, the ticket, the barrier) costs a few µs of a ` +
         `${fmt.ms(worst.one.msPerStep)} ms one-thread step ${at}`
       : `2 threads took ${overUs.toFixed(0)} µs a step over half the ${fmt.ms(worst.one.msPerStep)} ms one-thread step ${at}, ` +
-        `where a step's region costs up to ${REGION_US}: the worker came late or ran slower (docs/threads.md, "Back to back")`;
+        `where a step's region costs up to ${REGION_US} µs: the worker came late or ran slower (docs/threads.md, "Back to back")`;
   const measured = `worst ${fmt.ratio(worst.x)} at n = ${fmt.n(worst.n)} (${pairs.map((p) => `${fmt.n(p.n)} ${fmt.ratio(p.x)}`).join(", ")})`;
   return [target("2 threads (forced) ≥ 1.8× 1 thread at every n from 1e5 to 1e6, back-to-back steps", measured, worst.x >= 1.8, bound)];
 }

@@ -106,7 +106,7 @@ describe("bench: summary lines", () => {
   it("checks 2 forced threads against 1 at every n from 1e5 to 1e6, and says what bounds a miss", () => {
     expect(line("target: 2 threads (forced) ≥ 1.8× 1 thread")).toBe(
       "target: 2 threads (forced) ≥ 1.8× 1 thread at every n from 1e5 to 1e6, back-to-back steps: worst 1.46× at n = 1e5 (1e5 1.46×) — " +
-        "MISSED; bound: 2 threads took 14 µs a step over half the 0.077 ms one-thread step at n = 1e5, where a step's region costs up to 8: " +
+        "MISSED; bound: 2 threads took 14 µs a step over half the 0.077 ms one-thread step at n = 1e5, where a step's region costs up to 10 µs: " +
         'the worker came late or ran slower (docs/threads.md, "Back to back")',
     );
     // Within what the region costs, the line says so: 0.077 × (1/1.75 − 1/2) ms is 5.5 µs.

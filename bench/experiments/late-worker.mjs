@@ -1,15 +1,16 @@
 // Why 2 threads forced back to back fall short of 2× in some runs, round by round:
 //   node bench/experiments/late-worker.mjs [n] [rounds]
 // One thread and 2 threads forced (every step on both threads) at n, back to back, in
-// alternating rounds of 10–20 ms each, as the bench's threads section compares them. For
-// each threaded round: its ratio to the one-thread round before it; from the pool's own
-// timeline (src/pool/trace.ts), the median time of a step share on each thread (a worker
-// that was there but slower) and in how many steps the worker ran none of the step's
-// shares (the caller ran them all: the worker was late, or not running); and on Linux,
-// from the kernel's per-thread scheduler counters (/proc/self/task/<tid>/schedstat), how
-// long the worker was runnable but waiting for a core, how often it slept on its own
-// (voluntary switches: a futex wait), and what the process's other threads ran meanwhile
-// (V8's compiler and GC helpers). docs/threads.md, "Back to back", reads these.
+// alternating rounds of 2e7 / n steps (100 at 2e5), as the bench's threads section
+// compares them. For each threaded round: its ratio to the one-thread round before it;
+// from the pool's own timeline (src/pool/trace.ts), the median time of a step share on
+// each thread (a worker that was there but slower) and in how many steps the worker ran
+// none of the step's shares (the caller ran them all: the worker was late, or not
+// running); and on Linux, from the kernel's per-thread scheduler counters
+// (/proc/self/task/<tid>/schedstat), how long the worker was runnable but waiting for a
+// core, how often it slept on its own (voluntary switches: a futex wait), and what the
+// process's other threads ran meanwhile (V8's compiler and GC helpers). docs/threads.md,
+// "Back to back", reads these.
 import { readdirSync, readFileSync } from "node:fs";
 import { createRmsprop } from "rmsprop-wasm";
 import { testing } from "../../dist/pool/testing.js";
@@ -47,19 +48,29 @@ function threadsNow() {
  */
 function roundFromTrace(buffer) {
   const started = [0, 0];
+  const share = [0, 0];
   const took = [[], []];
   const workerShares = []; // per step, from the caller's opening of its region
   for (const [us, thread, event, argument] of readTrace(buffer, 2)) {
     if (thread === 0 && event === TRACE.opened) workerShares.push(0);
     if (argument < 100) continue; // a scan share (argument: 100 · phase + share)
-    if (event === TRACE.shareStart) started[thread] = us;
+    if (event === TRACE.shareStart) [started[thread], share[thread]] = [us, argument - 100];
     if (event !== TRACE.shareEnd) continue;
     took[thread].push(us - started[thread]);
+    byShare[thread][share[thread]] ??= [];
+    byShare[thread][share[thread]].push(us - started[thread]);
     if (thread === 1 && workerShares.length > 0) workerShares[workerShares.length - 1]++;
   }
   const [callerUs, workerUs] = took.map((t) => (t.length ? median(t) : Number.NaN));
   return { callerUs, workerUs, absent: workerShares.filter((k) => k === 0).length };
 }
+
+/**
+ * Every step share's µs over the run, by thread and share: a worker slower only while the
+ * caller runs shows as its own shares slow and the last one it reaches (after the caller has
+ * finished) not.
+ */
+const byShare = [[], []];
 
 /** Empties every thread's part of the trace (its first triple holds the count). */
 function clearTrace(buffer) {
@@ -113,3 +124,7 @@ for (let r = 0; r < rounds; r++) {
 }
 one.dispose();
 two.dispose();
+const shareLine = (thread) =>
+  byShare[thread].map((us, t) => (us ? `${t}: ${median(us).toFixed(0)} (${us.length})` : "")).filter(Boolean).join(", ");
+console.log(`µs a step share over the run, share: median (count). caller: ${shareLine(0)}`);
+console.log(`  worker: ${shareLine(1)}`);

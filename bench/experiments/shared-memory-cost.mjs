@@ -13,13 +13,16 @@ import { median } from "../stats.mjs";
 const n = Number(process.argv[2] ?? 1e5);
 const gap = Number(process.argv[3] ?? 5);
 const pairs = Number(process.argv[4] ?? 16);
-const pages = Math.ceil((16 * n + (1 << 20)) / 65536);
+const WASM_PAGE = 65536;
 
 const ratios = { "not shared": [], shared: [] };
 for (let p = 0; p < 2 * pairs; p++) {
   const kind = p % 2 ? "shared" : "not shared";
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: kind === "shared" });
-  const opts = [await createRmsprop(n, { nonFinite: "skip" }), await createRmsprop(n, { nonFinite: "skip", memory })];
+  const own = await createRmsprop(n, { nonFinite: "skip" });
+  // Room for the same optimizer as `own` (opt.byteLength: everything it placed).
+  const pages = Math.ceil(own.byteLength / WASM_PAGE);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: kind === "shared" });
+  const opts = [own, await createRmsprop(n, { nonFinite: "skip", memory })];
   for (const opt of opts) {
     for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
     opt.grads.fill(0.25);
