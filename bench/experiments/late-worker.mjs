@@ -16,6 +16,7 @@ import { createRmsprop } from "rmsprop-wasm";
 import { testing } from "../../dist/pool/testing.js";
 import { readTrace, TRACE, TRACE_TRIPLES, traceBuffer } from "../../dist/pool/trace.js";
 import { median } from "../stats.mjs";
+import { shareSpans } from "./share-spans.mjs";
 
 const n = Number(process.argv[2] ?? 2e5);
 const rounds = Number(process.argv[3] ?? 16);
@@ -47,19 +48,16 @@ function threadsNow() {
  * the worker, and the steps in which the worker ran no step share.
  */
 function roundFromTrace(buffer) {
-  const started = [0, 0];
-  const share = [0, 0];
+  const events = readTrace(buffer, 2);
+  const opened = events.filter(([, thread, event]) => thread === 0 && event === TRACE.opened).map(([us]) => us);
   const took = [[], []];
-  const workerShares = []; // per step, from the caller's opening of its region
-  for (const [us, thread, event, argument] of readTrace(buffer, 2)) {
-    if (thread === 0 && event === TRACE.opened) workerShares.push(0);
-    if (argument < 100) continue; // a scan share (argument: 100 · phase + share)
-    if (event === TRACE.shareStart) [started[thread], share[thread]] = [us, argument - 100];
-    if (event !== TRACE.shareEnd) continue;
-    took[thread].push(us - started[thread]);
-    byShare[thread][share[thread]] ??= [];
-    byShare[thread][share[thread]].push(us - started[thread]);
-    if (thread === 1 && workerShares.length > 0) workerShares[workerShares.length - 1]++;
+  const workerShares = opened.map(() => 0); // per step, counted from the caller's opening of its region
+  for (const { thread, phase, share, startUs, us } of shareSpans(events)) {
+    if (phase !== 1) continue;
+    took[thread].push(us);
+    (byShare[thread][share] ??= []).push(us);
+    const step = opened.findLastIndex((at) => at <= startUs);
+    if (thread === 1 && step >= 0) workerShares[step]++;
   }
   const [callerUs, workerUs] = took.map((t) => (t.length ? median(t) : Number.NaN));
   return { callerUs, workerUs, absent: workerShares.filter((k) => k === 0).length };

@@ -12,6 +12,7 @@ import { createRmsprop } from "rmsprop-wasm";
 import { testing } from "../../dist/pool/testing.js";
 import { readTrace, TRACE, traceBuffer } from "../../dist/pool/trace.js";
 import { median } from "../stats.mjs";
+import { shareSpans } from "./share-spans.mjs";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const n = Number(args[0] ?? 1e5);
@@ -46,17 +47,6 @@ const events = readTrace(testing.trace, 2);
 console.log(JSON.stringify(opt.threading.estimates));
 opt.dispose();
 
-/** The longest share `thread` ran in a step's events (µs), 0 if it ran none. */
-function longestShare(step, thread) {
-  let [start, longest] = [0, 0];
-  for (const [us, t, event] of step) {
-    if (t !== thread) continue;
-    if (event === TRACE.shareStart) start = us;
-    if (event === TRACE.shareEnd) longest = Math.max(longest, us - start);
-  }
-  return longest;
-}
-
 // Cut the timeline into steps at each `begin` of the caller.
 const slowest = [];
 const phases = { write: [], notify: [], wakeUp: [], callerShares: [], workerShares: [], barrier: [], end: [], total: [] };
@@ -67,12 +57,10 @@ for (let i = 0; i < events.length; i++) {
   const at = (thread, event, arg) => step.find((e) => e[1] === thread && e[2] === event && (arg === undefined || e[3] === arg))?.[0];
   const t0 = step[0][0];
   const opened = at(0, TRACE.opened), woken = at(0, TRACE.woken), seen = at(1, TRACE.seen);
-  const shares = (thread) => {
-    let sum = 0;
-    for (const e of step) if (e[1] === thread && e[2] === TRACE.shareStart) sum -= e[0];
-    for (const e of step) if (e[1] === thread && e[2] === TRACE.shareEnd) sum += e[0];
-    return sum;
-  };
+  const spans = shareSpans(step);
+  const ran = (thread) => spans.filter((span) => span.thread === thread).map((span) => span.us);
+  const shares = (thread) => ran(thread).reduce((sum, us) => sum + us, 0);
+  const longestShare = (thread) => Math.max(0, ...ran(thread));
   const wait0 = at(0, TRACE.wait, 0), met0 = at(0, TRACE.met, 0), wait1 = at(0, TRACE.wait, 1), met1 = at(0, TRACE.met, 1);
   phases.write.push(opened - t0);
   phases.notify.push(woken - opened);
@@ -82,7 +70,7 @@ for (let i = 0; i < events.length; i++) {
   if (wait0 !== undefined && met0 !== undefined) phases.barrier.push(met0 - wait0);
   if (wait1 !== undefined && met1 !== undefined) phases.end.push(met1 - wait1);
   phases.total.push((met1 ?? step.at(-1)[0]) - t0);
-  slowest.push({ total: phases.total.at(-1), caller: longestShare(step, 0), worker: longestShare(step, 1) });
+  slowest.push({ total: phases.total.at(-1), caller: longestShare(0), worker: longestShare(1) });
 }
 const fmt = (xs) => (xs.length ? `${median(xs).toFixed(1)} µs` : "–");
 console.log(`n = ${n}, ${gapMs} ms of JS between steps, ${steps} steps: alone ${ways.alone}, warm ${ways.warm}, woken ${ways.woken}`);

@@ -244,9 +244,10 @@ export class ThreadChoice {
    * The wait for a try starts again too: it paid for tries of the way that lost then, and
    * the way just left is the one to try now. At 8e5 in a training loop threaded steps ran
    * at 0.75–0.8 ms for some 30 steps where they take 0.42 (a step alone 0.66; another load
-   * on the workers' core, most likely); the choice went alone, but the wait that a try of a step alone had set at the start
-   * (charged the cold JIT's bookkeeping, milliseconds a decided step) held off every try of
-   * threads: alone for the rest of the row, 1.0× one thread.
+   * on the workers' core, most likely); the choice went alone, but the wait that a try of a
+   * step alone had set at the start (charged the cold JIT's bookkeeping, milliseconds a
+   * decided step) held off every try of threads: alone for the rest of the row, 1.0× one
+   * thread.
    */
   #hold(pick: number): void {
     this.#held = pick;
