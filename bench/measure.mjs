@@ -1,5 +1,7 @@
 // Runs a list of contenders at one n in interleaved rounds, so each ratio compares runs
-// made seconds apart under the same machine load, and turns the samples into rows.
+// made seconds apart under the same machine load, and turns the samples into rows. A
+// section may also spread its rounds over its sizes (measureSpread): round r at every n
+// before round r + 1 at any, so a row's rounds come many seconds apart.
 import { Bench } from "tinybench";
 import { median, relativeMad } from "./stats.mjs";
 import { compareWithinGroup } from "./shares.mjs";
@@ -11,40 +13,43 @@ function taskOptions(contender) {
   return Object.fromEntries(HOOKS.filter((h) => contender[h]).map((h) => [h, contender[h]]));
 }
 
+/** What rounds of one list gave, by contender name: all samples, each round's median, the probe's call share. */
+const noRounds = (list) => ({
+  samples: new Map(list.map((c) => [c.name, []])),
+  roundMs: new Map(list.map((c) => [c.name, []])),
+  callShares: new Map(),
+});
+
 /**
- * Measures `list` (contenders as in contenders.mjs) at n. `settings` holds rounds and
- * tinybench's time, iterations, warmupTime and warmupIterations. Every row carries its
- * per-round medians, so ratios and ceiling shares are taken within a round. `onTask(done,
- * total)` is called as each task of each round ends (the progress line).
+ * Rounds `first` to `first + rounds − 1` of `list` into `got` (see noRounds); disposes the
+ * list at the end. Odd rounds run the list in reverse, so no contender always runs first
+ * (warmest or coldest).
  */
-export async function measure(section, n, list, settings, onTask = () => {}) {
-  const { rounds, ...benchOptions } = settings;
-  const total = rounds * list.length;
-  let done = 0;
-  const samples = new Map(list.map((c) => [c.name, []]));
-  const roundMs = new Map(list.map((c) => [c.name, []]));
-  const callShares = new Map();
+async function runRounds(list, { rounds, first = 0, ...benchOptions }, got, onTask) {
   try {
-    for (let round = 0; round < rounds; round++) {
-      // Alternate the order so no contender always runs first (warmest or coldest).
+    for (let round = first; round < first + rounds; round++) {
       const order = round % 2 ? [...list].reverse() : list;
       // throws: a contender that fails must stop the run, not leave a row without samples.
       const bench = new Bench({ retainSamples: true, throws: true, ...benchOptions });
       for (const c of order) bench.add(c.name, c.step, taskOptions(c));
-      bench.addEventListener("cycle", () => onTask(++done, total));
+      bench.addEventListener("cycle", () => onTask());
       await bench.run();
       for (const task of bench.tasks) {
         // concat, not push(...): a fast task yields more samples than a call takes arguments.
-        samples.set(task.name, samples.get(task.name).concat(task.result.latency.samples));
-        roundMs.get(task.name).push(task.result.latency.p50);
+        got.samples.set(task.name, got.samples.get(task.name).concat(task.result.latency.samples));
+        got.roundMs.get(task.name).push(task.result.latency.p50);
       }
       for (const c of list) c.check?.();
     }
     // The compute probe's check that a JS→wasm call is negligible against its work.
-    for (const c of list) if (c.callShare) callShares.set(c.name, c.callShare());
+    for (const c of list) if (c.callShare) got.callShares.set(c.name, c.callShare());
   } finally {
     for (const c of list) c.dispose();
   }
+}
+
+/** The rows of one (section, n) group from what its rounds gave, with the ratios within the group. */
+function rowsOf(section, n, list, { samples, roundMs, callShares }) {
   const rows = list.map((c) => {
     const work = c.work ?? n;
     const ms = median(samples.get(c.name));
@@ -71,4 +76,43 @@ export async function measure(section, n, list, settings, onTask = () => {}) {
     };
   });
   return compareWithinGroup(rows);
+}
+
+/**
+ * Measures `list` (contenders as in contenders.mjs) at n. `settings` holds rounds and
+ * tinybench's time, iterations, warmupTime and warmupIterations. Every row carries its
+ * per-round medians, so ratios and ceiling shares are taken within a round. `onTask(done,
+ * total)` is called as each task of each round ends (the progress line).
+ */
+export async function measure(section, n, list, settings, onTask = () => {}) {
+  const total = settings.rounds * list.length;
+  let done = 0;
+  const got = noRounds(list);
+  await runRounds(list, settings, got, () => onTask(++done, total));
+  return rowsOf(section, n, list, got);
+}
+
+/**
+ * Measures `contenders(n)` at every n of `sizes`, its rounds spread: round r at every n
+ * before round r + 1 at any, each on fresh contenders. A slow phase of the host (seconds of
+ * a worker's core shared with another guest's work, say) then meets one round of a row
+ * rather than all of them, and the median over rounds reads the machine as it usually is;
+ * within a round every contender of an n still runs a moment apart. `onRound(r)` as each
+ * round starts, `onTask(done, total)` as each task of the round ends.
+ */
+export async function measureSpread(section, sizes, contenders, settings, { onRound = () => {}, onTask = () => {} } = {}) {
+  const groups = sizes.map((n) => ({ n, list: undefined, got: undefined }));
+  for (let round = 0; round < settings.rounds; round++) {
+    onRound(round);
+    let done = 0;
+    for (const group of groups) {
+      const list = await contenders(group.n);
+      group.list ??= list;
+      group.got ??= noRounds(list);
+      // The progress of a round: every n has as many contenders as this one (near enough).
+      const total = groups.length * list.length;
+      await runRounds(list, { ...settings, rounds: 1, first: round }, group.got, () => onTask(++done, total));
+    }
+  }
+  return groups.flatMap(({ n, list, got }) => rowsOf(section, n, list, got));
 }

@@ -4,7 +4,7 @@
 // the docs quote.
 import { answerContenders, groupContenders, sizeContenders, threadContenders, trainingContenders, variantContenders, VARIANTS } from "./contenders.mjs";
 import { recipeContenders, recipeCostContenders, RECIPE } from "./recipe.mjs";
-import { measure } from "./measure.mjs";
+import { measure, measureSpread } from "./measure.mjs";
 import { tfjsSection } from "./tfjs.mjs";
 import { LOADS, patternsSection, patternsUnits } from "./patterns.mjs";
 import { TRAINING_RUNS } from "./training-loop-pattern.mjs";
@@ -68,6 +68,24 @@ function overSizes(name, sizes, contenders, settings, steps) {
 }
 
 /**
+ * As overSizes, its rounds spread over the sizes (measureSpread): one unit per round. For
+ * the threads sections, whose rows the host's slow phases of a few seconds decided whole
+ * (docs/threads.md, "Back to back").
+ */
+function spreadOverSizes(name, sizes, contenders, settings, steps) {
+  const round = { ...settings, rounds: 1 };
+  const expectedRound = sizes.reduce((a, n) => a + expected(round, n, steps(n)), 0);
+  const label = (r) => `round ${r + 1} of ${settings.rounds}`;
+  return {
+    name,
+    units: Array.from({ length: settings.rounds }, (_, r) => ({ section: name, label: label(r), expected: expectedRound })),
+    run: async (progress) => ({
+      rows: await measureSpread(name, sizes, contenders, settings, { onRound: (r) => progress.unit(label(r)), onTask: progress.task }),
+    }),
+  };
+}
+
+/**
  * The default run: at each of `sizes`, this package on 1 thread and on `threads` (with the
  * user's `options`), the probes of the limit, tfjs-backend-wasm and the plain JS loop; 1
  * thread against the machine's k at small n (where threads start to pay off), if k > 1;
@@ -79,7 +97,7 @@ export function answerPlan({ sizes = ANSWER_SIZES, threads = "auto", options = {
   return [
     overSizes("sizes", sizes, (n) => answerContenders(n, { threads, options }), ANSWER, () => [ours, ours, traffic, traffic, probe, tfjsWasm, plain]),
     ...(k > 1
-      ? [overSizes("threads", CROSSOVER_SIZES, (n) => threadContenders(n, { threads: k, options, plain: false }), CROSSOVER, () => [ours, ours])]
+      ? [spreadOverSizes("threads", CROSSOVER_SIZES, (n) => threadContenders(n, { threads: k, options, plain: false }), CROSSOVER, () => [ours, ours])]
       : []),
     overSizes(RECIPE, [RECIPE_N], recipeCostContenders, ANSWER, () => [ours, ours * 1.4, recipe]),
   ];
@@ -92,7 +110,7 @@ export function fullPlan({ only } = {}) {
     overSizes("sizes", [1e4, 1e5, 1e6, 1e7], sizeContenders, WARM, (n) => [
       ours, threads, ours, threads, threads, scalar, traffic, traffic, probe, tfjsWasm, ...(n <= 1e6 ? [tfjsCpu] : []), reference, plain,
     ]),
-    overSizes("threads", [5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7], threadContenders, WARM, () => [ours, threads, plain]),
+    spreadOverSizes("threads", [5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7], threadContenders, WARM, () => [ours, threads, plain]),
     overSizes("variants", [1e6], variantContenders, WARM, () => Object.keys(VARIANTS).flatMap(() => [ours * 1.5, plain * 1.5]).concat(plain)),
     {
       name: "groups",
