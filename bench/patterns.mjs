@@ -173,8 +173,27 @@ function speedTargets(quiet) {
     if (mine.length === 0) return [];
     const worst = mine.reduce((a, b) => (b.ratio > a.ratio ? b : a));
     const where = worst.pattern.startsWith("training loop") ? `, worst at ${worst.pattern.slice("training loop, ".length)} between steps` : "";
-    return [`target: threads: 2 at most ${bound.toFixed(2)}× the time of threads: 1 ${what}: ${worst.ratio.toFixed(2)}×${where} — ${worst.ratio <= bound ? "met" : "MISSED"}`];
+    const met = worst.ratio <= bound;
+    return [`target: threads: 2 at most ${bound.toFixed(2)}× the time of threads: 1 ${what}: ${worst.ratio.toFixed(2)}×${where}${trafficNote(worst, met)} — ${met ? "met" : `MISSED${trafficBound(worst, bound)}`}`];
   });
+}
+
+/** Where the row measured what memory allows (training-loop-pattern.mjs, measureTraffic): its probes, after a met verdict's figure. */
+function trafficNote(row, met) {
+  return met && row.traffic ? ` (the traffic probe there: ${row.traffic.one.toFixed(2)}× on 1 thread, ${row.traffic.two.toFixed(2)}× on 2)` : "";
+}
+
+/**
+ * What memory allowed a missed one, where the row measured it: its bound where moving the
+ * bytes on 2 threads took more than the target allows the step (the step must also do
+ * its arithmetic), otherwise the figures alone.
+ */
+function trafficBound(row, bound) {
+  if (!row.traffic) return "";
+  const { one, two } = row.traffic;
+  const probes = `moving a step's bytes without its arithmetic (the traffic probe) took ${one.toFixed(2)}× one thread's ` +
+    `step on 1 thread and ${two.toFixed(2)}× on 2 in the same loop (a second core moved them ${(one / two).toFixed(2)}× as fast)`;
+  return two > bound ? `; bound: memory: ${probes}, more than the target allows` : `; not memory's bound: ${probes}`;
 }
 
 /** The section's rows as a console table. */

@@ -7,7 +7,7 @@ import { recipeContenders, recipeCostContenders, RECIPE } from "./recipe.mjs";
 import { measure, measureSpread } from "./measure.mjs";
 import { tfjsSection } from "./tfjs.mjs";
 import { LOADS, patternsSection, patternsUnits } from "./patterns.mjs";
-import { TRAINING_RUNS } from "./training-loop-pattern.mjs";
+import { TRAFFIC_SIZES, TRAINING_RUNS, TRAINING_SIZES } from "./training-loop-pattern.mjs";
 import { ANSWER_SIZES, RECIPE_N } from "./answer.mjs";
 import { fmt } from "./report.mjs";
 
@@ -137,13 +137,16 @@ export function fullPlan({ only } = {}) {
       name: "patterns",
       // About 24 s per load and n in the committed run, and 55 s for a load's training loop
       // (its last unit) where each row ran one pair for 180 steps (100 of them the warm-up),
-      // scaled by the steps each load's rows run now (TRAINING_RUNS): fixed step counts,
+      // scaled by the loops each load's rows run now (TRAINING_RUNS): fixed step counts,
       // not time budgets.
       units: Array.from({ length: patternsUnits(false) }, (_, i) => {
         const perLoad = patternsUnits(false) / Object.keys(LOADS).length;
         const load = Object.keys(LOADS)[Math.floor(i / perLoad)];
-        const { pairs, iterations } = TRAINING_RUNS[load];
-        return { section: "patterns", label: `unit ${i + 1}`, expected: (i + 1) % perLoad === 0 ? (pairs * (100 + iterations) * 55) / 180 : 24 };
+        const { pairs, iterations, traffic } = TRAINING_RUNS[load];
+        // Every other pair, the rows at TRAFFIC_SIZES also run a loop of three (the step and
+        // two traffic probes): half again a pair's steps at those sizes.
+        const loops = pairs + (traffic ? Math.ceil(pairs / 2) * 1.5 * (TRAFFIC_SIZES.length / TRAINING_SIZES.length) : 0);
+        return { section: "patterns", label: `unit ${i + 1}`, expected: (i + 1) % perLoad === 0 ? (loops * (100 + iterations) * 55) / 180 : 24 };
       }),
       run: async (progress) => ({
         patterns: await patternsSection({ onUnit: (load, n) => progress.unit(`${load}, ${typeof n === "number" ? `n = ${fmt.n(n)}` : n}`) }),

@@ -15,7 +15,10 @@
 // this loop read 0.99–1.10× each other at 1e5 (20 ms passes, one pair per row): where each
 // one's arrays fall in the caches, not its code, and no number of iterations of one pair
 // averages that out. One pair, the spread is the middle half of its per-iteration ratios.
-import { createRmsprop } from "rmsprop-wasm";
+import { createRmsprop, createTrafficProbe } from "rmsprop-wasm";
+// The pool's test hooks, from the same build the package entry loads (dist/): not the
+// package's API, only to force the 2-thread traffic probe onto its threads (measureTraffic).
+import { testing } from "../dist/pool/testing.js";
 import { median } from "./stats.mjs";
 
 /** The forward and backward passes of a training loop: a 16 MiB scratch streamed in 256 KiB pieces (also bench/quantization/training.mjs). */
@@ -31,14 +34,14 @@ export function forwardBackward(ms) {
 }
 
 /**
- * Two optimizers in a training loop, side by side: every iteration runs both, in the same
+ * Optimizers in a training loop, side by side: every iteration runs each, in the same
  * order (`order`), each step after its own forward and backward pass of `gap` ms; `iterations`
  * measured after `warmUp`, and only the time inside step() counts. The figure is the ratio
  * of the median step times (the second's over the first's); per-iteration ratios are
  * noisy (each is one step of each), so the middle half of them is its spread.
  */
 export function pairedTrainingLoop(opts, { gap, warmUp, iterations, order = [0, 1] }) {
-  const times = [[], []];
+  const times = opts.map(() => []);
   for (let it = -warmUp; it < iterations; it++) {
     for (const k of order) {
       forwardBackward(gap);
@@ -48,19 +51,25 @@ export function pairedTrainingLoop(opts, { gap, warmUp, iterations, order = [0, 
       if (it >= 0) times[k].push(ms);
     }
   }
-  const ms = [median(times[0]), median(times[1])];
+  const ms = times.map(median);
   const ratios = times[1].map((t, i) => t / times[0][i]).sort((a, b) => a - b);
   return { ms, ratio: ms[1] / ms[0], ratioRange: [ratios[Math.floor(ratios.length / 4)], ratios[Math.floor((3 * ratios.length) / 4)]] };
 }
 
 export const TRAINING_SIZES = [1e5, 8e5];
 export const TRAINING_GAPS = [1, 5, 20, 50];
+/**
+ * The sizes where the target asks threads for a gain (patterns.mjs), whose rows also measure
+ * what memory allows there (measureTraffic).
+ */
+export const TRAFFIC_SIZES = [8e5];
 
 /**
- * How each load's rows are measured: pairs of fresh optimizers per row, and iterations
- * measured per pair. The busy load has no target: one pair, as before.
+ * How each load's rows are measured: pairs of fresh optimizers per row, iterations measured
+ * per pair, and whether the rows at TRAFFIC_SIZES measure what memory allows too
+ * (measureTraffic, with every other pair). The busy load has no target: one pair, no probes.
  */
-export const TRAINING_RUNS = { quiet: { pairs: 4, iterations: 40 }, busy: { pairs: 1, iterations: 80 } };
+export const TRAINING_RUNS = { quiet: { pairs: 4, iterations: 40, traffic: true }, busy: { pairs: 1, iterations: 80, traffic: false } };
 
 /** One pair of fresh optimizers (1 and 2 threads) in the loop: its median step times and their ratio (see pairedTrainingLoop). */
 async function measurePair(n, { gap, warmUp, iterations, order }) {
@@ -75,6 +84,33 @@ async function measurePair(n, { gap, warmUp, iterations, order }) {
 }
 
 /**
+ * What memory allows under a row's ratio, measured as a pair is: a one-thread optimizer
+ * against traffic probes on 1 and on 2 threads (createTrafficProbe: the step's bytes moved
+ * with the arithmetic replaced by a xor), in the same loop. Each probe's time over the
+ * step's: how much of one thread's step moving its bytes takes alone, and with a second
+ * core. The 2-thread probe runs every step on 2 threads (the pool's test hook): its choice
+ * would run it alone where threads move the bytes no faster, and then measure one thread.
+ * It is the only job on the pool: a second would give the pool's cadence steps at gaps of
+ * one pass and two in turn, which no training loop has (see the top of this file), so the
+ * 2-thread optimizer is not here.
+ */
+async function measureTraffic(n, { gap, warmUp, iterations }) {
+  const opts = [await createRmsprop(n, { nonFinite: "skip" }), await createTrafficProbe(n), await createTrafficProbe(n, { threads: 2 })];
+  for (const opt of opts) {
+    for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
+    opt.grads.fill(0.25);
+  }
+  testing.threads = 2;
+  try {
+    const { ms } = pairedTrainingLoop(opts, { gap, warmUp, iterations, order: [0, 1, 2] });
+    return { one: ms[1] / ms[0], two: ms[2] / ms[0] };
+  } finally {
+    testing.threads = undefined;
+    for (const opt of opts) opt.dispose();
+  }
+}
+
+/**
  * The rows of one load: every n and gap, each from `pairs` pairs of `iterations` measured
  * steps (after a warm-up). A warm-up (the JIT, the choice's first samples and tries, the
  * cadence's first window and its misses), then the measured iterations: a training loop
@@ -83,15 +119,19 @@ async function measurePair(n, { gap, warmUp, iterations, order }) {
  * measured iterations gave 1.02×).
  */
 export async function trainingLoopRows(load, { sizes = TRAINING_SIZES, gaps = TRAINING_GAPS, warmUp = 100, ...runs } = {}) {
-  const { pairs, iterations } = { ...TRAINING_RUNS[load], ...runs };
-  const cases = sizes.flatMap((n) => gaps.map((gap) => ({ n, gap, measured: [] })));
+  const { pairs, iterations, traffic: probed } = { ...TRAINING_RUNS[load], ...runs };
+  const cases = sizes.flatMap((n) => gaps.map((gap) => ({ n, gap, measured: [], traffic: [] })));
   // Pair p of every row before pair p + 1 of any: a row's pairs come a minute apart, so a
   // slow phase of the host (its memory shared with another guest's, say) meets one of them,
   // not all, and the median reads the machine as it usually is.
   for (let p = 0; p < pairs; p++) {
-    for (const { n, gap, measured } of cases) measured.push(await measurePair(n, { gap, warmUp, iterations, order: p % 2 ? [1, 0] : [0, 1] }));
+    for (const { n, gap, measured, traffic } of cases) {
+      const how = { gap, warmUp, iterations, order: p % 2 ? [1, 0] : [0, 1] };
+      measured.push(await measurePair(n, how));
+      if (probed && p % 2 === 0 && TRAFFIC_SIZES.includes(n)) traffic.push(await measureTraffic(n, how));
+    }
   }
-  return cases.map(({ n, gap, measured }) => {
+  return cases.map(({ n, gap, measured, traffic }) => {
     const ratios = measured.map((m) => m.ratio);
     return {
       load,
@@ -104,6 +144,8 @@ export async function trainingLoopRows(load, { sizes = TRAINING_SIZES, gaps = TR
       twoUs: 1e3 * median(measured.map((m) => m.ms[1])),
       ratio: median(ratios),
       ratioRange: pairs > 1 ? [Math.min(...ratios), Math.max(...ratios)] : measured[0].ratioRange,
+      // Each probe's time over the one-thread step's (measureTraffic): the median over its pairs.
+      ...(traffic.length > 0 && { traffic: { one: median(traffic.map((t) => t.one)), two: median(traffic.map((t) => t.two)) } }),
     };
   });
 }

@@ -250,4 +250,32 @@ describe("bench: the patterns section's targets", () => {
     expect(table).toHaveLength(2 + rows.length);
     expect(table[5]).toMatch(/^one core busy\s+alternate 1\s+0\.2\s+2e\+5\s+2\s+100\.0\s+131\.0\s+1\.31×\s+1\.26–1\.36$/);
   });
+
+  it("quotes what memory allowed in a training-loop row, and bounds a miss by it", () => {
+    const probed = (gap: number, ratio: number, one: number, two: number) => ({
+      ...row("quiet", `training loop, ${gap} ms`, 8e5, 2, ratio), traffic: { one, two },
+    });
+    const line = (rows: object[]) => patternsSummary(rows).find((l: string) => l.includes("n = 8e5"));
+    expect(line([probed(1, 0.66, 0.6, 0.45), probed(20, 0.69, 0.62, 0.47)])).toBe(
+      "target: threads: 2 at most 0.70× the time of threads: 1 in a training loop at n = 8e5 (every gap): 0.69×, worst at " +
+        "20 ms between steps (the traffic probe there: 0.62× on 1 thread, 0.47× on 2) — met",
+    );
+    expect(line([probed(1, 0.66, 0.6, 0.45), probed(50, 0.77, 0.6, 0.72)])).toBe(
+      "target: threads: 2 at most 0.70× the time of threads: 1 in a training loop at n = 8e5 (every gap): 0.77×, worst at " +
+        "50 ms between steps — MISSED; bound: memory: moving a step's bytes without its arithmetic (the traffic probe) took " +
+        "0.60× one thread's step on 1 thread and 0.72× on 2 in the same loop (a second core moved them 0.83× as fast), more " +
+        "than the target allows",
+    );
+    // Memory allowed the target: the figures, not a bound.
+    expect(line([probed(50, 0.77, 0.7, 0.58)])).toBe(
+      "target: threads: 2 at most 0.70× the time of threads: 1 in a training loop at n = 8e5 (every gap): 0.77×, worst at " +
+        "50 ms between steps — MISSED; not memory's bound: moving a step's bytes without its arithmetic (the traffic probe) " +
+        "took 0.70× one thread's step on 1 thread and 0.58× on 2 in the same loop (a second core moved them 1.21× as fast)",
+    );
+    // A row without probes (the busy load, an older run's document) reads as before.
+    expect(line([row("quiet", "training loop, 5 ms", 8e5, 2, 0.75)])).toBe(
+      "target: threads: 2 at most 0.70× the time of threads: 1 in a training loop at n = 8e5 (every gap): 0.75×, worst at " +
+        "5 ms between steps — MISSED",
+    );
+  });
 });
