@@ -21,31 +21,26 @@ const noRounds = (list) => ({
 });
 
 /**
- * Rounds `first` to `first + rounds − 1` of `list` into `got` (see noRounds); disposes the
- * list at the end. Odd rounds run the list in reverse, so no contender always runs first
- * (warmest or coldest).
+ * Rounds `first` to `first + rounds − 1` of `list` into `got` (see noRounds). Odd rounds
+ * run the list in reverse, so no contender always runs first (warmest or coldest).
  */
 async function runRounds(list, { rounds, first = 0, ...benchOptions }, got, onTask) {
-  try {
-    for (let round = first; round < first + rounds; round++) {
-      const order = round % 2 ? [...list].reverse() : list;
-      // throws: a contender that fails must stop the run, not leave a row without samples.
-      const bench = new Bench({ retainSamples: true, throws: true, ...benchOptions });
-      for (const c of order) bench.add(c.name, c.step, taskOptions(c));
-      bench.addEventListener("cycle", () => onTask());
-      await bench.run();
-      for (const task of bench.tasks) {
-        // concat, not push(...): a fast task yields more samples than a call takes arguments.
-        got.samples.set(task.name, got.samples.get(task.name).concat(task.result.latency.samples));
-        got.roundMs.get(task.name).push(task.result.latency.p50);
-      }
-      for (const c of list) c.check?.();
+  for (let round = first; round < first + rounds; round++) {
+    const order = round % 2 ? [...list].reverse() : list;
+    // throws: a contender that fails must stop the run, not leave a row without samples.
+    const bench = new Bench({ retainSamples: true, throws: true, ...benchOptions });
+    for (const c of order) bench.add(c.name, c.step, taskOptions(c));
+    bench.addEventListener("cycle", () => onTask());
+    await bench.run();
+    for (const task of bench.tasks) {
+      // concat, not push(...): a fast task yields more samples than a call takes arguments.
+      got.samples.set(task.name, got.samples.get(task.name).concat(task.result.latency.samples));
+      got.roundMs.get(task.name).push(task.result.latency.p50);
     }
-    // The compute probe's check that a JS→wasm call is negligible against its work.
-    for (const c of list) if (c.callShare) got.callShares.set(c.name, c.callShare());
-  } finally {
-    for (const c of list) c.dispose();
+    for (const c of list) c.check?.();
   }
+  // The compute probe's check that a JS→wasm call is negligible against its work.
+  for (const c of list) if (c.callShare) got.callShares.set(c.name, c.callShare());
 }
 
 /** The rows of one (section, n) group from what its rounds gave, with the ratios within the group. */
@@ -88,13 +83,19 @@ export async function measure(section, n, list, settings, onTask = () => {}) {
   const total = settings.rounds * list.length;
   let done = 0;
   const got = noRounds(list);
-  await runRounds(list, settings, got, () => onTask(++done, total));
+  try {
+    await runRounds(list, settings, got, () => onTask(++done, total));
+  } finally {
+    for (const c of list) c.dispose();
+  }
   return rowsOf(section, n, list, got);
 }
 
 /**
  * Measures `contenders(n)` at every n of `sizes`, its rounds spread: round r at every n
- * before round r + 1 at any, each on fresh contenders. A slow phase of the host (seconds of
+ * before round r + 1 at any, each n on the same contenders throughout (made in the first
+ * round, disposed after the last), so a threaded optimizer's choice between threads and
+ * alone stays as warm as in rounds run back to back. A slow phase of the host (seconds of
  * a worker's core shared with another guest's work, say) then meets one round of a row
  * rather than all of them, and the median over rounds reads the machine as it usually is;
  * within a round every contender of an n still runs a moment apart. `onRound(r)` as each
@@ -102,17 +103,20 @@ export async function measure(section, n, list, settings, onTask = () => {}) {
  */
 export async function measureSpread(section, sizes, contenders, settings, { onRound = () => {}, onTask = () => {} } = {}) {
   const groups = sizes.map((n) => ({ n, list: undefined, got: undefined }));
-  for (let round = 0; round < settings.rounds; round++) {
-    onRound(round);
-    let done = 0;
-    for (const group of groups) {
-      const list = await contenders(group.n);
-      group.list ??= list;
-      group.got ??= noRounds(list);
-      // The progress of a round: every n has as many contenders as this one (near enough).
-      const total = groups.length * list.length;
-      await runRounds(list, { ...settings, rounds: 1, first: round }, group.got, () => onTask(++done, total));
+  try {
+    for (let round = 0; round < settings.rounds; round++) {
+      onRound(round);
+      let done = 0;
+      for (const group of groups) {
+        group.list ??= await contenders(group.n);
+        group.got ??= noRounds(group.list);
+        // The progress of a round: every n has as many contenders as this one (near enough).
+        const total = groups.length * group.list.length;
+        await runRounds(group.list, { ...settings, rounds: 1, first: round }, group.got, () => onTask(++done, total));
+      }
     }
+  } finally {
+    for (const { list } of groups) for (const c of list ?? []) c.dispose();
   }
   return groups.flatMap(({ n, list, got }) => rowsOf(section, n, list, got));
 }

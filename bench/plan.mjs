@@ -73,8 +73,8 @@ function overSizes(name, sizes, contenders, settings, steps) {
  * (docs/threads.md, "Back to back").
  */
 function spreadOverSizes(name, sizes, contenders, settings, steps) {
-  const round = { ...settings, rounds: 1 };
-  const expectedRound = sizes.reduce((a, n) => a + expected(round, n, steps(n)), 0);
+  // The contenders are made once per n (in the first round): the section's seconds, evenly.
+  const expectedRound = sizes.reduce((a, n) => a + expected(settings, n, steps(n)), 0) / settings.rounds;
   const label = (r) => `round ${r + 1} of ${settings.rounds}`;
   return {
     name,

@@ -36,26 +36,40 @@ const stretches = (calls: Call[]) => calls.filter((c, i) => i === 0 || c.n !== c
 const settings = { rounds: 3, time: 1, iterations: 2, warmupTime: 0, warmupIterations: 1 };
 
 describe("bench: rounds spread over sizes", () => {
-  it("runs round r at every n before round r + 1 at any, on fresh contenders each round, disposing each", async () => {
+  it("runs round r at every n before round r + 1 at any, each n on the same contenders, disposed after the last round", async () => {
     const { calls, disposed, contenders, created } = recorder();
     const rounds: number[] = [];
-    const rows = await measureSpread("threads", [1e3, 2e3], contenders, settings, { onRound: (r: number) => rounds.push(r) });
+    let disposedBefore = -1;
+    const rows = await measureSpread("threads", [1e3, 2e3], contenders, settings, {
+      onRound: (r: number) => {
+        rounds.push(r);
+        if (r === 2) disposedBefore = disposed.length;
+      },
+    });
     expect(rounds).toEqual([0, 1, 2]);
     // Odd rounds run the contenders in reverse, as measure() does.
     expect(stretches(calls).map((c) => `${c.n} ${c.name}`)).toEqual(["1000 a", "2000 a", "1000 b", "2000 b", "1000 a", "2000 a"]);
-    // Each stretch on its own two instances, made for it.
-    expect(created()).toBe(12);
-    const instancesOf = (k: number) => {
-      const starts = calls.indexOf(stretches(calls)[k]);
-      const next = k + 1 < 6 ? calls.indexOf(stretches(calls)[k + 1]) : calls.length;
-      return [...new Set(calls.slice(starts, next).map((c) => c.instance))].sort((x, y) => x - y);
-    };
-    expect([0, 1, 2, 3, 4, 5].map(instancesOf)).toEqual([[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]);
-    expect([...disposed].sort((x, y) => x - y)).toEqual([...Array(12).keys()]);
+    // Made once per n, in the first round: instances 0 and 1 at 1e3, 2 and 3 at 2e3.
+    expect(created()).toBe(4);
+    for (const c of calls) expect(c.instance).toBe((c.n === 1e3 ? 0 : 2) + (c.name === "b" ? 1 : 0));
+    expect(disposedBefore).toBe(0);
+    expect([...disposed].sort((x, y) => x - y)).toEqual([0, 1, 2, 3]);
     // One row per contender and n, each with one median per round.
     expect(rows.map((r: { n: number; name: string; roundMs: number[] }) => [r.n, r.name, r.roundMs.length])).toEqual([
       [1e3, "a", 3], [1e3, "b", 3], [2e3, "a", 3], [2e3, "b", 3],
     ]);
+  });
+
+  it("disposes every contender made when a round fails", async () => {
+    const { disposed, contenders } = recorder();
+    let made = 0;
+    const failing = async (n: number) => {
+      const list = await contenders(n);
+      if (++made === 2) list[0].step = () => { throw new Error("a contender failed"); };
+      return list;
+    };
+    await expect(measureSpread("threads", [1e3, 2e3], failing, settings)).rejects.toThrow("a contender failed");
+    expect([...disposed].sort((x, y) => x - y)).toEqual([0, 1, 2, 3]);
   });
 
   it("reports each round's progress against that round's tasks", async () => {
