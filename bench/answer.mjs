@@ -267,7 +267,7 @@ export function answerReport(doc, { footer = true } = {}) {
     "",
     ...(given ? optionNotes(options).flatMap((l) => wrapIndented(l)) : []),
     ...findings(doc).flatMap((f) => wrapIndented(`- ${f.text}`)),
-    ...(footer ? ["", `Took ${run.seconds} s. More: --full (every section, about 10 minutes), --json, --svg FILE, --help.`] : []),
+    ...(footer ? ["", `Took ${run.seconds} s. More: --full (every section, about 11 minutes), --json, --svg FILE, --help.`] : []),
   ];
   return out;
 }

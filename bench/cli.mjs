@@ -20,7 +20,7 @@ training recipe costs and how close to this machine's limit a step runs. About a
                     npm run -s bench -- --json > here.json
   --svg FILE        the throughput plot (parameters/s against n) as an SVG file
   --full            everything: every size, kernel variant, the training loop, the recipe,
-                    tfjs models, threads in every pattern (about 10 minutes)
+                    tfjs models, threads in every pattern (about 11 minutes)
   --out NAME        also write bench/results/NAME.json, .md and .svg
   -h, --help        this text
 
