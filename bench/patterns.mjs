@@ -174,30 +174,24 @@ function speedTargets(quiet) {
     const worst = mine.reduce((a, b) => (b.ratio > a.ratio ? b : a));
     const where = worst.pattern.startsWith("training loop") ? `, worst at ${worst.pattern.slice("training loop, ".length)} between steps` : "";
     const met = worst.ratio <= bound;
-    return [`target: threads: 2 at most ${bound.toFixed(2)}× the time of threads: 1 ${what}: ${worst.ratio.toFixed(2)}×${where}${trafficNote(worst, met)} — ${met ? "met" : `MISSED${trafficBound(worst, bound)}`}`];
+    const verdict = met ? `${trafficText(worst, true, bound)} — met` : ` — ${trafficText(worst, false, bound)}`;
+    return [`target: threads: 2 at most ${bound.toFixed(2)}× the time of threads: 1 ${what}: ${worst.ratio.toFixed(2)}×${where}${verdict}`];
   });
 }
 
-/** Where the row measured what memory allows (training-loop-pattern.mjs, measureTraffic): its probes, after a met verdict's figure. */
-function trafficNote(row, met) {
-  return met && row.traffic ? ` (the traffic probe there: ${row.traffic.one.toFixed(2)}× on 1 thread, ${row.traffic.two.toFixed(2)}× on 2)` : "";
-}
-
 /**
- * What memory allowed a missed one, where the row measured it. A step in this loop takes
- * about its bytes' time plus its arithmetic's, little overlapped (one thread's step is near
- * the sum: the bytes alone take about half of it here), and 2 threads split the arithmetic
- * but share memory's bandwidth: about the bytes' time on 2 threads plus half the rest of
- * the one-thread step. Where that estimate is over the target, memory bounds the miss.
+ * What memory allowed, where the row timed the traffic probes (training-loop-pattern.mjs,
+ * measureTraffic): after a met verdict, or a miss without a bound, the probes' figures; a
+ * miss is bounded by memory only where moving the bytes alone, on 2 threads, took more
+ * than the target allows the whole step.
  */
-function trafficBound(row, bound) {
-  if (!row.traffic) return "";
+function trafficText(row, met, bound) {
+  if (!row.traffic) return met ? "" : "MISSED";
   const { one, two } = row.traffic;
-  const estimate = two + (1 - one) / 2;
-  const probes = `moving a step's bytes without its arithmetic (the traffic probe) took ${one.toFixed(2)}× one thread's ` +
-    `step on 1 thread and ${two.toFixed(2)}× on 2 in the same loop (a second core moved them ${(one / two).toFixed(2)}× as fast); ` +
-    `with the rest split over 2 threads, a step would take about ${estimate.toFixed(2)}×`;
-  return estimate > bound ? `; bound: memory: ${probes}` : `; not memory's bound: ${probes}`;
+  const figures = `moving a step's bytes without its arithmetic (the traffic probe) took ${one.toFixed(2)}× one thread's step ` +
+    `on 1 thread and ${two.toFixed(2)}× on 2 in the same loop`;
+  if (met) return ` (there, ${figures})`;
+  return two > bound ? `MISSED; bound: memory: ${figures}` : `MISSED (there, ${figures})`;
 }
 
 /** The section's rows as a console table. */

@@ -142,10 +142,10 @@ export function fullPlan({ only } = {}) {
       units: Array.from({ length: patternsUnits(false) }, (_, i) => {
         const perLoad = patternsUnits(false) / Object.keys(LOADS).length;
         const load = Object.keys(LOADS)[Math.floor(i / perLoad)];
-        const { pairs, iterations, traffic } = TRAINING_RUNS[load];
+        const { pairs, iterations, probeTraffic } = TRAINING_RUNS[load];
         // Every other pair, the rows at TRAFFIC_SIZES also run a loop of three (the step and
         // two traffic probes): half again a pair's steps at those sizes.
-        const loops = pairs + (traffic ? Math.ceil(pairs / 2) * 1.5 * (TRAFFIC_SIZES.length / TRAINING_SIZES.length) : 0);
+        const loops = pairs + (probeTraffic ? Math.ceil(pairs / 2) * 1.5 * (TRAFFIC_SIZES.length / TRAINING_SIZES.length) : 0);
         return { section: "patterns", label: `unit ${i + 1}`, expected: (i + 1) % perLoad === 0 ? (loops * (100 + iterations) * 55) / 180 : 24 };
       }),
       run: async (progress) => ({

@@ -66,48 +66,85 @@ export const TRAFFIC_SIZES = [8e5];
 
 /**
  * How each load's rows are measured: pairs of fresh optimizers per row, iterations measured
- * per pair, and whether the rows at TRAFFIC_SIZES measure what memory allows too
+ * per pair, and whether the rows at TRAFFIC_SIZES also time the traffic probes
  * (measureTraffic, with every other pair). The busy load has no target: one pair, no probes.
  */
-export const TRAINING_RUNS = { quiet: { pairs: 4, iterations: 40, traffic: true }, busy: { pairs: 1, iterations: 80, traffic: false } };
+export const TRAINING_RUNS = { quiet: { pairs: 4, iterations: 40, probeTraffic: true }, busy: { pairs: 1, iterations: 80, probeTraffic: false } };
+
+/**
+ * Fresh optimizers from `makers` (each () => Promise<optimizer>), seeded alike, for `use`;
+ * all disposed after it, also when a later one fails to be made or `use` throws.
+ */
+async function withOptimizers(n, makers, use) {
+  const opts = [];
+  try {
+    for (const make of makers) {
+      const opt = await make();
+      opts.push(opt);
+      for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
+      opt.grads.fill(0.25);
+    }
+    return await use(opts);
+  } finally {
+    for (const opt of opts) opt.dispose();
+  }
+}
 
 /** One pair of fresh optimizers (1 and 2 threads) in the loop: its median step times and their ratio (see pairedTrainingLoop). */
-async function measurePair(n, { gap, warmUp, iterations, order }) {
-  const opts = [await createRmsprop(n, { nonFinite: "skip" }), await createRmsprop(n, { threads: 2, nonFinite: "skip" })];
-  for (const opt of opts) {
-    for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
-    opt.grads.fill(0.25);
-  }
-  const result = { ...pairedTrainingLoop(opts, { gap, warmUp, iterations, order }), spin: opts[1].options.threadSpinMs, threads: opts[1].threads };
-  for (const opt of opts) opt.dispose();
-  return result;
+function measurePair(n, { gap, warmUp, iterations, order }) {
+  const makers = [() => createRmsprop(n, { nonFinite: "skip" }), () => createRmsprop(n, { threads: 2, nonFinite: "skip" })];
+  return withOptimizers(n, makers, (opts) => ({
+    ...pairedTrainingLoop(opts, { gap, warmUp, iterations, order }),
+    spin: opts[1].options.threadSpinMs,
+    threads: opts[1].threads,
+  }));
 }
 
 /**
- * What memory allows under a row's ratio, measured as a pair is: a one-thread optimizer
- * against traffic probes on 1 and on 2 threads (createTrafficProbe: the step's bytes moved
- * with the arithmetic replaced by a xor), in the same loop. Each probe's time over the
- * step's: how much of one thread's step moving its bytes takes alone, and with a second
- * core. The 2-thread probe runs every step on 2 threads (the pool's test hook): its choice
- * would run it alone where threads move the bytes no faster, and then measure one thread.
- * It is the only job on the pool: a second would give the pool's cadence steps at gaps of
- * one pass and two in turn, which no training loop has (see the top of this file), so the
- * 2-thread optimizer is not here.
+ * What memory allows under a row's ratio, in a loop of its own: a one-thread optimizer and
+ * traffic probes on 1 and on 2 threads (createTrafficProbe: the step's bytes moved with the
+ * arithmetic replaced by a xor). Each probe's time over the step's: how much of one
+ * thread's step moving its bytes takes alone, and with a second core. The 2-thread probe
+ * runs every step on 2 threads (the pool's test hook): its choice would run it alone where
+ * threads move the bytes no faster, and then measure one thread. It is the only job on the
+ * pool: a second would give the pool's cadence steps at gaps of one pass and two in turn,
+ * which no training loop has (see the top of this file), so the 2-thread optimizer is not
+ * here. `reversed` runs the three in the other order.
  */
-async function measureTraffic(n, { gap, warmUp, iterations }) {
-  const opts = [await createRmsprop(n, { nonFinite: "skip" }), await createTrafficProbe(n), await createTrafficProbe(n, { threads: 2 })];
-  for (const opt of opts) {
-    for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
-    opt.grads.fill(0.25);
+function measureTraffic(n, { gap, warmUp, iterations, reversed }) {
+  const makers = [() => createRmsprop(n, { nonFinite: "skip" }), () => createTrafficProbe(n), () => createTrafficProbe(n, { threads: 2 })];
+  return withOptimizers(n, makers, (opts) => {
+    const fixed = testing.threads;
+    testing.threads = 2;
+    try {
+      const { ms } = pairedTrainingLoop(opts, { gap, warmUp, iterations, order: reversed ? [2, 1, 0] : [0, 1, 2] });
+      // A probe that ran alone would read as memory that does not scale.
+      if (opts[2].threading.lastStep?.threads !== 2) throw new Error("the 2-thread traffic probe did not run on 2 threads");
+      return { one: ms[1] / ms[0], two: ms[2] / ms[0] };
+    } finally {
+      testing.threads = fixed;
+    }
+  });
+}
+
+/**
+ * The order a load's rows are measured in: pair p of every row before pair p + 1 of any
+ * (a row's pairs come a minute apart, so a slow phase of the host meets one of them, not
+ * all, and the median reads the machine as it usually is), each pair in its order (the two
+ * optimizers' reversed every other pair), and after every other pair of a row at
+ * TRAFFIC_SIZES, where `probeTraffic`, its traffic probes (their order reversed each time).
+ */
+export function trainingSchedule({ sizes, gaps, pairs, probeTraffic }) {
+  const runs = [];
+  for (let p = 0; p < pairs; p++) {
+    for (const n of sizes) {
+      for (const gap of gaps) {
+        runs.push({ kind: "pair", n, gap, order: p % 2 ? [1, 0] : [0, 1] });
+        if (probeTraffic && p % 2 === 0 && TRAFFIC_SIZES.includes(n)) runs.push({ kind: "traffic", n, gap, reversed: p % 4 === 2 });
+      }
+    }
   }
-  testing.threads = 2;
-  try {
-    const { ms } = pairedTrainingLoop(opts, { gap, warmUp, iterations, order: [0, 1, 2] });
-    return { one: ms[1] / ms[0], two: ms[2] / ms[0] };
-  } finally {
-    testing.threads = undefined;
-    for (const opt of opts) opt.dispose();
-  }
+  return runs;
 }
 
 /**
@@ -119,17 +156,14 @@ async function measureTraffic(n, { gap, warmUp, iterations }) {
  * measured iterations gave 1.02×).
  */
 export async function trainingLoopRows(load, { sizes = TRAINING_SIZES, gaps = TRAINING_GAPS, warmUp = 100, ...runs } = {}) {
-  const { pairs, iterations, traffic: probed } = { ...TRAINING_RUNS[load], ...runs };
+  const { pairs, iterations, probeTraffic } = { ...TRAINING_RUNS[load], ...runs };
   const cases = sizes.flatMap((n) => gaps.map((gap) => ({ n, gap, measured: [], traffic: [] })));
-  // Pair p of every row before pair p + 1 of any: a row's pairs come a minute apart, so a
-  // slow phase of the host (its memory shared with another guest's, say) meets one of them,
-  // not all, and the median reads the machine as it usually is.
-  for (let p = 0; p < pairs; p++) {
-    for (const { n, gap, measured, traffic } of cases) {
-      const how = { gap, warmUp, iterations, order: p % 2 ? [1, 0] : [0, 1] };
-      measured.push(await measurePair(n, how));
-      if (probed && p % 2 === 0 && TRAFFIC_SIZES.includes(n)) traffic.push(await measureTraffic(n, how));
-    }
+  const of = (n, gap) => cases.find((c) => c.n === n && c.gap === gap);
+  for (const run of trainingSchedule({ sizes, gaps, pairs, probeTraffic })) {
+    const row = of(run.n, run.gap);
+    const how = { gap: run.gap, warmUp, iterations };
+    if (run.kind === "pair") row.measured.push(await measurePair(run.n, { ...how, order: run.order }));
+    else row.traffic.push(await measureTraffic(run.n, { ...how, reversed: run.reversed }));
   }
   return cases.map(({ n, gap, measured, traffic }) => {
     const ratios = measured.map((m) => m.ratio);

@@ -4,6 +4,8 @@
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs bench module without types
 import { measureSpread } from "../bench/measure.mjs";
+// @ts-expect-error: a plain .mjs bench module without types
+import { trainingSchedule } from "../bench/training-loop-pattern.mjs";
 
 interface Call {
   n: number;
@@ -60,22 +62,41 @@ describe("bench: rounds spread over sizes", () => {
     ]);
   });
 
-  it("disposes every contender made when a round fails", async () => {
-    const { disposed, contenders } = recorder();
-    let made = 0;
-    const failing = async (n: number) => {
-      const list = await contenders(n);
-      if (++made === 2) list[0].step = () => { throw new Error("a contender failed"); };
-      return list;
-    };
-    await expect(measureSpread("threads", [1e3, 2e3], failing, settings)).rejects.toThrow("a contender failed");
-    expect([...disposed].sort((x, y) => x - y)).toEqual([0, 1, 2, 3]);
+  it("disposes every contender made when a round fails, at the first n or a later one", async () => {
+    for (const [failAt, made] of [[1, [0, 1]], [2, [0, 1, 2, 3]]] as const) {
+      const { disposed, contenders } = recorder();
+      let lists = 0;
+      const failing = async (n: number) => {
+        const list = await contenders(n);
+        if (++lists === failAt) list[0].step = () => { throw new Error("a contender failed"); };
+        return list;
+      };
+      await expect(measureSpread("threads", [1e3, 2e3], failing, settings)).rejects.toThrow("a contender failed");
+      expect([...disposed].sort((x, y) => x - y)).toEqual(made);
+    }
   });
 
-  it("reports each round's progress against that round's tasks", async () => {
+  it("reports each round's progress against that round's tasks, from 1 again each round", async () => {
     const { contenders } = recorder();
     const tasks: [number, number][] = [];
-    await measureSpread("threads", [1e3, 2e3], contenders, { ...settings, rounds: 1 }, { onTask: (done: number, total: number) => tasks.push([done, total]) });
-    expect(tasks).toEqual([[1, 4], [2, 4], [3, 4], [4, 4]]);
+    await measureSpread("threads", [1e3, 2e3], contenders, { ...settings, rounds: 2 }, { onTask: (done: number, total: number) => tasks.push([done, total]) });
+    expect(tasks).toEqual([[1, 4], [2, 4], [3, 4], [4, 4], [1, 4], [2, 4], [3, 4], [4, 4]]);
+  });
+});
+
+describe("bench: the training loop's schedule", () => {
+  it("runs pair p of every row before pair p + 1, and the traffic probes after every other pair at 8e5", () => {
+    const runs = trainingSchedule({ sizes: [1e5, 8e5], gaps: [1, 5], pairs: 4, probeTraffic: true });
+    const text = runs.map((r: { kind: string; n: number; gap: number; order?: number[]; reversed?: boolean }) =>
+      r.kind === "pair" ? `${r.n} ${r.gap} ${r.order!.join("")}` : `${r.n} ${r.gap} traffic${r.reversed ? " reversed" : ""}`);
+    const pairs = (order: string) => [`100000 1 ${order}`, `100000 5 ${order}`, `800000 1 ${order}`, `800000 5 ${order}`];
+    expect(text).toEqual([
+      ...pairs("01").slice(0, 3), "800000 1 traffic", pairs("01")[3], "800000 5 traffic",
+      ...pairs("10"),
+      ...pairs("01").slice(0, 3), "800000 1 traffic reversed", pairs("01")[3], "800000 5 traffic reversed",
+      ...pairs("10"),
+    ]);
+    // The busy load's rows time no probes.
+    expect(trainingSchedule({ sizes: [1e5, 8e5], gaps: [1], pairs: 1, probeTraffic: false }).map((r: { kind: string }) => r.kind)).toEqual(["pair", "pair"]);
   });
 });

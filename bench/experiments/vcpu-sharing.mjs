@@ -4,7 +4,7 @@
 // a read more than 30 µs after the one before is a stall: the thread's core was taken (by
 // the host of a virtual machine, or another process). Prints, per round, the share of the
 // time each thread was stalled, and how much of the main thread's stalled time the worker
-// ran through (and the other way round). Two cores of their own: a few % stalled at most.
+// ran through, and the other way round. Two cores of their own: under 1% stalled.
 // Two virtual cores the host runs on one physical core by turns: each stalled about half
 // the time, each running while the other is stalled (docs/threads.md, "Back to back").
 import { Worker } from "node:worker_threads";
@@ -38,14 +38,21 @@ const worker = new Worker(
   { eval: true },
 );
 
-/** Total ms of `stalls` ([start, end] pairs), and of their overlap with the other thread's stalls. */
+/** The ms two threads' stalls overlap: both lists of [start, end] are in time order, so one merge pass. */
 function overlap(a, b) {
   let both = 0;
-  for (const [s, e] of a) for (const [t, f] of b) both += Math.max(0, Math.min(e, f) - Math.max(s, t));
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    both += Math.max(0, Math.min(a[i][1], b[j][1]) - Math.max(a[i][0], b[j][0]));
+    if (a[i][1] < b[j][1]) i++;
+    else j++;
+  }
   return both;
 }
 const pairs = (xs, k) => Array.from({ length: k }, (_, i) => [xs[2 * i], xs[2 * i + 1]]);
+/** The ms of a list of stalls. */
 const total = (stalls) => stalls.reduce((a, [s, e]) => a + e - s, 0);
+/** How much of one thread's stalled time the other ran through, in %. */
+const ranThrough = (stalled, both) => (stalled ? `${((100 * (stalled - both)) / stalled).toFixed(0)}%` : "–");
 
 for (let r = 0; r < rounds; r++) {
   const buffer = new SharedArrayBuffer(16 * MOST);
@@ -60,7 +67,8 @@ for (let r = 0; r < rounds; r++) {
   const pct = (x) => `${((100 * x) / ms).toFixed(1)}%`;
   console.log(
     `round ${r + 1}: stalled: main ${pct(mainStalled)} (${main.length} times), worker ${pct(otherStalled)} (${other.length}); ` +
-      `both at once ${pct(both)}: the worker ran through ${mainStalled ? ((100 * (mainStalled - both)) / mainStalled).toFixed(0) : "–"}% of the main thread's stalls`,
+      `both at once ${pct(both)}: the worker ran through ${ranThrough(mainStalled, both)} of the main thread's stalls, the main ` +
+      `thread through ${ranThrough(otherStalled, both)} of the worker's`,
   );
 }
 await worker.terminate();

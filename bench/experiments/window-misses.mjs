@@ -27,7 +27,9 @@ for (let s = 0; s < steps; s++) {
 }
 opt.dispose();
 
-// The worker's events (thread 1): a sleep's argument is the µs until its window opens.
+// The worker's events (thread 1): a sleep's argument is the µs until it wakes to poll (its
+// window's opening; for a step overdue, when to look again, which a step that ends the sleep
+// counts here too), and a window event follows a sleep that ended at its timer.
 const events = readTrace(testing.trace, 2).filter(([, thread]) => thread === 1);
 const timerLate = [];
 const stepCame = [];
