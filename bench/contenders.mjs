@@ -36,8 +36,17 @@ async function wasmContender(name, n, options, { create = createRmsprop, role, t
     bytesHeld: opt.byteLength,
     threads: opt.threads,
     step: () => opt.step(),
+    // How a threaded optimizer's choice stood at a round's end: read once a round, not per
+    // step (opt.threading copies an object, which would weigh on a 70 µs step).
+    ...(opt.threads > 1 && { roundEnd: () => wayAtEnd(opt.threading) }),
     dispose: () => opt.dispose(),
   };
+}
+
+/** The way the last step ran (threads) and the choice's estimates (µs a step alone, and warm on the most threads). */
+function wayAtEnd({ lastStep, estimates }) {
+  const us = (ms) => (ms >= 0 ? Math.round(1000 * ms * 10) / 10 : undefined);
+  return { threads: lastStep?.threads, aloneUs: us(estimates?.alone), warmUs: us(estimates?.threaded.at(-1)?.warm) };
 }
 
 /** The Math.fround reference on plain Float32Arrays, as the package exports it. */

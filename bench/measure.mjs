@@ -13,10 +13,14 @@ function taskOptions(contender) {
   return Object.fromEntries(HOOKS.filter((h) => contender[h]).map((h) => [h, contender[h]]));
 }
 
-/** What rounds of one list gave, by contender name: all samples, each round's median, the probe's call share. */
+/**
+ * What rounds of one list gave, by contender name: all samples, each round's median, where a
+ * contender says (roundEnd) how it stood at each round's end, and the probe's call share.
+ */
 const noRounds = (list) => ({
   samples: new Map(list.map((c) => [c.name, []])),
   roundMs: new Map(list.map((c) => [c.name, []])),
+  roundEnds: new Map(list.filter((c) => c.roundEnd).map((c) => [c.name, []])),
   callShares: new Map(),
 });
 
@@ -37,14 +41,17 @@ async function runRounds(list, { rounds, first = 0, ...benchOptions }, got, onTa
       got.samples.set(task.name, got.samples.get(task.name).concat(task.result.latency.samples));
       got.roundMs.get(task.name).push(task.result.latency.p50);
     }
-    for (const c of list) c.check?.();
+    for (const c of list) {
+      c.check?.();
+      if (c.roundEnd) got.roundEnds.get(c.name).push(c.roundEnd());
+    }
   }
   // The compute probe's check that a JS→wasm call is negligible against its work.
   for (const c of list) if (c.callShare) got.callShares.set(c.name, c.callShare());
 }
 
 /** The rows of one (section, n) group from what its rounds gave, with the ratios within the group. */
-function rowsOf(section, n, list, { samples, roundMs, callShares }) {
+function rowsOf(section, n, list, { samples, roundMs, roundEnds, callShares }) {
   const rows = list.map((c) => {
     const work = c.work ?? n;
     const ms = median(samples.get(c.name));
@@ -68,6 +75,7 @@ function rowsOf(section, n, list, { samples, roundMs, callShares }) {
       bytesPerParam: c.bytesPerParam,
       bytesHeld: c.bytesHeld,
       callShare: callShares.get(c.name),
+      roundEnds: roundEnds.get(c.name),
     };
   });
   return compareWithinGroup(rows);

@@ -165,7 +165,19 @@ function forcedWarmLines(rows) {
       : `2 threads took ${overUs.toFixed(0)} µs a step over half the ${fmt.ms(worst.one.msPerStep)} ms one-thread step ${at}, ` +
         `where a step's region costs up to ${REGION_US} µs: the worker came late or ran slower (docs/threads.md, "Back to back")`;
   const measured = `worst ${fmt.ratio(worst.x)} at n = ${fmt.n(worst.n)} (${pairs.map((p) => `${fmt.n(p.n)} ${fmt.ratio(p.x)}`).join(", ")})`;
-  return [target("2 threads (forced) ≥ 1.8× 1 thread at every n from 1e5 to 1e6, back-to-back steps", measured, worst.x >= 1.8, bound)];
+  return [target("2 threads (forced) ≥ 1.8× 1 thread at every n from 1e5 to 1e6, back-to-back steps", measured, worst.x >= 1.8, bound && bound + aloneRounds(worst.two))];
+}
+
+/**
+ * Rounds at whose end a threaded row's choice ran its steps alone (bench/contenders.mjs,
+ * roundEnd), with what it had measured each way: the host had made threads the slower way
+ * there (docs/threads.md, "Back to back"). Empty where none did, or the run did not record it.
+ */
+function aloneRounds(row) {
+  const alone = (row.roundEnds ?? []).map((end, r) => ({ ...end, round: r + 1 })).filter((end) => end.threads === 1);
+  if (!alone.length) return "";
+  const each = alone.map((end) => `round ${end.round} (${end.warmUs} µs a step on 2 threads, ${end.aloneUs} alone)`);
+  return `; the choice ran alone at the end of ${each.join(", ")}`;
 }
 
 /** The threads section's rows in pairs, by n: 1 thread and 2 forced, and 2 over 1 (the median over rounds). */

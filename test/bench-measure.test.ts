@@ -84,6 +84,24 @@ describe("bench: rounds spread over sizes", () => {
   });
 });
 
+describe("bench: how a threaded contender stood at each round's end", () => {
+  it("is read once a round, after the round, and kept on its row", async () => {
+    const { calls, contenders } = recorder();
+    const ends: number[] = [];
+    const withEnd = async (n: number) =>
+      (await contenders(n)).map((c) => (c.name === "b" ? { ...c, roundEnd: () => (ends.push(calls.length), { threads: ends.length }) } : c));
+    const rows = await measureSpread("threads", [1e3], withEnd, settings);
+    const b = rows.find((r: { name: string }) => r.name === "b");
+    expect(b.roundEnds).toEqual([{ threads: 1 }, { threads: 2 }, { threads: 3 }]);
+    expect(rows.find((r: { name: string }) => r.name === "a").roundEnds).toBeUndefined();
+    // Read after each round's steps: the last after every step of the run, the others between.
+    expect(ends[0]).toBeGreaterThan(0);
+    expect(ends[0]).toBeLessThan(ends[1]);
+    expect(ends[1]).toBeLessThan(ends[2]);
+    expect(ends[2]).toBe(calls.length);
+  });
+});
+
 describe("bench: the training loop's schedule", () => {
   it("runs pair p of every row before pair p + 1, and the traffic probes after every other pair at 8e5", () => {
     const runs = trainingSchedule({ sizes: [1e5, 8e5], gaps: [1, 5], pairs: 4, probeTraffic: true });

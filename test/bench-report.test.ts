@@ -122,6 +122,12 @@ describe("bench: summary lines", () => {
     expect(summaryLines(scattered, { minParamsPerThread: 32768 }).find((l: string) => l.startsWith("target: 2 threads (forced)"))).toMatch(
       /: worst 1\.46× at n = 1e5 \(1e5 1\.46×\) — MISSED; bound: the machine's load: at n = 1e5 the ratio ranged 1\.00×–1\.92× over rounds$/,
     );
+    // Where the run recorded how the choice stood at each round's end, the rounds it ran alone.
+    const ends = [{ threads: 1, aloneUs: 77.1, warmUs: 96.4 }, { threads: 2, aloneUs: 76.8, warmUs: 41.2 }, { threads: 2, aloneUs: 77, warmUs: 42 }];
+    const recorded = scattered.map((r: Record<string, unknown>) => (r.name === "2 threads (forced)" ? { ...r, roundEnds: ends } : r));
+    expect(summaryLines(recorded, { minParamsPerThread: 32768 }).find((l: string) => l.startsWith("target: 2 threads (forced)"))).toMatch(
+      /over rounds; the choice ran alone at the end of round 1 \(96\.4 µs a step on 2 threads, 77\.1 alone\)$/,
+    );
   });
 
   it("takes the crossover where 2 threads stay ahead, not at a lucky size", () => {
