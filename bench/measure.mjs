@@ -103,10 +103,11 @@ export async function measure(section, n, list, settings, onTask = () => {}) {
  * Measures `contenders(n)` at every n of `sizes`, its rounds spread: round r at every n
  * before round r + 1 at any, each n on the same contenders throughout (made in the first
  * round, disposed after the last), so a threaded optimizer's choice between threads and
- * alone stays as warm as in rounds run back to back. A slow phase of the host (seconds of
- * a worker's core shared with another guest's work, say) then meets one round of a row
- * rather than all of them, and the median over rounds reads the machine as it usually is;
- * within a round every contender of an n still runs a moment apart. `onRound(r)` as each
+ * alone stays as warm as in rounds run back to back. A slow phase of the host of a few
+ * seconds (the two virtual cores taking turns on one physical core, say) then meets one
+ * round at each of several sizes rather than every round of one, and the median over
+ * rounds drops it; a phase as long as a round still decides rows. Within a round every
+ * contender of an n still runs a moment apart. `onRound(r)` as each
  * round starts, `onTask(done, total)` as each task of the round ends.
  */
 export async function measureSpread(section, sizes, contenders, settings, { onRound = () => {}, onTask = () => {} } = {}) {

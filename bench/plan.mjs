@@ -7,7 +7,7 @@ import { recipeContenders, recipeCostContenders, RECIPE } from "./recipe.mjs";
 import { measure, measureSpread } from "./measure.mjs";
 import { tfjsSection } from "./tfjs.mjs";
 import { LOADS, patternsSection, patternsUnits } from "./patterns.mjs";
-import { TRAFFIC_SIZES, TRAINING_RUNS, TRAINING_SIZES } from "./training-loop-pattern.mjs";
+import { TRAINING_GAPS, TRAINING_RUNS, TRAINING_SIZES, trainingSchedule } from "./training-loop-pattern.mjs";
 import { ANSWER_SIZES, RECIPE_N } from "./answer.mjs";
 import { fmt } from "./report.mjs";
 
@@ -143,9 +143,10 @@ export function fullPlan({ only } = {}) {
         const perLoad = patternsUnits(false) / Object.keys(LOADS).length;
         const load = Object.keys(LOADS)[Math.floor(i / perLoad)];
         const { pairs, iterations, probeTraffic } = TRAINING_RUNS[load];
-        // Every other pair, the rows at TRAFFIC_SIZES also run a loop of three (the step and
-        // two traffic probes): half again a pair's steps at those sizes.
-        const loops = pairs + (probeTraffic ? Math.ceil(pairs / 2) * 1.5 * (TRAFFIC_SIZES.length / TRAINING_SIZES.length) : 0);
+        // The load's loops per row, from its schedule: a pair's loop steps two optimizers, a
+        // traffic loop three (half again).
+        const runs = trainingSchedule({ sizes: TRAINING_SIZES, gaps: TRAINING_GAPS, pairs, probeTraffic });
+        const loops = runs.reduce((a, r) => a + (r.kind === "pair" ? 1 : 1.5), 0) / (TRAINING_SIZES.length * TRAINING_GAPS.length);
         return { section: "patterns", label: `unit ${i + 1}`, expected: (i + 1) % perLoad === 0 ? (loops * (100 + iterations) * 55) / 180 : 24 };
       }),
       run: async (progress) => ({

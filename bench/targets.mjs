@@ -170,8 +170,9 @@ function forcedWarmLines(rows) {
 
 /**
  * Rounds at whose end a threaded row's choice ran its steps alone (bench/contenders.mjs,
- * roundEnd), with what it had measured each way: the host had made threads the slower way
- * there (docs/threads.md, "Back to back"). Empty where none did, or the run did not record it.
+ * roundEnd), with what it had measured each way: where 2 threads measured about a step
+ * alone's time, threads had been made slow there (docs/threads.md, "Back to back"). Empty
+ * where none did, or the run did not record it.
  */
 function aloneRounds(row) {
   const alone = (row.roundEnds ?? []).map((end, r) => ({ ...end, round: r + 1 })).filter((end) => end.threads === 1);

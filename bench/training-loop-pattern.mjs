@@ -72,14 +72,15 @@ export const TRAFFIC_SIZES = [8e5];
 export const TRAINING_RUNS = { quiet: { pairs: 4, iterations: 40, probeTraffic: true }, busy: { pairs: 1, iterations: 80, probeTraffic: false } };
 
 /**
- * Fresh optimizers from `makers` (each () => Promise<optimizer>), seeded alike, for `use`;
- * all disposed after it, also when a later one fails to be made or `use` throws.
+ * Fresh optimizers of n from `makers` (each (made so far) => Promise<optimizer>), seeded
+ * alike, for `use`; all disposed after it, also when a later one fails to be made or `use`
+ * throws. Also the experiments' (bench/experiments/).
  */
-async function withOptimizers(n, makers, use) {
+export async function withOptimizers(n, makers, use) {
   const opts = [];
   try {
     for (const make of makers) {
-      const opt = await make();
+      const opt = await make(opts);
       opts.push(opt);
       for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
       opt.grads.fill(0.25);

@@ -7,7 +7,7 @@
 // shared. A threaded optimizer that runs its steps alone runs them on shared memory
 // (docs/threads.md, "What you can rely on"). Prints each kind's pair ratios, sorted.
 import { createRmsprop } from "rmsprop-wasm";
-import { pairedTrainingLoop } from "../training-loop-pattern.mjs";
+import { pairedTrainingLoop, withOptimizers } from "../training-loop-pattern.mjs";
 import { median } from "../stats.mjs";
 
 const n = Number(process.argv[2] ?? 1e5);
@@ -18,18 +18,18 @@ const WASM_PAGE = 65536;
 const ratios = { "not shared": [], shared: [] };
 for (let p = 0; p < 2 * pairs; p++) {
   const kind = p % 2 ? "shared" : "not shared";
-  const own = await createRmsprop(n, { nonFinite: "skip" });
-  // Room for the same optimizer as `own` (opt.byteLength: everything it placed).
-  const pages = Math.ceil(own.byteLength / WASM_PAGE);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: kind === "shared" });
-  const opts = [own, await createRmsprop(n, { nonFinite: "skip", memory })];
-  for (const opt of opts) {
-    for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
-    opt.grads.fill(0.25);
-  }
+  // The second on a memory with room for the same optimizer as the first (its byteLength:
+  // everything it placed).
+  const onMemoryOf = ([own]) => {
+    const pages = Math.ceil(own.byteLength / WASM_PAGE);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: kind === "shared" });
+    return createRmsprop(n, { nonFinite: "skip", memory });
+  };
   const order = Math.floor(p / 2) % 2 ? [1, 0] : [0, 1];
-  ratios[kind].push(pairedTrainingLoop(opts, { gap, warmUp: 100, iterations: 40, order }).ratio);
-  for (const opt of opts) opt.dispose();
+  const loop = await withOptimizers(n, [() => createRmsprop(n, { nonFinite: "skip" }), onMemoryOf], (opts) =>
+    pairedTrainingLoop(opts, { gap, warmUp: 100, iterations: 40, order }),
+  );
+  ratios[kind].push(loop.ratio);
 }
 console.log(`n = ${n}, ${gap} ms passes: a one-thread step on an options.memory over one on its own memory, ${pairs} pairs each`);
 for (const [kind, r] of Object.entries(ratios)) {

@@ -10,7 +10,7 @@
 // threaded step's time goes").
 import { createRmsprop, createTrafficProbe } from "rmsprop-wasm";
 import { testing } from "../../dist/pool/testing.js";
-import { pairedTrainingLoop } from "../training-loop-pattern.mjs";
+import { pairedTrainingLoop, withOptimizers } from "../training-loop-pattern.mjs";
 
 const n = Number(process.argv[2] ?? 8e5);
 const gap = Number(process.argv[3] ?? 20);
@@ -28,18 +28,16 @@ const CONTENDERS = {
 const ratios = Object.fromEntries(Object.keys(CONTENDERS).map((name) => [name, []]));
 for (let r = 0; r < rounds; r++) {
   for (const [name, create] of Object.entries(CONTENDERS)) {
-    const opts = [await createRmsprop(n, { nonFinite: "skip" }), await create()];
-    for (const opt of opts) {
-      for (let i = 0; i < n; i++) opt.params[i] = Math.sin(i);
-      opt.grads.fill(0.25);
-    }
-    testing.threads = name.endsWith("forced") ? 2 : undefined;
-    try {
-      ratios[name].push(pairedTrainingLoop(opts, { gap, warmUp: 100, iterations: 40, order: r % 2 ? [1, 0] : [0, 1] }).ratio);
-    } finally {
-      testing.threads = undefined;
-      for (const opt of opts) opt.dispose();
-    }
+    const loop = await withOptimizers(n, [() => createRmsprop(n, { nonFinite: "skip" }), create], (opts) => {
+      const fixed = testing.threads;
+      if (name.endsWith("forced")) testing.threads = 2;
+      try {
+        return pairedTrainingLoop(opts, { gap, warmUp: 100, iterations: 40, order: r % 2 ? [1, 0] : [0, 1] });
+      } finally {
+        testing.threads = fixed;
+      }
+    });
+    ratios[name].push(loop.ratio);
   }
 }
 console.log(`n = ${n}, ${gap} ms passes: each contender's median step time over a one-thread step's ("skip"), by round`);
