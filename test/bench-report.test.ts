@@ -189,6 +189,14 @@ describe("bench: the docs quote the committed run", () => {
     expect(readFileSync("bench/results/readme.md", "utf8")).toBe(out.resultsMarkdown);
     expect(readFileSync("bench/results/readme.svg", "utf8")).toBe(out.plot);
   });
+
+  it("the README's opening figures are the committed run's, at n = 1e6 against the plain JS loop", () => {
+    // Typed by hand in the opening paragraph: update them after `npm run bench:readme`.
+    const { rows } = JSON.parse(readFileSync("bench/results/readme.json", "utf8"));
+    const at = (name: string) => rows.find((r: Row) => r.section === "sizes" && r.n === 1e6 && r.name === name).vsPlainJs.toFixed(2);
+    const opening = readFileSync("README.md", "utf8").split("\n## ")[0].replace(/\s+/g, " ");
+    expect(opening).toContain(`at n = 1e6, it ran ${at("wasm SIMD (default)")}× as fast as the loop you would write by hand on one thread, and ${at('wasm SIMD, threads "auto"')}× on two`);
+  });
 });
 
 describe("bench: what a person sees", () => {
